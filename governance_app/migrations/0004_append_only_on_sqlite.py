@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from governance_app.db import SQLiteAppendOnlyTriggers
+
+
+class Migration(migrations.Migration):
+    dependencies = [("governance_app", "0003_default_tenant_and_registry")]
+
+    operations = [
+        SQLiteAppendOnlyTriggers("mwms_decision_records"),
+        SQLiteAppendOnlyTriggers("mwms_canon_amendments"),
+    ]

@@ -1,0 +1,302 @@
+"""The authority model (tenants, the Brain registry, memberships, tokens) and the governance
+records (decisions, lessons, MCR canon and its amendments).
+
+Canonical tables keep the schema standard's names (000_3dddb00aafcd29e2.txt).
+"""
+
+from django.conf import settings
+from django.db import models
+
+from governance_app.db import (
+    AppendOnlyModel,
+    append_only_trigger,
+    brain_fk,
+    choices_check,
+    created_at,
+    json_list,
+    json_object,
+    tenant_fk,
+    text,
+    updated_at,
+    uuid_pk,
+)
+
+
+class Tenant(models.Model):
+    """An organisation whose records never leak into another's (canon: no cross-tenant leakage)."""
+
+    id = uuid_pk()
+    slug = models.TextField(unique=True)
+    name = models.TextField()
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_tenants"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Authority(models.TextChoices):
+    """What kind of say a Brain has (protocol rule 6, connector "escalation owners")."""
+
+    OPERATIONAL = "operational", "Operational"
+    AUTHORITY = "authority", "Authority (escalation owner)"
+    GOVERNANCE = "governance", "Governance (HeadOffice)"
+
+
+class Brain(models.Model):
+    """A Brain in the registry: who it is, what request types it accepts, whether it may decide.
+
+    Brain slugs are unique across the installation so that the canon's text columns
+    (requesting_brain, target_brain, assigned_brain, ...) can be real foreign keys to this table.
+    """
+
+    HEADOFFICE = "headoffice"
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    slug = models.TextField(unique=True)
+    name = models.TextField()
+    authority = text(choices=Authority.choices, default=Authority.OPERATIONAL, db_default=Authority.OPERATIONAL)
+    charter = text(blank=True, help_text="What this Brain is for and where its authority ends.")
+    accepted_request_types = json_list(help_text="Request types this Brain accepts when a request is routed to it.")
+    may_record_decisions = models.BooleanField(default=False, db_default=False)
+    is_active = models.BooleanField(default=True, db_default=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_brains"
+        ordering = ["name"]
+        constraints = [
+            choices_check("authority", Authority, table="mwms_brains"),
+            models.CheckConstraint(condition=~models.Q(slug=""), name="mwms_brains_slug_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_head_office(self) -> bool:
+        return self.slug == self.HEADOFFICE
+
+
+class MembershipRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"
+    # A member of the HeadOffice Brain with this role reviews, routes and classifies for the tenant.
+    HEAD_OFFICE_REVIEWER = "head_office_reviewer", "HeadOffice reviewer"
+
+
+class Membership(models.Model):
+    """A person's place in a Brain."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    brain = brain_fk(db_column="brain", related_name="memberships")
+    role = text(choices=MembershipRole.choices, default=MembershipRole.MEMBER)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_memberships"
+        ordering = ["brain", "user"]
+        constraints = [
+            choices_check("role", MembershipRole, table="mwms_memberships"),
+            models.UniqueConstraint(fields=["user", "brain"], name="mwms_memberships_one_per_brain"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.brain_id}"
+
+
+class TokenRole(models.TextChoices):
+    BRAIN = "brain", "Brain (acts as the Brain's owner)"
+    EXECUTOR = "executor", "Executor (claims and works the Brain's tasks)"
+    INTEGRATION = "integration", "Integration (plugin, Brain Room, signal source)"
+    HEADOFFICE = "headoffice", "HeadOffice"
+
+
+class ApiToken(models.Model):
+    """A bearer token bound to one Brain. Only a hash of the secret is stored."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    brain = brain_fk(db_column="brain", related_name="api_tokens")
+    role = text(choices=TokenRole.choices)
+    label = models.TextField()
+    prefix = models.TextField(help_text="The first characters of the token, to recognise it in lists.")
+    token_hash = models.TextField(unique=True)
+    created_at = created_at()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "mwms_api_tokens"
+        ordering = ["-created_at"]
+        constraints = [choices_check("role", TokenRole, table="mwms_api_tokens")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.role} · {self.brain_id})"
+
+
+class Classification(models.TextChoices):
+    """HeadOffice's classification of Brain feedback (protocol rule 13)."""
+
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    PARK = "park", "Park"
+    INVESTIGATE = "investigate", "Investigate"
+    ROUTE_TO_ANOTHER_BRAIN = "route_to_another_brain", "Route to another Brain"
+    UPDATE_BRAIN_WORKING_COPY = "update_brain_working_copy", "Update Brain working copy"
+    UPDATE_PLUGIN_UI_SPEC = "update_plugin_ui_spec", "Update plugin/UI specification"
+    UPDATE_SUPABASE_SCHEMA = "update_supabase_schema", "Update Supabase schema"
+    PROPOSE_MCR_UPDATE = "propose_mcr_update", "Propose MCR update"
+    NO_ACTION_REQUIRED = "no_action_required", "No action required"
+
+
+class DecisionKind(models.TextChoices):
+    DECISION = "decision", "Decision"
+    ESCALATION_RESOLUTION = "escalation_resolution", "Escalation resolution"
+    FEEDBACK_CLASSIFICATION = "feedback_classification", "Feedback classification"
+    MCR_DECISION = "mcr_decision", "MCR decision"
+
+
+class McrDecision(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PARKED = "parked", "Parked"
+
+
+class DecisionRecord(AppendOnlyModel):
+    """A decision at governance or capital stakes. Append-only: a correction supersedes it."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    authority = brain_fk(db_column="authority", related_name="decisions")
+    related_request = models.ForeignKey(
+        "requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    related_task = models.ForeignKey(
+        "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+    )
+    affected_brains = json_list()
+    decision_summary = models.TextField()
+    reasoning = models.TextField()
+    evidence_used = models.TextField(null=True, blank=True)
+    expected_outcome = models.TextField(null=True, blank=True)
+    created_at = created_at()
+    # Beyond the canon: what kind of decision this is, who recorded it, and what it corrects.
+    decision_kind = text(choices=DecisionKind.choices, default=DecisionKind.DECISION, db_default=DecisionKind.DECISION)
+    classification = models.TextField(choices=Classification.choices, null=True, blank=True)
+    mcr_decision = models.TextField(choices=McrDecision.choices, null=True, blank=True)
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    recorded_by = text(blank=True, help_text="The person or token that recorded the decision.")
+
+    class Meta:
+        db_table = "mwms_decision_records"
+        ordering = ["-created_at"]
+        triggers = [append_only_trigger("mwms_decision_records")]
+        constraints = [
+            choices_check("decision_kind", DecisionKind, table="mwms_decision_records"),
+            choices_check("classification", Classification, table="mwms_decision_records", nullable=True),
+            choices_check("mcr_decision", McrDecision, table="mwms_decision_records", nullable=True),
+            models.CheckConstraint(
+                condition=~models.Q(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION)
+                | models.Q(classification__isnull=False),
+                name="mwms_decision_records_classification_named",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(decision_kind=DecisionKind.MCR_DECISION) | models.Q(mcr_decision__isnull=False),
+                name="mwms_decision_records_mcr_decision_named",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="mwms_decisions_tenant_time")]
+
+    def __str__(self) -> str:
+        return self.decision_summary[:80]
+
+
+class LessonLearned(models.Model):
+    """A learning outcome tied back to the decision or task it came from."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    originating_brain = brain_fk(db_column="originating_brain", related_name="lessons")
+    related_decision = models.ForeignKey(
+        DecisionRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
+    )
+    related_task = models.ForeignKey(
+        "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
+    )
+    event_or_experiment = models.TextField()
+    result = models.TextField()
+    insight = models.TextField()
+    recommended_improvement = models.TextField()
+    created_at = created_at()
+    # Beyond the canon: the request a lesson belongs to, so lineage pages find it in one query.
+    related_request = models.ForeignKey(
+        "requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
+    )
+    recorded_by = text(blank=True)
+
+    class Meta:
+        db_table = "mwms_lessons_learned"
+        ordering = ["-created_at"]
+        verbose_name = "lesson learned"
+        verbose_name_plural = "lessons learned"
+
+    def __str__(self) -> str:
+        return self.insight[:80]
+
+
+class CanonDocument(models.Model):
+    """A document of the MCR canon. Its text changes only through an approved CanonAmendment."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    slug = models.TextField()
+    title = models.TextField()
+    document_type = text(blank=True)
+    version = text(default="v1.0", db_default="v1.0")
+    body = text(blank=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+    class Meta:
+        db_table = "mwms_canon_documents"
+        ordering = ["title"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_canon_documents_slug")]
+
+    def __str__(self) -> str:
+        return f"{self.title} {self.version}"
+
+
+class CanonAmendment(AppendOnlyModel):
+    """A change to canon, with before, after, evidence and the HeadOffice MCR decision behind it."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    document = models.ForeignKey(CanonDocument, on_delete=models.PROTECT, related_name="amendments")
+    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="amendments")
+    decision = models.ForeignKey(DecisionRecord, on_delete=models.PROTECT, related_name="amendments")
+    version_before = models.TextField()
+    version_after = models.TextField()
+    body_before = text(blank=True)
+    body_after = text(blank=True)
+    diff = text(blank=True)
+    evidence = json_object()
+    approved_by = models.TextField()
+    can_rollback = models.BooleanField(default=True, db_default=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_canon_amendments"
+        ordering = ["-created_at"]
+        triggers = [append_only_trigger("mwms_canon_amendments")]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.version_before} → {self.version_after}"

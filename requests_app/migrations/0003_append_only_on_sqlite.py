@@ -1,0 +1,9 @@
+from django.db import migrations
+
+from governance_app.db import SQLiteAppendOnlyTriggers
+
+
+class Migration(migrations.Migration):
+    dependencies = [("requests_app", "0002_initial")]
+
+    operations = [SQLiteAppendOnlyTriggers("mwms_request_events")]

@@ -1,0 +1,358 @@
+"""Brain Requests, their append-only history, and the signals that trigger them.
+
+The database keeps the canon's column names (requesting_brain, target_brain, status); the API and
+the UI speak the protocol's (origin_brain, destination_brain, request_status) — see PROTOCOL_FIELDS.
+"""
+
+from django.db import models
+
+from governance_app.db import (
+    AppendOnlyModel,
+    append_only_trigger,
+    brain_fk,
+    choices_check,
+    created_at,
+    json_list,
+    json_object,
+    tenant_fk,
+    text,
+    updated_at,
+    uuid_pk,
+)
+from governance_app.models import Classification
+
+TABLE = "mwms_brain_requests"
+
+
+class RequestStatus(models.TextChoices):
+    """Protocol rule 5: the minimum statuses, then the optional ones."""
+
+    NEW = "new", "New"
+    UNDER_REVIEW = "under_review", "Under review"
+    ROUTED = "routed", "Routed"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESPONDED = "responded", "Responded"
+    ESCALATED = "escalated", "Escalated"
+    BLOCKED = "blocked", "Blocked"
+    CLOSED = "closed", "Closed"
+    PARKED = "parked", "Parked"
+    REJECTED = "rejected", "Rejected"
+    AWAITING_EVIDENCE = "awaiting_evidence", "Awaiting evidence"
+    AWAITING_HEAD_OFFICE_REVIEW = "awaiting_head_office_review", "Awaiting HeadOffice review"
+    AWAITING_MCR_DECISION = "awaiting_mcr_decision", "Awaiting MCR decision"
+    RETURNED_FOR_REVISION = "returned_for_revision", "Returned for revision"
+
+
+FINAL_STATUSES = frozenset({RequestStatus.CLOSED, RequestStatus.REJECTED})
+
+
+class RequestType(models.TextChoices):
+    """The protocol's standard request types."""
+
+    RESEARCH_REQUEST = "research_request", "Research request"
+    OFFER_REVIEW_REQUEST = "offer_review_request", "Offer review request"
+    EXPERIMENTATION_REQUEST = "experimentation_request", "Experimentation request"
+    FINANCE_REVIEW_REQUEST = "finance_review_request", "Finance review request"
+    ADS_SIGNAL_REQUEST = "ads_signal_request", "Ads signal request"
+    COMPLIANCE_REVIEW_REQUEST = "compliance_review_request", "Compliance review request"
+    RISK_REVIEW_REQUEST = "risk_review_request", "Risk review request"
+    SIT_INTEGRITY_REQUEST = "sit_integrity_request", "SIT integrity request"
+    CONTENT_SUPPORT_REQUEST = "content_support_request", "Content support request"
+    DATA_VALIDATION_REQUEST = "data_validation_request", "Data validation request"
+    DASHBOARD_UPDATE_REQUEST = "dashboard_update_request", "Dashboard update request"
+    PLUGIN_UI_BUILD_REQUEST = "plugin_ui_build_request", "Plugin/UI build request"
+    BRAIN_ROOM_REQUEST = "brain_room_request", "Brain Room request"
+    HEAD_OFFICE_REVIEW_REQUEST = "head_office_review_request", "HeadOffice review request"
+    MCR_UPDATE_SUGGESTION = "mcr_update_suggestion", "MCR update suggestion"
+    ESCALATION_REQUEST = "escalation_request", "Escalation request"
+
+
+FEEDBACK_REQUEST_TYPES = frozenset({RequestType.HEAD_OFFICE_REVIEW_REQUEST, RequestType.MCR_UPDATE_SUGGESTION})
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class OutcomeType(models.TextChoices):
+    """Protocol rule 7's outcome types, with the connector's result types."""
+
+    RECOMMENDATION_DELIVERED = "recommendation_delivered", "Recommendation delivered"
+    DECISION_RECORDED = "decision_recorded", "Decision recorded"
+    ROUTED_ONWARD = "routed_onward", "Routed onward"
+    BLOCKED = "blocked", "Blocked"
+    ESCALATED = "escalated", "Escalated"
+    CLOSED_WITHOUT_ACTION = "closed_without_action", "Closed without action"
+    REJECTED = "rejected", "Rejected"
+    PARKED_FOR_LATER = "parked_for_later", "Parked for later"
+    AWAITING_FURTHER_EVIDENCE = "awaiting_further_evidence", "Awaiting further evidence"
+    HEAD_OFFICE_REVIEW_REQUIRED = "head_office_review_required", "HeadOffice review required"
+    MCR_UPDATE_SUGGESTED = "mcr_update_suggested", "MCR update suggested"
+    APPROVED_FOR_NEXT_STAGE = "approved_for_next_stage", "Approved for next stage"
+    MONITORING_ONLY = "monitoring_only", "Monitoring only"
+    FAILED_EXECUTION = "failed_execution", "Failed execution"
+    INTEGRITY_BREACH_DETECTED = "integrity_breach_detected", "Integrity breach detected"
+
+
+class McrUpdateStatus(models.TextChoices):
+    NONE = "none", "None"
+    SUGGESTED = "suggested", "Suggested"
+    PROPOSED = "proposed", "Proposed to MCR"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    PARKED = "parked", "Parked"
+
+
+class OperatingLayer(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    GOVERNANCE = "governance", "Governance"
+    OVERSIGHT = "oversight", "Oversight"
+
+
+# Protocol / API name → model field. Everything not listed has the same name in both.
+PROTOCOL_FIELDS = {
+    "request_id": "id",
+    "origin_brain": "requesting_brain",
+    "destination_brain": "target_brain",
+    "request_status": "status",
+}
+
+
+class BrainRequest(models.Model):
+    """The structured intake object that initiates cross-Brain work (table mwms_brain_requests)."""
+
+    # The canon's required columns.
+    id = uuid_pk()
+    requesting_authority = models.TextField(help_text="Who the request is made on behalf of.")
+    requesting_brain = brain_fk(db_column="requesting_brain", null=True, related_name="requests_sent")
+    target_brain = brain_fk(db_column="target_brain", related_name="requests_received")
+    operating_layer = text(choices=OperatingLayer.choices, default=OperatingLayer.OPERATIONAL)
+    request_summary = models.TextField()
+    required_output = models.TextField()
+    priority = text(choices=Priority.choices, default=Priority.MEDIUM)
+    status = text(choices=RequestStatus.choices, default=RequestStatus.NEW, db_default=RequestStatus.NEW)
+    meta_json = json_object()
+    created_at = created_at()
+    updated_at = updated_at()
+
+    # The protocol's minimum request format and the connector's minimum fields.
+    tenant = tenant_fk()
+    request_type = text(choices=RequestType.choices)
+    request_title = models.TextField()
+    intake_id = text(blank=True)
+    offer_id = text(blank=True)
+    experiment_id = text(blank=True)
+    parent_request = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    originating_task = models.ForeignKey(
+        "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned_requests"
+    )
+    source_origin = text(blank=True)
+    source_page = text(blank=True)
+    source_system = text(blank=True)
+    routing_notes = text(blank=True)
+    response_summary = text(blank=True)
+    outcome_type = models.TextField(choices=OutcomeType.choices, null=True, blank=True)
+    head_office_visible = models.BooleanField(default=True, db_default=True)
+    escalation_flag = models.BooleanField(default=False, db_default=False)
+    escalation_reason = text(blank=True)
+    closure_reason = text(blank=True)
+    review_owner = brain_fk(db_column="review_owner", null=True, related_name="requests_reviewed")
+    escalation_owner = brain_fk(db_column="escalation_owner", null=True, related_name="requests_escalated_to")
+    primary_brain = brain_fk(db_column="primary_brain", null=True, related_name="requests_led")
+    supporting_brains = json_list(help_text="Slugs of the Brains supporting the primary Brain.")
+    created_by = text(blank=True)
+    feedback_required = models.BooleanField(default=False, db_default=False)
+    mcr_update_suggested = models.BooleanField(default=False, db_default=False)
+    mcr_update_status = text(choices=McrUpdateStatus.choices, default=McrUpdateStatus.NONE,
+                             db_default=McrUpdateStatus.NONE)
+    feedback_classification = models.TextField(choices=Classification.choices, null=True, blank=True)
+
+    # The complete outcome (protocol rule 7; connector "result handoff").
+    result_summary = text(blank=True, help_text="What was completed or found.")
+    outcome_decision = text(blank=True, help_text="The decision made.")
+    outcome_evidence = json_list(help_text="Ids of this lineage's artifacts, events or decisions, or external evidence.")
+    next_step = text(blank=True)
+    next_step_owner = text(blank=True)
+    head_office_review_required = models.BooleanField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Optimistic concurrency: every change bumps it; a form that saw an older version is refused.
+    lock_version = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = TABLE
+        ordering = ["-created_at"]
+        constraints = [
+            choices_check("status", RequestStatus, table=TABLE),
+            choices_check("priority", Priority, table=TABLE),
+            choices_check("request_type", RequestType, table=TABLE),
+            choices_check("operating_layer", OperatingLayer, table=TABLE),
+            choices_check("outcome_type", OutcomeType, table=TABLE, nullable=True),
+            choices_check("mcr_update_status", McrUpdateStatus, table=TABLE),
+            choices_check("feedback_classification", Classification, table=TABLE, nullable=True),
+            models.CheckConstraint(condition=~models.Q(request_title=""), name=f"{TABLE}_title_not_empty"),
+            models.CheckConstraint(condition=~models.Q(request_summary=""), name=f"{TABLE}_summary_not_empty"),
+            # Escalation names its reason and owner (connector escalation rules).
+            models.CheckConstraint(
+                condition=~models.Q(status=RequestStatus.ESCALATED)
+                | (models.Q(escalation_owner__isnull=False) & ~models.Q(escalation_reason="")),
+                name=f"{TABLE}_escalation_has_owner_and_reason",
+            ),
+            # Only a decision can approve an MCR update; the row must at least say it was proposed.
+            models.CheckConstraint(
+                condition=~models.Q(mcr_update_status=McrUpdateStatus.APPROVED)
+                | models.Q(mcr_update_suggested=True),
+                name=f"{TABLE}_mcr_approved_was_suggested",
+            ),
+            # A response carries its summary; a final state carries the complete outcome (protocol
+            # rule 7). Services also refuse placeholder text; the database refuses the empty kind.
+            models.CheckConstraint(
+                condition=~models.Q(status=RequestStatus.RESPONDED) | ~models.Q(response_summary=""),
+                name=f"{TABLE}_responded_has_summary",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=FINAL_STATUSES)
+                | (
+                    models.Q(outcome_type__isnull=False, head_office_review_required__isnull=False,
+                             closed_at__isnull=False)
+                    & ~models.Q(result_summary="")
+                    & ~models.Q(outcome_decision="")
+                    & ~models.Q(next_step="")
+                    & ~models.Q(next_step_owner="")
+                ),
+                name=f"{TABLE}_final_has_complete_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=[RequestStatus.ROUTED, RequestStatus.IN_PROGRESS])
+                | models.Q(review_owner__isnull=False),
+                name=f"{TABLE}_routed_has_review_owner",
+            ),
+            models.CheckConstraint(condition=models.Q(lock_version__gte=0), name=f"{TABLE}_lock_version_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "updated_at"], name="mwms_req_status_updated"),
+            models.Index(fields=["tenant", "target_brain", "status"], name="mwms_req_destination"),
+            models.Index(fields=["tenant", "requesting_brain", "status"], name="mwms_req_origin"),
+            models.Index(fields=["tenant", "created_at"], name="mwms_req_created"),
+            models.Index(fields=["tenant", "request_type", "status"], name="mwms_req_type"),
+            models.Index(fields=["parent_request"], name="mwms_req_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.request_title
+
+    @property
+    def origin_brain_id(self) -> str | None:
+        return self.requesting_brain_id
+
+    @property
+    def destination_brain_id(self) -> str:
+        return self.target_brain_id
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_feedback(self) -> bool:
+        return (
+            self.request_type in FEEDBACK_REQUEST_TYPES or self.feedback_required or self.mcr_update_suggested
+        )
+
+
+class RequestEventType(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    FIELDS_CHANGED = "fields_changed", "Fields changed"
+    NOTE = "note", "Note"
+    TASK_CREATED = "task_created", "Task created"
+    DECISION_RECORDED = "decision_recorded", "Decision recorded"
+    LESSON_RECORDED = "lesson_recorded", "Lesson recorded"
+    RULE_VIOLATION = "rule_violation", "Rule violation"
+
+
+class RequestEvent(AppendOnlyModel):
+    """One change to a Brain Request: who, when, from, to, note and the fields it changed."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="events")
+    event_type = text(choices=RequestEventType.choices)
+    event_summary = text(blank=True)
+    actor = models.TextField(help_text="The person or token that made the change.")
+    from_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
+    to_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
+    note = text(blank=True)
+    changed_fields = json_object(help_text="{field: [before, after]} for every field the change touched.")
+    event_payload = json_object()
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_request_events"
+        ordering = ["created_at"]
+        triggers = [append_only_trigger("mwms_request_events")]
+        constraints = [
+            choices_check("event_type", RequestEventType, table="mwms_request_events"),
+            choices_check("from_status", RequestStatus, table="mwms_request_events", nullable=True),
+            choices_check("to_status", RequestStatus, table="mwms_request_events", nullable=True),
+        ]
+        indexes = [models.Index(fields=["request", "created_at"], name="mwms_req_events_request")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} by {self.actor}"
+
+
+class SignalType(models.TextChoices):
+    """Connector "signal sources"."""
+
+    DASHBOARD_KPI_MOVEMENT = "dashboard_kpi_movement", "Dashboard KPI movement"
+    EXPERIMENT_OUTCOME = "experiment_outcome", "Experiment outcome"
+    FINANCIAL_THRESHOLD = "financial_threshold", "Financial threshold"
+    ANOMALY_DETECTION = "anomaly_detection", "Anomaly detection"
+    EVIDENCE_UPDATE = "evidence_update", "Evidence update"
+    COMPLIANCE_VIOLATION = "compliance_violation", "Compliance violation"
+    STAGE_PROGRESSION_ATTEMPT = "stage_progression_attempt", "Stage progression attempt"
+    MANUAL_EXECUTIVE_REVIEW = "manual_executive_review", "Manual executive review"
+    RESEARCH_DENSITY_SHIFT = "research_density_shift", "Research density shift"
+    CAMPAIGN_DETERIORATION = "campaign_deterioration", "Campaign deterioration"
+    TASK_FAILURE_CLUSTER = "task_failure_cluster", "Task failure cluster"
+    UNRESOLVED_BLOCKER = "unresolved_blocker", "Unresolved blocker"
+
+
+class SignalDirection(models.TextChoices):
+    UPWARD = "upward", "Upward"
+    DOWNWARD = "downward", "Downward"
+    LATERAL = "lateral", "Lateral"
+
+
+class Signal(models.Model):
+    """An input that may trigger a request. Signals trigger requests; they never replace them."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    source_brain = brain_fk(db_column="source_brain", related_name="signals")
+    signal_type = text(choices=SignalType.choices)
+    direction = text(choices=SignalDirection.choices, default=SignalDirection.UPWARD, db_default=SignalDirection.UPWARD)
+    summary = models.TextField()
+    payload = json_object()
+    request = models.ForeignKey(
+        BrainRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="signals"
+    )
+    created_by = text(blank=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_signals"
+        ordering = ["-created_at"]
+        constraints = [
+            choices_check("signal_type", SignalType, table="mwms_signals"),
+            choices_check("direction", SignalDirection, table="mwms_signals"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary[:80]

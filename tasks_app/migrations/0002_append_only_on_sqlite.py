@@ -1,0 +1,9 @@
+from django.db import migrations
+
+from governance_app.db import SQLiteAppendOnlyTriggers
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tasks_app", "0001_initial")]
+
+    operations = [SQLiteAppendOnlyTriggers("mwms_task_events")]

@@ -1,0 +1,182 @@
+"""Tasks (execution children of a Brain Request), their append-only events, and their artifacts."""
+
+from django.db import models
+
+from governance_app.db import (
+    AppendOnlyModel,
+    append_only_trigger,
+    brain_fk,
+    choices_check,
+    created_at,
+    json_list,
+    json_object,
+    tenant_fk,
+    text,
+    updated_at,
+    uuid_pk,
+)
+from requests_app.models import Priority
+
+TABLE = "mwms_tasks"
+
+
+class TaskStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PICKED_UP = "picked_up", "Picked up"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    ESCALATED = "escalated", "Escalated"
+
+
+OPEN_TASK_STATUSES = frozenset({TaskStatus.QUEUED, TaskStatus.PICKED_UP, TaskStatus.RUNNING, TaskStatus.FAILED})
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class OutputMode(models.TextChoices):
+    ARTIFACT = "artifact", "Artifact"
+    INLINE = "inline", "Inline result"
+    EXTERNAL = "external", "External location"
+    NONE = "none", "No output"
+
+
+class Task(models.Model):
+    """An executable unit of work produced from a Brain Request (table mwms_tasks)."""
+
+    # The canon's required columns.
+    id = uuid_pk()
+    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="tasks")
+    task_type = models.TextField()
+    assigned_brain = brain_fk(db_column="assigned_brain", related_name="tasks")
+    assigned_employee = models.TextField(null=True, blank=True, help_text="The executor or person working it.")
+    input_payload = json_object()
+    output_mode = text(choices=OutputMode.choices, default=OutputMode.ARTIFACT)
+    risk_level = text(choices=RiskLevel.choices, default=RiskLevel.LOW)
+    status = text(choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_default=TaskStatus.QUEUED)
+    attempts = models.IntegerField(default=0, db_default=0)
+    last_error = models.TextField(null=True, blank=True)
+    created_at = created_at()
+    updated_at = updated_at()
+
+    # The connector's execution-task fields and what the engine needs.
+    tenant = tenant_fk()
+    title = text(blank=True)
+    priority = text(choices=Priority.choices, default=Priority.MEDIUM, db_default=Priority.MEDIUM)
+    execution_notes = text(blank=True)
+    evidence_links = json_list()
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    escalation_flag = models.BooleanField(default=False, db_default=False)
+    max_attempts = models.IntegerField(default=3, db_default=3)
+    result = models.ForeignKey(
+        "tasks_app.TaskArtifact", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The artifact that carries the task's result, where there is one.",
+    )
+    lock_version = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = TABLE
+        ordering = ["created_at"]
+        constraints = [
+            choices_check("status", TaskStatus, table=TABLE),
+            choices_check("risk_level", RiskLevel, table=TABLE),
+            choices_check("priority", Priority, table=TABLE),
+            choices_check("output_mode", OutputMode, table=TABLE),
+            models.CheckConstraint(condition=models.Q(attempts__gte=0), name=f"{TABLE}_attempts_not_negative"),
+            models.CheckConstraint(condition=models.Q(max_attempts__gte=1), name=f"{TABLE}_max_attempts_positive"),
+            models.CheckConstraint(condition=~models.Q(task_type=""), name=f"{TABLE}_task_type_not_empty"),
+            models.CheckConstraint(
+                condition=~models.Q(status=TaskStatus.FAILED) | models.Q(last_error__isnull=False),
+                name=f"{TABLE}_failed_has_error",
+            ),
+        ]
+        indexes = [
+            # The executor queue: a Brain's queued tasks, priority first, oldest first.
+            models.Index(fields=["assigned_brain", "status", "created_at"], name="mwms_tasks_queue"),
+            models.Index(fields=["tenant", "status", "updated_at"], name="mwms_tasks_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.task_type
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_TASK_STATUSES
+
+
+class TaskEventType(models.TextChoices):
+    """The canon's task event types, then the engine's additions for moves the canon leaves unnamed."""
+
+    CREATED = "created", "Created"
+    PICKED_UP = "picked_up", "Picked up"
+    PROGRESS = "progress", "Progress"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+    COMPLETED = "completed", "Completed"
+    OUTPUT_SAVED = "output_saved", "Output saved"
+    RULE_VIOLATION = "rule_violation", "Rule violation"
+    ESCALATED = "escalated", "Escalated"
+    STARTED = "started", "Started"
+    REQUEUED = "requeued", "Requeued"
+    CANCELLED = "cancelled", "Cancelled"
+    FIELDS_CHANGED = "fields_changed", "Fields changed"
+
+
+class TaskEvent(AppendOnlyModel):
+    """Append-only audit timeline for every task (table mwms_task_events)."""
+
+    id = uuid_pk()
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="events")
+    event_type = text(choices=TaskEventType.choices)
+    event_summary = models.TextField()
+    event_payload = json_object()
+    created_at = created_at()
+    tenant = tenant_fk()
+    actor = text(blank=True)
+    from_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
+    to_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
+
+    class Meta:
+        db_table = "mwms_task_events"
+        ordering = ["created_at"]
+        triggers = [append_only_trigger("mwms_task_events")]
+        constraints = [
+            choices_check("event_type", TaskEventType, table="mwms_task_events"),
+            choices_check("from_status", TaskStatus, table="mwms_task_events", nullable=True),
+            choices_check("to_status", TaskStatus, table="mwms_task_events", nullable=True),
+        ]
+        indexes = [models.Index(fields=["task", "created_at"], name="mwms_task_events_task")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type}: {self.event_summary[:60]}"
+
+
+class TaskArtifact(models.Model):
+    """A task output, stored inline or linked where it lives (table mwms_task_artifacts)."""
+
+    id = uuid_pk()
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="artifacts")
+    artifact_type = models.TextField()
+    artifact_summary = models.TextField()
+    content_location = text(blank=True)
+    content_json = json_object()
+    created_at = created_at()
+    tenant = tenant_fk()
+    content_hash = text(blank=True, help_text="SHA-256 of the content, for change detection.")
+    created_by = text(blank=True)
+
+    class Meta:
+        db_table = "mwms_task_artifacts"
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(artifact_type=""), name="mwms_task_artifacts_type_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.artifact_summary[:80]

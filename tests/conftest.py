@@ -1,0 +1,74 @@
+"""The fixed cast every test can use, and the rules that turn a hidden skip into a failure.
+
+Tests marked `postgres` need PostgreSQL and skip on SQLite; tests marked `e2e` need Chromium.
+CI sets MWMS_REQUIRE_POSTGRES=1 / MWMS_REQUIRE_E2E=1 so that such a test fails instead of
+skipping, and nothing PostgreSQL- or browser-only silently stops running.
+"""
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from governance_app.models import Brain, Membership, MembershipRole
+
+PASSWORD = "test-password-123"
+
+
+def _required(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        message = "needs PostgreSQL: set DATABASE_URL to a postgres:// URL"
+        if _required("MWMS_REQUIRE_POSTGRES"):
+            pytest.fail(f"MWMS_REQUIRE_POSTGRES is set but this test would skip: {message}")
+        pytest.skip(message)
+    if item.get_closest_marker("e2e") and not chromium_path():
+        message = "needs Chromium (apt-get install chromium, or set CHROMIUM_PATH)"
+        if _required("MWMS_REQUIRE_E2E"):
+            pytest.fail(f"MWMS_REQUIRE_E2E is set but this test would skip: {message}")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def brains(db) -> dict[str, Brain]:
+    """The nine Brains of the registry, created by migration."""
+    return {brain.slug: brain for brain in Brain.objects.all()}
+
+
+def _member(username: str, brain: Brain, role: str):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    Membership.objects.create(user=user, brain=brain, role=role, tenant_id=brain.tenant_id)
+    return user
+
+
+@pytest.fixture
+def reviewer(brains):
+    """A HeadOffice reviewer: sees and may act on every request of the tenant."""
+    return _member("reviewer", brains["headoffice"], MembershipRole.HEAD_OFFICE_REVIEWER)
+
+
+@pytest.fixture
+def owner(brains):
+    """The owner of the Research Brain."""
+    return _member("research_owner", brains["research"], MembershipRole.OWNER)
+
+
+@pytest.fixture
+def other_owner(brains):
+    """The owner of the Affiliate Brain: an outsider to Research-only requests."""
+    return _member("affiliate_owner", brains["affiliate"], MembershipRole.OWNER)
+
+
+@pytest.fixture
+def outsider(brains):
+    """The owner of the Content Brain, which takes part in none of the fixtures' requests."""
+    return _member("content_owner", brains["content"], MembershipRole.OWNER)
