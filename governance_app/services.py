@@ -1,0 +1,311 @@
+"""Governance writes: decisions, escalation resolution, feedback classification (protocol rule 13),
+the MCR gate, canon amendments and lessons. Each records its decision on the request's lineage and
+moves the request through requests_app's lock/commit, in one transaction."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from governance_app.actors import Actor
+from governance_app.errors import DomainError, Refusal
+from governance_app.models import (
+    Brain,
+    CanonAmendment,
+    CanonDocument,
+    Classification,
+    DecisionKind,
+    DecisionRecord,
+    LessonLearned,
+    McrDecision,
+)
+from governance_app.text_rules import required_text, substantive
+from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEventType, RequestStatus
+from requests_app.selectors import request_get
+from requests_app.services import (
+    outcome_changes,
+    request_commit,
+    request_event_write,
+    request_lock,
+    route_changes,
+)
+
+S = RequestStatus
+C = Classification
+
+
+def decision_authority(*, actor: Actor) -> Brain:
+    """The Brain in whose authority this actor decides: HeadOffice, or a Brain allowed to decide."""
+    if actor.is_executor or actor.is_integration:
+        raise DomainError("Executors and integrations cannot record decisions.", kind=Refusal.FORBIDDEN)
+    if actor.is_head_office:
+        return Brain.objects.get(slug=Brain.HEADOFFICE)
+    brain = Brain.objects.filter(slug__in=actor.brains, may_record_decisions=True).order_by("slug").first()
+    if brain is None:
+        raise DomainError("Only HeadOffice or a Brain whose registry entry allows it may record decisions.",
+                          kind=Refusal.FORBIDDEN)
+    return brain
+
+
+def _decision_create(*, actor: Actor, authority: Brain, request: BrainRequest | None, decision_summary: str,
+                     reasoning: str, kind: str = DecisionKind.DECISION, task: Any = None,
+                     evidence_used: str | None = None, expected_outcome: str | None = None,
+                     affected_brains: list[str] | None = None, classification: str | None = None,
+                     mcr_decision: str | None = None, supersedes: DecisionRecord | None = None) -> DecisionRecord:
+    summary = substantive(decision_summary, field="decision_summary", label="The decision")
+    why = substantive(reasoning, field="reasoning", label="The reasoning")
+    if affected_brains is None and request is not None:
+        affected_brains = sorted({b for b in (request.requesting_brain_id, request.target_brain_id) if b})
+    decision = DecisionRecord.objects.create(
+        tenant_id=actor.tenant_id, authority=authority, related_request=request, related_task=task,
+        affected_brains=list(affected_brains or []), decision_summary=summary, reasoning=why,
+        evidence_used=(evidence_used or None), expected_outcome=(expected_outcome or None), decision_kind=kind,
+        classification=classification, mcr_decision=mcr_decision, supersedes=supersedes, recorded_by=actor.label,
+    )
+    if request is not None:
+        request_event_write(request=request, actor=actor, event_type=RequestEventType.DECISION_RECORDED,
+                            summary=f"{authority} decided: {summary}",
+                            payload={"decision_id": str(decision.pk), "decision_kind": kind})
+    return decision
+
+
+def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: str, reasoning: str,
+                    evidence_used: str | None = None, expected_outcome: str | None = None,
+                    affected_brains: list[str] | None = None, task_id: Any = None,
+                    supersedes_id: Any = None) -> DecisionRecord:
+    """Record a decision on a request's lineage; a correction supersedes an earlier decision."""
+    authority = decision_authority(actor=actor)
+    with transaction.atomic():
+        visible = request_get(actor=actor, request_id=request.pk)
+        if visible is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        task = None
+        if task_id:
+            task = visible.tasks.filter(pk=task_id).first()
+            if task is None:
+                raise DomainError("That task is not part of this request.", field="task_id")
+        supersedes = None
+        if supersedes_id:
+            supersedes = DecisionRecord.objects.filter(pk=supersedes_id, related_request=visible).first()
+            if supersedes is None:
+                raise DomainError("The decision to supersede must belong to this request.", field="supersedes_id")
+        return _decision_create(actor=actor, authority=authority, request=visible, task=task,
+                                decision_summary=decision_summary, reasoning=reasoning,
+                                evidence_used=evidence_used, expected_outcome=expected_outcome,
+                                affected_brains=affected_brains, supersedes=supersedes)
+
+
+# --- escalation review (connector "standard escalation chain") -----------------------------------
+
+RESOLUTIONS = ("continue", "close", "block")
+
+
+def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, decision_summary: str,
+                       reasoning: str, outcome: Mapping[str, Any] | None = None, note: str = "",
+                       expected_version: int | None = None) -> BrainRequest:
+    """Resolve an escalation by a recorded decision on the same lineage; the request then continues
+    where it was, closes with a complete outcome, or is blocked."""
+    if resolution not in RESOLUTIONS:
+        raise DomainError(f"Resolution must be one of: {', '.join(RESOLUTIONS)}.", field="resolution")
+    with transaction.atomic():
+        locked, rule = request_lock(request=request, actor=actor, move="resolve_escalation",
+                                    expected_version=expected_version)
+        authority = decision_authority(actor=actor) if actor.is_head_office else locked.escalation_owner
+        if not authority.may_record_decisions:
+            raise DomainError(f"{authority} may not record decisions.", kind=Refusal.FORBIDDEN)
+        changes: dict[str, Any] = {"held_from_status": None}
+        if resolution == "close":
+            changes.update(outcome_changes(request=locked, fields=dict(outcome or {}), label="Closing"))
+        decision = _decision_create(actor=actor, authority=authority, request=locked,
+                                    kind=DecisionKind.ESCALATION_RESOLUTION, decision_summary=decision_summary,
+                                    reasoning=reasoning)
+        if resolution == "close":
+            changes["outcome_evidence"] = [*changes["outcome_evidence"], {"kind": "decision", "id": str(decision.pk)}]
+            to_status = S.CLOSED
+        elif resolution == "block":
+            to_status = S.BLOCKED
+            changes["held_from_status"] = locked.held_from_status
+        else:
+            to_status = locked.held_from_status or S.UNDER_REVIEW
+        return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
+                              summary=f"Escalation resolved ({resolution}) by {authority}", note=note.strip(),
+                              payload={"move": rule.name, "decision_id": str(decision.pk), "resolution": resolution})
+
+
+# --- feedback classification (protocol rule 13) and the MCR gate -------------------------------
+
+# Where each classification sends the request. Work classifications route it to the Brain that
+# does the work (the default below, or `route_to`).
+CLASSIFICATION_STATUS = {
+    C.APPROVE: S.ROUTED,
+    C.REJECT: S.REJECTED,
+    C.PARK: S.PARKED,
+    C.INVESTIGATE: S.AWAITING_EVIDENCE,
+    C.ROUTE_TO_ANOTHER_BRAIN: S.ROUTED,
+    C.UPDATE_BRAIN_WORKING_COPY: S.ROUTED,
+    C.UPDATE_PLUGIN_UI_SPEC: S.ROUTED,
+    C.UPDATE_SUPABASE_SCHEMA: S.ROUTED,
+    C.PROPOSE_MCR_UPDATE: S.AWAITING_MCR_DECISION,
+    C.NO_ACTION_REQUIRED: S.CLOSED,
+}
+DEFAULT_ROUTE = {C.UPDATE_PLUGIN_UI_SPEC: "aibs", C.UPDATE_SUPABASE_SCHEMA: "aibs"}
+
+
+def feedback_classify(*, request: BrainRequest, actor: Actor, classification: str, note: str,
+                      route_to: str | None = None, expected_version: int | None = None) -> DecisionRecord:
+    """HeadOffice classifies a feedback request: a decision record, and the move it implies."""
+    if classification not in C.values:
+        raise DomainError(f"Classification must be one of: {', '.join(C.values)}.", field="classification")
+    reasoning = substantive(note, field="note", label="The classification's reasoning")
+    with transaction.atomic():
+        locked, rule = request_lock(request=request, actor=actor, move="classify", expected_version=expected_version)
+        if not locked.is_feedback:
+            raise DomainError("Only feedback requests are classified (HeadOffice review requests, MCR update "
+                              "suggestions, or requests flagged for feedback).", kind=Refusal.CONFLICT)
+        authority = decision_authority(actor=actor)
+        label = C(classification).label
+        to_status = CLASSIFICATION_STATUS[classification]
+        changes: dict[str, Any] = {"feedback_classification": classification}
+        if to_status == S.ROUTED:
+            destination = route_to or DEFAULT_ROUTE.get(classification) or locked.requesting_brain_id
+            if classification == C.ROUTE_TO_ANOTHER_BRAIN and not route_to:
+                raise DomainError("Name the Brain to route this to.", field="route_to")
+            changes.update(route_changes(request=locked, actor=actor, check_accepts=False, fields={
+                "destination_brain": destination, "review_owner": Brain.HEADOFFICE,
+                "routing_notes": f"{label}: {reasoning}"}))
+        elif to_status in (S.PARKED, S.AWAITING_EVIDENCE):
+            changes["held_from_status"] = locked.status
+        elif to_status == S.AWAITING_MCR_DECISION:
+            changes.update({"mcr_update_suggested": True, "mcr_update_status": McrUpdateStatus.PROPOSED})
+        decision = _decision_create(actor=actor, authority=authority, request=locked,
+                                    kind=DecisionKind.FEEDBACK_CLASSIFICATION, classification=classification,
+                                    decision_summary=f"Feedback classified: {label}", reasoning=reasoning)
+        if to_status in (S.CLOSED, S.REJECTED):
+            changes.update(_decided_outcome(
+                request=locked, decision=decision,
+                outcome_type=OutcomeType.CLOSED_WITHOUT_ACTION if to_status == S.CLOSED else OutcomeType.REJECTED,
+                result=f"HeadOffice classified this feedback as “{label}”: {reasoning}",
+                next_step="No further action on this feedback; the origin Brain may submit new evidence "
+                          "in a new request.",
+            ))
+        request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
+                       summary=f"Classified as {label}", note=reasoning,
+                       payload={"move": rule.name, "decision_id": str(decision.pk), "classification": classification})
+        return decision
+
+
+def _decided_outcome(*, request: BrainRequest, decision: DecisionRecord, outcome_type: str, result: str,
+                     next_step: str) -> dict[str, Any]:
+    """The complete outcome of a request that a HeadOffice decision closes (protocol rule 7)."""
+    return outcome_changes(request=request, label="Closing", fields={
+        "outcome_type": outcome_type, "result_summary": result, "outcome_decision": decision.decision_summary,
+        "outcome_evidence": [str(decision.pk)], "next_step": next_step,
+        "next_step_owner": request.requesting_brain_id or Brain.HEADOFFICE, "head_office_review_required": False,
+    })
+
+
+MCR_STATUS = {McrDecision.APPROVED: S.CLOSED, McrDecision.REJECTED: S.REJECTED, McrDecision.PARKED: S.PARKED}
+
+
+def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning: str,
+               canon_document_id: Any = None, amended_body: str = "", new_version: str = "",
+               expected_version: int | None = None) -> DecisionRecord:
+    """The MCR gate: only a HeadOffice decision on a request awaiting it sets mcr_update_status.
+    An approval may carry the amendment itself; canon changes in no other way."""
+    if decision not in McrDecision.values:
+        raise DomainError(f"The MCR decision must be one of: {', '.join(McrDecision.values)}.", field="decision")
+    with transaction.atomic():
+        locked, rule = request_lock(request=request, actor=actor, move="mcr_decide", expected_version=expected_version)
+        authority = decision_authority(actor=actor)
+        if authority.slug != Brain.HEADOFFICE:
+            raise DomainError("Only HeadOffice decides MCR updates.", kind=Refusal.FORBIDDEN)
+        label = McrDecision(decision).label
+        record = _decision_create(actor=actor, authority=authority, request=locked, kind=DecisionKind.MCR_DECISION,
+                                  mcr_decision=decision, decision_summary=f"MCR update {label.lower()}",
+                                  reasoning=reasoning)
+        changes: dict[str, Any] = {"mcr_update_status": decision}
+        to_status = MCR_STATUS[decision]
+        if decision == McrDecision.APPROVED and canon_document_id:
+            amendment = _canon_amend(request=locked, actor=actor, decision=record, document_id=canon_document_id,
+                                     body=amended_body, version=new_version)
+            next_step = f"Canon {amendment.document.title} is now {amendment.version_after}; Brains refresh " \
+                        f"their working copies."
+        else:
+            next_step = {
+                McrDecision.APPROVED: "HeadOffice records the approved change in MCR canon.",
+                McrDecision.REJECTED: "No canon change; the origin Brain keeps its current working copy.",
+                McrDecision.PARKED: "HeadOffice revisits the suggestion when more evidence exists.",
+            }[decision]
+        if to_status == S.PARKED:
+            changes["held_from_status"] = S.AWAITING_MCR_DECISION
+        else:
+            changes.update(_decided_outcome(
+                request=locked, decision=record,
+                outcome_type=OutcomeType.DECISION_RECORDED if to_status == S.CLOSED else OutcomeType.REJECTED,
+                result=f"HeadOffice MCR decision: {label.lower()}. {reasoning.strip()}", next_step=next_step,
+            ))
+        request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
+                       summary=f"MCR update {label.lower()} by HeadOffice", note=reasoning.strip(),
+                       payload={"move": rule.name, "decision_id": str(record.pk), "mcr_decision": decision})
+        return record
+
+
+def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecord, document_id: Any, body: str,
+                 version: str) -> CanonAmendment:
+    document = CanonDocument.objects.select_for_update().filter(pk=document_id, tenant_id=actor.tenant_id).first()
+    if document is None:
+        raise DomainError("No such canon document.", field="canon_document_id")
+    body = required_text(body, field="amended_body", label="The amended canon text")
+    version = required_text(version, field="new_version", label="The new canon version")
+    if version == document.version:
+        raise DomainError(f"The new version must differ from the current {document.version}.", field="new_version")
+    import difflib
+
+    diff = "\n".join(difflib.unified_diff(document.body.splitlines(), body.splitlines(), document.version, version,
+                                          lineterm=""))
+    amendment = CanonAmendment.objects.create(
+        tenant_id=actor.tenant_id, document=document, request=request, decision=decision,
+        version_before=document.version, version_after=version, body_before=document.body, body_after=body,
+        diff=diff, evidence={"request_id": str(request.pk), "decision_id": str(decision.pk)},
+        approved_by=actor.label,
+    )
+    CanonDocument.objects.filter(pk=document.pk).update(body=body, version=version, updated_at=decision.created_at)
+    return amendment
+
+
+# --- lessons ---------------------------------------------------------------------------------
+
+def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: str, result: str, insight: str,
+                  recommended_improvement: str, originating_brain: str | None = None, task_id: Any = None,
+                  decision_id: Any = None) -> LessonLearned:
+    """Record what was learned, tied to the request and to its task or decision."""
+    if actor.is_executor or actor.is_integration:
+        raise DomainError("Lessons are recorded by Brains and HeadOffice.", kind=Refusal.FORBIDDEN)
+    with transaction.atomic():
+        visible = request_get(actor=actor, request_id=request.pk)
+        if visible is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        slug = originating_brain or (Brain.HEADOFFICE if actor.is_head_office else
+                                     next(iter(sorted(actor.brains)), None))
+        if slug is None or not (actor.is_head_office or actor.belongs_to(slug)):
+            raise DomainError("A lesson is recorded by a Brain you belong to.", field="originating_brain",
+                              kind=Refusal.FORBIDDEN)
+        task = visible.tasks.filter(pk=task_id).first() if task_id else None
+        if task_id and task is None:
+            raise DomainError("That task is not part of this request.", field="task_id")
+        decision = visible.decisions.filter(pk=decision_id).first() if decision_id else None
+        if decision_id and decision is None:
+            raise DomainError("That decision is not part of this request.", field="decision_id")
+        lesson = LessonLearned.objects.create(
+            tenant_id=actor.tenant_id, originating_brain_id=slug, related_request=visible, related_task=task,
+            related_decision=decision, recorded_by=actor.label,
+            event_or_experiment=required_text(event_or_experiment, field="event_or_experiment",
+                                              label="The event or experiment"),
+            result=substantive(result, field="result", label="The result"),
+            insight=substantive(insight, field="insight", label="The insight"),
+            recommended_improvement=substantive(recommended_improvement, field="recommended_improvement",
+                                                label="The recommended improvement"),
+        )
+        request_event_write(request=visible, actor=actor, event_type=RequestEventType.LESSON_RECORDED,
+                            summary=f"Lesson: {lesson.insight[:120]}", payload={"lesson_id": str(lesson.pk)})
+        return lesson

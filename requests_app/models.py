@@ -180,6 +180,8 @@ class BrainRequest(models.Model):
     next_step_owner = text(blank=True)
     head_office_review_required = models.BooleanField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The status a hold (blocked, parked, awaiting evidence, escalated) returns to when it lifts.
+    held_from_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
 
     # Optimistic concurrency: every change bumps it; a form that saw an older version is refused.
     lock_version = models.IntegerField(default=0, db_default=0)
@@ -195,6 +197,7 @@ class BrainRequest(models.Model):
             choices_check("outcome_type", OutcomeType, table=TABLE, nullable=True),
             choices_check("mcr_update_status", McrUpdateStatus, table=TABLE),
             choices_check("feedback_classification", Classification, table=TABLE, nullable=True),
+            choices_check("held_from_status", RequestStatus, table=TABLE, nullable=True),
             models.CheckConstraint(condition=~models.Q(request_title=""), name=f"{TABLE}_title_not_empty"),
             models.CheckConstraint(condition=~models.Q(request_summary=""), name=f"{TABLE}_summary_not_empty"),
             # Escalation names its reason and owner (connector escalation rules).

@@ -1,0 +1,197 @@
+"""Every read of Brain Requests the UI, the API and the admin share, already scoped to the actor.
+
+Lineage reads run a fixed number of queries however large the tree: the ancestors and the
+descendants come from one recursive CTE each (works on PostgreSQL and SQLite alike).
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from governance_app.actors import Actor
+from requests_app.models import BrainRequest, RequestEvent
+
+REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain")
+
+
+def _supporting_q(slug: str) -> Q:
+    # JSON containment is PostgreSQL's; SQLite matches the quoted slug in the JSON text instead.
+    if connection.vendor == "postgresql":
+        return Q(supporting_brains__contains=[slug])
+    return Q(supporting_brains__icontains=f'"{slug}"')
+
+
+def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
+    """HeadOffice sees the whole tenant; a Brain sees requests it sends, receives, leads or supports;
+    an integration sees what its Brain sent."""
+    qs = BrainRequest.objects.filter(tenant_id=actor.tenant_id)
+    if actor.is_head_office:
+        return qs
+    if actor.is_integration:
+        return qs.filter(requesting_brain__in=actor.brains)
+    if not actor.brains:
+        return qs.none()
+    condition = Q(requesting_brain__in=actor.brains) | Q(target_brain__in=actor.brains) | Q(
+        primary_brain__in=actor.brains)
+    for slug in actor.brains:
+        condition |= _supporting_q(slug)
+    return qs.filter(condition)
+
+
+def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:
+    """One request the actor may see, with its owners joined, or None."""
+    try:
+        pk = uuid.UUID(str(request_id))
+    except ValueError:
+        return None
+    return requests_visible_to(actor).select_related(*REQUEST_RELATED).filter(pk=pk).first()
+
+
+def _pk_param(pk: uuid.UUID) -> Any:
+    return BrainRequest._meta.pk.get_db_prep_value(pk, connection)
+
+
+def _pk_value(raw: Any) -> uuid.UUID:
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+
+
+def request_ancestor_ids(*, request: BrainRequest) -> list[uuid.UUID]:
+    """The chain from the request's parent up to its root, nearest first (one query)."""
+    table = BrainRequest._meta.db_table
+    sql = f"""
+        WITH RECURSIVE chain(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, chain.depth + 1
+            FROM {table} r JOIN chain ON r.id = chain.parent_request_id
+            WHERE chain.depth < 1000
+        )
+        SELECT id FROM chain WHERE depth > 0 ORDER BY depth
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pk_param(request.pk)])
+        return [_pk_value(row[0]) for row in cursor.fetchall()]
+
+
+def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
+    """(id, parent id, depth) of every request below this one (one query)."""
+    table = BrainRequest._meta.db_table
+    sql = f"""
+        WITH RECURSIVE tree(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, tree.depth + 1
+            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
+            WHERE tree.depth < 1000
+        )
+        SELECT id, parent_request_id, depth FROM tree
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pk_param(request.pk)])
+        return [(_pk_value(a), _pk_value(b), depth) for a, b, depth in cursor.fetchall()]
+
+
+@dataclass
+class TreeNode:
+    request: BrainRequest
+    children: list["TreeNode"] = field(default_factory=list)
+
+
+@dataclass
+class Lineage:
+    request: BrainRequest
+    ancestors: list[BrainRequest]            # parent first, root last
+    children: list[TreeNode]                 # the tree of descendants the actor may see
+    tasks: list[Any]                         # with events and artifacts prefetched
+    decisions: list[Any]
+    lessons: list[Any]
+    events: list[RequestEvent]
+    timeline: list[dict[str, Any]]           # request and task events merged, oldest first
+    warnings: list[str]
+
+    @property
+    def root(self) -> BrainRequest:
+        return self.ancestors[-1] if self.ancestors else self.request
+
+
+def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
+    """Everything the lineage drill-down shows, in a fixed number of queries."""
+    visible = requests_visible_to(actor).select_related(*REQUEST_RELATED)
+    ancestor_ids = request_ancestor_ids(request=request)
+    ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)}
+    ancestors = [ancestors_by_id[pk] for pk in ancestor_ids if pk in ancestors_by_id]
+
+    rows = request_descendant_rows(request=request)
+    descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])}
+    nodes = {pk: TreeNode(r) for pk, r in descendants.items()}
+    children: list[TreeNode] = []
+    for pk, parent_pk, _depth in sorted(rows, key=lambda row: row[2]):
+        if pk not in nodes:
+            continue
+        (nodes[parent_pk].children if parent_pk in nodes else children).append(nodes[pk])
+
+    tasks = list(
+        request.tasks.select_related("assigned_brain")
+        .prefetch_related("events", "artifacts")
+        .order_by("created_at")
+    )
+    decisions = list(request.decisions.select_related("authority", "supersedes").order_by("created_at"))
+    lessons = list(request.lessons.select_related("originating_brain").order_by("created_at"))
+    events = list(request.events.order_by("created_at"))
+
+    timeline = [{"at": e.created_at, "kind": "request", "event": e, "task": None} for e in events]
+    for task in tasks:
+        timeline += [{"at": e.created_at, "kind": "task", "event": e, "task": task} for e in task.events.all()]
+    timeline.sort(key=lambda item: item["at"])
+    return Lineage(request=request, ancestors=ancestors, children=children, tasks=tasks, decisions=decisions,
+                   lessons=lessons, events=events, timeline=timeline,
+                   warnings=lineage_warnings(request=request, tasks=tasks))
+
+
+def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:
+    """What is broken in this request's chain, in words (protocol rule 4, connector handoff rules)."""
+    from requests_app.models import FINAL_STATUSES, RequestStatus
+    from tasks_app.models import OPEN_TASK_STATUSES
+
+    warnings = []
+    open_tasks = [t for t in tasks if t.status in OPEN_TASK_STATUSES]
+    if request.status in FINAL_STATUSES and open_tasks:
+        warnings.append(f"Closed with {len(open_tasks)} open task(s): the result cannot be trusted as final.")
+    if request.status == RequestStatus.RESPONDED and not request.outcome_type:
+        warnings.append("Responded without an outcome type: the result has no governed outcome.")
+    if request.status in FINAL_STATUSES and not request.outcome_type:
+        warnings.append("Closed without an outcome: what happened and what happens next is unknown.")
+    if request.status == RequestStatus.ESCALATED and not request.escalation_owner_id:
+        warnings.append("Escalated without an escalation owner: nobody is accountable for the decision.")
+    if request.status == RequestStatus.ESCALATED and not request.escalation_reason:
+        warnings.append("Escalated without a reason.")
+    if request.supporting_brains and not request.primary_brain_id:
+        warnings.append("Several Brains work this request but none is declared primary.")
+    if request.status in (RequestStatus.IN_PROGRESS, RequestStatus.ROUTED) and not request.review_owner_id:
+        warnings.append("Routed without a review owner.")
+    for task in tasks:
+        if task.status == "completed" and not task.artifacts.all() and not task.execution_notes:
+            warnings.append(f"Task “{task}” completed without an artifact or notes: its result is not on record.")
+    return warnings
+
+
+def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Which of these ids are artifacts, events or decisions of this request's lineage (its
+    ancestors, itself and its descendants), and of what kind."""
+    from governance_app.models import DecisionRecord
+    from tasks_app.models import TaskArtifact, TaskEvent
+
+    tree = [request.pk, *request_ancestor_ids(request=request),
+            *(row[0] for row in request_descendant_rows(request=request))]
+    kinds: dict[uuid.UUID, str] = {}
+    for kind, qs in (
+        ("artifact", TaskArtifact.objects.filter(task__request__in=tree)),
+        ("task_event", TaskEvent.objects.filter(task__request__in=tree)),
+        ("request_event", RequestEvent.objects.filter(request__in=tree)),
+        ("decision", DecisionRecord.objects.filter(Q(related_request__in=tree) | Q(related_task__request__in=tree))),
+    ):
+        kinds.update({pk: kind for pk in qs.filter(pk__in=refs).values_list("pk", flat=True)})
+    return kinds

@@ -1,12 +1,39 @@
-"""Every write that changes a Brain Request. Each is atomic and writes its request event."""
+"""Every write that changes a Brain Request. Each is atomic, checks the transition table, and
+writes its request event in the same transaction.
 
+Decision moves (classification, MCR decision, escalation resolution) are made by
+governance_app.services, which records the decision and then commits the move through
+`request_lock` and `request_commit` here, so there is one way a request's status changes.
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
-from requests_app.models import BrainRequest, RequestEvent, RequestEventType
+from governance_app.errors import DomainError, Refusal
+from governance_app.models import Authority, Brain
+from governance_app.text_rules import required_text, substantive
+from requests_app.models import (
+    BrainRequest,
+    McrUpdateStatus,
+    OperatingLayer,
+    OutcomeType,
+    Priority,
+    RequestEvent,
+    RequestEventType,
+    RequestStatus,
+    RequestType,
+)
+from requests_app.transitions import RESUME, Move, move_check
+
+S = RequestStatus
 
 
 def _jsonable(value: Any) -> Any:
@@ -48,3 +75,439 @@ def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fi
                 changed_fields=changed_fields, note=note, payload={"via": "admin"},
             )
     return request
+
+
+# --- lookups that refuse clearly -------------------------------------------------------------
+
+def _brain(slug: str | None, *, field: str, label: str, actor: Actor) -> Brain:
+    slug = (slug or "").strip()
+    if not slug:
+        raise DomainError(f"{label} is required.", field=field)
+    brain = Brain.objects.filter(slug=slug, tenant_id=actor.tenant_id, is_active=True).first()
+    if brain is None:
+        raise DomainError(f"{label}: there is no active Brain called {slug!r}.", field=field)
+    return brain
+
+
+def _choice(value: Any, choices, *, field: str, label: str) -> str:
+    if value not in choices.values:
+        raise DomainError(f"{label} must be one of: {', '.join(choices.values)}.", field=field)
+    return value
+
+
+def _visible_request(request_id: Any, actor: Actor, *, field: str) -> BrainRequest:
+    from requests_app.selectors import requests_visible_to
+
+    try:
+        return requests_visible_to(actor).get(pk=request_id)
+    except (BrainRequest.DoesNotExist, ValidationError):
+        raise DomainError(f"{field}: no request {request_id} that you can see.", field=field,
+                          kind=Refusal.INVALID) from None
+
+
+# --- create ----------------------------------------------------------------------------------
+
+def request_create(*, actor: Actor, destination_brain: str, request_type: str, request_title: str,
+                   request_summary: str, origin_brain: str | None = None, required_output: str = "",
+                   priority: str = Priority.MEDIUM, operating_layer: str = OperatingLayer.OPERATIONAL,
+                   intake_id: str = "", offer_id: str = "", experiment_id: str = "",
+                   parent_request_id: Any = None, originating_task_id: Any = None, source_origin: str = "",
+                   source_page: str = "", source_system: str = "", head_office_visible: bool = True,
+                   escalation_flag: bool = False, feedback_required: bool = False,
+                   mcr_update_suggested: bool = False, meta_json: Mapping[str, Any] | None = None,
+                   note: str = "") -> BrainRequest:
+    """Create a structured Brain Request with its lineage (protocol rule 2, rule 4)."""
+    if actor.is_executor:
+        raise DomainError("Executors work tasks; they cannot create requests.", kind=Refusal.FORBIDDEN)
+    origin_slug = (origin_brain or "").strip() or None
+    if origin_slug is None and len(actor.brains) == 1 and not actor.is_head_office:
+        origin_slug = next(iter(actor.brains))
+    if origin_slug is None and actor.is_head_office:
+        origin_slug = Brain.HEADOFFICE
+    origin = _brain(origin_slug, field="origin_brain", label="Origin Brain", actor=actor)
+    if not (actor.is_head_office or actor.belongs_to(origin.slug)):
+        raise DomainError(f"You can only create requests from your own Brain, not from {origin}.",
+                          kind=Refusal.FORBIDDEN, field="origin_brain")
+    destination = _brain(destination_brain, field="destination_brain", label="Destination Brain", actor=actor)
+    _choice(request_type, RequestType, field="request_type", label="Request type")
+    _choice(priority, Priority, field="priority", label="Priority")
+    _choice(operating_layer, OperatingLayer, field="operating_layer", label="Operating layer")
+    title = required_text(request_title, field="request_title", label="Request title")
+    summary = substantive(request_summary, field="request_summary", label="Request summary")
+
+    with transaction.atomic():
+        parent = originating_task = None
+        if originating_task_id:
+            from tasks_app.models import Task  # read only: a lineage lookup, no task service is called
+
+            originating_task = Task.objects.select_related("request").filter(
+                pk=_uuid(originating_task_id, field="originating_task_id"), tenant_id=actor.tenant_id).first()
+            if originating_task is None:
+                raise DomainError(f"originating_task_id: no task {originating_task_id}.", field="originating_task_id")
+        if parent_request_id:
+            parent = _visible_request(_uuid(parent_request_id, field="parent_request_id"), actor,
+                                      field="parent_request_id")
+        elif originating_task is not None:
+            parent = originating_task.request  # a request born of a task keeps its parent's lineage
+        request = BrainRequest.objects.create(
+            tenant_id=actor.tenant_id,
+            requesting_authority=origin.slug,
+            requesting_brain=origin,
+            target_brain=destination,
+            operating_layer=operating_layer,
+            request_type=request_type,
+            request_title=title,
+            request_summary=summary,
+            required_output=(required_output or "").strip(),
+            priority=priority,
+            intake_id=(intake_id or "").strip(),
+            offer_id=(offer_id or "").strip(),
+            experiment_id=(experiment_id or "").strip(),
+            parent_request=parent,
+            originating_task=originating_task,
+            source_origin=(source_origin or "").strip(),
+            source_page=(source_page or "").strip(),
+            source_system=(source_system or "").strip(),
+            head_office_visible=head_office_visible,
+            escalation_flag=escalation_flag,
+            feedback_required=feedback_required,
+            mcr_update_suggested=mcr_update_suggested,
+            mcr_update_status=McrUpdateStatus.SUGGESTED if mcr_update_suggested else McrUpdateStatus.NONE,
+            meta_json=dict(meta_json or {}),
+            created_by=actor.label,
+        )
+        request_event_write(
+            request=request, actor=actor, event_type=RequestEventType.CREATED, to_status=request.status,
+            summary=f"{origin} asked {destination}: {title}", note=note,
+            payload={"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None},
+        )
+    return request
+
+
+def _uuid(value: Any, *, field: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(f"{field} must be a request or task id (a UUID), not {value!r}.", field=field) from None
+
+
+# --- the move machinery ----------------------------------------------------------------------
+
+def request_lock(*, request: BrainRequest | Any, actor: Actor, move: str,
+                 expected_version: int | None = None) -> tuple[BrainRequest, Move]:
+    """Lock the request row (inside a transaction) and check that this actor may make this move now."""
+    pk = request.pk if isinstance(request, BrainRequest) else request
+    locked = BrainRequest.objects.select_for_update().filter(pk=pk, tenant_id=actor.tenant_id).first()
+    if locked is None:
+        raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+    if expected_version is not None and locked.lock_version != expected_version:
+        raise DomainError("Someone else changed this request while you were looking at it. "
+                          "Reload it to see the change, then try again.", kind=Refusal.CONFLICT)
+    return locked, move_check(locked, move, actor)
+
+
+def request_commit(*, request: BrainRequest, actor: Actor, to_status: str, changes: Mapping[str, Any],
+                   summary: str, note: str = "", payload: Mapping[str, Any] | None = None,
+                   event_type: str = RequestEventType.STATUS_CHANGED) -> BrainRequest:
+    """Write a checked move: the row (only if nobody else changed it meanwhile) and its event."""
+    from_status = request.status
+    now = timezone.now()
+    values = {**changes, "status": to_status, "updated_at": now}
+    if to_status in (S.CLOSED, S.REJECTED):
+        values["closed_at"] = now
+    before = {field: getattr(request, field) for field in values}
+    # The lock_version condition makes a lost race visible on every database (SQLite has no row locks).
+    updated = BrainRequest.objects.filter(pk=request.pk, lock_version=request.lock_version).update(
+        **values, lock_version=F("lock_version") + 1)
+    if updated != 1:
+        raise DomainError("Someone else changed this request at the same moment. Reload and try again.",
+                          kind=Refusal.CONFLICT)
+    for field, value in values.items():
+        setattr(request, field, value)
+    request.lock_version += 1
+    changed = {f: [_field_value(before[f]), _field_value(v)] for f, v in values.items()
+               if f != "updated_at" and before[f] != v}
+    request_event_write(request=request, actor=actor, event_type=event_type, summary=summary,
+                        from_status=from_status, to_status=to_status, note=note, changed_fields=changed,
+                        payload=dict(payload or {}))
+    return request
+
+
+def _field_value(value: Any) -> Any:
+    return value.slug if isinstance(value, Brain) else value
+
+
+def request_refusal_record(*, request: BrainRequest, actor: Actor, move: str, error: DomainError) -> None:
+    """A token tried a move it may not make: the attempt stays visible as a rule_violation event."""
+    if actor.token_role is None or error.kind != Refusal.FORBIDDEN:
+        return
+    with transaction.atomic():
+        request_event_write(request=request, actor=actor, event_type=RequestEventType.RULE_VIOLATION,
+                            summary=f"Refused {move}: {error.message}", payload={"move": move})
+
+
+# --- the moves ---------------------------------------------------------------------------------
+
+def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapping[str, Any] | None = None,
+                 note: str = "", expected_version: int | None = None) -> BrainRequest:
+    """Make one move of the transition table that needs no decision record (route, accept, close, …)."""
+    fields = dict(fields or {})
+    try:
+        with transaction.atomic():
+            locked, rule = request_lock(request=request, actor=actor, move=move, expected_version=expected_version)
+            if rule.decision:
+                raise DomainError(f"{rule.label} is recorded as a decision; use its own form.",
+                                  kind=Refusal.CONFLICT)
+            note = (note or fields.pop("note", "") or "").strip()
+            if "note" in rule.required:
+                note = substantive(note, field="note", label=f"{rule.label} needs a note that says why; it")
+            to_status, changes, payload = _MOVE_RULES.get(rule.name, _no_fields)(locked, actor, rule, fields)
+            if to_status == RESUME:
+                to_status = locked.held_from_status or S.UNDER_REVIEW
+                changes["held_from_status"] = None
+            elif rule.to_status in (S.BLOCKED, S.PARKED, S.AWAITING_EVIDENCE, S.ESCALATED):
+                changes["held_from_status"] = locked.status
+            summary = f"{rule.label}: {locked.get_status_display()} → {S(to_status).label}"
+            return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
+                                  summary=summary, note=note, payload={"move": rule.name, **payload})
+    except DomainError as error:
+        if isinstance(request, BrainRequest):
+            request_refusal_record(request=request, actor=actor, move=move, error=error)
+        raise
+
+
+def _no_fields(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    return rule.to_status, {}, {}
+
+
+def _route(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    changes = route_changes(request=request, actor=actor, fields=fields, check_accepts=True)
+    return S.ROUTED, changes, {}
+
+
+def route_changes(*, request: BrainRequest, actor: Actor, fields: Mapping[str, Any],
+                  check_accepts: bool) -> dict[str, Any]:
+    """Routing's rules (connector layer 3): a destination that accepts the type, a review owner,
+    and one primary Brain when several Brains work the request (connector rule 2)."""
+    destination = _brain(fields.get("destination_brain") or request.target_brain_id, field="destination_brain",
+                         label="Destination Brain", actor=actor)
+    if check_accepts and request.request_type not in destination.accepted_request_types:
+        raise DomainError(
+            f"{destination} does not accept {RequestType(request.request_type).label.lower()}s; it accepts: "
+            f"{', '.join(destination.accepted_request_types) or 'nothing yet'}.", field="destination_brain")
+    review_owner = _brain(fields.get("review_owner"), field="review_owner", label="Review owner", actor=actor)
+    supporting = fields.get("supporting_brains") or []
+    if isinstance(supporting, str):
+        supporting = [s for s in re.split(r"[\s,]+", supporting) if s]
+    supporting_slugs = []
+    for slug in supporting:
+        brain = _brain(slug, field="supporting_brains", label="Supporting Brain", actor=actor)
+        if brain.slug not in supporting_slugs:
+            supporting_slugs.append(brain.slug)
+    primary = None
+    if fields.get("primary_brain"):
+        primary = _brain(fields["primary_brain"], field="primary_brain", label="Primary Brain", actor=actor)
+    if supporting_slugs and primary is None:
+        raise DomainError("Several Brains work this request: name the primary Brain (connector rule 2).",
+                          field="primary_brain")
+    if primary is not None and primary.slug in supporting_slugs:
+        raise DomainError(f"{primary} cannot be both primary and supporting.", field="supporting_brains")
+    return {
+        "target_brain": destination,
+        "review_owner": review_owner,
+        "primary_brain": primary,
+        "supporting_brains": supporting_slugs,
+        "routing_notes": (fields.get("routing_notes") or "").strip(),
+    }
+
+
+def _respond(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    return S.RESPONDED, {
+        "response_summary": substantive(fields.get("response_summary"), field="response_summary",
+                                        label="Response summary"),
+        "outcome_type": _choice(fields.get("outcome_type"), OutcomeType, field="outcome_type", label="Outcome type"),
+    }, {}
+
+
+def _resubmit(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    changes = {}
+    if fields.get("request_summary"):
+        changes["request_summary"] = substantive(fields["request_summary"], field="request_summary",
+                                                 label="Request summary")
+    if fields.get("required_output"):
+        changes["required_output"] = fields["required_output"].strip()
+    return S.UNDER_REVIEW, changes, {}
+
+
+def _escalate(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    return S.ESCALATED, escalation_changes(actor=actor, fields=fields), {}
+
+
+def escalation_changes(*, actor: Actor, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An escalation names its reason and an owner with authority (connector "escalation owners")."""
+    reason = substantive(fields.get("escalation_reason"), field="escalation_reason", label="Escalation reason")
+    owner = _brain(fields.get("escalation_owner"), field="escalation_owner", label="Escalation owner", actor=actor)
+    if owner.authority == Authority.OPERATIONAL:
+        raise DomainError(f"{owner} is not an escalation authority; choose HeadOffice, Finance or SIT.",
+                          field="escalation_owner")
+    return {"escalation_reason": reason, "escalation_owner": owner, "escalation_flag": True}
+
+
+def _final(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:
+    changes = outcome_changes(request=request, fields=fields, label=rule.label)
+    return rule.to_status, changes, {}
+
+
+def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """The complete outcome a final state needs (protocol rule 7), checked and normalised."""
+    open_tasks = request.tasks.filter(status__in=_open_task_statuses()).count()
+    if open_tasks:
+        raise DomainError(f"{label} is not possible while {open_tasks} task(s) are still open: "
+                          f"complete or cancel them first.", kind=Refusal.CONFLICT)
+    errors: dict[str, str] = {}
+
+    def take(key: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as error:
+            errors[key] = error.message
+            return None
+
+    outcome_type = take("outcome_type", _choice, fields.get("outcome_type"), OutcomeType, field="outcome_type",
+                        label="Outcome type")
+    result = take("result_summary", substantive, fields.get("result_summary"), field="result_summary",
+                  label="What was completed or found")
+    decision = take("outcome_decision", substantive, fields.get("outcome_decision"), field="outcome_decision",
+                    label="The decision made")
+    evidence = take("outcome_evidence", evidence_normalise, request=request, items=fields.get("outcome_evidence"))
+    next_step = take("next_step", substantive, fields.get("next_step"), field="next_step", label="The next step")
+    owner = take("next_step_owner", required_text, fields.get("next_step_owner"), field="next_step_owner",
+                 label="Who owns the next step")
+    review = fields.get("head_office_review_required")
+    if isinstance(review, str):
+        review = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False}.get(
+            review.strip().lower())
+    if not isinstance(review, bool):
+        errors["head_office_review_required"] = "Say whether HeadOffice review is required (yes or no)."
+    if errors:
+        missing = "; ".join(errors.values())
+        raise DomainError(f"{label} needs a complete outcome: {missing}", field=next(iter(errors)), errors=errors)
+    return {
+        "outcome_type": outcome_type, "result_summary": result, "outcome_decision": decision,
+        "outcome_evidence": evidence, "next_step": next_step, "next_step_owner": owner,
+        "head_office_review_required": review,
+        "closure_reason": (fields.get("closure_reason") or "").strip(),
+    }
+
+
+def _open_task_statuses() -> frozenset[str]:
+    from tasks_app.models import OPEN_TASK_STATUSES  # vocabulary only; requests reach tasks by relation
+
+    return OPEN_TASK_STATUSES
+
+
+URL = re.compile(r"^https?://\S+$")
+
+
+def evidence_normalise(*, request: BrainRequest, items: Any) -> list[dict[str, str]]:
+    """Evidence is ids of this lineage's artifacts, events or decisions, or external evidence text."""
+    from requests_app.selectors import lineage_evidence_kinds
+
+    if isinstance(items, str):
+        items = [part.strip() for part in items.splitlines() if part.strip()]
+    if not items:
+        raise DomainError("Name the evidence: ids of this request's artifacts, events or decisions, "
+                          "or a link or sentence describing external evidence.", field="outcome_evidence")
+    if not isinstance(items, list):
+        raise DomainError("Evidence must be a list.", field="outcome_evidence")
+    parsed: list[uuid.UUID | str] = []
+    for item in items:
+        raw = str((item.get("id") or item.get("text") or "") if isinstance(item, dict) else item).strip()
+        try:
+            parsed.append(uuid.UUID(raw))
+        except ValueError:
+            parsed.append(raw)
+    refs = [p for p in parsed if isinstance(p, uuid.UUID)]
+    kinds = lineage_evidence_kinds(request=request, refs=refs) if refs else {}
+    normalised = []
+    for item in parsed:
+        if isinstance(item, uuid.UUID):
+            if item not in kinds:
+                raise DomainError(f"Evidence {item} is not an artifact, event or decision of this request's "
+                                  f"lineage.", field="outcome_evidence")
+            normalised.append({"kind": kinds[item], "id": str(item)})
+        elif URL.match(item):
+            normalised.append({"kind": "external", "text": item})
+        else:
+            normalised.append({"kind": "external",
+                               "text": substantive(item, field="outcome_evidence", label="External evidence")})
+    return normalised
+
+
+_MOVE_RULES = {
+    "route": _route,
+    "respond": _respond,
+    "resubmit": _resubmit,
+    "escalate": _escalate,
+    "close": _final,
+    "reject": _final,
+}
+
+
+# Named services for the moves people make most; each is request_move with the move filled in.
+
+def request_submit(*, request: BrainRequest, actor: Actor, note: str = "") -> BrainRequest:
+    """Send a new request to review."""
+    return request_move(request=request, actor=actor, move="submit_for_review", note=note)
+
+
+def request_route(*, request: BrainRequest, actor: Actor, review_owner: str, destination_brain: str | None = None,
+                  routing_notes: str = "", primary_brain: str | None = None,
+                  supporting_brains: list[str] | None = None, note: str = "",
+                  expected_version: int | None = None) -> BrainRequest:
+    """Route a reviewed request to the Brain that owns the next action."""
+    return request_move(request=request, actor=actor, move="route", note=note, expected_version=expected_version,
+                        fields={"review_owner": review_owner, "destination_brain": destination_brain,
+                                "routing_notes": routing_notes, "primary_brain": primary_brain,
+                                "supporting_brains": supporting_brains or []})
+
+
+def request_accept(*, request: BrainRequest, actor: Actor, note: str = "") -> BrainRequest:
+    """The destination Brain takes the routed request on."""
+    return request_move(request=request, actor=actor, move="accept", note=note)
+
+
+def request_respond(*, request: BrainRequest, actor: Actor, response_summary: str, outcome_type: str,
+                    note: str = "") -> BrainRequest:
+    """The destination Brain returns its result to the origin."""
+    return request_move(request=request, actor=actor, move="respond", note=note,
+                        fields={"response_summary": response_summary, "outcome_type": outcome_type})
+
+
+def request_escalate(*, request: BrainRequest, actor: Actor, escalation_reason: str, escalation_owner: str,
+                     note: str = "") -> BrainRequest:
+    """Raise the request to an escalation owner, on the same lineage."""
+    return request_move(request=request, actor=actor, move="escalate", note=note,
+                        fields={"escalation_reason": escalation_reason, "escalation_owner": escalation_owner})
+
+
+def request_close(*, request: BrainRequest, actor: Actor, note: str = "", **outcome: Any) -> BrainRequest:
+    """Close with a complete outcome (protocol rule 7)."""
+    return request_move(request=request, actor=actor, move="close", note=note, fields=outcome)
+
+
+def request_reject(*, request: BrainRequest, actor: Actor, note: str = "", **outcome: Any) -> BrainRequest:
+    """Reject with a complete outcome that says why."""
+    return request_move(request=request, actor=actor, move="reject", note=note, fields=outcome)
+
+
+def request_note_add(*, request: BrainRequest, actor: Actor, note: str) -> RequestEvent:
+    """A human note on the request's history; it changes nothing else."""
+    from requests_app.selectors import requests_visible_to
+
+    if not requests_visible_to(actor).filter(pk=request.pk).exists():
+        raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+    text = required_text(note, field="note", label="Note")
+    return request_event_write(request=request, actor=actor, event_type=RequestEventType.NOTE,
+                               summary="Note", note=text)
+

@@ -1,13 +1,29 @@
-"""Every write that changes a task. Each is atomic and writes its task event."""
+"""Every write that changes a task. Each is atomic, checks the task transition table, and writes
+its task event; an executor's refused move leaves a rule_violation event behind."""
 
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from governance_app.actors import Actor
-from requests_app.services import _jsonable
-from tasks_app.models import Task, TaskEvent, TaskEventType
+from governance_app.errors import DomainError, Refusal
+from governance_app.models import Brain
+from governance_app.text_rules import required_text, substantive
+from requests_app.models import BrainRequest, Priority, RequestEventType, RequestStatus
+from requests_app.selectors import requests_visible_to
+from requests_app.services import _jsonable, request_event_write, request_move
+from requests_app.transitions import moves_open
+from tasks_app.models import OutputMode, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
+from tasks_app.transitions import TaskMove, TaskRole, task_move_check, task_roles_of
+
+T = TaskStatus
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Priority.LOW: 3}
 
 
 def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
@@ -40,3 +56,296 @@ def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str
                          "changed_fields": {k: [_jsonable(b), _jsonable(a)] for k, (b, a) in changed_fields.items()}},
             )
     return task
+
+
+# --- create ----------------------------------------------------------------------------------
+
+TASKABLE = frozenset({RequestStatus.ROUTED, RequestStatus.IN_PROGRESS})
+
+
+def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned_brain: str | None = None,
+                title: str = "", input_payload: Mapping[str, Any] | None = None,
+                output_mode: str = OutputMode.ARTIFACT, risk_level: str = RiskLevel.LOW,
+                priority: str | None = None, assigned_employee: str | None = None, max_attempts: int = 3,
+                execution_notes: str = "") -> Task:
+    """Create an execution task under a routed request (connector rule 1: routing before execution)."""
+    if actor.is_executor or actor.is_integration:
+        raise DomainError("Tasks are created by the Brains working the request, not by executors or "
+                          "integrations.", kind=Refusal.FORBIDDEN)
+    task_type = required_text(task_type, field="task_type", label="Task type")
+    if risk_level not in RiskLevel.values:
+        raise DomainError(f"Risk level must be one of: {', '.join(RiskLevel.values)}.", field="risk_level")
+    if output_mode not in OutputMode.values:
+        raise DomainError(f"Output mode must be one of: {', '.join(OutputMode.values)}.", field="output_mode")
+    if priority is not None and priority not in Priority.values:
+        raise DomainError(f"Priority must be one of: {', '.join(Priority.values)}.", field="priority")
+    if not isinstance(max_attempts, int) or not 1 <= max_attempts <= 20:
+        raise DomainError("Max attempts must be a whole number from 1 to 20.", field="max_attempts")
+    with transaction.atomic():
+        locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
+        if locked is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        if locked.status not in TASKABLE:
+            raise DomainError(f"Tasks can only be created under a routed or in-progress request; this one is "
+                              f"{locked.get_status_display().lower()}.", kind=Refusal.CONFLICT)
+        working = [locked.target_brain_id, locked.primary_brain_id, *locked.supporting_brains]
+        if not (actor.is_head_office or actor.brains & set(working)):
+            raise DomainError("Only the Brains working this request (or HeadOffice) can create its tasks.",
+                              kind=Refusal.FORBIDDEN)
+        brain_slug = (assigned_brain or locked.primary_brain_id or locked.target_brain_id).strip()
+        if brain_slug not in working:
+            raise DomainError(f"A task can only be assigned to a Brain working this request "
+                              f"({', '.join(b for b in working if b)}), not {brain_slug!r}.", field="assigned_brain")
+        brain = Brain.objects.get(slug=brain_slug)
+        task = Task.objects.create(
+            tenant_id=locked.tenant_id, request=locked, task_type=task_type, assigned_brain=brain,
+            assigned_employee=(assigned_employee or None), title=(title or "").strip(),
+            input_payload=dict(input_payload or {}), output_mode=output_mode, risk_level=risk_level,
+            priority=priority or locked.priority, max_attempts=max_attempts,
+            execution_notes=(execution_notes or "").strip(),
+        )
+        task_event_write(task=task, actor=actor, event_type=TaskEventType.CREATED, to_status=task.status,
+                         summary=f"Task created for {brain}: {task}")
+        request_event_write(request=locked, actor=actor, event_type=RequestEventType.TASK_CREATED,
+                            summary=f"Task created for {brain}: {task}", payload={"task_id": str(task.pk)})
+    return task
+
+
+# --- the move machinery ----------------------------------------------------------------------
+
+def _task_lock(task: Task | Any, actor: Actor, move: str) -> tuple[Task, TaskMove]:
+    pk = task.pk if isinstance(task, Task) else task
+    locked = Task.objects.select_for_update().select_related("request").filter(
+        pk=pk, tenant_id=actor.tenant_id).first()
+    if locked is None:
+        raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
+    return locked, task_move_check(locked, move, actor)
+
+
+def _task_commit(*, task: Task, actor: Actor, changes: Mapping[str, Any], event_type: str, summary: str,
+                 payload: Mapping[str, Any] | None = None) -> Task:
+    """Write a checked task move: the row (only if nobody changed it meanwhile) and its event."""
+    from_status = task.status
+    values = {**changes, "updated_at": timezone.now()}
+    updated = Task.objects.filter(pk=task.pk, lock_version=task.lock_version).update(
+        **values, lock_version=F("lock_version") + 1)
+    if updated != 1:
+        raise DomainError("Someone else changed this task at the same moment. Reload and try again.",
+                          kind=Refusal.CONFLICT)
+    for field, value in values.items():
+        setattr(task, field, value)
+    task.lock_version += 1
+    task.last_event = task_event_write(task=task, actor=actor, event_type=event_type, summary=summary,
+                                       from_status=from_status, to_status=task.status, payload=dict(payload or {}))
+    return task
+
+
+def task_refusal_record(*, task: Task | Any, actor: Actor, move: str, error: DomainError) -> None:
+    """An executor tried what it may not: refused, and the attempt stays on the task's timeline."""
+    if not actor.is_executor or error.kind != Refusal.FORBIDDEN:
+        return
+    task_obj = task if isinstance(task, Task) else Task.objects.filter(pk=task).first()
+    if task_obj is None:
+        return
+    with transaction.atomic():
+        task_event_write(task=task_obj, actor=actor, event_type=TaskEventType.RULE_VIOLATION,
+                         summary=f"Refused {move} by {actor}: {error.message}", payload={"move": move})
+
+
+def _guarded(move: str):
+    """Run a task service; an executor's forbidden attempt is recorded after the refusal rolls back."""
+    def wrap(fn):
+        def run(*, task: Task, actor: Actor, **kwargs):
+            try:
+                return fn(task=task, actor=actor, **kwargs)
+            except DomainError as error:
+                task_refusal_record(task=task, actor=actor, move=move, error=error)
+                raise
+        run.__name__ = fn.__name__
+        run.__doc__ = fn.__doc__
+        return run
+    return wrap
+
+
+# --- the moves ---------------------------------------------------------------------------------
+
+def task_claim_next(*, actor: Actor) -> Task | None:
+    """Give the executor the next queued task of its Brain (priority first, then oldest), or None.
+
+    `FOR UPDATE SKIP LOCKED` lets any number of executors claim at once without waiting on each
+    other; the status condition on the update makes a lost race on SQLite visible too.
+    """
+    if not actor.brains:
+        raise DomainError("This actor belongs to no Brain, so it has no queue.", kind=Refusal.FORBIDDEN)
+    rank = Case(*(When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()),
+                default=Value(9), output_field=IntegerField())
+    for _ in range(5):
+        with transaction.atomic():
+            queue = Task.objects.filter(tenant_id=actor.tenant_id, assigned_brain__in=actor.brains,
+                                        status=T.QUEUED)
+            if connection.vendor == "postgresql":
+                queue = queue.select_for_update(skip_locked=True, of=("self",))
+            candidate = queue.annotate(rank=rank).order_by("rank", "created_at").first()
+            if candidate is None:
+                return None
+            try:
+                return task_claim(task=candidate, actor=actor)
+            except DomainError as error:
+                if error.kind != Refusal.CONFLICT:
+                    raise
+    return None
+
+
+@_guarded("claim")
+def task_claim(*, task: Task, actor: Actor) -> Task:
+    """Pick a queued task up; every pick-up counts as an attempt."""
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "claim")
+        return _task_commit(task=locked, actor=actor, event_type=TaskEventType.PICKED_UP,
+                            summary=f"Picked up by {actor} (attempt {locked.attempts + 1} of {locked.max_attempts})",
+                            changes={"status": T.PICKED_UP, "attempts": locked.attempts + 1,
+                                     "assigned_employee": actor.label})
+
+
+@_guarded("start")
+def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
+    """Start work on a picked-up task."""
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "start")
+        changes = {"status": T.RUNNING}
+        if locked.started_at is None:
+            changes["started_at"] = timezone.now()
+        return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.STARTED,
+                            summary=note.strip() or "Started")
+
+
+@_guarded("progress")
+def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[str, Any] | None = None,
+                  warning: bool = False) -> TaskEvent:
+    """Report progress (or a warning) on a running task; the status does not change."""
+    text = required_text(summary, field="summary", label="Progress summary")
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "warn" if warning else "progress")
+        return _task_commit(task=locked, actor=actor, changes={},
+                            event_type=TaskEventType.WARNING if warning else TaskEventType.PROGRESS,
+                            summary=text, payload=payload).last_event
+
+
+@_guarded("complete")
+def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
+                  evidence_links: list[str] | None = None) -> Task:
+    """Complete a running task; its result must be on record (an artifact or a real summary)."""
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "complete")
+        changes: dict[str, Any] = {"status": T.COMPLETED, "completed_at": timezone.now()}
+        if result_summary.strip() or not locked.artifacts.exists():
+            summary = substantive(result_summary, field="result_summary",
+                                  label="A task without an artifact needs a result summary; it")
+            changes["execution_notes"] = "\n\n".join(filter(None, [locked.execution_notes, summary]))
+        if evidence_links:
+            changes["evidence_links"] = [*locked.evidence_links, *[str(link) for link in evidence_links]]
+        latest = locked.artifacts.order_by("-created_at").first()
+        if locked.result_id is None and latest is not None:
+            changes["result"] = latest
+        return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.COMPLETED,
+                            summary=result_summary.strip() or f"Completed with {latest}")
+
+
+@_guarded("fail")
+def task_fail(*, task: Task, actor: Actor, error: str) -> Task:
+    """Record a failure. While attempts remain the task is queued again; when they run out, the
+    parent request is escalated to HeadOffice (protocol rule 8: repeated task failures)."""
+    message = required_text(error, field="error", label="The error")
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "fail")
+        _task_commit(task=locked, actor=actor, changes={"status": T.FAILED, "last_error": message},
+                     event_type=TaskEventType.ERROR, summary=message,
+                     payload={"attempts": locked.attempts, "max_attempts": locked.max_attempts})
+        if locked.attempts < locked.max_attempts:
+            return _task_commit(task=locked, actor=actor, changes={"status": T.QUEUED},
+                                event_type=TaskEventType.REQUEUED,
+                                summary=f"Queued again: {locked.max_attempts - locked.attempts} attempt(s) left")
+        _request_escalate_for(task=locked, reason=f"Task “{locked}” failed {locked.attempts} times; "
+                                                  f"last error: {message}")
+        return locked
+
+
+def _request_escalate_for(*, task: Task, reason: str) -> None:
+    """Escalate the task's request to HeadOffice on the same lineage, if it is not already."""
+    system = Actor(tenant_id=task.tenant_id, label=f"system (task {task.pk})", is_head_office=True)
+    request = task.request
+    if any(m.name == "escalate" for m in moves_open(request, system)):
+        request_move(request=request, actor=system, move="escalate",
+                     fields={"escalation_reason": reason, "escalation_owner": Brain.HEADOFFICE})
+
+
+@_guarded("retry")
+def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
+    """Queue a failed task again; if it had used all its attempts, it gets one more."""
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "retry")
+        changes = {"status": T.QUEUED}
+        if locked.attempts >= locked.max_attempts:
+            changes["max_attempts"] = locked.attempts + 1
+        return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.REQUEUED,
+                            summary=note.strip() or "Queued again by hand")
+
+
+@_guarded("cancel")
+def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
+    """Cancel an open task, saying why."""
+    text = substantive(reason, field="reason", label="Cancelling needs a reason; it")
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "cancel")
+        return _task_commit(task=locked, actor=actor, changes={"status": T.CANCELLED, "completed_at": timezone.now()},
+                            event_type=TaskEventType.CANCELLED, summary=text)
+
+
+@_guarded("escalate")
+def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: str = Brain.HEADOFFICE) -> Task:
+    """Escalate a task; its request is escalated on the same lineage (connector rule 6)."""
+    text = substantive(reason, field="reason", label="Escalation reason")
+    with transaction.atomic():
+        locked, _ = _task_lock(task, actor, "escalate")
+        _task_commit(task=locked, actor=actor, changes={"status": T.ESCALATED, "escalation_flag": True},
+                     event_type=TaskEventType.ESCALATED, summary=text, payload={"escalation_owner": escalation_owner})
+        system = replace(actor, label=f"{actor.label} (via task {locked.pk})", is_head_office=True, token_role=None)
+        if any(m.name == "escalate" for m in moves_open(locked.request, system)):
+            request_move(request=locked.request, actor=system, move="escalate",
+                         fields={"escalation_reason": f"Task “{locked}” escalated: {text}",
+                                 "escalation_owner": escalation_owner})
+        return locked
+
+
+def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact_summary: str,
+                       content_location: str = "", content_json: Mapping[str, Any] | None = None,
+                       as_result: bool = False) -> TaskArtifact:
+    """Store or link a task output and write `output_saved` (schema standard: task artifacts)."""
+    artifact_type = required_text(artifact_type, field="artifact_type", label="Artifact type")
+    summary = required_text(artifact_summary, field="artifact_summary", label="Artifact summary")
+    content = dict(content_json or {})
+    location = (content_location or "").strip()
+    try:
+        with transaction.atomic():
+            locked = Task.objects.select_for_update().select_related("request").filter(
+                pk=task.pk, tenant_id=actor.tenant_id).first()
+            if locked is None:
+                raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
+            if not task_roles_of(actor, locked) & {TaskRole.WORKER, TaskRole.MANAGER}:
+                raise DomainError(f"Only the Brain working this task can save its output, not {actor}.",
+                                  kind=Refusal.FORBIDDEN)
+            if locked.status == T.CANCELLED:
+                raise DomainError("This task was cancelled; it takes no more output.", kind=Refusal.CONFLICT)
+            digest = hashlib.sha256(json.dumps({"location": location, "content": content},
+                                               sort_keys=True, default=str).encode()).hexdigest()
+            artifact = TaskArtifact.objects.create(
+                tenant_id=locked.tenant_id, task=locked, artifact_type=artifact_type, artifact_summary=summary,
+                content_location=location, content_json=content, content_hash=digest, created_by=actor.label,
+            )
+            _task_commit(task=locked, actor=actor, changes={"result": artifact} if as_result else {},
+                         event_type=TaskEventType.OUTPUT_SAVED, summary=f"Saved {artifact_type}: {summary}",
+                         payload={"artifact_id": str(artifact.pk)})
+        return artifact
+    except DomainError as error:
+        task_refusal_record(task=task, actor=actor, move="save_artifact", error=error)
+        raise

@@ -1,0 +1,27 @@
+"""The one error every refused action raises, with a message a person can act on."""
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    """Why an action was refused; the API turns each into its status code."""
+
+    INVALID = "invalid"        # a field is missing or fails a rule (422)
+    FORBIDDEN = "forbidden"    # the actor may not do this (403)
+    CONFLICT = "conflict"      # not allowed from the current state, or lost a race (409)
+    NOT_FOUND = "not_found"    # does not exist, or is not visible to the actor (404)
+
+
+class DomainError(Exception):
+    """A refused action. `field` names the input at fault where there is one."""
+
+    def __init__(self, message: str, *, kind: Refusal = Refusal.INVALID, field: str | None = None,
+                 errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.field = field
+        self.errors = errors or ({field: message} if field else {})
+
+    def __str__(self) -> str:
+        return self.message
