@@ -38,6 +38,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def brains(db) -> dict[str, Brain]:
     """The nine Brains of the registry, created by migration."""

@@ -1,0 +1,106 @@
+"""Who sees what, and the lineage drill-down read in a fixed number of queries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from requests_app.models import BrainRequest
+from requests_app.selectors import (
+    request_ancestor_ids,
+    request_lineage,
+    requests_visible_to,
+)
+from tasks_app.models import Task, TaskArtifact, TaskEvent
+from tests.engine import actor, new_request, token_actor
+
+pytestmark = pytest.mark.django_db
+
+
+def child_of(parent: BrainRequest, **extra) -> BrainRequest:
+    return BrainRequest.objects.create(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        request_type="offer_review_request", request_title="Child request",
+        request_summary="A follow-up from the parent request.", required_output="", parent_request=parent, **extra)
+
+
+def test_headoffice_sees_every_request_and_a_brain_only_its_own(owner, other_owner, outsider, reviewer):
+    mine = new_request(actor(owner))
+    supported = BrainRequest.objects.create(
+        requesting_authority="ads", requesting_brain_id="ads", target_brain_id="finance",
+        request_type="finance_review_request", request_title="Budget", request_summary="Budget review please.",
+        required_output="", primary_brain_id="finance", supporting_brains=["content"])
+    assert set(requests_visible_to(actor(reviewer))) == {mine, supported}
+    assert set(requests_visible_to(actor(owner))) == {mine}
+    assert set(requests_visible_to(actor(other_owner))) == {mine}       # its destination
+    assert set(requests_visible_to(actor(outsider))) == {supported}     # content supports it
+
+
+def test_an_integration_sees_only_what_its_brain_sent(owner):
+    mine = new_request(actor(owner))
+    new_request(actor(owner), destination="research", request_type="research_request", origin_brain="research")
+    plugin = token_actor("affiliate", role="integration", label="plugin")
+    assert not requests_visible_to(plugin).filter(pk=mine.pk).exists()
+    assert requests_visible_to(token_actor("research", role="integration", label="p2")).count() == 2
+
+
+def test_ancestors_run_from_the_parent_up_to_the_root(owner):
+    root = new_request(actor(owner))
+    middle = child_of(root)
+    leaf = child_of(middle)
+    assert request_ancestor_ids(request=leaf) == [middle.pk, root.pk]
+    assert request_ancestor_ids(request=root) == []
+
+
+def test_lineage_builds_the_tree_of_descendants(owner, reviewer):
+    root = new_request(actor(owner))
+    a, b = child_of(root), child_of(root)
+    a1 = child_of(a)
+    lineage = request_lineage(actor=actor(reviewer), request=root)
+    tree = {node.request.pk: [c.request.pk for c in node.children] for node in lineage.children}
+    assert tree == {a.pk: [a1.pk], b.pk: []}
+    assert request_lineage(actor=actor(reviewer), request=a1).root == root
+
+
+def _grow(root: BrainRequest, *, depth: int, tasks: int) -> BrainRequest:
+    leaf = root
+    for _ in range(depth):
+        leaf = child_of(leaf)
+        child_of(leaf)
+    for n in range(tasks):
+        task = Task.objects.create(request=leaf, task_type=f"t{n}", assigned_brain_id="affiliate")
+        TaskEvent.objects.create(task=task, event_type="created", event_summary="created")
+        TaskArtifact.objects.create(task=task, artifact_type="note", artifact_summary="n")
+    return leaf
+
+
+def _queries(reviewer, request) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        lineage = request_lineage(actor=actor(reviewer), request=request)
+        [len(t.events.all()) + len(t.artifacts.all()) for t in lineage.tasks]
+    return len(captured.captured_queries)
+
+
+def test_the_lineage_read_does_not_grow_with_the_tree(owner, reviewer):
+    small = _grow(new_request(actor(owner)), depth=1, tasks=1)
+    large = _grow(new_request(actor(owner)), depth=12, tasks=15)
+    assert _queries(reviewer, small) == _queries(reviewer, large)
+
+
+def test_the_lineage_check_names_what_is_broken(owner, reviewer):
+    request = BrainRequest.objects.create(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        request_type="offer_review_request", request_title="Split work", request_summary="Work across Brains.",
+        required_output="", supporting_brains=["content"])
+    Task.objects.create(request=request, task_type="t", assigned_brain_id="affiliate", status="completed")
+    warnings = request_lineage(actor=actor(reviewer), request=request).warnings
+    assert any("none is declared primary" in w for w in warnings)
+    assert any("completed without an artifact" in w for w in warnings)
+
+
+def test_the_timeline_merges_request_and_task_events_in_time_order(owner, reviewer):
+    request = new_request(actor(owner))
+    task = Task.objects.create(request=request, task_type="t", assigned_brain_id="affiliate")
+    TaskEvent.objects.create(task=task, event_type="created", event_summary="created")
+    timeline = request_lineage(actor=actor(reviewer), request=request).timeline
+    assert [item["kind"] for item in timeline] == ["request", "task"]
+    assert [item["at"] for item in timeline] == sorted(item["at"] for item in timeline)
