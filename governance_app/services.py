@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from governance_app.actors import Actor
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import (
+    ApiToken,
     Brain,
     CanonAmendment,
     CanonDocument,
@@ -309,3 +312,11 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
         request_event_write(request=visible, actor=actor, event_type=RequestEventType.LESSON_RECORDED,
                             summary=f"Lesson: {lesson.insight[:120]}", payload={"lesson_id": str(lesson.pk)})
         return lesson
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+def api_token_revoke(*, tokens: QuerySet[ApiToken], actor: Actor) -> int:
+    """Revoke the given tokens that are still live; returns how many were revoked."""
+    with transaction.atomic():
+        return tokens.filter(tenant_id=actor.tenant_id, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -67,7 +67,7 @@ def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fi
     with transaction.atomic():
         request.updated_at = timezone.now()
         request.lock_version += 1
-        request.save()
+        request.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
         if changed_fields:
             request_event_write(
                 request=request, actor=actor, event_type=RequestEventType.FIELDS_CHANGED,

@@ -15,10 +15,10 @@ from governance_app.actors import Actor
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Brain
 from governance_app.text_rules import required_text, substantive
-from requests_app.models import BrainRequest, Priority, RequestEventType, RequestStatus
+from requests_app.models import BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import _jsonable, request_event_write, request_move
-from requests_app.transitions import moves_open
+from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
 from tasks_app.models import OutputMode, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
 from tasks_app.transitions import TaskMove, TaskRole, task_move_check, task_roles_of
 
@@ -47,7 +47,7 @@ def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str
     with transaction.atomic():
         task.updated_at = timezone.now()
         task.lock_version += 1
-        task.save()
+        task.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
         if changed_fields:
             task_event_write(
                 task=task, actor=actor, event_type=TaskEventType.FIELDS_CHANGED,
@@ -59,9 +59,6 @@ def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str
 
 
 # --- create ----------------------------------------------------------------------------------
-
-TASKABLE = frozenset({RequestStatus.ROUTED, RequestStatus.IN_PROGRESS})
-
 
 def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned_brain: str | None = None,
                 title: str = "", input_payload: Mapping[str, Any] | None = None,
@@ -85,17 +82,17 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
         locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
         if locked is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
-        if locked.status not in TASKABLE:
+        if locked.status not in TASKABLE_STATUSES:
             raise DomainError(f"Tasks can only be created under a routed or in-progress request; this one is "
                               f"{locked.get_status_display().lower()}.", kind=Refusal.CONFLICT)
-        working = [locked.target_brain_id, locked.primary_brain_id, *locked.supporting_brains]
-        if not (actor.is_head_office or actor.brains & set(working)):
+        if not tasks_open(locked, actor):
             raise DomainError("Only the Brains working this request (or HeadOffice) can create its tasks.",
                               kind=Refusal.FORBIDDEN)
+        working = sorted(working_brains(locked))
         brain_slug = (assigned_brain or locked.primary_brain_id or locked.target_brain_id).strip()
         if brain_slug not in working:
             raise DomainError(f"A task can only be assigned to a Brain working this request "
-                              f"({', '.join(b for b in working if b)}), not {brain_slug!r}.", field="assigned_brain")
+                              f"({', '.join(working)}), not {brain_slug!r}.", field="assigned_brain")
         brain = Brain.objects.get(slug=brain_slug)
         task = Task.objects.create(
             tenant_id=locked.tenant_id, request=locked, task_type=task_type, assigned_brain=brain,

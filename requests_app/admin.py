@@ -1,0 +1,148 @@
+"""Admin for Brain Requests, their events and signals.
+
+The admin edits only a request's descriptive fields: status, lineage, routing, escalation, outcome and
+feedback fields move through the state machine's services, never through a form here. Each edit goes
+through request_record_admin_edit, which writes a fields_changed event (who, which fields, from what
+to what) in the same transaction as the save.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from governance_app.actors import actor_for_user
+from governance_app.admin import (
+    LockVersionAdminForm,
+    NoDeleteAdminMixin,
+    OneLineTextMixin,
+    ReadOnlyAdminMixin,
+    changed_fields_from_form,
+    titled_filter,
+)
+from requests_app.models import BrainRequest, RequestEvent, Signal
+from requests_app.services import request_record_admin_edit
+
+# What an administrator may edit; every other field of a request is read-only here.
+EDITABLE_REQUEST_FIELDS = (
+    "request_title", "request_summary", "required_output", "priority", "operating_layer",
+    "routing_notes", "head_office_visible", "meta_json",
+)
+
+
+class RequestEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = RequestEvent
+    fields = ("created_at", "event_type", "actor", "from_status", "to_status", "event_summary", "note",
+              "changed_fields")
+    extra = 0
+    ordering = ("created_at",)
+
+
+class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
+    # requests_app reaches tasks through the reverse relation (ARCHITECTURE.md, "Layers").
+    model = BrainRequest.tasks.field.model
+    fk_name = "request"
+    fields = ("title", "task_type", "assigned_brain", "status", "attempts", "updated_at")
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = "tasks (related_task_ids)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("assigned_brain")
+
+
+class BrainRequestAdminForm(LockVersionAdminForm):
+    class Meta:
+        model = BrainRequest
+        fields = "__all__"
+
+
+@admin.register(BrainRequest)
+class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+    form = BrainRequestAdminForm
+    list_display = ("request_title", "request_type", "origin_brain", "destination_brain", "request_status",
+                    "priority", "escalation_flag", "head_office_visible", "updated_at")
+    list_filter = (
+        ("status", titled_filter("request status")),
+        "priority",
+        "request_type",
+        ("requesting_brain", titled_filter("origin brain")),
+        ("target_brain", titled_filter("destination brain")),
+        "escalation_flag",
+        "head_office_visible",
+        "mcr_update_status",
+        "operating_layer",
+    )
+    list_select_related = ("requesting_brain", "target_brain")
+    search_fields = ("id", "request_title", "request_summary", "intake_id", "offer_id", "experiment_id",
+                     "created_by")
+    one_line_fields = ("request_title",)
+    date_hierarchy = "created_at"
+    inlines = (RequestEventInline, TaskInline)
+    fieldsets = (
+        (None, {"fields": ("request_id", "request_title", "request_type", "request_status", "priority",
+                           "operating_layer", "request_summary", "required_output", "requesting_authority",
+                           "seen_lock_version")}),
+        ("Routing", {"fields": ("origin_brain", "destination_brain", "review_owner", "primary_brain",
+                                "supporting_brains", "routing_notes", "head_office_visible")}),
+        ("Lineage", {"fields": ("parent_request", "originating_task", "intake_id", "offer_id", "experiment_id",
+                                "source_origin", "source_page", "source_system", "created_by", "tenant")}),
+        ("Escalation", {"fields": ("escalation_flag", "escalation_reason", "escalation_owner")}),
+        ("Outcome", {"fields": ("response_summary", "outcome_type", "result_summary", "outcome_decision",
+                                "outcome_evidence", "next_step", "next_step_owner", "head_office_review_required",
+                                "closure_reason", "closed_at")}),
+        ("Feedback and MCR", {"fields": ("feedback_required", "feedback_classification", "mcr_update_suggested",
+                                         "mcr_update_status")}),
+        ("Record", {"fields": ("meta_json", "created_at", "updated_at", "lock_version")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        model_fields = [f.name for f in BrainRequest._meta.concrete_fields if f.name not in EDITABLE_REQUEST_FIELDS]
+        return ("request_id", "origin_brain", "destination_brain", "request_status", *model_fields)
+
+    def has_add_permission(self, request) -> bool:
+        # A request is created through the intake service, which writes its `created` event.
+        return False
+
+    # The protocol's names for the canon's columns (ARCHITECTURE.md, "The canonical schema").
+    @admin.display(description="request id", ordering="id")
+    def request_id(self, obj: BrainRequest) -> str:
+        return str(obj.id)
+
+    @admin.display(description="origin brain", ordering="requesting_brain")
+    def origin_brain(self, obj: BrainRequest):
+        return obj.requesting_brain
+
+    @admin.display(description="destination brain", ordering="target_brain")
+    def destination_brain(self, obj: BrainRequest):
+        return obj.target_brain
+
+    @admin.display(description="request status", ordering="status")
+    def request_status(self, obj: BrainRequest) -> str:
+        return obj.get_status_display()
+
+    def save_model(self, request, obj: BrainRequest, form: forms.ModelForm, change: bool) -> None:
+        # LockVersionAdminForm.clean() locked the row, so these are the values the edit replaces.
+        before = BrainRequest.objects.get(pk=obj.pk)
+        changed = changed_fields_from_form(form, before, obj)
+        if changed:  # a save without a change touches nothing (not even updated_at)
+            request_record_admin_edit(request=obj, actor=actor_for_user(request.user), changed_fields=changed)
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Append-only history of every request change."""
+
+    list_display = ("created_at", "request", "event_type", "actor", "from_status", "to_status", "event_summary")
+    list_filter = ("event_type", ("to_status", titled_filter("to request status")))
+    list_select_related = ("request",)
+    search_fields = ("request__id", "request__request_title", "actor", "event_summary", "note")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Signal)
+class SignalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Signals arrive through the API and trigger requests; they are evidence, so not edited here."""
+
+    list_display = ("summary", "signal_type", "direction", "source_brain", "request", "created_by", "created_at")
+    list_filter = ("signal_type", "direction", "source_brain")
+    list_select_related = ("source_brain", "request")
+    search_fields = ("summary", "created_by", "request__request_title")
