@@ -61,3 +61,12 @@ def actor_for_token(token) -> Actor:
         token_role=token.role,
         token_id=token.id,
     )
+
+
+def actor_for_request(http_request) -> Actor:
+    """The actor behind a browser request, worked out once per request."""
+    cached = getattr(http_request, "_mwms_actor", None)
+    if cached is None:
+        cached = actor_for_user(http_request.user)
+        http_request._mwms_actor = cached
+    return cached

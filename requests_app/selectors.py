@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from governance_app.actors import Actor
 from requests_app.models import BrainRequest, RequestEvent
@@ -39,6 +39,33 @@ def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
     for slug in actor.brains:
         condition |= _supporting_q(slug)
     return qs.filter(condition)
+
+
+def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
+    """The request list's rows: visible requests with their Brains joined and their task count."""
+    return (requests_visible_to(actor).select_related("requesting_brain", "target_brain")
+            .annotate(task_count=Count("tasks")).order_by("-updated_at"))
+
+
+@dataclass
+class Inbox:
+    incoming: list[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
+    outgoing: list[BrainRequest]     # sent by this Brain and awaiting an answer or a close
+    tasks: list[Any]                 # this Brain's open tasks, with their requests
+
+
+def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
+    """A Brain's workspace: what to act on, what it waits for, and its tasks (three queries)."""
+    from requests_app.models import FINAL_STATUSES
+    from tasks_app.models import OPEN_TASK_STATUSES  # vocabulary only
+
+    visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
+        "requesting_brain", "target_brain").order_by("-updated_at")
+    incoming = visible.filter(Q(target_brain=brain.slug) | Q(primary_brain=brain.slug) | _supporting_q(brain.slug))
+    outgoing = visible.filter(requesting_brain=brain.slug).exclude(target_brain=brain.slug)
+    tasks = brain.tasks.filter(status__in=OPEN_TASK_STATUSES, tenant_id=actor.tenant_id).select_related(
+        "request").order_by("created_at")
+    return Inbox(incoming=list(incoming[:100]), outgoing=list(outgoing[:100]), tasks=list(tasks[:100]))
 
 
 def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:

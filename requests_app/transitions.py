@@ -165,3 +165,19 @@ def moves_open(request: BrainRequest, actor: Actor, *, include_decisions: bool =
             continue
         seen[move.name] = move
     return list(seen.values())
+
+
+# Routing before execution (connector rule 1): tasks exist only under a routed or working request.
+TASKABLE_STATUSES = frozenset({S.ROUTED, S.IN_PROGRESS})
+
+
+def working_brains(request: BrainRequest) -> set[str]:
+    """The Brains that work a request: its destination, its primary and its supporting Brains."""
+    return {b for b in (request.target_brain_id, request.primary_brain_id, *request.supporting_brains) if b}
+
+
+def tasks_open(request: BrainRequest, actor: Actor) -> bool:
+    """Whether this actor may create tasks under this request now."""
+    if actor.is_executor or actor.is_integration or request.status not in TASKABLE_STATUSES:
+        return False
+    return actor.is_head_office or bool(actor.brains & working_brains(request))
