@@ -1,0 +1,308 @@
+"""Valid rows for tests, one small function per model.
+
+Every `make_*` function saves a row that passes every CHECK constraint and foreign key, and takes
+keyword overrides for any field. Brain fields take a registry slug or a Brain:
+`make_request(target_brain="finance")` and `make_request(target_brain=brains["finance"])` both work.
+The Brains come from the registry the migrations create (research, affiliate, ads, experimentation,
+finance, sit, aibs, content, headoffice).
+
+`make_request(status=...)` and `make_task(status=...)` fill in what the database requires of that
+status (a review owner once routed, an escalation owner and reason, the complete outcome of a
+closed request, the error of a failed task); an explicit override always wins, so a test can
+remove exactly one of those fields. `request_fields_for(status)` returns those fields on their own,
+for a queryset's update().
+"""
+
+import itertools
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+
+from governance_app.models import (
+    ApiToken,
+    Brain,
+    CanonAmendment,
+    Classification,
+    CanonDocument,
+    DecisionKind,
+    DecisionRecord,
+    LessonLearned,
+    McrDecision,
+    Membership,
+    MembershipRole,
+    TokenRole,
+)
+from requests_app.models import (
+    BrainRequest,
+    McrUpdateStatus,
+    OutcomeType,
+    RequestEvent,
+    RequestEventType,
+    RequestStatus,
+    RequestType,
+    Signal,
+    SignalType,
+)
+from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
+
+M = TypeVar("M", bound=models.Model)
+
+_sequence = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_sequence)
+
+
+def _create(model: type[M], defaults: dict[str, Any], overrides: dict[str, Any]) -> M:
+    """Create `model` from defaults and overrides; a foreign key may be overridden by name or attname,
+    with an instance or with its key value (a Brain slug, a uuid)."""
+    fields = dict(defaults)
+    for key, value in overrides.items():
+        field = next(
+            (f for f in model._meta.concrete_fields if f.is_relation and key in (f.name, f.attname)), None
+        )
+        if field is not None:
+            fields.pop(field.name, None)
+            fields.pop(field.attname, None)
+            if key == field.name and value is not None and not isinstance(value, models.Model):
+                key = field.attname
+        fields[key] = value
+    return model.objects.create(**fields)
+
+
+def make_user(**overrides: Any):
+    n = _n()
+    defaults = {"username": f"user{n}", "email": f"user{n}@example.com"}
+    return get_user_model().objects.create_user(**{**defaults, **overrides})
+
+
+def make_brain(**overrides: Any) -> Brain:
+    """A Brain beyond the nine of the registry."""
+    n = _n()
+    defaults = {
+        "slug": f"test-brain-{n}",
+        "name": f"Test Brain {n}",
+        "authority": "operational",
+        "accepted_request_types": [RequestType.RESEARCH_REQUEST],
+    }
+    return _create(Brain, defaults, overrides)
+
+
+def make_membership(*, user=None, **overrides: Any) -> Membership:
+    defaults = {"user": user or make_user(), "brain_id": "research", "role": MembershipRole.MEMBER}
+    return _create(Membership, defaults, overrides)
+
+
+def make_api_token(**overrides: Any) -> ApiToken:
+    n = _n()
+    defaults = {
+        "brain_id": "research",
+        "role": TokenRole.EXECUTOR,
+        "label": f"Research executor {n}",
+        "prefix": f"mwms_{n:04d}",
+        "token_hash": f"{n:064x}",
+    }
+    return _create(ApiToken, defaults, overrides)
+
+
+def request_fields_for(status: str) -> dict[str, Any]:
+    """What the database requires of a request in `status` (see BrainRequest.Meta.constraints), as
+    field values to pass to make_request or to a queryset's update()."""
+    fields: dict[str, Any] = {}
+    if status != RequestStatus.NEW:
+        fields["review_owner_id"] = "headoffice"
+    if status == RequestStatus.ESCALATED:
+        fields.update(
+            escalation_flag=True,
+            escalation_owner_id="finance",
+            escalation_reason="Spend above the approved test budget.",
+        )
+    if status == RequestStatus.RESPONDED:
+        fields.update(
+            response_summary="Demand is rising in two of the three markets checked.",
+            outcome_type=OutcomeType.RECOMMENDATION_DELIVERED,
+        )
+    if status in (RequestStatus.CLOSED, RequestStatus.REJECTED):
+        fields.update(
+            outcome_type=(
+                OutcomeType.REJECTED if status == RequestStatus.REJECTED else OutcomeType.RECOMMENDATION_DELIVERED
+            ),
+            result_summary="Validated demand in DE and FR; UK flat over 90 days.",
+            outcome_decision="Proceed to an offer review for DE and FR only.",
+            outcome_evidence=["Search volume export, March 2026"],
+            next_step="Open an offer review request for DE and FR.",
+            next_step_owner="affiliate",
+            head_office_review_required=False,
+            closure_reason="Research question answered.",
+            closed_at=timezone.now(),
+        )
+    return fields
+
+
+def make_request(**overrides: Any) -> BrainRequest:
+    """A Brain Request from Affiliate to Research; status `new` unless overridden."""
+    n = _n()
+    status = overrides.get("status", RequestStatus.NEW)
+    defaults: dict[str, Any] = {
+        "requesting_authority": "Affiliate Brain owner",
+        "requesting_brain_id": "affiliate",
+        "target_brain_id": "research",
+        "operating_layer": "operational",
+        "request_type": RequestType.RESEARCH_REQUEST,
+        "request_title": f"Validate demand for offer {n}",
+        "request_summary": "Check whether search demand supports testing this offer.",
+        "required_output": "A short demand report with sources.",
+        "priority": "medium",
+        "status": status,
+        **request_fields_for(status),
+    }
+    if overrides.get("mcr_update_status", McrUpdateStatus.NONE) != McrUpdateStatus.NONE:
+        # Only a request that suggested an MCR update has an MCR update status.
+        defaults["mcr_update_suggested"] = True
+    return _create(BrainRequest, defaults, overrides)
+
+
+def make_request_event(request: BrainRequest | None = None, **overrides: Any) -> RequestEvent:
+    request = request or make_request()
+    defaults = {
+        "request": request,
+        "tenant_id": request.tenant_id,
+        "event_type": RequestEventType.NOTE,
+        "event_summary": "Reviewer note",
+        "actor": "reviewer",
+        "note": "Looks complete.",
+    }
+    return _create(RequestEvent, defaults, overrides)
+
+
+def make_signal(**overrides: Any) -> Signal:
+    defaults = {
+        "source_brain_id": "ads",
+        "signal_type": SignalType.CAMPAIGN_DETERIORATION,
+        "direction": "upward",
+        "summary": "CPA up 40% week on week on campaign 12.",
+        "payload": {"campaign": 12, "cpa_change": 0.4},
+    }
+    return _create(Signal, defaults, overrides)
+
+
+def make_task(request: BrainRequest | None = None, **overrides: Any) -> Task:
+    """A queued task under a routed request, assigned to the request's destination Brain."""
+    request = request or make_request(status=RequestStatus.ROUTED)
+    status = overrides.get("status", TaskStatus.QUEUED)
+    defaults: dict[str, Any] = {
+        "request": request,
+        "tenant_id": request.tenant_id,
+        "task_type": "demand_scan",
+        "title": "Scan search demand",
+        "assigned_brain_id": request.target_brain_id,
+        "input_payload": {"markets": ["DE", "FR", "UK"]},
+        "output_mode": "artifact",
+        "risk_level": "low",
+        "status": status,
+    }
+    if status == TaskStatus.FAILED:
+        defaults.update(attempts=1, last_error="Search API timed out.")
+    return _create(Task, defaults, overrides)
+
+
+def make_task_event(task: Task | None = None, **overrides: Any) -> TaskEvent:
+    task = task or make_task()
+    defaults = {
+        "task": task,
+        "tenant_id": task.tenant_id,
+        "event_type": TaskEventType.PROGRESS,
+        "event_summary": "Scanned two of three markets.",
+        "event_payload": {"done": 2, "of": 3},
+        "actor": "executor",
+    }
+    return _create(TaskEvent, defaults, overrides)
+
+
+def make_task_artifact(task: Task | None = None, **overrides: Any) -> TaskArtifact:
+    task = task or make_task()
+    defaults = {
+        "task": task,
+        "tenant_id": task.tenant_id,
+        "artifact_type": "report",
+        "artifact_summary": "Demand report for DE, FR and UK.",
+        "content_json": {"markets": {"DE": "up", "FR": "up", "UK": "flat"}},
+    }
+    return _create(TaskArtifact, defaults, overrides)
+
+
+def make_decision_record(request: BrainRequest | None = None, task: Task | None = None,
+                         **overrides: Any) -> DecisionRecord:
+    """A HeadOffice decision on a request (a new request unless one is given)."""
+    request = request or (task.request if task else make_request())
+    defaults = {
+        "authority_id": "headoffice",
+        "tenant_id": request.tenant_id,
+        "related_request": request,
+        "related_task": task,
+        "affected_brains": ["research", "affiliate"],
+        "decision_summary": "Proceed with DE and FR only.",
+        "reasoning": "UK demand is flat; DE and FR show sustained growth.",
+        "decision_kind": DecisionKind.DECISION,
+        "recorded_by": "reviewer",
+    }
+    # A classification or an MCR decision names its outcome.
+    kind = overrides.get("decision_kind", DecisionKind.DECISION)
+    if kind == DecisionKind.FEEDBACK_CLASSIFICATION:
+        defaults["classification"] = Classification.INVESTIGATE
+    if kind == DecisionKind.MCR_DECISION:
+        defaults["mcr_decision"] = McrDecision.PARKED
+    return _create(DecisionRecord, defaults, overrides)
+
+
+def make_lesson(**overrides: Any) -> LessonLearned:
+    defaults = {
+        "originating_brain_id": "research",
+        "event_or_experiment": "Demand scan for offer 12",
+        "result": "Two of three markets validated.",
+        "insight": "Flat search volume predicted the UK test failure.",
+        "recommended_improvement": "Scan demand before any offer review.",
+    }
+    return _create(LessonLearned, defaults, overrides)
+
+
+def make_canon_document(**overrides: Any) -> CanonDocument:
+    n = _n()
+    defaults = {
+        "slug": f"canon-document-{n}",
+        "title": f"Canon document {n}",
+        "document_type": "Canon",
+        "version": "v1.0",
+        "body": "The original text.",
+    }
+    return _create(CanonDocument, defaults, overrides)
+
+
+def make_canon_amendment(document: CanonDocument | None = None, request: BrainRequest | None = None,
+                         decision: DecisionRecord | None = None, **overrides: Any) -> CanonAmendment:
+    """An amendment approved by a HeadOffice MCR decision on an MCR update suggestion."""
+    document = document or make_canon_document()
+    request = request or make_request(
+        request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice", mcr_update_suggested=True,
+        mcr_update_status=McrUpdateStatus.APPROVED,
+    )
+    decision = decision or make_decision_record(
+        request=request, decision_kind=DecisionKind.MCR_DECISION, mcr_decision=McrDecision.APPROVED,
+    )
+    defaults = {
+        "document": document,
+        "request": request,
+        "decision": decision,
+        "tenant_id": document.tenant_id,
+        "version_before": document.version,
+        "version_after": "v1.1",
+        "body_before": document.body,
+        "body_after": "The amended text.",
+        "diff": "-The original text.\n+The amended text.",
+        "evidence": {"request": str(request.pk)},
+        "approved_by": "reviewer",
+    }
+    return _create(CanonAmendment, defaults, overrides)

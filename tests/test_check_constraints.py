@@ -1,0 +1,346 @@
+"""Every CHECK constraint refuses a bad value, on both databases.
+
+ARCHITECTURE.md: status, priority, risk and event-type values are enforced by CHECK constraints
+(schema enforcement at insertion), not only by forms — so a bad value from the ORM, raw SQL or a
+plugin writing straight into the database is refused with an IntegrityError that names the
+constraint. Each case below breaks exactly one constraint of a valid row; the last test fails the
+suite when a model gains a CHECK constraint that no case here proves.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, connection, models, transaction
+
+from governance_app.db import AppendOnlyModel
+from governance_app.models import Authority, Classification, DecisionKind, McrDecision, MembershipRole, TokenRole
+from requests_app.models import (
+    BrainRequest,
+    McrUpdateStatus,
+    OperatingLayer,
+    OutcomeType,
+    Priority,
+    RequestEventType,
+    RequestStatus,
+    RequestType,
+    SignalDirection,
+    SignalType,
+)
+from tasks_app.models import OutputMode, RiskLevel, TaskEventType, TaskStatus
+from tests.factories import (
+    make_api_token,
+    make_brain,
+    make_decision_record,
+    make_lesson,
+    make_membership,
+    make_request,
+    make_request_event,
+    make_signal,
+    make_task,
+    make_task_artifact,
+    make_task_event,
+    request_fields_for,
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """`bad` breaks `constraint` (and nothing else) when written over a valid row from `make`."""
+
+    constraint: str
+    make: Callable[..., models.Model]
+    bad: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.constraint}-{self.label}" if self.label else self.constraint
+
+    @property
+    def model(self) -> type[models.Model]:
+        return get_type_hints(self.make)["return"]
+
+
+def _final_outcome_without(status: str, missing: str) -> dict[str, Any]:
+    """A closed or rejected request's complete outcome (protocol rule 7) with one part left out."""
+    blank = None if missing in {"outcome_type", "head_office_review_required", "closed_at"} else ""
+    return {**request_fields_for(status), "status": status, missing: blank}
+
+
+R = "mwms_brain_requests"
+T = "mwms_tasks"
+
+CASES: list[Case] = [
+    # The Brain registry, memberships and tokens.
+    Case("mwms_brains_authority_valid", make_brain, {"authority": "emperor"}),
+    Case("mwms_brains_slug_not_empty", make_brain, {"slug": ""}),
+    Case("mwms_memberships_role_valid", make_membership, {"role": "admin"}),
+    Case("mwms_api_tokens_role_valid", make_api_token, {"role": "superuser"}),
+    # Decision records.
+    Case("mwms_decision_records_decision_kind_valid", make_decision_record, {"decision_kind": "whim"}),
+    Case("mwms_decision_records_classification_valid", make_decision_record,
+         {"decision_kind": DecisionKind.FEEDBACK_CLASSIFICATION, "classification": "ignore"}),
+    Case("mwms_decision_records_mcr_decision_valid", make_decision_record,
+         {"decision_kind": DecisionKind.MCR_DECISION, "mcr_decision": "maybe"}),
+    Case("mwms_decision_records_classification_named", make_decision_record,
+         {"decision_kind": DecisionKind.FEEDBACK_CLASSIFICATION, "classification": None}),
+    Case("mwms_decision_records_mcr_decision_named", make_decision_record,
+         {"decision_kind": DecisionKind.MCR_DECISION, "mcr_decision": None}),
+    # Brain Requests: enumerations.
+    Case(f"{R}_status_valid", make_request, {"status": "done"}),
+    Case(f"{R}_priority_valid", make_request, {"priority": "critical"}),
+    Case(f"{R}_request_type_valid", make_request, {"request_type": "coffee_request"}),
+    Case(f"{R}_operating_layer_valid", make_request, {"operating_layer": "strategic"}),
+    Case(f"{R}_outcome_type_valid", make_request, {"outcome_type": "done"}),
+    Case(f"{R}_mcr_update_status_valid", make_request, {"mcr_update_status": "maybe", "mcr_update_suggested": True}),
+    Case(f"{R}_feedback_classification_valid", make_request, {"feedback_classification": "ignore"}),
+    Case(f"{R}_held_from_status_valid", make_request, {"status": RequestStatus.BLOCKED, "held_from_status": "done"}),
+    # Brain Requests: required text and the rules of the state machine.
+    Case(f"{R}_title_not_empty", make_request, {"request_title": ""}),
+    Case(f"{R}_summary_not_empty", make_request, {"request_summary": ""}),
+    Case(f"{R}_escalation_has_owner_and_reason", make_request,
+         {"status": RequestStatus.ESCALATED, "escalation_owner_id": None,
+          "escalation_reason": "Spend above the approved test budget."}, "no-owner"),
+    Case(f"{R}_escalation_has_owner_and_reason", make_request,
+         {"status": RequestStatus.ESCALATED, "escalation_owner_id": "finance", "escalation_reason": ""}, "no-reason"),
+    Case(f"{R}_mcr_approved_was_suggested", make_request,
+         {"mcr_update_status": McrUpdateStatus.APPROVED, "mcr_update_suggested": False}),
+    Case(f"{R}_responded_has_summary", make_request,
+         {"status": RequestStatus.RESPONDED, "review_owner_id": "headoffice", "response_summary": ""}),
+    *[
+        Case(f"{R}_final_has_complete_outcome", make_request, _final_outcome_without(status, missing),
+             f"{status}-without-{missing}")
+        for status in (RequestStatus.CLOSED, RequestStatus.REJECTED)
+        for missing in ("outcome_type", "result_summary", "outcome_decision", "next_step", "next_step_owner",
+                        "head_office_review_required", "closed_at")
+    ],
+    Case(f"{R}_routed_has_review_owner", make_request,
+         {"status": RequestStatus.ROUTED, "review_owner_id": None}, "routed"),
+    Case(f"{R}_routed_has_review_owner", make_request,
+         {"status": RequestStatus.IN_PROGRESS, "review_owner_id": None}, "in_progress"),
+    Case(f"{R}_lock_version_positive", make_request, {"lock_version": -1}),
+    # Request events.
+    Case("mwms_request_events_event_type_valid", make_request_event, {"event_type": "edited"}),
+    Case("mwms_request_events_from_status_valid", make_request_event, {"from_status": "done"}),
+    Case("mwms_request_events_to_status_valid", make_request_event, {"to_status": "done"}),
+    # Signals.
+    Case("mwms_signals_signal_type_valid", make_signal, {"signal_type": "rumour"}),
+    Case("mwms_signals_direction_valid", make_signal, {"direction": "sideways"}),
+    # Tasks.
+    Case(f"{T}_status_valid", make_task, {"status": "done"}),
+    Case(f"{T}_risk_level_valid", make_task, {"risk_level": "extreme"}),
+    Case(f"{T}_priority_valid", make_task, {"priority": "critical"}),
+    Case(f"{T}_output_mode_valid", make_task, {"output_mode": "email"}),
+    Case(f"{T}_attempts_not_negative", make_task, {"attempts": -1}),
+    Case(f"{T}_max_attempts_positive", make_task, {"max_attempts": 0}),
+    Case(f"{T}_task_type_not_empty", make_task, {"task_type": ""}),
+    Case(f"{T}_failed_has_error", make_task, {"status": TaskStatus.FAILED, "last_error": None}),
+    # Task events and artifacts.
+    Case("mwms_task_events_event_type_valid", make_task_event, {"event_type": "edited"}),
+    Case("mwms_task_events_from_status_valid", make_task_event, {"from_status": "done"}),
+    Case("mwms_task_events_to_status_valid", make_task_event, {"to_status": "done"}),
+    Case("mwms_task_artifacts_type_not_empty", make_task_artifact, {"artifact_type": ""}),
+]
+
+# Append-only rows cannot be updated at all (the trigger refuses first), so only inserts prove them.
+UPDATABLE_CASES = [case for case in CASES if not issubclass(case.model, AppendOnlyModel)]
+
+
+@contextmanager
+def refused_by_check(constraint: str) -> Iterator[None]:
+    """Expect the database to refuse the write with an IntegrityError naming `constraint`."""
+    with pytest.raises(IntegrityError) as excinfo:
+        with transaction.atomic():  # a savepoint: PostgreSQL aborts the transaction otherwise
+            yield
+    message = str(excinfo.value)
+    if connection.vendor == "postgresql":
+        assert f'violates check constraint "{constraint}"' in message
+    else:
+        assert message == f"CHECK constraint failed: {constraint}"
+
+
+def _row(model: type[models.Model], pk: Any) -> dict[str, Any]:
+    return model.objects.filter(pk=pk).values().get()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_an_insert_that_breaks_a_check_constraint_is_refused(case: Case) -> None:
+    count = case.model.objects.count()
+
+    with refused_by_check(case.constraint):
+        case.make(**case.bad)
+
+    assert case.model.objects.count() == count
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", UPDATABLE_CASES, ids=lambda case: case.id)
+def test_an_update_that_breaks_a_check_constraint_is_refused(case: Case) -> None:
+    row = case.make()
+    before = _row(case.model, row.pk)
+
+    with refused_by_check(case.constraint):
+        case.model.objects.filter(pk=row.pk).update(**case.bad)
+
+    assert _row(case.model, row.pk) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "table", "column", "value", "constraint"),
+    [
+        pytest.param(make, table, column, value, constraint, id=f"{table}.{column}={value!r}")
+        for make, table, column, value, constraint in [
+            (make_request, R, "status", "done", f"{R}_status_valid"),
+            (make_request, R, "priority", "critical", f"{R}_priority_valid"),
+            (make_request, R, "request_summary", "", f"{R}_summary_not_empty"),
+            (make_task, T, "status", "done", f"{T}_status_valid"),
+            (make_task, T, "risk_level", "extreme", f"{T}_risk_level_valid"),
+            (make_task, T, "attempts", -1, f"{T}_attempts_not_negative"),
+        ]
+    ],
+)
+def test_a_raw_sql_update_that_breaks_a_check_constraint_is_refused(
+    make: Callable[[], models.Model], table: str, column: str, value: Any, constraint: str
+) -> None:
+    # A direct writer (a WordPress plugin through Supabase) never passes through the models.
+    row = make()
+    before = _row(type(row), row.pk)
+
+    with refused_by_check(constraint):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, row.pk.hex])
+
+    assert _row(type(row), row.pk) == before
+
+
+# --- Every listed value is accepted: no CHECK is stricter than the model's choices ----------------
+
+ENUMERATIONS: list[tuple[Callable[..., models.Model], str, type[models.TextChoices]]] = [
+    (make_brain, "authority", Authority),
+    (make_membership, "role", MembershipRole),
+    (make_api_token, "role", TokenRole),
+    (make_decision_record, "decision_kind", DecisionKind),
+    (make_decision_record, "classification", Classification),
+    (make_decision_record, "mcr_decision", McrDecision),
+    (make_request, "status", RequestStatus),  # the minimum statuses and the optional ones
+    (make_request, "priority", Priority),
+    (make_request, "request_type", RequestType),
+    (make_request, "operating_layer", OperatingLayer),
+    (make_request, "outcome_type", OutcomeType),
+    (make_request, "mcr_update_status", McrUpdateStatus),
+    (make_request, "feedback_classification", Classification),
+    (make_request, "held_from_status", RequestStatus),
+    (make_request_event, "event_type", RequestEventType),
+    (make_request_event, "from_status", RequestStatus),
+    (make_request_event, "to_status", RequestStatus),
+    (make_signal, "signal_type", SignalType),
+    (make_signal, "direction", SignalDirection),
+    (make_task, "status", TaskStatus),
+    (make_task, "risk_level", RiskLevel),
+    (make_task, "priority", Priority),
+    (make_task, "output_mode", OutputMode),
+    (make_task_event, "event_type", TaskEventType),
+    (make_task_event, "from_status", TaskStatus),
+    (make_task_event, "to_status", TaskStatus),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "column", "value"),
+    [(make, column, value) for make, column, choices in ENUMERATIONS for value in choices.values],
+    ids=lambda value: value.__name__.removeprefix("make_") if callable(value) else str(value),
+)
+def test_every_listed_value_is_accepted(make: Callable[..., models.Model], column: str, value: str) -> None:
+    row = make(**{column: value})
+
+    assert _row(type(row), row.pk)[column] == value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"status": RequestStatus.ESCALATED, "escalation_owner_id": "sit", "escalation_reason": "Data mismatch."},
+        {"status": RequestStatus.RESPONDED, "review_owner_id": "headoffice", "response_summary": "Found it."},
+        {"status": RequestStatus.ROUTED, "review_owner_id": "headoffice"},
+        {"mcr_update_status": McrUpdateStatus.APPROVED, "mcr_update_suggested": True},
+        request_fields_for(RequestStatus.CLOSED) | {"status": RequestStatus.CLOSED},
+        request_fields_for(RequestStatus.REJECTED) | {"status": RequestStatus.REJECTED},
+    ],
+    ids=["escalated", "responded", "routed", "mcr-approved", "closed", "rejected"],
+)
+def test_an_update_that_meets_a_status_rule_is_accepted(fields: dict[str, Any]) -> None:
+    # The counterpart of the refusals: from `new`, supplying what the status needs is enough.
+    request = make_request()
+
+    BrainRequest.objects.filter(pk=request.pk).update(**fields)
+
+    row = _row(BrainRequest, request.pk)
+    assert {key: row[key] for key in fields} == fields
+
+
+# --- The Brain columns name Brains of the registry ----------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("make", "column"),
+    [
+        pytest.param(make, column, id=f"{get_type_hints(make)['return']._meta.db_table}.{column}")
+        for make, column in [
+            (make_request, "target_brain"),
+            (make_request, "requesting_brain"),
+            (make_task, "assigned_brain"),
+            (make_decision_record, "authority"),
+            (make_lesson, "originating_brain"),
+        ]
+    ],
+)
+def test_a_brain_that_is_not_in_the_registry_is_refused_by_the_foreign_key(
+    make: Callable[..., models.Model], column: str
+) -> None:
+    # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, checked at commit; check_constraints()
+    # checks now (SET CONSTRAINTS ALL IMMEDIATE on PostgreSQL, PRAGMA foreign_key_check on SQLite).
+    with pytest.raises(IntegrityError) as excinfo:
+        with transaction.atomic():
+            make(**{column: "marketing"})
+            connection.check_constraints()
+
+    message = str(excinfo.value)
+    if connection.vendor == "postgresql":
+        assert f'Key ({column})=(marketing) is not present in table "mwms_brains"' in message
+    else:
+        assert f".{column} contains a value 'marketing' that does not have a corresponding value in " \
+               "mwms_brains.slug" in message
+
+
+@pytest.mark.django_db
+def test_a_brain_of_the_registry_passes_the_foreign_key_check() -> None:
+    request = make_request(target_brain="finance", request_type=RequestType.FINANCE_REVIEW_REQUEST)
+
+    connection.check_constraints()
+
+    assert request.target_brain.name == "Finance Brain"
+
+
+# --- No CHECK constraint goes unproven -----------------------------------------------------------
+
+
+def test_every_check_constraint_of_the_models_is_proven_by_a_case() -> None:
+    defined = {
+        constraint.name
+        for model in apps.get_models()
+        if "site-packages" not in model._meta.app_config.path  # the project's apps, not Django's
+        for constraint in model._meta.constraints
+        if isinstance(constraint, models.CheckConstraint)
+    }
+
+    assert defined, "no CHECK constraints found: the collection is broken"
+    assert {case.constraint for case in CASES} == defined
