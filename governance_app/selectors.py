@@ -1,0 +1,250 @@
+"""Governance reads the UI shares: the HeadOffice dashboard's queues and health, the escalation and
+feedback queues, decisions and lessons — each already scoped to what the actor may see.
+
+Every function runs a fixed number of queries however many rows there are: counts come from one
+aggregate with conditional Counts, groupings from one values().annotate(), and the oldest item of
+each queue from one row of scalar subqueries.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from governance_app.actors import Actor
+from governance_app.models import CanonDocument, DecisionKind, DecisionRecord, LessonLearned, Tenant
+from requests_app.models import (
+    FEEDBACK_REQUEST_TYPES,
+    FINAL_STATUSES,
+    BrainRequest,
+    RequestEvent,
+    RequestStatus,
+)
+from requests_app.queues import FEEDBACK_WAITING, QUEUE_SPECS, QueueSpec, feedback_q, queue_conditions, stale_after_days
+from requests_app.selectors import REQUEST_RELATED, requests_visible_to
+
+S = RequestStatus
+
+@dataclass
+class QueueCount:
+    spec: QueueSpec
+    count: int
+    oldest: BrainRequest | None   # the item that has gone longest without a change
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def hint(self) -> str:
+        return self.spec.hint.format(days=stale_after_days())
+
+    @property
+    def attention(self) -> bool:
+        return self.spec.urgent and self.count > 0
+
+
+def dashboard_queues(*, actor: Actor) -> list[QueueCount]:
+    """The queues HeadOffice works, each with its count and its oldest item (three queries)."""
+    visible = requests_visible_to(actor)
+    conditions = queue_conditions()
+    counts = visible.aggregate(**{key: Count("pk", filter=q) for key, q in conditions.items()})
+    oldest_ids = (
+        Tenant.objects.filter(pk=actor.tenant_id)
+        .annotate(**{key: Subquery(visible.filter(q).order_by("updated_at", "pk").values("pk")[:1])
+                     for key, q in conditions.items()})
+        .values(*conditions).first()
+    ) or {}
+    wanted = [pk for pk in oldest_ids.values() if pk is not None]
+    oldest = {r.pk: r for r in visible.filter(pk__in=wanted)} if wanted else {}
+    return [QueueCount(spec=spec, count=counts[spec.key] or 0, oldest=oldest.get(oldest_ids.get(spec.key)))
+            for spec in QUEUE_SPECS]
+
+
+# --- request health -----------------------------------------------------------------------------
+
+AGING_BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
+    # key, label, from (days ago, inclusive), to (days ago, exclusive; None = no limit)
+    ("lt_1d", "Under 1 day", 0, 1),
+    ("d1_3", "1–3 days", 1, 3),
+    ("d3_7", "3–7 days", 3, 7),
+    ("d7_30", "7–30 days", 7, 30),
+    ("gt_30d", "Over 30 days", 30, None),
+)
+WEEKS = 8
+
+
+@dataclass
+class Bar:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass
+class WeekBar:
+    starts: date
+    closed: int
+    rejected: int
+
+    @property
+    def total(self) -> int:
+        return self.closed + self.rejected
+
+
+@dataclass
+class Health:
+    open_total: int
+    by_status: list[Bar]
+    by_destination: list[Bar]
+    aging: list[Bar]            # open requests by time since their last change
+    closures: list[WeekBar]     # the last eight weeks, oldest first, the current week last
+
+    @property
+    def status_peak(self) -> int:
+        return max((b.count for b in self.by_status), default=0)
+
+    @property
+    def destination_peak(self) -> int:
+        return max((b.count for b in self.by_destination), default=0)
+
+    @property
+    def aging_peak(self) -> int:
+        return max((b.count for b in self.aging), default=0)
+
+    @property
+    def closures_peak(self) -> int:
+        return max((w.total for w in self.closures), default=0)
+
+    @property
+    def closures_total(self) -> int:
+        return sum(w.total for w in self.closures)
+
+
+def _week_starts(today: date) -> list[date]:
+    """The Mondays of the last WEEKS weeks, oldest first; the current week comes last."""
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=WEEKS - 1 - i) for i in range(WEEKS)]
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def dashboard_health(*, actor: Actor) -> Health:
+    """Request health at a glance: open requests by status and destination, aging, closures per week
+    (three queries)."""
+    now = timezone.now()
+    visible = requests_visible_to(actor)
+    open_requests = visible.exclude(status__in=FINAL_STATUSES)
+
+    by_status = dict(open_requests.order_by().values_list("status").annotate(n=Count("pk")))
+    destinations = (open_requests.order_by().values("target_brain", "target_brain__name")
+                    .annotate(n=Count("pk")).order_by("-n", "target_brain__name"))
+
+    measures: dict[str, Any] = {}
+    for key, _label, start, end in AGING_BUCKETS:
+        # The first bucket has no lower bound, so a change dated slightly ahead (clock skew) still counts.
+        condition = Q(updated_at__lte=now - timedelta(days=start)) if start else Q()
+        if end is not None:
+            condition &= Q(updated_at__gt=now - timedelta(days=end))
+        measures[key] = Count("pk", filter=condition & ~Q(status__in=FINAL_STATUSES))
+    starts = _week_starts(timezone.localdate(now))
+    for i, monday in enumerate(starts):
+        week = Q(closed_at__gte=_local_midnight(monday), closed_at__lt=_local_midnight(monday + timedelta(weeks=1)))
+        measures[f"closed_{i}"] = Count("pk", filter=week & Q(status=S.CLOSED))
+        measures[f"rejected_{i}"] = Count("pk", filter=week & Q(status=S.REJECTED))
+    totals = visible.aggregate(**measures)
+
+    return Health(
+        open_total=sum(by_status.values()),
+        by_status=[Bar(s.value, s.label, by_status[s.value]) for s in S if by_status.get(s.value)],
+        by_destination=[Bar(row["target_brain"], row["target_brain__name"], row["n"]) for row in destinations],
+        aging=[Bar(key, label, totals[key] or 0) for key, label, _s, _e in AGING_BUCKETS],
+        closures=[WeekBar(monday, totals[f"closed_{i}"] or 0, totals[f"rejected_{i}"] or 0)
+                  for i, monday in enumerate(starts)],
+    )
+
+
+# --- escalation review and the feedback queues ------------------------------------------------------
+
+def _entered(status: str) -> Subquery:
+    """When the request last moved into `status`, from its own history."""
+    return Subquery(RequestEvent.objects.filter(request=OuterRef("pk"), to_status=status)
+                    .order_by("-created_at").values("created_at")[:1])
+
+
+def escalations_for(*, actor: Actor) -> QuerySet[BrainRequest]:
+    """Escalated requests the actor can see, longest-waiting first, each with `escalated_at`."""
+    return (requests_visible_to(actor).filter(status=S.ESCALATED).select_related(*REQUEST_RELATED)
+            .annotate(escalated_at=Coalesce(_entered(S.ESCALATED), "updated_at"))
+            .order_by("escalated_at", "pk"))
+
+
+def feedback_to_classify(*, actor: Actor) -> QuerySet[BrainRequest]:
+    """Feedback requests waiting for HeadOffice's classification (protocol rule 13), oldest first."""
+    return (requests_visible_to(actor).filter(feedback_q(), status__in=FEEDBACK_WAITING)
+            .select_related(*REQUEST_RELATED).order_by("created_at", "pk"))
+
+
+def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
+    """Requests awaiting an MCR decision, each with the classification that proposed it (`proposals`)."""
+    proposals = DecisionRecord.objects.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION).order_by(
+        "-created_at")
+    return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related(*REQUEST_RELATED)
+            .annotate(proposed_at=Coalesce(_entered(S.AWAITING_MCR_DECISION), "updated_at"))
+            .prefetch_related(Prefetch("decisions", queryset=proposals, to_attr="proposals"))
+            .order_by("proposed_at", "pk"))
+
+
+def canon_documents_for(*, actor: Actor) -> QuerySet[CanonDocument]:
+    """The tenant's MCR canon documents, for the MCR decision form."""
+    return CanonDocument.objects.filter(tenant_id=actor.tenant_id).order_by("title")
+
+
+# --- decisions and lessons ----------------------------------------------------------------------
+
+def decisions_visible_to(actor: Actor) -> QuerySet[DecisionRecord]:
+    """HeadOffice sees every decision of the tenant; a Brain sees those on requests it can see and
+    those taken in its own authority."""
+    qs = DecisionRecord.objects.filter(tenant_id=actor.tenant_id)
+    if actor.is_head_office:
+        return qs
+    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(authority__in=actor.brains))
+
+
+def decisions_for_list(*, actor: Actor) -> QuerySet[DecisionRecord]:
+    """The decisions page's rows, newest first, with what each row shows joined."""
+    return (decisions_visible_to(actor).select_related("authority", "related_request", "supersedes")
+            .order_by("-created_at", "pk"))
+
+
+def lessons_visible_to(actor: Actor) -> QuerySet[LessonLearned]:
+    """HeadOffice sees every lesson; a Brain sees lessons of requests it can see and its own."""
+    qs = LessonLearned.objects.filter(tenant_id=actor.tenant_id)
+    if actor.is_head_office:
+        return qs
+    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(originating_brain__in=actor.brains))
+
+
+def lessons_for_list(*, actor: Actor) -> QuerySet[LessonLearned]:
+    """The lessons page's rows, newest first, with their Brain, request, decision and task joined."""
+    return (lessons_visible_to(actor)
+            .select_related("originating_brain", "related_request", "related_decision", "related_task")
+            .order_by("-created_at", "pk"))
+
+
+def request_decision_options(*, request: BrainRequest) -> list[tuple[str, str]]:
+    """(id, summary) of the decisions on one request, newest first, for a form's select."""
+    return [(str(pk), summary[:90]) for pk, summary in
+            request.decisions.order_by("-created_at").values_list("pk", "decision_summary")]
+
+
+def request_task_options(*, request: BrainRequest) -> list[tuple[str, str]]:
+    """(id, title) of the tasks under one request, for a form's select."""
+    rows = request.tasks.order_by("created_at").values_list("pk", "title", "task_type")
+    return [(str(pk), title or task_type) for pk, title, task_type in rows]

@@ -1,4 +1,17 @@
 from django.urls import path
 
+from governance_app import views
+
 app_name = "governance"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("escalations/", views.escalations, name="escalations"),
+    path("escalations/<uuid:request_id>/resolve/", views.escalation_resolve, name="escalation_resolve"),
+    path("feedback/", views.feedback, name="feedback"),
+    path("feedback/<uuid:request_id>/classify/", views.classify, name="classify"),
+    path("feedback/<uuid:request_id>/mcr-decision/", views.mcr_decide, name="mcr_decide"),
+    path("decisions/", views.decisions, name="decisions"),
+    path("requests/<uuid:request_id>/decisions/", views.decision_create, name="decision_create"),
+    path("lessons/", views.lessons, name="lessons"),
+    path("requests/<uuid:request_id>/lessons/", views.lesson_create, name="lesson_create"),
+]

@@ -25,8 +25,8 @@ def _supporting_q(slug: str) -> Q:
 
 
 def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
-    """HeadOffice sees the whole tenant; a Brain sees requests it sends, receives, leads or supports;
-    an integration sees what its Brain sent."""
+    """HeadOffice sees the whole tenant; a Brain sees requests it sends, receives, leads, supports,
+    reviews or is the escalation owner of; an integration sees what its Brain sent."""
     qs = BrainRequest.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
@@ -34,8 +34,11 @@ def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
         return qs.filter(requesting_brain__in=actor.brains)
     if not actor.brains:
         return qs.none()
-    condition = Q(requesting_brain__in=actor.brains) | Q(target_brain__in=actor.brains) | Q(
-        primary_brain__in=actor.brains)
+    # Owners of a role on the request see it too: an authority Brain named escalation owner, or a
+    # Brain named review owner, must see what it is asked to decide (protocol rule 6).
+    condition = (Q(requesting_brain__in=actor.brains) | Q(target_brain__in=actor.brains)
+                 | Q(primary_brain__in=actor.brains) | Q(escalation_owner__in=actor.brains)
+                 | Q(review_owner__in=actor.brains))
     for slug in actor.brains:
         condition |= _supporting_q(slug)
     return qs.filter(condition)

@@ -1,0 +1,12 @@
+from django.http import HttpRequest
+
+from governance_app.actors import actor_for_request
+from governance_app.models import Brain
+
+
+def mwms(request: HttpRequest) -> dict:
+    """The actor and the workspace links every page's header shows."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    actor = actor_for_request(request)
+    return {"actor": actor, "nav_workspaces": sorted(b for b in actor.brains if b != Brain.HEADOFFICE)}

@@ -1,0 +1,171 @@
+"""Forms for the governance decisions: escalation resolution, feedback classification (protocol
+rule 13), the MCR decision, decisions and lessons.
+
+Forms only shape input. Text fields are optional here because the services say what a good answer
+is ("done" is not an outcome, protocol rule 7); their refusals come back next to the field they name.
+"""
+
+from typing import Any
+
+from django import forms
+
+from governance_app.models import Classification, McrDecision
+from requests_app.forms import HELP, LABELS, TEXTAREA, YES_NO, FormRefusalMixin
+from requests_app.models import OutcomeType
+
+SHORT = forms.Textarea(attrs={"rows": 2})
+RESOLUTIONS = [
+    ("continue", "Continue — the request returns to where it was"),
+    ("close", "Close — with the complete outcome below"),
+    ("block", "Block — hold it until the blocker is lifted"),
+]
+
+
+def _text(label: str, *, help_text: str = "", widget: forms.Widget | None = TEXTAREA,
+          required: bool = True) -> forms.CharField:
+    """A text input the service checks; `required` only marks it for the browser and the reader."""
+    field = forms.CharField(label=label, help_text=help_text, required=False, widget=widget)
+    if required:
+        field.widget.attrs["data-required"] = "true"
+    return field
+
+
+def _lines(value: str | None) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class GovernanceForm(FormRefusalMixin, forms.Form):
+    """Each form on a queue page gets ids of its own, so several can share a page."""
+
+    def __init__(self, *args, key: Any = "", **kwargs):
+        kwargs.setdefault("auto_id", f"id_{key}_%s" if key else "id_%s")
+        super().__init__(*args, **kwargs)
+
+
+class EscalationResolveForm(GovernanceForm):
+    """The decision that resolves an escalation: the request continues, closes or is blocked."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    resolution = forms.ChoiceField(choices=RESOLUTIONS, initial="continue", widget=forms.RadioSelect,
+                                   label="Resolution")
+    decision_summary = _text("The decision", widget=SHORT)
+    reasoning = _text("Reasoning", help_text="Why, and on what evidence.")
+    note = _text("Note", widget=SHORT, required=False)
+    # The complete outcome (protocol rule 7), used when the resolution closes the request.
+    outcome_type = forms.ChoiceField(choices=[("", "—"), *OutcomeType.choices], required=False,
+                                     label=LABELS["outcome_type"])
+    result_summary = _text(LABELS["result_summary"], help_text=HELP["result_summary"], required=False)
+    outcome_decision = _text(LABELS["outcome_decision"], widget=SHORT, required=False)
+    outcome_evidence = _text(LABELS["outcome_evidence"], help_text=HELP["outcome_evidence"], required=False)
+    next_step = _text(LABELS["next_step"], widget=SHORT, required=False)
+    next_step_owner = _text(LABELS["next_step_owner"], help_text=HELP["next_step_owner"], widget=forms.TextInput,
+                            required=False)
+    head_office_review_required = forms.ChoiceField(choices=YES_NO, required=False,
+                                                    label=LABELS["head_office_review_required"])
+    closure_reason = _text(LABELS["closure_reason"], widget=forms.TextInput, required=False)
+
+    OUTCOME_FIELDS = ("outcome_type", "result_summary", "outcome_decision", "outcome_evidence", "next_step",
+                      "next_step_owner", "head_office_review_required", "closure_reason")
+
+    def outcome_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.OUTCOME_FIELDS]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        outcome = {name: data[name] for name in self.OUTCOME_FIELDS}
+        outcome["outcome_evidence"] = _lines(outcome["outcome_evidence"])
+        outcome["head_office_review_required"] = outcome["head_office_review_required"] or None
+        return {"resolution": data["resolution"], "decision_summary": data["decision_summary"],
+                "reasoning": data["reasoning"], "note": data["note"], "outcome": outcome,
+                "expected_version": data["lock_version"]}
+
+
+class ClassifyForm(GovernanceForm):
+    """HeadOffice's classification of Brain feedback: the ten choices of protocol rule 13 as one form."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    classification = forms.ChoiceField(choices=Classification.choices, widget=forms.RadioSelect,
+                                       label="Classification")
+    note = _text("Reasoning", help_text="Why this classification; it becomes the decision's reasoning.")
+    route_to = forms.ChoiceField(label="Route to", required=False,
+                                 help_text="For “Route to another Brain”; the update classifications otherwise "
+                                           "go to the Brain that does that work.")
+
+    def __init__(self, *args, brains: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["route_to"].choices = [("", "—"), *brains]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"classification": data["classification"], "note": data["note"], "route_to": data["route_to"] or None,
+                "expected_version": data["lock_version"]}
+
+
+class McrDecisionForm(GovernanceForm):
+    """The MCR gate: approve, reject or park a proposed update; an approval may carry the amendment."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    decision = forms.ChoiceField(choices=McrDecision.choices, widget=forms.RadioSelect, label="MCR decision")
+    reasoning = _text("Reasoning")
+    canon_document_id = forms.ChoiceField(label="Canon document to amend", required=False,
+                                          help_text="Optional, with an approval: the amendment is recorded with "
+                                                    "before, after and diff.")
+    amended_body = _text("Amended canon text", help_text="The document's full new text.", required=False,
+                         widget=forms.Textarea(attrs={"rows": 5}))
+    new_version = _text("New version", help_text="e.g. v1.3", widget=forms.TextInput, required=False)
+
+    def __init__(self, *args, documents: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["canon_document_id"].choices = [("", "— no amendment —"), *documents]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"decision": data["decision"], "reasoning": data["reasoning"],
+                "canon_document_id": data["canon_document_id"] or None, "amended_body": data["amended_body"],
+                "new_version": data["new_version"], "expected_version": data["lock_version"]}
+
+
+class DecisionForm(GovernanceForm):
+    """A decision on a request's lineage; a correction names the decision it supersedes."""
+
+    decision_summary = _text("The decision", widget=SHORT)
+    reasoning = _text("Reasoning")
+    evidence_used = _text("Evidence used", required=False, widget=SHORT,
+                          help_text="Artifacts, events, data or documents the decision rests on.")
+    expected_outcome = _text("Expected outcome", required=False, widget=SHORT)
+    supersedes_id = forms.ChoiceField(label="Supersedes", required=False,
+                                      help_text="Only to correct an earlier decision on this request.")
+
+    def __init__(self, *args, decisions: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supersedes_id"].choices = [("", "— nothing —"), *decisions]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["supersedes_id"] = data["supersedes_id"] or None
+        return data
+
+
+class LessonForm(GovernanceForm):
+    """What was learned from a request, optionally tied to one of its tasks or decisions."""
+
+    event_or_experiment = _text("Event or experiment", widget=forms.TextInput)
+    result = _text("Result", widget=SHORT)
+    insight = _text("Insight", widget=SHORT)
+    recommended_improvement = _text("Recommended improvement", widget=SHORT)
+    originating_brain = forms.ChoiceField(label="Recorded for", required=False)
+    task_id = forms.ChoiceField(label="From task", required=False)
+    decision_id = forms.ChoiceField(label="From decision", required=False)
+
+    def __init__(self, *args, brains: list[tuple[str, str]], tasks: list[tuple[str, str]],
+                 decisions: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["originating_brain"].choices = brains
+        self.fields["task_id"].choices = [("", "— none —"), *tasks]
+        self.fields["decision_id"].choices = [("", "— none —"), *decisions]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        for name in ("originating_brain", "task_id", "decision_id"):
+            data[name] = data[name] or None
+        return data

@@ -1,0 +1,366 @@
+"""Governance pages: the HeadOffice dashboard, escalation review, feedback classification and the MCR
+gate, decisions and lessons. Views parse, call one service or selector, and render; a refused write
+comes back on its bound form with status 200 and nothing changed."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from governance_app import selectors, services
+from governance_app.actors import Actor, actor_for_request
+from governance_app.errors import DomainError
+from mwms_site.web import htmx_partial, next_url
+from governance_app.filters import DecisionFilter, LessonFilter
+from governance_app.forms import ClassifyForm, DecisionForm, EscalationResolveForm, LessonForm, McrDecisionForm
+from governance_app.models import Brain
+from requests_app.filters import brain_options
+from requests_app.models import BrainRequest
+from requests_app.selectors import request_get
+from requests_app.transitions import moves_open
+
+PAGE_SIZE = 25
+Bound = tuple[BrainRequest, forms.Form] | None
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+
+def _here(http_request: HttpRequest, page: str) -> str:
+    """Where a form on this page returns to: the page itself, or, when a refused POST re-renders
+    it, the page the form was posted from."""
+    if http_request.method == "POST":
+        return next_url(http_request, reverse(page))
+    return http_request.get_full_path()
+
+
+def _request_or_404(actor: Actor, request_id: Any) -> BrainRequest:
+    found = request_get(actor=actor, request_id=request_id)
+    if found is None:
+        raise Http404("No such request")
+    return found
+
+
+def _page(http_request: HttpRequest, rows: Any, param: str = "page") -> Page:
+    return Paginator(rows, PAGE_SIZE).get_page(http_request.GET.get(param))
+
+
+def _query_without(data: QueryDict | None, param: str) -> str:
+    """The page's query string without `param`, for links that change only that parameter."""
+    if not data:
+        return ""
+    query = data.copy()
+    query.pop(param, None)
+    return query.urlencode()
+
+
+def _rows_with_forms(rows: Any, make: Callable[[BrainRequest], forms.Form | None],
+                     bound: Bound = None) -> list[tuple[BrainRequest, forms.Form | None]]:
+    """Each row with its blank form (or None); a refused form replaces its row's blank one and
+    brings its row along if the row is not on this page."""
+    rows = list(rows)
+    if bound is not None and all(row.pk != bound[0].pk for row in rows):
+        rows.insert(0, bound[0])
+    return [(row, bound[1] if bound is not None and bound[0].pk == row.pk else make(row)) for row in rows]
+
+
+def _refused(http_request: HttpRequest, what: str) -> None:
+    messages.error(http_request, f"{what} was not saved: see the message next to the form.")
+
+
+def _done(http_request: HttpRequest, request: BrainRequest, message: str) -> HttpResponse:
+    messages.success(http_request, message)
+    return redirect(next_url(http_request, reverse("requests:detail", args=[request.pk])))
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+REQUEST_LIST = "requests:list"
+# Where each tile leads: the request list filtered to the queue, oldest change first; the list's
+# `queue` parameter covers what a status cannot say, and feedback has its own page.
+QUEUE_LINKS = {
+    "needs_review": (REQUEST_LIST, "queue=needs_review&sort=updated"),
+    "escalated": (REQUEST_LIST, "status=escalated&sort=updated"),
+    "blocked": (REQUEST_LIST, "status=blocked&sort=updated"),
+    "awaiting_head_office_review": (REQUEST_LIST, "status=awaiting_head_office_review&sort=updated"),
+    "feedback_to_classify": ("governance:feedback", ""),
+    "awaiting_mcr_decision": (REQUEST_LIST, "status=awaiting_mcr_decision&sort=updated"),
+    "stale": (REQUEST_LIST, "queue=stale&sort=updated"),
+    "responded_without_outcome": (REQUEST_LIST, "queue=responded_without_outcome&sort=updated"),
+}
+
+
+def _tile_href(key: str) -> str:
+    name, query = QUEUE_LINKS[key]
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def dashboard(http_request: HttpRequest) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    tiles = [(queue, _tile_href(queue.key)) for queue in selectors.dashboard_queues(actor=actor)]
+    if htmx_partial(http_request):
+        return render(http_request, "governance_app/dashboard.html#dashboard-queues", {"tiles": tiles})
+    context = {"tiles": tiles, "health": selectors.dashboard_health(actor=actor)}
+    return render(http_request, "governance_app/dashboard.html", context)
+
+
+# --- escalation review --------------------------------------------------------------------------
+
+def _resolve_form(request: BrainRequest, actor: Actor) -> EscalationResolveForm | None:
+    # Only the escalation owner's members and HeadOffice may resolve (the transition table says so).
+    if not any(move.name == "resolve_escalation" for move in moves_open(request, actor)):
+        return None
+    return EscalationResolveForm(key=request.pk, initial={"lock_version": request.lock_version,
+                                                          "next_step_owner": request.requesting_brain_id})
+
+
+def _escalations_context(http_request: HttpRequest, *, bound: Bound = None) -> dict:
+    actor = actor_for_request(http_request)
+    page = _page(http_request, selectors.escalations_for(actor=actor))
+    return {"page": page, "query": _query_without(http_request.GET, "page"),
+            "rows": _rows_with_forms(page.object_list, lambda r: _resolve_form(r, actor), bound),
+            "next": _here(http_request, "governance:escalations")}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def escalations(http_request: HttpRequest) -> HttpResponse:
+    template = "governance_app/escalations.html"
+    if htmx_partial(http_request):
+        template += "#escalation-list"
+    return render(http_request, template, _escalations_context(http_request))
+
+
+@require_POST
+@login_required
+def escalation_resolve(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    request = _request_or_404(actor, request_id)
+    form = EscalationResolveForm(http_request.POST, key=request.pk)
+    if form.is_valid():
+        try:
+            resolved = services.escalation_resolve(request=request, actor=actor, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            return _done(http_request, resolved, f"Escalation resolved: “{resolved}” is now "
+                                                 f"{resolved.get_status_display().lower()}.")
+    _refused(http_request, "The resolution")
+    return render(http_request, "governance_app/escalations.html",
+                  _escalations_context(http_request, bound=(request, form)))
+
+
+# --- feedback classification and the MCR gate -----------------------------------------------------
+
+def _head_office_request_or_404(http_request: HttpRequest, request_id) -> tuple[Actor, BrainRequest]:
+    # Classifying feedback and deciding MCR updates are HeadOffice's alone (protocol rule 13).
+    actor = actor_for_request(http_request)
+    if not actor.is_head_office:
+        raise Http404("No such request")
+    return actor, _request_or_404(actor, request_id)
+
+
+def _canon_options(actor: Actor) -> list[tuple[str, str]]:
+    return [(str(d.pk), f"{d.title} ({d.version})") for d in selectors.canon_documents_for(actor=actor)]
+
+
+def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr: Bound = None) -> dict:
+    actor = actor_for_request(http_request)
+    head_office = actor.is_head_office
+    brains = brain_options() if head_office else []
+    documents = _canon_options(actor) if head_office else []
+    feedback_page = _page(http_request, selectors.feedback_to_classify(actor=actor))
+    mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
+
+    def classify_form(r: BrainRequest) -> ClassifyForm | None:
+        return ClassifyForm(key=r.pk, brains=brains, initial={"lock_version": r.lock_version}) if head_office else None
+
+    def mcr_form(r: BrainRequest) -> McrDecisionForm | None:
+        return McrDecisionForm(key=r.pk, documents=documents, initial={"lock_version": r.lock_version}) \
+            if head_office else None
+
+    return {"feedback_page": feedback_page, "feedback_query": _query_without(http_request.GET, "page"),
+            "feedback_rows": _rows_with_forms(feedback_page.object_list, classify_form, classify),
+            "mcr_page": mcr_page, "mcr_query": _query_without(http_request.GET, "mcr_page"),
+            "mcr_rows": _rows_with_forms(mcr_page.object_list, mcr_form, mcr),
+            "next": _here(http_request, "governance:feedback")}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def feedback(http_request: HttpRequest) -> HttpResponse:
+    template = "governance_app/feedback.html"
+    if htmx_partial(http_request):
+        # Each list pages on its own; htmx names the one it replaces.
+        template += "#mcr-queue" if http_request.htmx.target == "mcr-queue" else "#feedback-queue"
+    return render(http_request, template, _feedback_context(http_request))
+
+
+@require_POST
+@login_required
+def classify(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor, request = _head_office_request_or_404(http_request, request_id)
+    form = ClassifyForm(http_request.POST, key=request.pk, brains=brain_options())
+    if form.is_valid():
+        try:
+            decision = services.feedback_classify(request=request, actor=actor, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            return _done(http_request, request, f"{decision.decision_summary} — recorded on “{request}”.")
+    _refused(http_request, "The classification")
+    return render(http_request, "governance_app/feedback.html",
+                  _feedback_context(http_request, classify=(request, form)))
+
+
+@require_POST
+@login_required
+def mcr_decide(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor, request = _head_office_request_or_404(http_request, request_id)
+    form = McrDecisionForm(http_request.POST, key=request.pk, documents=_canon_options(actor))
+    if form.is_valid():
+        try:
+            decision = services.mcr_decide(request=request, actor=actor, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            return _done(http_request, request, f"{decision.decision_summary} — recorded on “{request}”.")
+    _refused(http_request, "The MCR decision")
+    return render(http_request, "governance_app/feedback.html", _feedback_context(http_request, mcr=(request, form)))
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+def _may_decide(actor: Actor) -> bool:
+    try:
+        services.decision_authority(actor=actor)
+    except DomainError:
+        return False
+    return True
+
+
+def _filter_data(http_request: HttpRequest, subject: BrainRequest | None) -> QueryDict | None:
+    # A refused POST shows the page as it is for that request: its own decisions or lessons.
+    if http_request.method == "POST" and subject is not None:
+        return QueryDict(f"request={subject.pk}")
+    return http_request.GET or None
+
+
+def _subject(actor: Actor, filterset: Any) -> BrainRequest | None:
+    """The request the page is narrowed to (?request=), if the actor can see it."""
+    request_id = filterset.form.cleaned_data.get("request") if filterset.is_valid() else None
+    return request_get(actor=actor, request_id=request_id) if request_id else None
+
+
+def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | None = None,
+                       form: DecisionForm | None = None) -> dict:
+    actor = actor_for_request(http_request)
+    queryset = selectors.decisions_for_list(actor=actor)
+    data = _filter_data(http_request, subject)
+    filterset = DecisionFilter(data, queryset=queryset, brain_choices=brain_options())
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    subject = subject or _subject(actor, filterset)
+    if subject is not None and form is None and _may_decide(actor):
+        form = DecisionForm(decisions=selectors.request_decision_options(request=subject))
+    return {"filter": filterset, "page": _page(http_request, rows), "query": _query_without(data, "page"),
+            "subject": subject, "form": form, "next": _here(http_request, "governance:decisions")}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def decisions(http_request: HttpRequest) -> HttpResponse:
+    template = "governance_app/decisions.html"
+    if htmx_partial(http_request):
+        template += "#decision-table"
+    return render(http_request, template, _decisions_context(http_request))
+
+
+@require_POST
+@login_required
+def decision_create(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    request = _request_or_404(actor, request_id)
+    form = DecisionForm(http_request.POST, decisions=selectors.request_decision_options(request=request))
+    if form.is_valid():
+        try:
+            decision = services.decision_record(actor=actor, request=request, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            return _done(http_request, request, f"Decision recorded by {decision.authority}: "
+                                                f"{decision.decision_summary}")
+    _refused(http_request, "The decision")
+    return render(http_request, "governance_app/decisions.html",
+                  _decisions_context(http_request, subject=request, form=form))
+
+
+# --- lessons ------------------------------------------------------------------------------------
+
+def _lesson_brains(actor: Actor, brains: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The Brains a lesson may be recorded for: the actor's own; HeadOffice may record for any."""
+    if actor.is_head_office:
+        return sorted(brains, key=lambda b: b[0] != Brain.HEADOFFICE)
+    return [b for b in brains if b[0] in actor.brains]
+
+
+def _lesson_form(actor: Actor, request: BrainRequest, data: QueryDict | None = None) -> LessonForm:
+    return LessonForm(data, brains=_lesson_brains(actor, brain_options()),
+                      tasks=selectors.request_task_options(request=request),
+                      decisions=selectors.request_decision_options(request=request))
+
+
+def _lessons_context(http_request: HttpRequest, *, subject: BrainRequest | None = None,
+                     form: LessonForm | None = None) -> dict:
+    actor = actor_for_request(http_request)
+    queryset = selectors.lessons_for_list(actor=actor)
+    data = _filter_data(http_request, subject)
+    filterset = LessonFilter(data, queryset=queryset, brain_choices=brain_options())
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    subject = subject or _subject(actor, filterset)
+    if subject is not None and form is None and (actor.is_head_office or actor.brains):
+        form = _lesson_form(actor, subject)
+    return {"filter": filterset, "page": _page(http_request, rows), "query": _query_without(data, "page"),
+            "subject": subject, "form": form, "next": _here(http_request, "governance:lessons")}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def lessons(http_request: HttpRequest) -> HttpResponse:
+    template = "governance_app/lessons.html"
+    if htmx_partial(http_request):
+        template += "#lesson-table"
+    return render(http_request, template, _lessons_context(http_request))
+
+
+@require_POST
+@login_required
+def lesson_create(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    request = _request_or_404(actor, request_id)
+    form = _lesson_form(actor, request, http_request.POST)
+    if form.is_valid():
+        try:
+            lesson = services.lesson_record(actor=actor, request=request, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            return _done(http_request, request, f"Lesson recorded for {lesson.originating_brain}: {lesson.insight}")
+    _refused(http_request, "The lesson")
+    return render(http_request, "governance_app/lessons.html", _lessons_context(http_request, subject=request,
+                                                                                form=form))

@@ -1,0 +1,120 @@
+"""Forms for creating requests and for each move of the transition table.
+
+Forms only shape input; every rule (placeholders, routing, outcomes) is checked by the services,
+whose refusals come back onto the form next to the field they name.
+"""
+
+from django import forms
+
+from governance_app.errors import DomainError
+from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
+from requests_app.transitions import Move
+
+TEXTAREA = forms.Textarea(attrs={"rows": 3})
+YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
+
+LABELS = {
+    "destination_brain": "Destination Brain", "review_owner": "Review owner", "routing_notes": "Routing notes",
+    "primary_brain": "Primary Brain", "supporting_brains": "Supporting Brains", "response_summary": "Response summary",
+    "outcome_type": "Outcome type", "result_summary": "What was completed or found",
+    "outcome_decision": "The decision made", "outcome_evidence": "Evidence",
+    "next_step": "Next step", "next_step_owner": "Who owns the next step",
+    "head_office_review_required": "HeadOffice review required?", "closure_reason": "Closure reason",
+    "escalation_reason": "Escalation reason", "escalation_owner": "Escalation owner", "note": "Note",
+    "request_summary": "Revised summary", "required_output": "Revised required output",
+}
+HELP = {
+    "outcome_evidence": "One per line: ids of this request's artifacts, events or decisions, or a link or "
+                        "sentence describing external evidence.",
+    "result_summary": "Say what was actually done or found — “done” is not an outcome.",
+    "next_step_owner": "A Brain slug or a person.",
+}
+
+
+class FormRefusalMixin:
+    """Put a service's refusal on the form: on the fields it names, else at the top."""
+
+    def add_refusal(self, error: DomainError) -> None:
+        placed = False
+        for field, message in error.errors.items():
+            if field in self.fields:
+                self.add_error(field, message)
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+def _field(name: str, brains: list[tuple[str, str]], required: bool) -> forms.Field:
+    label, help_text = LABELS.get(name, name.replace("_", " ").capitalize()), HELP.get(name, "")
+    brain_choices = [("", "—"), *brains]
+    if name in ("destination_brain", "review_owner", "primary_brain", "escalation_owner"):
+        return forms.ChoiceField(choices=brain_choices, required=required, label=label)
+    if name == "supporting_brains":
+        return forms.MultipleChoiceField(choices=brains, required=False, label=label,
+                                         widget=forms.CheckboxSelectMultiple)
+    if name == "outcome_type":
+        return forms.ChoiceField(choices=[("", "—"), *OutcomeType.choices], required=required, label=label)
+    if name == "head_office_review_required":
+        return forms.ChoiceField(choices=YES_NO, required=required, label=label)
+    if name in ("next_step_owner",):
+        return forms.CharField(required=required, label=label, help_text=help_text)
+    return forms.CharField(required=required, label=label, help_text=help_text, widget=TEXTAREA)
+
+
+class MoveForm(FormRefusalMixin, forms.Form):
+    """The inputs one move takes, built from the transition table's required and optional fields."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, move: Move, brains: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.move = move
+        for name in move.required:
+            # Required fields are checked by the service, which says what a good answer is; the
+            # browser only marks them.
+            self.fields[name] = _field(name, brains, required=False)
+            self.fields[name].required_hint = True
+        for name in move.optional:
+            self.fields[name] = _field(name, brains, required=False)
+        if "note" not in self.fields:
+            self.fields["note"] = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def move_fields(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("lock_version", None)
+        data.pop("note", None)
+        if "outcome_evidence" in data:
+            data["outcome_evidence"] = [line.strip() for line in (data["outcome_evidence"] or "").splitlines()
+                                        if line.strip()]
+        if data.get("head_office_review_required") == "":
+            data["head_office_review_required"] = None
+        return data
+
+
+class RequestCreateForm(FormRefusalMixin, forms.Form):
+    origin_brain = forms.ChoiceField(label="From (origin Brain)")
+    destination_brain = forms.ChoiceField(label="To (destination Brain)")
+    request_type = forms.ChoiceField(choices=RequestType.choices)
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    request_title = forms.CharField(label="Title")
+    request_summary = forms.CharField(label="Summary", widget=TEXTAREA,
+                                      help_text="What is being asked, and why now.")
+    required_output = forms.CharField(label="Required output", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    operating_layer = forms.ChoiceField(choices=OperatingLayer.choices, initial=OperatingLayer.OPERATIONAL)
+    parent_request_id = forms.CharField(label="Parent request id", required=False)
+    originating_task_id = forms.CharField(label="Originating task id", required=False)
+    intake_id = forms.CharField(required=False, label="Intake id")
+    offer_id = forms.CharField(required=False, label="Offer id")
+    experiment_id = forms.CharField(required=False, label="Experiment id")
+    source_origin = forms.CharField(required=False, label="Source origin", help_text="e.g. research_signal")
+    source_page = forms.CharField(required=False, label="Source page")
+    source_system = forms.CharField(required=False, label="Source system")
+    escalation_flag = forms.BooleanField(required=False, label="Escalation controls at creation")
+    feedback_required = forms.BooleanField(required=False, label="Feedback for HeadOffice")
+    mcr_update_suggested = forms.BooleanField(required=False, label="Suggests an MCR update")
+    head_office_visible = forms.BooleanField(required=False, initial=True, label="Visible to HeadOffice")
+
+    def __init__(self, *args, origins: list[tuple[str, str]], brains: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["origin_brain"].choices = origins
+        self.fields["destination_brain"].choices = [("", "—"), *brains]

@@ -1,0 +1,70 @@
+"""The queues HeadOffice works, as conditions on BrainRequest, shared by the dashboard's tiles and
+the request list's `queue` filter (so a tile and the list it opens always agree)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from requests_app.models import FEEDBACK_REQUEST_TYPES, FINAL_STATUSES, RequestStatus
+
+S = RequestStatus
+
+# Feedback (protocol rule 13) waits for HeadOffice in the statuses the classify move starts from.
+FEEDBACK_WAITING = (S.NEW, S.UNDER_REVIEW, S.AWAITING_HEAD_OFFICE_REVIEW)
+
+
+def feedback_q() -> Q:
+    """A feedback request: a HeadOffice review request, an MCR update suggestion, or flagged as feedback."""
+    return Q(request_type__in=FEEDBACK_REQUEST_TYPES) | Q(feedback_required=True) | Q(mcr_update_suggested=True)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+    label: str
+    hint: str
+    # Whether a non-empty queue is a problem to look at now (drawn in the attention colour).
+    urgent: bool = False
+
+
+QUEUE_SPECS: tuple[QueueSpec, ...] = (
+    QueueSpec("needs_review", "Needs review", "New or under review: route, return or reject."),
+    QueueSpec("escalated", "Escalated", "Waiting for the escalation owner's decision.", urgent=True),
+    QueueSpec("blocked", "Blocked", "Held until a blocker is lifted.", urgent=True),
+    QueueSpec("awaiting_head_office_review", "Awaiting HeadOffice review", "A Brain asked for HeadOffice's opinion."),
+    QueueSpec("feedback_to_classify", "Feedback to classify", "Brain feedback waiting for one of the ten "
+                                                              "classifications (rule 13)."),
+    QueueSpec("awaiting_mcr_decision", "Awaiting MCR decision", "Proposed MCR updates: only HeadOffice decides."),
+    QueueSpec("stale", "Stale", "Open, not parked, and unchanged for {days} days.", urgent=True),
+    QueueSpec("responded_without_outcome", "Responded without outcome",
+              "Responded with no outcome type or summary (rule 7).", urgent=True),
+)
+
+
+def stale_after_days() -> int:
+    return int(getattr(settings, "MWMS_STALE_AFTER_DAYS", 7))
+
+
+def queue_conditions(*, now: datetime | None = None) -> dict[str, Q]:
+    """Each HeadOffice queue as a condition on BrainRequest (the queues may overlap)."""
+    now = now or timezone.now()
+    return {
+        "open": ~Q(status__in=FINAL_STATUSES),
+        "needs_review": Q(status__in=[S.NEW, S.UNDER_REVIEW]),
+        "escalated": Q(status=S.ESCALATED),
+        "blocked": Q(status=S.BLOCKED),
+        "awaiting_head_office_review": Q(status=S.AWAITING_HEAD_OFFICE_REVIEW),
+        "feedback_to_classify": feedback_q() & Q(status__in=FEEDBACK_WAITING),
+        "awaiting_mcr_decision": Q(status=S.AWAITING_MCR_DECISION),
+        # Parked is a deliberate hold ("parked for later"), not neglect.
+        "stale": ~Q(status__in=[*FINAL_STATUSES, S.PARKED])
+                 & Q(updated_at__lt=now - timedelta(days=stale_after_days())),
+        # Rows written straight into the database can skip what the respond move demands.
+        "responded_without_outcome": Q(status=S.RESPONDED)
+                                     & (Q(outcome_type__isnull=True) | Q(outcome_type="") | Q(response_summary="")),
+    }
+
+

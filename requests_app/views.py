@@ -1,0 +1,176 @@
+"""Request pages: the filtered list, the lineage drill-down with its actions, creation, and each
+Brain's workspace inbox. Views parse, call one service or selector, and render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from governance_app.actors import actor_for_request
+from governance_app.errors import DomainError
+from mwms_site.web import htmx_partial, next_url
+from governance_app.models import Brain
+from requests_app import selectors, services
+from requests_app.filters import BrainRequestFilter, brain_options
+from requests_app.forms import MoveForm, RequestCreateForm
+from requests_app.models import BrainRequest
+from requests_app.transitions import MOVES, moves_open
+
+PAGE_SIZE = 25
+
+
+def _request_or_404(http_request: HttpRequest, request_id) -> BrainRequest:
+    found = selectors.request_get(actor=actor_for_request(http_request), request_id=request_id)
+    if found is None:
+        raise Http404("No such request")
+    return found
+
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def request_list(http_request: HttpRequest) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    brains = brain_options()
+    queryset = selectors.requests_for_list(actor=actor)
+    filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains)
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    page = Paginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
+    query = http_request.GET.copy()
+    query.pop("page", None)
+    context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", "")}
+    template = "requests_app/list.html#request-table" if htmx_partial(http_request) else "requests_app/list.html"
+    return render(http_request, template, context)
+
+
+def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None) -> dict:
+    """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
+    actor = actor_for_request(http_request)
+    brains = brain_options()
+    open_moves = moves_open(request, actor, include_decisions=False)
+    forms = []
+    for move in open_moves:
+        if bound is not None and bound.move.name == move.name:
+            forms.append(bound)
+        else:
+            forms.append(MoveForm(move=move, brains=brains, initial=_initial(request, move),
+                                  prefix=move.name))
+    return {
+        "r": request,
+        "lineage": selectors.request_lineage(actor=actor, request=request),
+        "move_forms": forms,
+        "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
+        "brains": brains,
+    }
+
+
+def _initial(request: BrainRequest, move) -> dict:
+    initial = {"lock_version": request.lock_version}
+    if move.name == "route":
+        initial.update({"destination_brain": request.target_brain_id, "review_owner": request.review_owner_id
+                        or Brain.HEADOFFICE})
+    if move.name in ("close", "reject"):
+        initial.update({"outcome_type": request.outcome_type, "next_step_owner": request.requesting_brain_id})
+    return initial
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
+    request = _request_or_404(http_request, request_id)
+    template = "requests_app/detail.html#request-detail" if htmx_partial(http_request) \
+        else "requests_app/detail.html"
+    return render(http_request, template, detail_context(http_request, request))
+
+
+@require_POST
+@login_required
+def request_move(http_request: HttpRequest, request_id, move: str) -> HttpResponse:
+    request = _request_or_404(http_request, request_id)
+    rule = next((m for m in MOVES if m.name == move and not m.decision), None)
+    if rule is None:
+        raise Http404("No such move")
+    form = MoveForm(http_request.POST, move=rule, brains=brain_options(), prefix=move)
+    problem = "check the form"
+    if form.is_valid():
+        try:
+            moved = services.request_move(request=request, actor=actor_for_request(http_request), move=move,
+                                          fields=form.move_fields(), note=form.cleaned_data.get("note", ""),
+                                          expected_version=form.cleaned_data.get("lock_version"))
+        except DomainError as error:
+            form.add_refusal(error)
+            problem = error.message
+        else:
+            messages.success(http_request, f"{rule.label}: the request is now {moved.get_status_display().lower()}.")
+            return redirect(next_url(http_request, reverse("requests:detail", args=[request.pk])))
+    messages.error(http_request, f"{rule.label} was not saved: {problem}")
+    return render(http_request, "requests_app/detail.html", detail_context(http_request, request, bound=form))
+
+
+
+@require_POST
+@login_required
+def request_note(http_request: HttpRequest, request_id) -> HttpResponse:
+    request = _request_or_404(http_request, request_id)
+    try:
+        services.request_note_add(request=request, actor=actor_for_request(http_request),
+                                  note=http_request.POST.get("note", ""))
+        messages.success(http_request, "Note added.")
+    except DomainError as error:
+        messages.error(http_request, error.message)
+    return redirect("requests:detail", request.pk)
+
+
+def _origins(http_request: HttpRequest, brains: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    actor = actor_for_request(http_request)
+    return brains if actor.is_head_office else [b for b in brains if b[0] in actor.brains]
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def request_create(http_request: HttpRequest) -> HttpResponse:
+    brains = brain_options()
+    origins = _origins(http_request, brains)
+    if not origins:
+        raise Http404("You belong to no Brain")
+    initial = {k: v for k, v in http_request.GET.items() if k in RequestCreateForm.base_fields}
+    form = RequestCreateForm(http_request.POST or None, origins=origins, brains=brains, initial=initial)
+    if http_request.method == "POST" and form.is_valid():
+        try:
+            created = services.request_create(actor=actor_for_request(http_request), **form.cleaned_data)
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            messages.success(http_request, f"Request “{created}” sent to {created.target_brain}.")
+            return redirect(next_url(http_request, reverse("requests:detail", args=[created.pk])))
+    return render(http_request, "requests_app/create.html", {"form": form})
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    if not (actor.belongs_to(brain) or actor.is_head_office):
+        raise Http404("No such workspace")
+    found = Brain.objects.filter(slug=brain).first()
+    if found is None:
+        raise Http404("No such Brain")
+    inbox = selectors.workspace_inbox(actor=actor, brain=found)
+    brains = brain_options()
+    context = {
+        "brain": found, "inbox": inbox, "brains": brains,
+        "create_form": RequestCreateForm(origins=[(found.slug, found.name)], brains=brains,
+                                         initial={"origin_brain": found.slug}),
+        "move_forms": {m.name: MoveForm(move=m, brains=brains, prefix=m.name)
+                       for m in MOVES if m.name in ("respond", "close")},
+    }
+    template = "requests_app/workspace.html#workspace-inbox" if htmx_partial(http_request) \
+        else "requests_app/workspace.html"
+    return render(http_request, template, context)

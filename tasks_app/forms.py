@@ -1,0 +1,57 @@
+"""Forms for the task panel of a request: create a task, move it, save an artifact."""
+
+from django import forms
+
+from requests_app.forms import FormRefusalMixin
+from requests_app.models import BrainRequest, Priority
+from requests_app.transitions import working_brains
+from tasks_app.models import OutputMode, RiskLevel
+
+
+class TaskCreateForm(FormRefusalMixin, forms.Form):
+    task_type = forms.CharField(label="Task type", help_text="e.g. offer_review_task")
+    title = forms.CharField(required=False)
+    assigned_brain = forms.ChoiceField(label="Assigned Brain")
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
+    risk_level = forms.ChoiceField(choices=RiskLevel.choices, initial=RiskLevel.LOW)
+    output_mode = forms.ChoiceField(choices=OutputMode.choices, initial=OutputMode.ARTIFACT)
+    max_attempts = forms.IntegerField(min_value=1, max_value=20, initial=3)
+    execution_notes = forms.CharField(required=False, label="Instructions", widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, request: BrainRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        slugs = sorted(working_brains(request))
+        self.fields["assigned_brain"].choices = [(s, s) for s in slugs]
+        self.fields["assigned_brain"].initial = request.primary_brain_id or request.target_brain_id
+        self.fields["priority"].initial = request.priority
+
+
+# The inputs each task move takes in the browser (the executor API takes the same).
+TASK_MOVE_FIELDS = {
+    "complete": ("result_summary", "What the task produced or found"),
+    "fail": ("error", "What went wrong"),
+    "cancel": ("reason", "Why it is cancelled"),
+    "escalate": ("reason", "Why it needs escalation"),
+    "progress": ("summary", "Progress so far"),
+    "warn": ("summary", "The warning"),
+    "start": ("note", "Note"),
+    "retry": ("note", "Note"),
+}
+
+
+class TaskMoveForm(FormRefusalMixin, forms.Form):
+    def __init__(self, *args, move: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.move = move
+        if move in TASK_MOVE_FIELDS:
+            name, label = TASK_MOVE_FIELDS[move]
+            self.fields[name] = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ArtifactForm(FormRefusalMixin, forms.Form):
+    artifact_type = forms.CharField(label="Type", help_text="e.g. verdict, scorecard, report")
+    artifact_summary = forms.CharField(label="Summary")
+    content_location = forms.CharField(required=False, label="Where it lives (link)")
+    as_result = forms.BooleanField(required=False, label="This is the task's result")
+
+

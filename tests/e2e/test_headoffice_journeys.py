@@ -1,0 +1,104 @@
+"""The product's main journeys in a real Chromium (issue 4): a reviewer works the queue and routes,
+a Brain owner accepts and responds from the inbox, and a "done" outcome is refused on screen."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from requests_app import services as rs
+from requests_app.models import BrainRequest, RequestStatus
+from tests.conftest import PASSWORD
+from tests.engine import actor, in_progress_request, new_request, routed_request
+
+
+def sign_in(page: Page, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Dashboard")).to_be_visible()
+
+
+@pytest.fixture
+def parent_and_child(owner, other_owner, reviewer):
+    parent = in_progress_request(actor(owner), actor(reviewer), actor(other_owner),
+                                 request_title="Review portable power stations")
+    child = new_request(actor(other_owner), destination="research", request_type="research_request",
+                        request_title="Background on the Voltcamp 600", parent_request_id=str(parent.pk))
+    new_request(actor(owner), request_title="An unrelated request still new")
+    rs.request_submit(request=new_request(actor(owner), request_title="A request under review"),
+                      actor=actor(owner))
+    return parent, child
+
+
+def test_a_reviewer_filters_the_queue_opens_a_request_sees_its_lineage_and_routes_it(
+        page: Page, live_server, reviewer, parent_and_child, screenshot):
+    parent, child = parent_and_child
+    sign_in(page, live_server.url, "reviewer")
+    screenshot("dashboard")
+
+    page.get_by_role("link", name="Requests", exact=True).click()
+    page.get_by_label("Status").select_option("new")
+    # htmx swaps the table in place and keeps the filter in the address.
+    expect(page).to_have_url(re.compile(r"status=new"))
+    expect(page.locator("#request-table")).to_contain_text("Background on the Voltcamp 600")
+    expect(page.locator("#request-table")).not_to_contain_text("A request under review")
+    screenshot("request-list")
+
+    page.get_by_role("link", name="Background on the Voltcamp 600").click()
+    expect(page.get_by_role("heading", name="Background on the Voltcamp 600")).to_be_visible()
+    expect(page.locator(".chain")).to_contain_text("Review portable power stations")
+    screenshot("request-detail")
+
+    page.locator("summary", has_text="Route").click()
+    page.locator("#move-route-" + str(child.pk)).get_by_label("Review owner").select_option("headoffice")
+    page.locator("#move-route-" + str(child.pk)).get_by_role("button", name="Route").click()
+    expect(page.locator("#messages")).to_contain_text("the request is now routed")
+    assert BrainRequest.objects.get(pk=child.pk).status == RequestStatus.ROUTED
+
+
+def test_a_brain_owner_accepts_and_responds_from_the_inbox(page: Page, live_server, owner, other_owner, reviewer,
+                                                          screenshot):
+    request = routed_request(actor(owner), actor(reviewer), request_title="Score the Voltcamp offer")
+    sign_in(page, live_server.url, "affiliate_owner")
+    page.get_by_role("link", name="Affiliate inbox", exact=True).click()
+    row = page.locator(f"#in-{request.pk}")
+    row.get_by_role("button", name="Accept").click()
+    expect(page.locator("#messages")).to_contain_text("the request is now in progress")
+    screenshot("workspace-inbox")
+
+    row = page.locator(f"#in-{request.pk}")
+    row.locator("summary", has_text="Respond").click()
+    row.get_by_label("Response summary").fill("Strong offer: 38% margin, refund rate under 3%. Recommend a test.")
+    row.get_by_label("Outcome type").select_option("recommendation_delivered")
+    row.get_by_role("button", name="Respond").click()
+    expect(page.locator("#messages")).to_contain_text("the request is now responded")
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
+
+
+def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Page, live_server, owner, other_owner,
+                                                                       reviewer, screenshot):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner),
+                                  request_title="Check the refund terms")
+    rs.request_respond(request=request, actor=actor(other_owner), outcome_type="recommendation_delivered",
+                       response_summary="Refund terms are 30 days, no restocking fee.")
+    sign_in(page, live_server.url, "research_owner")
+    page.goto(f"{live_server.url}/requests/{request.pk}/")
+    form = page.locator(f"#move-close-{request.pk}")
+    form.locator("summary").click()
+    field = lambda name: form.locator(f"[name=close-{name}]")  # noqa: E731
+    field("outcome_type").select_option("recommendation_delivered")
+    field("result_summary").fill("done")
+    field("outcome_decision").fill("Proceed with the offer under standard terms.")
+    field("outcome_evidence").fill("Supplier terms PDF in the Affiliate workspace")
+    field("next_step").fill("Affiliate adds the offer to the test queue.")
+    field("next_step_owner").fill("affiliate")
+    field("head_office_review_required").select_option("false")
+    form.get_by_role("button", name="Close").click()
+
+    form = page.locator(f"#move-close-{request.pk}")
+    expect(form).to_contain_text("'done' is a placeholder, not an outcome")
+    expect(form.locator("[name=close-outcome_evidence]")).to_have_value("Supplier terms PDF in the Affiliate workspace")
+    screenshot("close-refused")
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED

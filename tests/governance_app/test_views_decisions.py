@@ -1,0 +1,168 @@
+"""The decisions page (filters, pagination, scope) and recording a decision on a request."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from governance_app.models import DecisionKind, DecisionRecord
+from tests.conftest import _member
+from tests.engine import actor, new_request
+from tests.factories import make_decision_record, make_request
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+URL = reverse("governance:decisions")
+WHY = "UK demand is flat over 90 days; DE and FR show sustained growth."
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def create_url(request) -> str:
+    return reverse("governance:decision_create", args=[request.pk])
+
+
+def decision(request, **fields) -> dict:
+    return {"decision_summary": "Test in DE and FR only", "reasoning": WHY, "evidence_used": "Search volume export",
+            "expected_outcome": "A capped two-market test", **fields}
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+def test_it_lists_decisions_with_their_authority_kind_and_request(client, reviewer):
+    record = make_decision_record(decision_summary="Cap the test at 1,000 EUR")
+    page = signed_in(client, reviewer).get(URL)
+    assert page.status_code == 200
+    assert "Cap the test at 1,000 EUR" in page.text and record.related_request.request_title in page.text
+    assert reverse("requests:detail", args=[record.related_request_id]) in page.text
+
+
+@pytest.mark.parametrize(("query", "shown", "hidden"), [
+    ({"kind": "feedback_classification"}, "Classified", "Plain"),
+    ({"authority": "finance"}, "By finance", "Plain"),
+    ({"classification": "investigate"}, "Classified", "By finance"),
+    ({"q": "pacing"}, "By finance", "Plain"),
+    ({"decided_before": (timezone.localdate() - timedelta(days=3)).isoformat()}, "Long ago", "Plain"),
+    ({"decided_after": (timezone.localdate() - timedelta(days=1)).isoformat()}, "Plain", "Long ago"),
+])
+def test_it_filters(client, reviewer, query, shown, hidden):
+    make_decision_record(decision_summary="Plain decision")
+    make_decision_record(decision_summary="Classified decision", decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION)
+    make_decision_record(decision_summary="By finance", authority="finance", reasoning="Pacing limits apply.")
+    make_decision_record(decision_summary="Long ago", created_at=timezone.now() - timedelta(days=10))
+    page = signed_in(client, reviewer).get(URL, query)
+    assert shown in page.text and hidden not in page.text
+
+
+def test_it_narrows_to_one_request_and_offers_the_form_to_headoffice(client, reviewer, owner):
+    request = new_request(actor(owner), request_title="Offer 881")
+    make_decision_record(request=request, decision_summary="On this request")
+    make_decision_record(decision_summary="On another request")
+    page = signed_in(client, reviewer).get(URL, {"request": request.pk})
+    assert "On this request" in page.text and "On another request" not in page.text
+    assert f'action="{create_url(request)}"' in page.text
+
+
+def test_it_paginates_and_keeps_the_filter(client, reviewer):
+    request = make_request()
+    DecisionRecord.objects.bulk_create([DecisionRecord(
+        authority_id="headoffice", related_request=request, decision_summary=f"Decision {i}", reasoning=WHY)
+        for i in range(30)])
+    page = signed_in(client, reviewer).get(URL, {"kind": "decision"})
+    assert "page 1 of 2" in page.text and "kind=decision&amp;page=2" in page.text
+    assert "page 2 of 2" in client.get(URL, {"kind": "decision", "page": 2}).text
+
+
+def test_a_brain_sees_decisions_on_its_requests_only(client, owner, outsider):
+    make_decision_record(decision_summary="Proceed with DE and FR")    # on an Affiliate → Research request
+    assert "Proceed with DE and FR" in signed_in(client, owner).get(URL).text
+    page = signed_in(client, outsider).get(URL)
+    assert "Proceed with DE and FR" not in page.text and "No decisions recorded yet" in page.text
+
+
+def test_the_htmx_request_gets_only_the_table(client, reviewer):
+    page = signed_in(client, reviewer).get(URL, {"kind": "decision"}, **HTMX)
+    assert page.text.lstrip().startswith('<div id="decision-table"') and "<html" not in page.text
+    assert "HX-Request" in page["Vary"]
+
+
+def test_the_list_rejects_post(client, reviewer):
+    assert signed_in(client, reviewer).post(URL).status_code == 405
+
+
+def test_the_list_sends_anonymous_visitors_to_sign_in(client):
+    page = client.get(URL)
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_query_count_does_not_grow_with_rows(client, reviewer, rows, django_assert_max_num_queries):
+    request = make_request()
+    DecisionRecord.objects.bulk_create([DecisionRecord(
+        authority_id="headoffice", related_request=request, decision_summary=f"Decision {i}", reasoning=WHY)
+        for i in range(rows)])
+    signed_in(client, reviewer)
+    with django_assert_max_num_queries(6):
+        assert client.get(URL).status_code == 200
+
+
+# --- recording a decision -------------------------------------------------------------------------
+
+def test_headoffice_records_a_decision_on_the_request(client, reviewer, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, reviewer).post(create_url(request), decision(request))
+    assert page.status_code == 302 and page["Location"] == reverse("requests:detail", args=[request.pk])
+    record = DecisionRecord.objects.get(related_request=request)
+    assert (record.authority_id, record.evidence_used, record.recorded_by) == (
+        "headoffice", "Search volume export", "reviewer")
+
+
+def test_a_correction_supersedes_the_earlier_decision(client, reviewer, owner):
+    request = new_request(actor(owner))
+    first = make_decision_record(request=request)
+    signed_in(client, reviewer).post(create_url(request), decision(request, supersedes_id=first.pk))
+    assert DecisionRecord.objects.get(supersedes=first).decision_summary == "Test in DE and FR only"
+
+
+def test_a_deciding_brain_records_in_its_own_authority(client, brains):
+    finance = _member("finance_owner", brains["finance"], "owner")
+    request = make_request(requesting_brain="finance", target_brain="research")
+    signed_in(client, finance).post(create_url(request), decision(request, next=URL))
+    assert DecisionRecord.objects.get(related_request=request).authority_id == "finance"
+
+
+def test_a_placeholder_reasoning_is_refused_next_to_the_field(client, reviewer, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, reviewer).post(create_url(request), decision(request, reasoning="ok", next=URL))
+    assert page.status_code == 200 and 'class="field-error"' in page.text and "placeholder" in page.text
+    assert "Test in DE and FR only" in page.text           # the input is kept
+    assert not DecisionRecord.objects.exists()
+
+
+def test_a_brain_without_decision_authority_is_refused(client, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, owner).post(create_url(request), decision(request))
+    assert page.status_code == 200 and "Only HeadOffice or a Brain" in page.text
+    assert not DecisionRecord.objects.exists()
+
+
+def test_recording_is_404_for_the_outsider(client, owner, outsider):
+    request = new_request(actor(owner))
+    assert signed_in(client, outsider).post(create_url(request), decision(request)).status_code == 404
+    assert not DecisionRecord.objects.exists()
+
+
+def test_recording_rejects_get(client, reviewer, owner):
+    request = new_request(actor(owner))
+    assert signed_in(client, reviewer).get(create_url(request)).status_code == 405
+
+
+def test_recording_sends_anonymous_visitors_to_sign_in(client, owner):
+    request = new_request(actor(owner))
+    page = client.post(create_url(request), decision(request))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+    assert not DecisionRecord.objects.exists()

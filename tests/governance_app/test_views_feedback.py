@@ -1,0 +1,187 @@
+"""Feedback classification (protocol rule 13) and the MCR gate in the browser: only HeadOffice sees the
+forms, others get 404 on the POSTs, and only an MCR decision here approves an MCR update."""
+
+import pytest
+from django.urls import reverse
+
+from governance_app.models import CanonAmendment, DecisionKind, DecisionRecord
+from requests_app.models import BrainRequest, McrUpdateStatus, RequestStatus
+from tests.engine import actor, new_request
+from tests.factories import make_canon_document, make_request, request_fields_for
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+URL = reverse("governance:feedback")
+WHY = "Three Brains reported the same friction on the intake screen this month."
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def suggestion(owner) -> BrainRequest:
+    """Research suggests an MCR update to HeadOffice (protocol "Standard Flow Example 4")."""
+    return new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
+                       request_title="Add awaiting_data to the status model", mcr_update_suggested=True,
+                       source_origin="brain_site_feedback")
+
+
+def classify_url(request: BrainRequest) -> str:
+    return reverse("governance:classify", args=[request.pk])
+
+
+def mcr_url(request: BrainRequest) -> str:
+    return reverse("governance:mcr_decide", args=[request.pk])
+
+
+def classify(client, request: BrainRequest, **fields):
+    data = {"classification": "propose_mcr_update", "note": WHY, "next": URL, **fields}
+    return client.post(classify_url(request), data)
+
+
+def status_of(request: BrainRequest) -> tuple[str, str]:
+    row = BrainRequest.objects.get(pk=request.pk)
+    return row.status, row.mcr_update_status
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+def test_headoffice_sees_the_feedback_with_the_ten_classifications(client, reviewer, suggestion):
+    page = signed_in(client, reviewer).get(URL)
+    assert page.status_code == 200
+    assert "Add awaiting_data to the status model" in page.text and f'id="classify-{suggestion.pk}"' in page.text
+    assert page.text.count('name="classification"') == 10
+
+
+def test_the_mcr_queue_shows_the_proposal_and_the_decision_form(client, reviewer, suggestion):
+    classify(signed_in(client, reviewer), suggestion)
+    page = client.get(URL)
+    assert f'id="mcr-{suggestion.pk}"' in page.text and WHY in page.text
+    assert "No feedback is waiting for classification" in page.text
+
+
+def test_a_brain_owner_follows_their_feedback_without_forms(client, owner, suggestion):
+    page = signed_in(client, owner).get(URL)
+    assert "Add awaiting_data to the status model" in page.text
+    assert f'id="classify-{suggestion.pk}"' not in page.text and 'name="classification"' not in page.text
+
+
+def test_the_outsider_sees_none_of_it(client, outsider, suggestion):
+    page = signed_in(client, outsider).get(URL)
+    assert "Add awaiting_data" not in page.text and "No feedback is waiting" in page.text
+
+
+def test_requests_that_are_not_feedback_are_not_listed(client, reviewer, owner):
+    new_request(actor(owner), request_title="Plain offer review")
+    make_request(status=RequestStatus.UNDER_REVIEW, feedback_required=True, request_title="Flagged for feedback")
+    page = signed_in(client, reviewer).get(URL)
+    assert "Plain offer review" not in page.text and "Flagged for feedback" in page.text
+
+
+@pytest.mark.parametrize(("target", "partial"), [(None, "feedback-queue"), ("mcr-queue", "mcr-queue")])
+def test_the_htmx_request_gets_the_list_it_targets(client, reviewer, target, partial):
+    headers = {**HTMX, **({"HTTP_HX_TARGET": target} if target else {})}
+    page = signed_in(client, reviewer).get(URL, **headers)
+    assert page.text.lstrip().startswith(f'<div id="{partial}"') and "<html" not in page.text
+    assert "HX-Request" in page["Vary"]
+
+
+def test_the_page_rejects_post(client, reviewer):
+    assert signed_in(client, reviewer).post(URL).status_code == 405
+
+
+def test_the_page_sends_anonymous_visitors_to_sign_in(client):
+    page = client.get(URL)
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+
+
+# --- classify, then decide ---------------------------------------------------------------------
+
+def test_propose_then_approve_through_the_views_approves_the_mcr_update(client, reviewer, suggestion):
+    signed_in(client, reviewer)
+    proposed = classify(client, suggestion)
+    assert proposed.status_code == 302 and proposed["Location"] == URL
+    assert status_of(suggestion) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
+    approved = client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "next": URL})
+    assert approved.status_code == 302
+    assert status_of(suggestion) == (RequestStatus.CLOSED, McrUpdateStatus.APPROVED)
+    kinds = list(DecisionRecord.objects.filter(related_request=suggestion).values_list("decision_kind", flat=True))
+    assert sorted(kinds) == sorted([DecisionKind.FEEDBACK_CLASSIFICATION, DecisionKind.MCR_DECISION])
+    assert "MCR update approved" in client.get(URL).text
+
+
+def test_an_approval_can_carry_the_canon_amendment(client, reviewer, suggestion):
+    canon = make_canon_document(title="Request Protocol", version="v1.2", body="Statuses: new, closed.")
+    classify(signed_in(client, reviewer), suggestion)
+    client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "canon_document_id": canon.pk,
+                                      "amended_body": "Statuses: new, awaiting_data, closed.", "new_version": "v1.3"})
+    canon.refresh_from_db()
+    assert (canon.version, CanonAmendment.objects.get().version_before) == ("v1.3", "v1.2")
+
+
+def test_an_amendment_without_a_new_version_is_refused_next_to_the_field(client, reviewer, suggestion):
+    canon = make_canon_document(version="v1.2")
+    classify(signed_in(client, reviewer), suggestion)
+    page = client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "canon_document_id": canon.pk,
+                                             "amended_body": "New text.", "new_version": ""})
+    assert page.status_code == 200 and "The new canon version is required" in page.text
+    assert status_of(suggestion) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
+    assert not CanonAmendment.objects.exists()
+
+
+def test_a_placeholder_reasoning_is_refused_and_changes_nothing(client, reviewer, suggestion):
+    page = classify(signed_in(client, reviewer), suggestion, note="ok")
+    assert page.status_code == 200 and "placeholder" in page.text and 'class="field-error"' in page.text
+    assert status_of(suggestion) == (RequestStatus.NEW, McrUpdateStatus.SUGGESTED)
+    assert not DecisionRecord.objects.exists()
+
+
+def test_routing_to_another_brain_needs_the_brain(client, reviewer, suggestion):
+    page = classify(signed_in(client, reviewer), suggestion, classification="route_to_another_brain")
+    assert page.status_code == 200 and "Name the Brain to route this to." in page.text
+    classify(client, suggestion, classification="route_to_another_brain", route_to="sit")
+    row = BrainRequest.objects.get(pk=suggestion.pk)
+    assert (row.status, row.target_brain_id) == (RequestStatus.ROUTED, "sit")
+
+
+@pytest.mark.parametrize("who", ["owner", "outsider"])
+def test_classify_and_mcr_decision_are_404_for_anyone_but_headoffice(client, reviewer, suggestion, request, who):
+    classify(signed_in(client, reviewer), suggestion, classification="investigate")
+    proposed = new_request(actor(request.getfixturevalue("owner")), destination="headoffice",
+                           request_type="mcr_update_suggestion", mcr_update_suggested=True)
+    classify(client, proposed)
+    before = DecisionRecord.objects.count()
+    signed_in(client, request.getfixturevalue(who))
+    assert classify(client, suggestion, classification="approve").status_code == 404
+    assert client.post(mcr_url(proposed), {"decision": "approved", "reasoning": WHY}).status_code == 404
+    assert status_of(proposed) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
+    assert DecisionRecord.objects.count() == before
+
+
+def test_the_posts_reject_get(client, reviewer, suggestion):
+    signed_in(client, reviewer)
+    assert client.get(classify_url(suggestion)).status_code == 405
+    assert client.get(mcr_url(suggestion)).status_code == 405
+
+
+def test_the_posts_send_anonymous_visitors_to_sign_in(client, suggestion):
+    for url in (classify_url(suggestion), mcr_url(suggestion)):
+        page = client.post(url, {"classification": "approve", "decision": "approved", "note": WHY})
+        assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+    assert status_of(suggestion) == (RequestStatus.NEW, McrUpdateStatus.SUGGESTED)
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_query_count_does_not_grow_with_rows(client, reviewer, rows, django_assert_max_num_queries):
+    for status in (RequestStatus.UNDER_REVIEW, RequestStatus.AWAITING_MCR_DECISION):
+        BrainRequest.objects.bulk_create([BrainRequest(
+            requesting_authority="research", requesting_brain_id="research", target_brain_id="headoffice",
+            request_type="mcr_update_suggestion", request_title=f"Suggestion {i}", request_summary="Please review.",
+            required_output="", status=status, mcr_update_suggested=True, **request_fields_for(status))
+            for i in range(rows)])
+    make_canon_document()
+    signed_in(client, reviewer)
+    with django_assert_max_num_queries(10):
+        assert client.get(URL).status_code == 200

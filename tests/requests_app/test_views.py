@@ -1,0 +1,234 @@
+"""Request pages: list, drill-down, moves, creation, workspace inbox (STYLE.md: happy path, wrong
+method, anonymous, outsider, htmx partial, fixed query counts)."""
+
+import pytest
+from django.urls import reverse
+
+from requests_app.models import BrainRequest, RequestEvent, RequestStatus
+from tasks_app.models import Task, TaskEvent
+from tests.conftest import PASSWORD
+from tests.engine import OUTCOME, actor, in_progress_request, new_request, routed_request
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def bulk_requests(n: int, **extra) -> None:
+    BrainRequest.objects.bulk_create([BrainRequest(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        request_type="offer_review_request", request_title=f"Offer {i}", request_summary="Review this offer please.",
+        required_output="", **extra) for i in range(n)])
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+def test_list_shows_visible_requests_with_their_status(client, owner):
+    new_request(actor(owner), request_title="Review collagen gummies")
+    page = signed_in(client, owner).get(reverse("requests:list"))
+    assert page.status_code == 200
+    assert "Review collagen gummies" in page.text and "badge-new" in page.text
+
+
+def test_list_filters_by_status_and_keeps_the_filter_in_the_links(client, reviewer, owner):
+    routed_request(actor(owner), actor(reviewer), request_title="Routed one")
+    new_request(actor(owner), request_title="Still new")
+    page = signed_in(client, reviewer).get(reverse("requests:list"), {"status": "routed"})
+    assert "Routed one" in page.text and "Still new" not in page.text
+    assert "status=routed" in page.text  # sort and page links carry the filter
+
+
+def test_list_searches_titles_and_lineage_ids(client, reviewer, owner):
+    new_request(actor(owner), request_title="Gummies", offer_id="offer-881")
+    new_request(actor(owner), request_title="Serum")
+    page = signed_in(client, reviewer).get(reverse("requests:list"), {"q": "offer-881"})
+    assert "Gummies" in page.text and "Serum" not in page.text
+
+
+def test_list_htmx_request_gets_only_the_table(client, reviewer):
+    page = signed_in(client, reviewer).get(reverse("requests:list"), **HTMX)
+    assert page.status_code == 200
+    assert page.text.lstrip().startswith('<div id="request-table"') and "<html" not in page.text
+    assert "HX-Request" in page["Vary"]
+
+
+def test_list_rejects_post(client, reviewer):
+    assert signed_in(client, reviewer).post(reverse("requests:list")).status_code == 405
+
+
+def test_list_sends_anonymous_visitors_to_sign_in(client):
+    page = client.get(reverse("requests:list"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+
+
+def test_list_hides_other_brains_requests(client, owner, outsider):
+    new_request(actor(owner), request_title="Private to research and affiliate")
+    page = signed_in(client, outsider).get(reverse("requests:list"))
+    assert "Private to research" not in page.text and "No requests match" in page.text
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_list_query_count_does_not_grow_with_rows(client, reviewer, rows, django_assert_max_num_queries):
+    bulk_requests(rows)
+    signed_in(client, reviewer)
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("requests:list")).status_code == 200
+
+
+# --- the drill-down ---------------------------------------------------------------------------
+
+def test_detail_shows_the_protocol_fields_owners_and_open_actions(client, reviewer, owner):
+    request = new_request(actor(owner), offer_id="offer-881")
+    page = signed_in(client, reviewer).get(reverse("requests:detail", args=[request.pk]))
+    assert page.status_code == 200
+    for text in ("Origin Brain", "Destination Brain", "Review owner", "Escalation owner", "offer-881",
+                 'id="move-route-', "Timeline"):
+        assert text in page.text
+
+
+def test_detail_is_404_for_an_outsider(client, owner, outsider):
+    request = new_request(actor(owner))
+    assert signed_in(client, outsider).get(reverse("requests:detail", args=[request.pk])).status_code == 404
+
+
+def test_detail_htmx_request_gets_the_partial(client, reviewer, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, reviewer).get(reverse("requests:detail", args=[request.pk]), **HTMX)
+    assert page.text.lstrip().startswith('<div id="request-detail"') and "<html" not in page.text
+
+
+def test_detail_rejects_post(client, reviewer, owner):
+    request = new_request(actor(owner))
+    assert signed_in(client, reviewer).post(reverse("requests:detail", args=[request.pk])).status_code == 405
+
+
+def _grow_lineage(request: BrainRequest, n: int) -> None:
+    for i in range(n):
+        child = BrainRequest.objects.create(
+            requesting_authority="affiliate", requesting_brain_id="affiliate", target_brain_id="research",
+            request_type="research_request", request_title=f"Child {i}", request_summary="A follow-up.",
+            required_output="", parent_request=request)
+        task = Task.objects.create(request=request, task_type=f"t{i}", assigned_brain_id="affiliate")
+        TaskEvent.objects.create(task=task, event_type="created", event_summary="created")
+        RequestEvent.objects.create(request=child, event_type="created", actor="x")
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_detail_query_count_does_not_grow_with_the_lineage(client, reviewer, owner, other_owner, rows,
+                                                          django_assert_max_num_queries):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    _grow_lineage(request, rows)
+    signed_in(client, reviewer)
+    with django_assert_max_num_queries(24):
+        assert client.get(reverse("requests:detail", args=[request.pk])).status_code == 200
+
+
+# --- moves --------------------------------------------------------------------------------------
+
+def test_routing_from_the_drill_down_moves_the_request_and_says_so(client, reviewer, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, reviewer).post(
+        reverse("requests:move", args=[request.pk, "route"]),
+        {"route-review_owner": "headoffice", "route-destination_brain": "affiliate",
+         "route-lock_version": request.lock_version}, follow=True)
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.ROUTED
+    assert "the request is now routed" in page.text
+
+
+def test_closing_with_done_shows_the_refusal_keeps_the_input_and_changes_nothing(client, reviewer, owner, other_owner):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    from requests_app import services
+
+    services.request_respond(request=request, actor=actor(other_owner), outcome_type="recommendation_delivered",
+                             response_summary="Recommend a capped test in two markets.")
+    data = {f"close-{k}": v for k, v in OUTCOME.items() if k != "outcome_evidence"}
+    data.update({"close-result_summary": "done", "close-outcome_evidence": "Report in the Affiliate workspace",
+                 "close-head_office_review_required": "false"})
+    page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]), data)
+    assert page.status_code == 200
+    assert "is a placeholder, not an outcome" in page.text
+    assert "Report in the Affiliate workspace" in page.text  # what the user typed is still there
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
+
+
+def test_a_move_the_user_may_not_make_is_refused_without_change(client, owner, reviewer):
+    request = routed_request(actor(owner), actor(reviewer))
+    page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "accept"]), {})
+    assert page.status_code == 200 and "needs one of these roles" in page.text
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.ROUTED
+
+
+def test_a_stale_form_is_refused_as_a_conflict(client, reviewer, owner):
+    request = new_request(actor(owner))
+    page = signed_in(client, reviewer).post(reverse("requests:move", args=[request.pk, "route"]), {
+        "route-review_owner": "headoffice", "route-lock_version": request.lock_version - 1})
+    assert "Someone else changed this request" in page.text
+
+
+def test_moves_are_post_only_and_need_sign_in(client, reviewer, owner):
+    request = new_request(actor(owner))
+    url = reverse("requests:move", args=[request.pk, "route"])
+    assert client.post(url).status_code == 302
+    assert signed_in(client, reviewer).get(url).status_code == 405
+
+
+def test_an_outsider_cannot_move_a_request_they_cannot_see(client, owner, outsider):
+    request = new_request(actor(owner))
+    assert signed_in(client, outsider).post(reverse("requests:move", args=[request.pk, "submit_for_review"])
+                                            ).status_code == 404
+
+
+# --- creation and the inbox ------------------------------------------------------------------
+
+def test_a_brain_owner_creates_a_request_with_lineage(client, owner):
+    parent = new_request(actor(owner))
+    page = signed_in(client, owner).post(reverse("requests:create"), {
+        "origin_brain": "research", "destination_brain": "affiliate", "request_type": "offer_review_request",
+        "priority": "high", "request_title": "Follow-up review", "operating_layer": "operational",
+        "request_summary": "The first review missed the refund terms; review them.",
+        "parent_request_id": str(parent.pk), "offer_id": "offer-9", "head_office_visible": "on"})
+    created = BrainRequest.objects.get(request_title="Follow-up review")
+    assert page.status_code == 302 and (created.parent_request, created.offer_id) == (parent, "offer-9")
+
+
+def test_creation_refusal_is_shown_on_the_field(client, owner):
+    page = signed_in(client, owner).post(reverse("requests:create"), {
+        "origin_brain": "research", "destination_brain": "affiliate", "request_type": "offer_review_request",
+        "priority": "high", "request_title": "Vague", "request_summary": "ok", "operating_layer": "operational"})
+    assert page.status_code == 200 and "is a placeholder" in page.text
+    assert not BrainRequest.objects.exists()
+
+
+def test_the_inbox_lists_incoming_outgoing_and_tasks(client, owner, other_owner, reviewer):
+    incoming = routed_request(actor(owner), actor(reviewer), request_title="Please review")
+    page = signed_in(client, other_owner).get(reverse("requests:workspace", args=["affiliate"]))
+    assert page.status_code == 200 and "Please review" in page.text
+    assert reverse("requests:move", args=[incoming.pk, "accept"]) in page.text
+
+
+def test_accepting_from_the_inbox_returns_to_the_inbox(client, owner, other_owner, reviewer):
+    request = routed_request(actor(owner), actor(reviewer))
+    inbox = reverse("requests:workspace", args=["affiliate"])
+    page = signed_in(client, other_owner).post(reverse("requests:move", args=[request.pk, "accept"]),
+                                               {"next": inbox})
+    assert page.status_code == 302 and page["Location"] == inbox
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.IN_PROGRESS
+
+
+def test_the_inbox_of_another_brain_is_404(client, owner):
+    assert signed_in(client, owner).get(reverse("requests:workspace", args=["finance"])).status_code == 404
+
+
+def test_the_inbox_htmx_request_gets_the_partial(client, owner):
+    page = signed_in(client, owner).get(reverse("requests:workspace", args=["research"]), **HTMX)
+    assert page.text.lstrip().startswith('<div id="workspace-inbox"')
+
+
+def test_sign_in_page_works(client, owner):
+    assert client.get(reverse("login")).status_code == 200
+    page = client.post(reverse("login"), {"username": "research_owner", "password": PASSWORD})
+    assert page.status_code == 302
