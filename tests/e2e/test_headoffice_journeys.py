@@ -102,3 +102,33 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
     expect(form.locator("[name=close-outcome_evidence]")).to_have_value("Supplier terms PDF in the Affiliate workspace")
     screenshot("close-refused")
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
+
+
+def test_headoffice_classifies_feedback_as_an_mcr_proposal_then_approves_it(page: Page, live_server, owner, reviewer,
+                                                                            screenshot):
+    request = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
+                          mcr_update_suggested=True, request_title="Add an awaiting_data status",
+                          request_summary="Three Brains park requests while waiting on third-party data.")
+    sign_in(page, live_server.url, "reviewer")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback & MCR").click()
+    screenshot("feedback")
+
+    classify = page.locator(f"#classify-{request.pk}")
+    classify.locator("summary").click()
+    classify.get_by_label("Propose MCR update").check()
+    classify.locator("[name=note]").fill("A real gap seen in three workspaces; worth a canon change.")
+    classify.get_by_role("button", name="Record the classification").click()
+    expect(page.locator("#messages")).to_contain_text("Propose MCR update")
+    request.refresh_from_db()
+    assert (request.status, request.mcr_update_status) == ("awaiting_mcr_decision", "proposed")
+
+    page.goto(f"{live_server.url}/feedback/")
+    decide = page.locator(f"#mcr-{request.pk}")
+    decide.locator("summary").click()
+    decide.get_by_label("Approved").check()
+    decide.locator("[name=reasoning]").fill("Approved: the evidence from three workspaces is consistent.")
+    decide.get_by_role("button", name="Record the MCR decision").click()
+    expect(page.locator("#messages")).to_contain_text("pproved")
+    request.refresh_from_db()
+    assert (request.status, request.mcr_update_status) == ("closed", "approved")
+    screenshot("mcr-approved")
