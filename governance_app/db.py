@@ -7,6 +7,7 @@ write straight into PostgreSQL, so defaults live in the database, not only in Py
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import pgtrigger
 from django.db import models
@@ -35,6 +36,17 @@ class DbNow(Now):
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return "now()", []
+
+
+def json_safe(value: Any) -> Any:
+    """A value as JSON can hold it: containers recursively, anything else as its text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)
 
 
 def uuid_pk() -> models.UUIDField:

@@ -9,6 +9,7 @@ governance_app.services, which records the decision and then commits the move th
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
+from governance_app.db import json_safe
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Authority, Brain
 from governance_app.text_rules import required_text, substantive
@@ -36,18 +38,18 @@ from requests_app.transitions import RESUME, Move, move_check
 S = RequestStatus
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
-        return value
-    return str(value)
-
-
 def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str, summary: str = "",
                         from_status: str | None = None, to_status: str | None = None, note: str = "",
                         changed_fields: dict[str, list[Any]] | None = None,
-                        payload: dict[str, Any] | None = None) -> RequestEvent:
-    """Append one event to a request's history (call inside the transaction that made the change)."""
+                        payload: dict[str, Any] | None = None, at: datetime | None = None,
+                        event_id: uuid.UUID | None = None) -> RequestEvent:
+    """Append one event to a request's history (call inside the transaction that made the change).
+
+    `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
+    """
     return RequestEvent.objects.create(
+        id=event_id or uuid.uuid4(),
+        created_at=at or timezone.now(),
         tenant_id=request.tenant_id,
         request=request,
         event_type=event_type,
@@ -56,7 +58,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         from_status=from_status,
         to_status=to_status,
         note=note,
-        changed_fields={k: [_jsonable(b), _jsonable(a)] for k, (b, a) in (changed_fields or {}).items()},
+        changed_fields={k: [json_safe(b), json_safe(a)] for k, (b, a) in (changed_fields or {}).items()},
         event_payload=payload or {},
     )
 

@@ -3,6 +3,8 @@ its task event; an executor's refused move leaves a rule_violation event behind.
 
 import hashlib
 import json
+import uuid
+from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -12,12 +14,13 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from governance_app.actors import Actor
+from governance_app.db import json_safe
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Brain
 from governance_app.text_rules import required_text, substantive
 from requests_app.models import BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
-from requests_app.services import _jsonable, request_event_write, request_move
+from requests_app.services import request_event_write, request_move
 from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
 from tasks_app.models import OutputMode, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
 from tasks_app.transitions import TaskMove, TaskRole, task_move_check, task_roles_of
@@ -28,9 +31,15 @@ PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Prior
 
 def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
                      from_status: str | None = None, to_status: str | None = None,
-                     payload: dict[str, Any] | None = None) -> TaskEvent:
-    """Append one event to a task's timeline (call inside the transaction that made the change)."""
+                     payload: dict[str, Any] | None = None, at: datetime | None = None,
+                     event_id: uuid.UUID | None = None) -> TaskEvent:
+    """Append one event to a task's timeline (call inside the transaction that made the change).
+
+    `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
+    """
     return TaskEvent.objects.create(
+        id=event_id or uuid.uuid4(),
+        created_at=at or timezone.now(),
         tenant_id=task.tenant_id,
         task=task,
         event_type=event_type,
@@ -53,7 +62,7 @@ def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str
                 task=task, actor=actor, event_type=TaskEventType.FIELDS_CHANGED,
                 summary="Edited in the admin: " + ", ".join(sorted(changed_fields)),
                 payload={"via": "admin",
-                         "changed_fields": {k: [_jsonable(b), _jsonable(a)] for k, (b, a) in changed_fields.items()}},
+                         "changed_fields": {k: [json_safe(b), json_safe(a)] for k, (b, a) in changed_fields.items()}},
             )
     return task
 
