@@ -3,6 +3,7 @@ the MCR gate, canon amendments and lessons. Each records its decision on the req
 moves the request through requests_app's lock/commit, in one transaction."""
 
 from collections.abc import Mapping
+from functools import wraps
 from typing import Any
 
 from django.db import transaction
@@ -29,12 +30,29 @@ from requests_app.services import (
     outcome_changes,
     request_commit,
     request_event_write,
+    held_from,
     request_lock,
+    request_refusal_record,
     route_changes,
 )
 
 S = RequestStatus
 C = Classification
+
+
+def _records_refusal(move: str):
+    """A token refused a decision move it may not make: leave the rule_violation event, as
+    request_move does for every other move."""
+    def wrap(fn):
+        @wraps(fn)
+        def run(*, request: BrainRequest, actor: Actor, **kwargs):
+            try:
+                return fn(request=request, actor=actor, **kwargs)
+            except DomainError as error:
+                request_refusal_record(request=request, actor=actor, move=move, error=error)
+                raise
+        return run
+    return wrap
 
 
 def decision_authority(*, actor: Actor) -> Brain:
@@ -103,6 +121,7 @@ def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: st
 RESOLUTIONS = ("continue", "close", "block")
 
 
+@_records_refusal("resolve_escalation")
 def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, decision_summary: str,
                        reasoning: str, outcome: Mapping[str, Any] | None = None, note: str = "",
                        expected_version: int | None = None) -> BrainRequest:
@@ -127,7 +146,7 @@ def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, 
             to_status = S.CLOSED
         elif resolution == "block":
             to_status = S.BLOCKED
-            changes["held_from_status"] = locked.held_from_status
+            changes["held_from_status"] = held_from(locked)
         else:
             to_status = locked.held_from_status or S.UNDER_REVIEW
         return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
@@ -154,6 +173,7 @@ CLASSIFICATION_STATUS = {
 DEFAULT_ROUTE = {C.UPDATE_PLUGIN_UI_SPEC: "aibs", C.UPDATE_SUPABASE_SCHEMA: "aibs"}
 
 
+@_records_refusal("classify")
 def feedback_classify(*, request: BrainRequest, actor: Actor, classification: str, note: str,
                       route_to: str | None = None, expected_version: int | None = None) -> DecisionRecord:
     """HeadOffice classifies a feedback request: a decision record, and the move it implies."""
@@ -210,6 +230,7 @@ def _decided_outcome(*, request: BrainRequest, decision: DecisionRecord, outcome
 MCR_STATUS = {McrDecision.APPROVED: S.CLOSED, McrDecision.REJECTED: S.REJECTED, McrDecision.PARKED: S.PARKED}
 
 
+@_records_refusal("mcr_decide")
 def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning: str,
                canon_document_id: Any = None, amended_body: str = "", new_version: str = "",
                expected_version: int | None = None) -> DecisionRecord:

@@ -33,7 +33,7 @@ from requests_app.models import (
     RequestStatus,
     RequestType,
 )
-from requests_app.transitions import RESUME, Move, move_check
+from requests_app.transitions import HOLDS, RESUME, Move, move_check
 
 S = RequestStatus
 
@@ -85,10 +85,10 @@ def _brain(slug: str | None, *, field: str, label: str, actor: Actor) -> Brain:
     slug = (slug or "").strip()
     if not slug:
         raise DomainError(f"{label} is required.", field=field)
-    brain = Brain.objects.filter(slug=slug, tenant_id=actor.tenant_id, is_active=True).first()
-    if brain is None:
-        raise DomainError(f"{label}: there is no active Brain called {slug!r}.", field=field)
-    return brain
+    try:
+        return Brain.objects.get(slug=slug, tenant_id=actor.tenant_id, is_active=True)
+    except Brain.DoesNotExist:
+        raise DomainError(f"{label}: there is no active Brain called {slug!r}.", field=field) from None
 
 
 def _choice(value: Any, choices, *, field: str, label: str) -> str:
@@ -137,6 +137,8 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
     title = required_text(request_title, field="request_title", label="Request title")
     summary = substantive(request_summary, field="request_summary", label="Request summary")
 
+    from requests_app.selectors import requests_visible_to
+
     with transaction.atomic():
         parent = originating_task = None
         if originating_task_id:
@@ -144,11 +146,17 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
 
             originating_task = Task.objects.select_related("request").filter(
                 pk=_uuid(originating_task_id, field="originating_task_id"), tenant_id=actor.tenant_id).first()
-            if originating_task is None:
-                raise DomainError(f"originating_task_id: no task {originating_task_id}.", field="originating_task_id")
+            if originating_task is None or not (
+                    actor.belongs_to(originating_task.assigned_brain_id)
+                    or requests_visible_to(actor).filter(pk=originating_task.request_id).exists()):
+                raise DomainError(f"originating_task_id: no task {originating_task_id} that you can see.",
+                                  field="originating_task_id")
         if parent_request_id:
             parent = _visible_request(_uuid(parent_request_id, field="parent_request_id"), actor,
                                       field="parent_request_id")
+            if originating_task is not None and originating_task.request_id != parent.pk:
+                raise DomainError("The originating task belongs to another request than the parent named; "
+                                  "a request has one lineage.", field="originating_task_id")
         elif originating_task is not None:
             parent = originating_task.request  # a request born of a task keeps its parent's lineage
         request = BrainRequest.objects.create(
@@ -267,8 +275,8 @@ def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapp
             if to_status == RESUME:
                 to_status = locked.held_from_status or S.UNDER_REVIEW
                 changes["held_from_status"] = None
-            elif rule.to_status in (S.BLOCKED, S.PARKED, S.AWAITING_EVIDENCE, S.ESCALATED):
-                changes["held_from_status"] = locked.status
+            elif rule.to_status in HOLDS:
+                changes["held_from_status"] = held_from(locked)
             summary = f"{rule.label}: {locked.get_status_display()} → {S(to_status).label}"
             return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
                                   summary=summary, note=note, payload={"move": rule.name, **payload})
@@ -276,6 +284,14 @@ def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapp
         if isinstance(request, BrainRequest):
             request_refusal_record(request=request, actor=actor, move=move, error=error)
         raise
+
+
+def held_from(request: BrainRequest) -> str:
+    """The working status a new hold should return to. A hold placed on a hold (blocked, then
+    escalated) keeps the status the first hold interrupted, so lifting it returns the work there."""
+    if request.status in HOLDS and request.held_from_status:
+        return request.held_from_status
+    return request.status
 
 
 def _no_fields(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tuple[str, dict, dict]:

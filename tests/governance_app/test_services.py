@@ -176,3 +176,14 @@ def test_a_lesson_is_tied_to_the_request_and_its_decision(owner, reviewer):
                               recommended_improvement="Route research signals to Affiliate within 48 hours.")
     assert (lesson.originating_brain_id, lesson.related_decision, lesson.related_request) == (
         "research", decision, request)
+
+
+def test_a_token_refused_a_decision_move_leaves_a_rule_violation_event(owner, reviewer):
+    from requests_app.models import RequestEvent
+    from tests.engine import token_actor
+
+    request = feedback(owner)
+    with pytest.raises(DomainError):
+        gs.feedback_classify(request=request, actor=token_actor("research", role="brain", label="research-bot"),
+                             classification="approve", note=WHY)
+    assert RequestEvent.objects.filter(request=request, event_type="rule_violation").count() == 1

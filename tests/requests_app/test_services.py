@@ -192,3 +192,44 @@ def test_a_note_adds_an_event_and_changes_nothing(owner):
     rs.request_note_add(request=request, actor=actor(owner), note="Called the supplier; they confirm stock.")
     assert BrainRequest.objects.get(pk=request.pk).lock_version == request.lock_version
     assert RequestEvent.objects.filter(request=request, event_type="note").count() == 1
+
+
+def test_a_hold_placed_on_a_hold_returns_to_the_original_working_status(owner, reviewer, other_owner):
+    from governance_app import services as gs
+
+    affiliate = actor(other_owner)
+    request = in_progress_request(actor(owner), actor(reviewer), affiliate)
+    rs.request_move(request=request, actor=affiliate, move="block", note="Waiting for the supplier's price list.")
+    rs.request_escalate(request=request, actor=affiliate, escalation_owner="headoffice",
+                        escalation_reason="The supplier has not answered for three weeks.")
+    resumed = gs.escalation_resolve(request=request, actor=actor(reviewer), resolution="continue",
+                                    decision_summary="Continue; buy from the second supplier.",
+                                    reasoning="The second supplier's terms are within the limit.")
+    assert (resumed.status, resumed.held_from_status) == (RequestStatus.IN_PROGRESS, None)
+
+
+def test_parking_a_blocked_request_keeps_where_the_work_was(owner, reviewer, other_owner):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    rs.request_move(request=request, actor=actor(other_owner), move="block", note="Waiting for tracking to be fixed.")
+    parked = rs.request_move(request=request, actor=actor(reviewer), move="park", note="Parked until next quarter.")
+    assert parked.held_from_status == RequestStatus.IN_PROGRESS
+    assert rs.request_move(request=parked, actor=actor(reviewer), move="unpark").status == RequestStatus.IN_PROGRESS
+
+
+def test_an_originating_task_the_creator_cannot_see_is_refused(owner, reviewer, other_owner, outsider):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    task = ts.task_create(request=request, actor=actor(other_owner), task_type="offer_review_task")
+    with pytest.raises(DomainError) as refused:
+        new_request(actor(outsider), destination="research", request_type="research_request",
+                    originating_task_id=str(task.pk))
+    assert refused.value.field == "originating_task_id"
+
+
+def test_parent_and_originating_task_must_agree(owner, reviewer, other_owner):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    task = ts.task_create(request=request, actor=actor(other_owner), task_type="offer_review_task")
+    other = new_request(actor(owner))
+    with pytest.raises(DomainError) as refused:
+        new_request(actor(other_owner), destination="research", request_type="research_request",
+                    originating_task_id=str(task.pk), parent_request_id=str(other.pk))
+    assert refused.value.field == "originating_task_id"
