@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from governance_app.actors import actor_for_user
 from governance_app.services import api_token_revoke
 from governance_app.models import (
+    IdempotencyRecord,
     ApiToken,
     Brain,
     CanonAmendment,
@@ -198,6 +199,16 @@ class MembershipAdmin(admin.ModelAdmin):
         # A membership lives in its Brain's tenant.
         obj.tenant_id = obj.brain.tenant_id
         super().save_model(request, obj, form, change)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The first answer to each Idempotency-Key, replayed on retries; written only by the API."""
+
+    list_display = ("key", "token", "response_status", "created_at")
+    list_filter = ("response_status",)
+    search_fields = ("key",)
+    list_select_related = ("token",)
 
 
 @admin.register(ApiToken)

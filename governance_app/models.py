@@ -300,3 +300,25 @@ class CanonAmendment(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.document} {self.version_before} → {self.version_after}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an `Idempotency-Key`, so a retry gets it back instead of
+    doing the work twice. One row per (token, key); the fingerprint tells a retry from a reuse."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.TextField()
+    fingerprint = models.TextField(help_text="SHA-256 of the method, path and body of the first call.")
+    response_status = models.IntegerField()
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_idempotency_keys"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="mwms_idempotency_keys_one_per_token")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status}"

@@ -1,0 +1,49 @@
+"""Every read of tasks the UI, the API and the admin share, already scoped to the actor."""
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from governance_app.actors import Actor
+from requests_app.selectors import requests_visible_to
+from tasks_app.models import Task
+
+
+def tasks_visible_to(actor: Actor) -> QuerySet[Task]:
+    """HeadOffice sees the whole tenant; an executor its Brain's tasks; an integration the tasks
+    under requests its Brain sent; a Brain its own tasks and those under requests it can see."""
+    qs = Task.objects.filter(tenant_id=actor.tenant_id)
+    if actor.is_head_office and not actor.is_executor:
+        return qs
+    if actor.is_executor:
+        return qs.filter(assigned_brain__in=actor.brains)
+    if actor.is_integration:
+        return qs.filter(request__requesting_brain__in=actor.brains)
+    return qs.filter(Q(assigned_brain__in=actor.brains) | Q(request__in=requests_visible_to(actor).values("pk")))
+
+
+def _pk(task_id: Any) -> uuid.UUID | None:
+    try:
+        return task_id if isinstance(task_id, uuid.UUID) else uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+
+
+def task_get(*, actor: Actor, task_id: Any) -> Task | None:
+    """One task the actor may see, with its request, events and artifacts, or None."""
+    pk = _pk(task_id)
+    if pk is None:
+        return None
+    return (tasks_visible_to(actor).select_related("request").prefetch_related("events", "artifacts")
+            .filter(pk=pk).first())
+
+
+def task_to_act_on(*, actor: Actor, task_id: Any) -> Task | None:
+    """A task of the actor's tenant, for a move. Not scoped further on purpose: the task services
+    decide who may act, and an executor's refused attempt on another Brain's task is recorded
+    (a rule_violation event) rather than hidden behind a 404."""
+    pk = _pk(task_id)
+    if pk is None:
+        return None
+    return Task.objects.select_related("request").filter(pk=pk, tenant_id=actor.tenant_id).first()

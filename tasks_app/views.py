@@ -9,11 +9,11 @@ from django.views.decorators.http import require_POST
 
 from governance_app.actors import actor_for_request
 from governance_app.errors import DomainError
-from requests_app.selectors import requests_visible_to
 from requests_app.views import _request_or_404, detail_context
 from tasks_app import services
 from tasks_app.forms import ArtifactForm, TaskCreateForm, TaskMoveForm
 from tasks_app.models import Task
+from tasks_app.selectors import tasks_visible_to
 from tasks_app.transitions import TASK_MOVE_NAMES
 
 
@@ -42,11 +42,8 @@ def task_create(http_request: HttpRequest, request_id) -> HttpResponse:
 
 
 def _task_or_404(http_request: HttpRequest, task_id) -> Task:
-    # TODO(lead): move into tasks_app.selectors once the API work that owns that module lands.
-    actor = actor_for_request(http_request)
-    task = Task.objects.select_related("request").filter(pk=task_id, tenant_id=actor.tenant_id).first()
-    if task is None or not (actor.belongs_to(task.assigned_brain_id)
-                            or requests_visible_to(actor).filter(pk=task.request_id).exists()):
+    task = tasks_visible_to(actor_for_request(http_request)).select_related("request").filter(pk=task_id).first()
+    if task is None:
         raise Http404("No such task")
     return task
 

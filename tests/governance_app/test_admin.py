@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance_app.models import (
+    IdempotencyRecord,
     ApiToken,
     Brain,
     CanonAmendment,
@@ -87,7 +88,13 @@ def _lesson() -> LessonLearned:
     )
 
 
+def _idempotency_record() -> IdempotencyRecord:
+    return IdempotencyRecord.objects.create(token=_token(), key=f"key-{next(_seq)}", fingerprint="f" * 64,
+                                            response_status=201, response_body={"request_id": "x"})
+
+
 BUILDERS: dict[type[Model], Callable[[], Model]] = {
+    IdempotencyRecord: _idempotency_record,
     Tenant: lambda: Tenant.objects.create(slug=f"tenant-{next(_seq)}", name="Second organisation"),
     Brain: lambda: Brain.objects.create(slug=f"brain-{next(_seq)}", name="Pricing Brain",
                                         accepted_request_types=["research_request"]),
@@ -105,7 +112,7 @@ TESTED_HERE = sorted(
     (m for m in admin.site._registry if m._meta.app_label in {"governance_app", "auth"}),
     key=lambda m: m._meta.label,
 )
-APPEND_ONLY = [DecisionRecord, CanonAmendment]
+APPEND_ONLY = [DecisionRecord, CanonAmendment, IdempotencyRecord]
 
 
 def _url(model: type[Model], view: str, *args) -> str:

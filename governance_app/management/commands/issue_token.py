@@ -1,0 +1,30 @@
+"""`manage.py issue_token --brain <slug> --role <role> --label <text>`: a new API token.
+
+The secret is printed once, as the last line of the output, so a script can take it with
+`tail -n 1`; only its SHA-256 is stored.
+"""
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from governance_app.errors import DomainError
+from governance_app.models import TokenRole
+from governance_app.tokens import api_token_issue
+
+
+class Command(BaseCommand):
+    help = "Issue an API token bound to one Brain. The token is printed once, as the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--brain", required=True, help="The Brain's slug, e.g. research.")
+        parser.add_argument("--role", required=True, help=f"One of: {', '.join(TokenRole.values)}.")
+        parser.add_argument("--label", required=True, help="Who or what uses the token, e.g. 'wordpress-plugin'.")
+
+    def handle(self, *args, brain: str, role: str, label: str, **options) -> None:
+        try:
+            token, secret = api_token_issue(brain=brain, role=role, label=label)
+        except DomainError as error:
+            raise CommandError(error.message) from None
+        self.stdout.write(f"Issued a {token.get_role_display()} token for {token.brain_id}, "
+                          f"labelled {token.label!r} (prefix {token.prefix}).")
+        self.stdout.write("Store it now: it is shown only this once.")
+        self.stdout.write(secret)

@@ -1,0 +1,81 @@
+"""API tokens: issuing one, and finding the token behind a bearer secret.
+
+Only a SHA-256 of the secret is stored, with a short prefix to recognise the token in lists. The
+secret is random (256 bits), so a plain hash is enough: there is nothing to brute-force.
+"""
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from governance_app.errors import DomainError
+from governance_app.models import ApiToken, Brain, TokenRole
+
+SECRET_PREFIX = "mwms_"
+PREFIX_LENGTH = len(SECRET_PREFIX) + 8
+# last_used_at is written at most this often per token, so the hot path is one read, not a write.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def token_hash(secret: str) -> str:
+    """The stored form of a bearer secret."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def api_token_issue(*, brain: str, role: str, label: str) -> tuple[ApiToken, str]:
+    """Create a token bound to one Brain; return it with its secret, which is never stored."""
+    label = (label or "").strip()
+    if not label:
+        raise DomainError("The label is required: say who or what will use the token.", field="label")
+    if role not in TokenRole.values:
+        raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(TokenRole.values)}.", field="role")
+    found = Brain.objects.filter(slug=(brain or "").strip(), is_active=True).first()
+    if found is None:
+        known = ", ".join(Brain.objects.filter(is_active=True).order_by("slug").values_list("slug", flat=True))
+        raise DomainError(f"Unknown Brain {brain!r}: choose one of {known}.", field="brain")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(tenant_id=found.tenant_id, brain=found, role=role, label=label,
+                                        prefix=secret[:PREFIX_LENGTH], token_hash=token_hash(secret))
+    return token, secret
+
+
+class TokenRefused(Exception):
+    """A bearer secret that opens nothing: unknown, or revoked."""
+
+
+def api_token_authenticate(secret: str) -> ApiToken:
+    """The live token behind a bearer secret; TokenRefused says why there is none.
+
+    This runs on every API call, so it is one plain SQL read (the ORM's query compilation costs
+    more than the query) and a write of last_used_at at most once a minute per token.
+    """
+    if not secret or len(secret) > 200:
+        raise TokenRefused("Unknown token: send Authorization: Bearer <token> with a token from issue_token.")
+    now = timezone.now()
+    stale = connection.ops.adapt_datetimefield_value(now - TOUCH_EVERY)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, tenant_id, brain, role, label, revoked_at IS NOT NULL, "
+            f"(last_used_at IS NULL OR last_used_at < %s) FROM {ApiToken._meta.db_table} WHERE token_hash = %s",
+            [stale, token_hash(secret)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise TokenRefused("Unknown token: send Authorization: Bearer <token> with a token from issue_token.")
+    token_id, tenant_id, brain, role, label, revoked, touch = row
+    if revoked:
+        raise TokenRefused(f"This token ({label}) was revoked; ask HeadOffice for a new one.")
+    token = ApiToken(id=_uuid(token_id), tenant_id=_uuid(tenant_id), brain_id=brain, role=role, label=label)
+    if touch:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

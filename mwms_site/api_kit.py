@@ -1,0 +1,207 @@
+"""What every router of the JSON API shares: the caller behind a bearer token, the error body and
+the status each refusal becomes, the base of every input schema, and idempotent POSTs.
+
+mwms_site/api.py mounts the routers and installs the error handlers; the apps' api.py modules
+import from here (never from mwms_site.api, which imports them).
+"""
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Router, Schema
+from ninja.decorators import decorate_view
+from ninja.errors import AuthenticationError
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from governance_app.actors import Actor, actor_for_token
+from governance_app.errors import DomainError, Refusal
+from governance_app.models import IdempotencyRecord
+from governance_app.tokens import TokenRefused, api_token_authenticate
+
+# --- errors --------------------------------------------------------------------------------------
+
+STATUS_FOR = {Refusal.INVALID: 422, Refusal.FORBIDDEN: 403, Refusal.CONFLICT: 409, Refusal.NOT_FOUND: 404}
+
+
+class Error(Schema):
+    """Every refusal: what went wrong in words, and for a 422 the fields at fault."""
+
+    detail: str
+    errors: dict[str, str] | None = None
+
+
+def errors(*codes: int) -> dict[int, type[Error]]:
+    """The error answers an operation declares, e.g. `response={201: Out, **errors(401, 404)}`."""
+    return {code: Error for code in codes}
+
+
+def error_body(message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"detail": message, "errors": fields} if fields else {"detail": message}
+
+
+def json_response(status: int, body: Any) -> HttpResponse:
+    content = b"" if body is None else json.dumps(body).encode()
+    return HttpResponse(content, status=status, content_type="application/json")
+
+
+def domain_error_response(error: DomainError) -> HttpResponse:
+    return json_response(STATUS_FOR[error.kind], error_body(error.message, error.errors))
+
+
+def not_found(what: str) -> DomainError:
+    return DomainError(f"No {what} with that id that you can see.", kind=Refusal.NOT_FOUND)
+
+
+# --- the caller --------------------------------------------------------------------------------
+
+def bearer_actor(request: HttpRequest) -> Actor:
+    """The actor behind `Authorization: Bearer <token>`, worked out once per request."""
+    cached = getattr(request, "_mwms_api_actor", None)
+    if cached is not None:
+        return cached
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise AuthenticationError(401, "Send Authorization: Bearer <token> (a token from `manage.py issue_token`).")
+    try:
+        token = api_token_authenticate(secret.strip())
+    except TokenRefused as refused:
+        raise AuthenticationError(401, str(refused)) from None
+    request._mwms_api_actor = actor = actor_for_token(token)
+    return actor
+
+
+# --- input -----------------------------------------------------------------------------------
+
+def _unstorable(value: Any) -> str | None:
+    """Why a value cannot be stored (PostgreSQL refuses NUL in text and jsonb), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return "must not contain the NUL character (\\u0000)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+class In(BaseModel):
+    """An input body: unknown fields are refused (a typo must not be silently ignored), and text
+    that the database cannot store is refused with the field named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = _unstorable(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+# --- idempotent POSTs ----------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_DOC = {
+    "parameters": [{
+        "in": "header",
+        "name": IDEMPOTENCY_HEADER,
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": (
+            "Makes the call safe to retry. A successful (2xx) answer is stored for this token and key, "
+            "and a retry with the same key and the same body gets that answer back (same status and "
+            "body, header `Idempotent-Replayed: true`) without doing the work again. The same key with "
+            "a different method, path or body is refused with 422. Refused calls (4xx) change nothing "
+            "and are not stored: retrying one runs it again."
+        ),
+    }],
+}
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), request.body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _stored(actor: Actor, key: str) -> IdempotencyRecord | None:
+    return IdempotencyRecord.objects.filter(token_id=actor.token_id, key=key).first()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        message = (f"This {IDEMPOTENCY_HEADER} was already used for a different request; "
+                   f"use a new key for a new request.")
+        return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
+    response = json_response(record.response_status, record.response_body)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an operation's whole run (auth, parsing, handler, rendering) with Idempotency-Key.
+
+    The work and the stored answer commit together, so two concurrent calls with one key cannot
+    both create: the second waits on the unique (token, key) index, fails, rolls back its own
+    work, and returns the first call's answer.
+    """
+    @wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return run(request, *args, **kwargs)
+        try:
+            actor = bearer_actor(request)
+        except AuthenticationError:
+            return run(request, *args, **kwargs)  # answers 401 the usual way
+        if not 1 <= len(key) <= 255 or _unstorable(key):
+            message = f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters of text."
+            return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
+        fingerprint = _fingerprint(request)
+        stored = _stored(actor, key)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        try:
+            with transaction.atomic():
+                response = run(request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    IdempotencyRecord.objects.create(
+                        tenant_id=actor.tenant_id, token_id=actor.token_id, key=key, fingerprint=fingerprint,
+                        response_status=response.status_code,
+                        response_body=json.loads(response.content) if response.content else None,
+                    )
+                elif response.status_code >= 500:
+                    transaction.set_rollback(True)
+        except IntegrityError:
+            stored = _stored(actor, key)
+            if stored is None:
+                raise
+            return _replay(stored, fingerprint)
+        return response
+
+    return wrapper
+
+
+def post(router: Router, path: str, **kwargs: Any) -> Callable:
+    """`router.post`, with the Idempotency-Key header honoured and documented."""
+    def register(view: Callable) -> Callable:
+        operation = router.post(path, openapi_extra=copy.deepcopy(IDEMPOTENCY_DOC), **kwargs)
+        return operation(decorate_view(idempotent)(view))
+    return register

@@ -1,0 +1,572 @@
+"""The requests part of the JSON API: Brain Requests, their moves, signals and Brain Room messages.
+
+The API speaks the protocol's names (request_id, origin_brain, destination_brain, request_status);
+the database keeps the canon's (requesting_brain, target_brain, status) — see PROTOCOL_FIELDS. The
+request serializer here is the one the other routers (tasks, decisions) use too.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from django.db.models import Prefetch
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+from pydantic import Field
+
+from governance_app.actors import Actor
+from governance_app.errors import DomainError, Refusal
+from mwms_site.api_kit import In, errors, not_found, post
+from requests_app.intake import brain_room_message_intake, signal_intake
+from requests_app.models import (
+    BrainRequest,
+    OperatingLayer,
+    OutcomeType,
+    Priority,
+    RequestStatus,
+    RequestType,
+    SignalDirection,
+    SignalType,
+)
+from requests_app.selectors import request_get, request_lineage, requests_visible_to
+from requests_app.services import request_create, request_move
+from requests_app.transitions import MOVES, RESUME, Move, moves_open
+
+router = Router(tags=["requests"])
+
+# Where a decision move is made, relative to /api/v1/requests/{request_id}/.
+DECISION_ENDPOINTS = {"classify": "classification", "mcr_decide": "mcr-decision", "resolve_escalation": "decisions"}
+PLAIN_MOVES = tuple(dict.fromkeys(m.name for m in MOVES if not m.decision))
+MoveName = Literal[PLAIN_MOVES]  # type: ignore[valid-type]
+
+
+# --- output ----------------------------------------------------------------------------------
+
+class MoveOut(Schema):
+    """A move the caller may make now. `endpoint` is where: `transition` (with `move` or
+    `to_status`) or the decision endpoint that records it; `to_status` is None when the decision
+    decides it."""
+
+    move: str
+    label: str
+    to_status: str | None
+    required: list[str]
+    optional: list[str]
+    endpoint: str
+
+
+class RequestOut(Schema):
+    request_id: UUID
+    origin_brain: str | None
+    destination_brain: str
+    request_type: RequestType
+    request_title: str
+    request_summary: str
+    request_status: RequestStatus
+    priority: Priority
+    required_output: str
+    requesting_authority: str
+    operating_layer: OperatingLayer
+    intake_id: str
+    offer_id: str
+    experiment_id: str
+    parent_request_id: UUID | None
+    originating_task_id: UUID | None
+    source_origin: str
+    source_page: str
+    source_system: str
+    routing_notes: str
+    response_summary: str
+    outcome_type: OutcomeType | None
+    result_summary: str
+    outcome_decision: str
+    outcome_evidence: list[Any]
+    next_step: str
+    next_step_owner: str
+    head_office_review_required: bool | None
+    head_office_visible: bool
+    escalation_flag: bool
+    escalation_reason: str
+    closure_reason: str
+    review_owner: str | None
+    escalation_owner: str | None
+    primary_brain: str | None
+    supporting_brains: list[str]
+    created_by: str
+    feedback_required: bool
+    mcr_update_suggested: bool
+    mcr_update_status: str
+    feedback_classification: str | None
+    held_from_status: RequestStatus | None
+    related_task_ids: list[UUID]
+    meta_json: dict[str, Any]
+    lock_version: int = Field(description="Send it back as `expected_version` to refuse a stale move.")
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    moves_open: list[MoveOut]
+
+
+class RequestPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[RequestOut]
+
+
+class RequestRef(Schema):
+    request_id: UUID
+    request_title: str
+    request_type: str
+    request_status: str
+    origin_brain: str | None
+    destination_brain: str
+    created_at: datetime
+
+
+class RequestNode(RequestRef):
+    children: list["RequestNode"]
+
+
+class TaskEventOut(Schema):
+    event_id: UUID
+    task_id: UUID
+    event_type: str
+    event_summary: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    event_payload: dict[str, Any]
+    created_at: datetime
+
+
+class ArtifactOut(Schema):
+    artifact_id: UUID
+    task_id: UUID
+    artifact_type: str
+    artifact_summary: str
+    content_location: str
+    content_json: dict[str, Any]
+    content_hash: str
+    created_by: str
+    created_at: datetime
+
+
+class TaskInLineage(Schema):
+    task_id: UUID
+    task_type: str
+    title: str
+    assigned_brain: str
+    assigned_employee: str | None
+    task_status: str
+    priority: str
+    attempts: int
+    result_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    events: list[TaskEventOut]
+    artifacts: list[ArtifactOut]
+
+
+class RequestEventOut(Schema):
+    event_id: UUID
+    event_type: str
+    event_summary: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    note: str
+    changed_fields: dict[str, Any]
+    event_payload: dict[str, Any]
+    created_at: datetime
+
+
+class DecisionOut(Schema):
+    decision_id: UUID
+    request_id: UUID | None
+    task_id: UUID | None
+    authority: str
+    decision_kind: str
+    decision_summary: str
+    reasoning: str
+    evidence_used: str | None
+    expected_outcome: str | None
+    affected_brains: list[Any]
+    classification: str | None
+    mcr_decision: str | None
+    supersedes_id: UUID | None
+    recorded_by: str
+    created_at: datetime
+
+
+class LessonOut(Schema):
+    lesson_id: UUID
+    originating_brain: str
+    event_or_experiment: str
+    result: str
+    insight: str
+    recommended_improvement: str
+    task_id: UUID | None
+    decision_id: UUID | None
+    recorded_by: str
+    created_at: datetime
+
+
+class RequestDetail(RequestOut):
+    """The request with its lineage: where it came from, what it spawned, and its whole history."""
+
+    parent: RequestRef | None
+    ancestors: list[RequestRef] = Field(description="Parent first, root last.")
+    children: list[RequestNode]
+    tasks: list[TaskInLineage]
+    events: list[RequestEventOut]
+    decisions: list[DecisionOut]
+    lessons: list[LessonOut]
+    warnings: list[str]
+
+
+def _target(move: Move, brain_request: BrainRequest) -> str | None:
+    if move.decision:
+        return None
+    if move.to_status == RESUME:
+        return brain_request.held_from_status or RequestStatus.UNDER_REVIEW
+    return move.to_status
+
+
+def move_out(move: Move, brain_request: BrainRequest) -> dict[str, Any]:
+    return {"move": move.name, "label": move.label, "to_status": _target(move, brain_request),
+            "required": list(move.required), "optional": list(move.optional),
+            "endpoint": DECISION_ENDPOINTS.get(move.name, "transition")}
+
+
+def _task_ids(brain_request: BrainRequest) -> list[UUID]:
+    prefetched = getattr(brain_request, "_prefetched_objects_cache", {}).get("tasks")
+    if prefetched is not None:
+        return [task.pk for task in prefetched]
+    return list(brain_request.tasks.order_by("created_at").values_list("id", flat=True))
+
+
+def request_out(brain_request: BrainRequest, actor: Actor, *, task_ids: list[UUID] | None = None) -> dict[str, Any]:
+    """A request as the API shows it, with the moves open to this caller (no query when the
+    task ids are given or prefetched)."""
+    r = brain_request
+    return {
+        "request_id": r.pk, "origin_brain": r.requesting_brain_id, "destination_brain": r.target_brain_id,
+        "request_type": r.request_type, "request_title": r.request_title, "request_summary": r.request_summary,
+        "request_status": r.status, "priority": r.priority, "required_output": r.required_output,
+        "requesting_authority": r.requesting_authority, "operating_layer": r.operating_layer,
+        "intake_id": r.intake_id, "offer_id": r.offer_id, "experiment_id": r.experiment_id,
+        "parent_request_id": r.parent_request_id, "originating_task_id": r.originating_task_id,
+        "source_origin": r.source_origin, "source_page": r.source_page, "source_system": r.source_system,
+        "routing_notes": r.routing_notes, "response_summary": r.response_summary, "outcome_type": r.outcome_type,
+        "result_summary": r.result_summary, "outcome_decision": r.outcome_decision,
+        "outcome_evidence": r.outcome_evidence, "next_step": r.next_step, "next_step_owner": r.next_step_owner,
+        "head_office_review_required": r.head_office_review_required,
+        "head_office_visible": r.head_office_visible, "escalation_flag": r.escalation_flag,
+        "escalation_reason": r.escalation_reason, "closure_reason": r.closure_reason,
+        "review_owner": r.review_owner_id, "escalation_owner": r.escalation_owner_id,
+        "primary_brain": r.primary_brain_id, "supporting_brains": r.supporting_brains, "created_by": r.created_by,
+        "feedback_required": r.feedback_required, "mcr_update_suggested": r.mcr_update_suggested,
+        "mcr_update_status": r.mcr_update_status, "feedback_classification": r.feedback_classification,
+        "held_from_status": r.held_from_status,
+        "related_task_ids": _task_ids(r) if task_ids is None else task_ids,
+        "meta_json": r.meta_json, "lock_version": r.lock_version, "created_at": r.created_at,
+        "updated_at": r.updated_at, "closed_at": r.closed_at,
+        "moves_open": [move_out(move, r) for move in moves_open(r, actor)],
+    }
+
+
+def request_ref(r: BrainRequest) -> dict[str, Any]:
+    return {"request_id": r.pk, "request_title": r.request_title, "request_type": r.request_type,
+            "request_status": r.status, "origin_brain": r.requesting_brain_id,
+            "destination_brain": r.target_brain_id, "created_at": r.created_at}
+
+
+def task_event_out(e: Any) -> dict[str, Any]:
+    return {"event_id": e.pk, "task_id": e.task_id, "event_type": e.event_type, "event_summary": e.event_summary,
+            "actor": e.actor, "from_status": e.from_status, "to_status": e.to_status,
+            "event_payload": e.event_payload, "created_at": e.created_at}
+
+
+def artifact_out(a: Any) -> dict[str, Any]:
+    return {"artifact_id": a.pk, "task_id": a.task_id, "artifact_type": a.artifact_type,
+            "artifact_summary": a.artifact_summary, "content_location": a.content_location,
+            "content_json": a.content_json, "content_hash": a.content_hash, "created_by": a.created_by,
+            "created_at": a.created_at}
+
+
+def decision_out(d: Any) -> dict[str, Any]:
+    return {"decision_id": d.pk, "request_id": d.related_request_id, "task_id": d.related_task_id,
+            "authority": d.authority_id, "decision_kind": d.decision_kind, "decision_summary": d.decision_summary,
+            "reasoning": d.reasoning, "evidence_used": d.evidence_used, "expected_outcome": d.expected_outcome,
+            "affected_brains": d.affected_brains, "classification": d.classification,
+            "mcr_decision": d.mcr_decision, "supersedes_id": d.supersedes_id, "recorded_by": d.recorded_by,
+            "created_at": d.created_at}
+
+
+def _lineage_task(t: Any) -> dict[str, Any]:
+    return {"task_id": t.pk, "task_type": t.task_type, "title": t.title, "assigned_brain": t.assigned_brain_id,
+            "assigned_employee": t.assigned_employee, "task_status": t.status, "priority": t.priority,
+            "attempts": t.attempts, "result_id": t.result_id, "created_at": t.created_at,
+            "updated_at": t.updated_at, "completed_at": t.completed_at,
+            "events": [task_event_out(e) for e in t.events.all()],
+            "artifacts": [artifact_out(a) for a in t.artifacts.all()]}
+
+
+def _node(node: Any) -> dict[str, Any]:
+    return {**request_ref(node.request), "children": [_node(child) for child in node.children]}
+
+
+def request_detail_out(brain_request: BrainRequest, actor: Actor) -> dict[str, Any]:
+    """The request with its lineage (a fixed number of queries: request_lineage)."""
+    lineage = request_lineage(actor=actor, request=brain_request)
+    return {
+        **request_out(brain_request, actor, task_ids=[t.pk for t in lineage.tasks]),
+        "parent": request_ref(lineage.ancestors[0]) if lineage.ancestors else None,
+        "ancestors": [request_ref(r) for r in lineage.ancestors],
+        "children": [_node(node) for node in lineage.children],
+        "tasks": [_lineage_task(t) for t in lineage.tasks],
+        "events": [
+            {"event_id": e.pk, "event_type": e.event_type, "event_summary": e.event_summary, "actor": e.actor,
+             "from_status": e.from_status, "to_status": e.to_status, "note": e.note,
+             "changed_fields": e.changed_fields, "event_payload": e.event_payload, "created_at": e.created_at}
+            for e in lineage.events
+        ],
+        "decisions": [decision_out(d) for d in lineage.decisions],
+        "lessons": [
+            {"lesson_id": x.pk, "originating_brain": x.originating_brain_id,
+             "event_or_experiment": x.event_or_experiment, "result": x.result, "insight": x.insight,
+             "recommended_improvement": x.recommended_improvement, "task_id": x.related_task_id,
+             "decision_id": x.related_decision_id, "recorded_by": x.recorded_by, "created_at": x.created_at}
+            for x in lineage.lessons
+        ],
+        "warnings": lineage.warnings,
+    }
+
+
+def visible_request(actor: Actor, request_id: UUID) -> BrainRequest:
+    """The request the caller may see, or a 404 refusal."""
+    brain_request = request_get(actor=actor, request_id=request_id)
+    if brain_request is None:
+        raise not_found("request")
+    return brain_request
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+class RequestIn(In):
+    """A new Brain Request (protocol "Minimum Standard Brain Request Format"). Lineage fields are
+    set here once; nothing rewrites them later."""
+
+    destination_brain: str
+    request_type: RequestType
+    request_title: str
+    request_summary: str = Field(description="What is asked and why; a placeholder is refused.")
+    origin_brain: str | None = Field(None, description="Defaults to the token's Brain.")
+    required_output: str = ""
+    priority: Priority = Priority.MEDIUM
+    operating_layer: OperatingLayer = OperatingLayer.OPERATIONAL
+    intake_id: str = ""
+    offer_id: str = ""
+    experiment_id: str = ""
+    parent_request_id: UUID | None = None
+    originating_task_id: UUID | None = None
+    source_origin: str = ""
+    source_page: str = ""
+    source_system: str = ""
+    head_office_visible: bool = True
+    escalation_flag: bool = False
+    feedback_required: bool = False
+    mcr_update_suggested: bool = False
+    meta_json: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""
+
+
+MOVE_FIELDS = ("destination_brain", "review_owner", "routing_notes", "primary_brain", "supporting_brains",
+               "escalation_reason", "escalation_owner", "response_summary", "outcome_type", "result_summary",
+               "outcome_decision", "outcome_evidence", "next_step", "next_step_owner",
+               "head_office_review_required", "closure_reason", "request_summary", "required_output")
+
+
+class TransitionIn(In):
+    """Move a request. Name the status to reach (`to_status`), or the move itself (`move`); a hold
+    (blocked, parked, awaiting_evidence) is lifted by naming the status it returns to
+    (`held_from_status`) or the move (unblock, unpark, provide_evidence). Send the fields the move
+    needs (see `moves_open` on the request); a field the move does not use is refused."""
+
+    to_status: RequestStatus | None = None
+    move: MoveName | None = None
+    note: str = ""
+    expected_version: int | None = Field(None, ge=0, le=2**31 - 1,
+                                         description="The lock_version you saw; a newer one answers 409.")
+    destination_brain: str | None = None
+    review_owner: str | None = None
+    routing_notes: str | None = None
+    primary_brain: str | None = None
+    supporting_brains: list[str] | None = None
+    escalation_reason: str | None = None
+    escalation_owner: str | None = None
+    response_summary: str | None = None
+    outcome_type: OutcomeType | None = None
+    result_summary: str | None = None
+    outcome_decision: str | None = None
+    outcome_evidence: list[str] | None = Field(
+        None, description="Ids of this lineage's artifacts, events or decisions, or external evidence text.")
+    next_step: str | None = None
+    next_step_owner: str | None = None
+    head_office_review_required: bool | None = None
+    closure_reason: str | None = None
+    request_summary: str | None = None
+    required_output: str | None = None
+
+
+def move_for(brain_request: BrainRequest, actor: Actor, to_status: str | None, move: str | None) -> Move:
+    """The move the caller means: the one named, or the one leading to `to_status` from here."""
+    if move:
+        rule = next(m for m in MOVES if m.name == move)
+        if to_status and _target(rule, brain_request) != to_status:
+            raise DomainError(f"The move {move!r} leads to {_target(rule, brain_request)}, not {to_status}.",
+                              field="to_status")
+        return rule
+    if not to_status:
+        raise DomainError("Name the status to move to (to_status), or the move.", field="to_status")
+    here = brain_request.status
+    if brain_request.is_final:
+        raise DomainError(f"This request is {here}; it is final and cannot change.", kind=Refusal.CONFLICT)
+    from_here = [m for m in MOVES if here in m.from_statuses]
+    plain = [m for m in from_here if not m.decision and _target(m, brain_request) == to_status]
+    if not plain:
+        reachable = sorted({_target(m, brain_request) for m in from_here if not m.decision})
+        message = f"A request cannot move from {here} to {to_status}"
+        message += f"; from {here} it can move to: {', '.join(reachable)}." if reachable else "."
+        decided = sorted({DECISION_ENDPOINTS[m.name] for m in moves_open(brain_request, actor) if m.decision})
+        if decided:
+            message += f" A decision can also move it: POST /api/v1/requests/{{request_id}}/{' or '.join(decided)}."
+        raise DomainError(message, kind=Refusal.CONFLICT)
+    open_names = {m.name for m in moves_open(brain_request, actor)}
+    names = list(dict.fromkeys(m.name for m in plain))
+    preferred = [n for n in names if n in open_names] or names
+    if len(preferred) > 1:
+        raise DomainError(f"Several moves lead to {to_status} ({', '.join(preferred)}): name one in `move`.",
+                          field="move")
+    return next(m for m in plain if m.name == preferred[0])
+
+
+def move_fields(payload: TransitionIn, rule: Move) -> dict[str, Any]:
+    """The move's fields from the body; a field this move does not take is refused, not ignored."""
+    sent = payload.model_dump(mode="json", include=set(MOVE_FIELDS), exclude_unset=True)
+    allowed = {*rule.required, *rule.optional}
+    unused = {field: f"is not used by the {rule.name} move." for field in sent if field not in allowed}
+    if unused:
+        raise DomainError("; ".join(f"{f}: {m}" for f, m in unused.items()), field=next(iter(unused)), errors=unused)
+    return {field: value for field, value in sent.items() if value is not None}
+
+
+class SignalIn(In):
+    """A signal (connector "signal sources") that becomes a Brain Request citing it."""
+
+    signal_type: SignalType
+    summary: str = Field(description="What was detected; becomes the request summary.")
+    destination_brain: str = Field(description="The Brain that should act on it (headoffice for upward signals).")
+    direction: SignalDirection = SignalDirection.UPWARD
+    request_type: RequestType | None = Field(None, description="Defaults from the signal type.")
+    request_title: str = ""
+    priority: Priority = Priority.MEDIUM
+    payload: dict[str, Any] = Field(default_factory=dict, description="The signal's data (metric, threshold, …).")
+    source_page: str = ""
+    source_system: str = ""
+    origin_brain: str | None = None
+
+
+class SignalOut(Schema):
+    signal_id: UUID
+    signal_type: SignalType
+    direction: SignalDirection
+    source_brain: str
+    summary: str
+    payload: dict[str, Any]
+    created_at: datetime
+    request: RequestOut
+
+
+class BrainRoomMessageIn(In):
+    """A Brain Room instruction (protocol "Standard Flow Example 5"): it becomes a
+    brain_room_request to the requested Brain, which then follows normal routing."""
+
+    requested_brain: str
+    user_instruction: str
+    urgency: Priority = Priority.MEDIUM
+    task_type: str = ""
+    expected_output: str = ""
+    source_context: dict[str, Any] | str = Field(default_factory=dict)
+    request_title: str = ""
+    source_page: str = ""
+    origin_brain: str | None = None
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+REQUEST_MISSING_OR_HIDDEN = errors(400, 401, 403, 404, 409, 422)
+
+
+@post(router, "/requests", response={201: RequestOut, **errors(400, 401, 403, 422)})
+def create_request(request: HttpRequest, data: RequestIn):
+    """Create a Brain Request with its lineage fields (protocol rule 2, rule 4)."""
+    created = request_create(actor=request.auth, **data.model_dump(mode="json"))
+    return Status(201, request_out(created, request.auth, task_ids=[]))
+
+
+@router.get("/requests", response={200: RequestPage, **errors(401, 422)})
+def list_requests(request: HttpRequest, request_status: RequestStatus | None = None, origin_brain: str | None = None,
+                  destination_brain: str | None = None, request_type: RequestType | None = None,
+                  priority: Priority | None = None, limit: int = Query(50, ge=1, le=200),
+                  offset: int = Query(0, ge=0, le=10**9)):
+    """The requests the caller may see, newest first, filtered, one page at a time."""
+    filters = {"status": request_status, "requesting_brain": origin_brain, "target_brain": destination_brain,
+               "request_type": request_type, "priority": priority}
+    task_model = BrainRequest._meta.get_field("tasks").related_model
+    page = (requests_visible_to(request.auth).filter(**{k: v for k, v in filters.items() if v is not None})
+            .order_by("-created_at", "-id"))
+    items = page[offset:offset + limit].prefetch_related(
+        Prefetch("tasks", queryset=task_model.objects.only("id", "request_id").order_by("created_at")))
+    return {"count": page.count(), "limit": limit, "offset": offset,
+            "items": [request_out(r, request.auth) for r in items]}
+
+
+@router.get("/requests/{request_id}", response={200: RequestDetail, **errors(401, 404, 422)})
+def get_request(request: HttpRequest, request_id: UUID):
+    """One request with its lineage: parent and ancestors, children, tasks with their events and
+    artifacts, request events, decisions, lessons, and the moves open to the caller."""
+    return request_detail_out(visible_request(request.auth, request_id), request.auth)
+
+
+@post(router, "/requests/{request_id}/transition", response={200: RequestOut, **REQUEST_MISSING_OR_HIDDEN})
+def transition_request(request: HttpRequest, request_id: UUID, data: TransitionIn):
+    """Move a request through the protocol's status model (409 when the move is not possible
+    from the current status or another change won the race; 403 when the role may not)."""
+    brain_request = visible_request(request.auth, request_id)
+    rule = move_for(brain_request, request.auth, data.to_status, data.move)
+    moved = request_move(request=brain_request, actor=request.auth, move=rule.name, note=data.note,
+                         fields=move_fields(data, rule), expected_version=data.expected_version)
+    return request_out(moved, request.auth)
+
+
+@post(router, "/signals", response={201: SignalOut, **errors(400, 401, 403, 422)})
+def create_signal(request: HttpRequest, data: SignalIn):
+    """Record a signal; it becomes a Brain Request citing it (connector rule 5: signals trigger
+    requests, they never replace them)."""
+    signal = signal_intake(actor=request.auth, **data.model_dump(mode="json"))
+    return Status(201, {"signal_id": signal.pk, "signal_type": signal.signal_type, "direction": signal.direction,
+                        "source_brain": signal.source_brain_id, "summary": signal.summary,
+                        "payload": signal.payload, "created_at": signal.created_at,
+                        "request": request_out(signal.request, request.auth, task_ids=[])})
+
+
+@post(router, "/brain-room/messages", response={201: RequestOut, **errors(400, 401, 403, 422)})
+def create_brain_room_message(request: HttpRequest, data: BrainRoomMessageIn):
+    """Turn a Brain Room message into a brain_room_request (protocol flow example 5, rule 14)."""
+    created = brain_room_message_intake(actor=request.auth, **data.model_dump(mode="json"))
+    return Status(201, request_out(created, request.auth, task_ids=[]))
