@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from governance_app import demo_story as story
@@ -405,6 +405,23 @@ class FlowWriter:
 
 # --- scale ----------------------------------------------------------------------------------------
 
+def rows_insert(model: type, rows: list, *, batch_size: int) -> None:
+    """Insert new rows in bulk: PostgreSQL's COPY where it is available (about four times faster
+    than multi-row INSERTs for a million events), bulk_create elsewhere. Model save() is not run
+    either way, so values must be complete (ids, timestamps) as bulk_create would need them."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows, batch_size=batch_size)
+        return
+    fields = [f for f in model._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+
+
 @dataclass
 class Batch:
     requests: list[BrainRequest] = field(default_factory=list)
@@ -448,7 +465,7 @@ class ScaleWriter:
             for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
                                 (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
                                 (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
-                model.objects.bulk_create(rows, batch_size=self.batch_size)
+                rows_insert(model, rows, batch_size=self.batch_size)
             reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
             for name, count in batch.counts().items():
                 totals[name] = totals.get(name, 0) + count
