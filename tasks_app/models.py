@@ -46,6 +46,15 @@ class OutputMode(models.TextChoices):
     NONE = "none", "No output"
 
 
+class PriorityRank(models.Func):
+    """A priority as its claim order (urgent 0 … low 3), written without bound parameters so the
+    queue index below and the claim query share one expression."""
+
+    template = ("(CASE %(expressions)s WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
+                "WHEN 'low' THEN 3 ELSE 9 END)")
+    output_field = models.IntegerField()
+
+
 class Task(models.Model):
     """An executable unit of work produced from a Brain Request (table mwms_tasks)."""
 
@@ -97,8 +106,10 @@ class Task(models.Model):
             ),
         ]
         indexes = [
-            # The executor queue: a Brain's queued tasks, priority first, oldest first.
-            models.Index(fields=["assigned_brain", "status", "created_at"], name="mwms_tasks_queue"),
+            # The executor queue: a Brain's queued tasks, priority first, oldest first — the claim
+            # reads the next task straight off this index.
+            models.Index(models.F("assigned_brain"), models.F("status"), PriorityRank("priority"),
+                         models.F("created_at"), name="mwms_tasks_queue"),
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_tasks_status"),
         ]
 

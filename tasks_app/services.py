@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
@@ -22,11 +22,10 @@ from requests_app.models import BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
 from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
-from tasks_app.models import OutputMode, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
+from tasks_app.models import OutputMode, PriorityRank, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
 from tasks_app.transitions import TaskMove, TaskRole, task_move_check, task_roles_of
 
 T = TaskStatus
-PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.MEDIUM: 2, Priority.LOW: 3}
 
 
 def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
@@ -183,23 +182,31 @@ def task_claim_next(*, actor: Actor) -> Task | None:
     """
     if not actor.brains:
         raise DomainError("This actor belongs to no Brain, so it has no queue.", kind=Refusal.FORBIDDEN)
-    rank = Case(*(When(priority=p, then=Value(r)) for p, r in PRIORITY_RANK.items()),
-                default=Value(9), output_field=IntegerField())
     for _ in range(5):
-        with transaction.atomic():
-            queue = Task.objects.filter(tenant_id=actor.tenant_id, assigned_brain__in=actor.brains,
-                                        status=T.QUEUED)
-            if connection.vendor == "postgresql":
-                queue = queue.select_for_update(skip_locked=True, of=("self",))
-            candidate = queue.annotate(rank=rank).order_by("rank", "created_at").first()
-            if candidate is None:
-                return None
-            try:
-                return task_claim(task=candidate, actor=actor)
-            except DomainError as error:
-                if error.kind != Refusal.CONFLICT:
-                    raise
+        try:
+            with transaction.atomic():
+                queue = Task.objects.select_related("request").filter(
+                    tenant_id=actor.tenant_id, assigned_brain__in=actor.brains, status=T.QUEUED)
+                if connection.vendor == "postgresql":
+                    queue = queue.select_for_update(skip_locked=True, of=("self",))
+                candidate = queue.order_by(PriorityRank("priority"), "created_at").first()
+                if candidate is None:
+                    return None
+                # The candidate row is already locked by this transaction: claim it as it is.
+                return _claim(candidate, actor)
+        except DomainError as error:
+            if error.kind != Refusal.CONFLICT:  # a conflict is a lost race on SQLite: take the next
+                task_refusal_record(task=candidate, actor=actor, move="claim", error=error)
+                raise
     return None
+
+
+def _claim(locked: Task, actor: Actor) -> Task:
+    task_move_check(locked, "claim", actor)
+    return _task_commit(task=locked, actor=actor, event_type=TaskEventType.PICKED_UP,
+                        summary=f"Picked up by {actor} (attempt {locked.attempts + 1} of {locked.max_attempts})",
+                        changes={"status": T.PICKED_UP, "attempts": locked.attempts + 1,
+                                 "assigned_employee": actor.label})
 
 
 @_guarded("claim")
@@ -207,10 +214,7 @@ def task_claim(*, task: Task, actor: Actor) -> Task:
     """Pick a queued task up; every pick-up counts as an attempt."""
     with transaction.atomic():
         locked, _ = _task_lock(task, actor, "claim")
-        return _task_commit(task=locked, actor=actor, event_type=TaskEventType.PICKED_UP,
-                            summary=f"Picked up by {actor} (attempt {locked.attempts + 1} of {locked.max_attempts})",
-                            changes={"status": T.PICKED_UP, "attempts": locked.attempts + 1,
-                                     "assigned_employee": actor.label})
+        return _claim(locked, actor)
 
 
 @_guarded("start")
