@@ -232,3 +232,9 @@ def test_sign_in_page_works(client, owner):
     assert client.get(reverse("login")).status_code == 200
     page = client.post(reverse("login"), {"username": "research_owner", "password": PASSWORD})
     assert page.status_code == 302
+
+
+def test_the_inbox_offers_a_new_task_on_work_in_progress(client, owner, other_owner, reviewer):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    page = signed_in(client, other_owner).get(reverse("requests:workspace", args=["affiliate"]))
+    assert f'{reverse("requests:detail", args=[request.pk])}#tasks' in page.text
