@@ -26,6 +26,7 @@ from governance_app.models import (
 from governance_app.text_rules import required_text, substantive
 from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEventType, RequestStatus
 from requests_app.selectors import request_get
+from requests_app.transitions import resume_status
 from requests_app.services import (
     outcome_changes,
     request_commit,
@@ -148,7 +149,7 @@ def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, 
             to_status = S.BLOCKED
             changes["held_from_status"] = held_from(locked)
         else:
-            to_status = locked.held_from_status or S.UNDER_REVIEW
+            to_status = resume_status(locked)
         return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
                               summary=f"Escalation resolved ({resolution}) by {authority}", note=note.strip(),
                               payload={"move": rule.name, "decision_id": str(decision.pk), "resolution": resolution})

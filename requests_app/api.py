@@ -31,7 +31,7 @@ from requests_app.models import (
 )
 from requests_app.selectors import request_get, request_lineage, requests_visible_to
 from requests_app.services import request_create, request_move
-from requests_app.transitions import MOVES, RESUME, Move, moves_open
+from requests_app.transitions import MOVES, Move, move_target, moves_open
 
 router = Router(tags=["requests"])
 
@@ -227,16 +227,8 @@ class RequestDetail(RequestOut):
     warnings: list[str]
 
 
-def _target(move: Move, brain_request: BrainRequest) -> str | None:
-    if move.decision:
-        return None
-    if move.to_status == RESUME:
-        return brain_request.held_from_status or RequestStatus.UNDER_REVIEW
-    return move.to_status
-
-
 def move_out(move: Move, brain_request: BrainRequest) -> dict[str, Any]:
-    return {"move": move.name, "label": move.label, "to_status": _target(move, brain_request),
+    return {"move": move.name, "label": move.label, "to_status": move_target(move, brain_request),
             "required": list(move.required), "optional": list(move.optional),
             "endpoint": DECISION_ENDPOINTS.get(move.name, "transition")}
 
@@ -427,8 +419,8 @@ def move_for(brain_request: BrainRequest, actor: Actor, to_status: str | None, m
     """The move the caller means: the one named, or the one leading to `to_status` from here."""
     if move:
         rule = next(m for m in MOVES if m.name == move)
-        if to_status and _target(rule, brain_request) != to_status:
-            raise DomainError(f"The move {move!r} leads to {_target(rule, brain_request)}, not {to_status}.",
+        if to_status and move_target(rule, brain_request) != to_status:
+            raise DomainError(f"The move {move!r} leads to {move_target(rule, brain_request)}, not {to_status}.",
                               field="to_status")
         return rule
     if not to_status:
@@ -437,9 +429,9 @@ def move_for(brain_request: BrainRequest, actor: Actor, to_status: str | None, m
     if brain_request.is_final:
         raise DomainError(f"This request is {here}; it is final and cannot change.", kind=Refusal.CONFLICT)
     from_here = [m for m in MOVES if here in m.from_statuses]
-    plain = [m for m in from_here if not m.decision and _target(m, brain_request) == to_status]
+    plain = [m for m in from_here if not m.decision and move_target(m, brain_request) == to_status]
     if not plain:
-        reachable = sorted({_target(m, brain_request) for m in from_here if not m.decision})
+        reachable = sorted({move_target(m, brain_request) for m in from_here if not m.decision})
         message = f"A request cannot move from {here} to {to_status}"
         message += f"; from {here} it can move to: {', '.join(reachable)}." if reachable else "."
         decided = sorted({DECISION_ENDPOINTS[m.name] for m in moves_open(brain_request, actor) if m.decision})

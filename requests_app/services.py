@@ -33,7 +33,7 @@ from requests_app.models import (
     RequestStatus,
     RequestType,
 )
-from requests_app.transitions import HOLDS, RESUME, Move, move_check
+from requests_app.transitions import HOLDS, RESUME, Move, move_check, resume_status
 
 S = RequestStatus
 
@@ -273,7 +273,7 @@ def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapp
                 note = substantive(note, field="note", label=f"{rule.label} needs a note that says why; it")
             to_status, changes, payload = _MOVE_RULES.get(rule.name, _no_fields)(locked, actor, rule, fields)
             if to_status == RESUME:
-                to_status = locked.held_from_status or S.UNDER_REVIEW
+                to_status = resume_status(locked)
                 changes["held_from_status"] = None
             elif rule.to_status in HOLDS:
                 changes["held_from_status"] = held_from(locked)

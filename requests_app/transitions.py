@@ -107,6 +107,19 @@ MOVES: tuple[Move, ...] = (
        required=("decision", "reasoning"), decision=True),
 )
 
+def resume_status(request: BrainRequest) -> str:
+    """Where a RESUME move takes the request: the status its hold interrupted (under review when
+    a hold was written without one, e.g. straight into the database)."""
+    return request.held_from_status or S.UNDER_REVIEW
+
+
+def move_target(move: Move, request: BrainRequest) -> str | None:
+    """The status this move leads to from here; None for a decision, whose outcome the decision sets."""
+    if move.decision:
+        return None
+    return resume_status(request) if move.to_status == RESUME else move.to_status
+
+
 MOVE_NAMES: tuple[str, ...] = tuple(dict.fromkeys(m.name for m in MOVES))
 
 
