@@ -48,17 +48,18 @@ TASK_MOVE_NAMES = tuple(dict.fromkeys(m.name for m in TASK_MOVES))
 
 
 def task_roles_of(actor: Actor, task: Task) -> frozenset[TaskRole]:
-    """The roles an actor holds on one task (the task's request must be loaded)."""
+    """The roles an actor holds on one task (for anyone but an executor, the task's request is read)."""
     if actor.is_integration:
         return frozenset()
     roles = set()
     if actor.belongs_to(task.assigned_brain_id):
         roles.add(TaskRole.WORKER)
-    if actor.is_head_office and not actor.is_executor:
+    if actor.is_executor:
+        return frozenset(roles)  # an executor works tasks, it never manages them
+    if actor.is_head_office:
         roles.add(TaskRole.HEAD_OFFICE)
     request = task.request
-    working = {request.target_brain_id, request.primary_brain_id, *request.supporting_brains}
-    if not actor.is_executor and actor.brains & working:
+    if actor.brains & {request.target_brain_id, request.primary_brain_id, *request.supporting_brains}:
         roles.add(TaskRole.MANAGER)
     return frozenset(roles)
 
