@@ -81,6 +81,12 @@ if _database_url:
         _db.setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME") or None
         if _db["TEST"]["NAME"] is None:
             del _db["TEST"]["NAME"]
+        # Server-side binding sends parameters apart from the SQL (psycopg does not quote them into the
+        # text in Python), and a statement run five times on a connection is prepared, so PostgreSQL
+        # stops parsing and planning it: the API's hot paths cost less on both sides. Both need a
+        # session of their own, so turn them off behind a transaction-mode pooler.
+        if env_bool("DB_SERVER_SIDE_BINDING", default=True):
+            _db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 else:
     VAR_DIR.mkdir(exist_ok=True)
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "mwms.sqlite3"}
