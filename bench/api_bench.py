@@ -66,21 +66,38 @@ def free_port() -> int:
 
 
 class Client:
-    """One keep-alive-less HTTP client (gunicorn's sync workers close each connection)."""
+    """An HTTP client for one token. With keep_alive each thread keeps one connection open (as an
+    executor with an HTTP session would); without, every call opens and closes its own (gunicorn's
+    sync workers close each connection anyway)."""
+
+    keep_alive = False
 
     def __init__(self, port: int, token: str) -> None:
         self.port = port
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if not self.keep_alive:
+            return http.client.HTTPConnection(HOST, self.port, timeout=60)
+        if getattr(self.local, "conn", None) is None:
+            self.local.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        return self.local.conn
 
     def call(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        conn = self._connection()
         try:
             conn.request(method, "/api/v1" + path, None if body is None else json.dumps(body), self.headers)
             response = conn.getresponse()
             raw = response.read()
+            if response.will_close or not self.keep_alive:
+                conn.close()
+                self.local.conn = None
             return response.status, (json.loads(raw) if raw else None)
-        finally:
+        except Exception:
             conn.close()
+            self.local.conn = None
+            raise
 
 
 def wait_until_up(port: int, token: str, deadline: float = 30.0) -> None:
@@ -233,7 +250,9 @@ class CpuMeter:
     def __exit__(self, *exc) -> None:
         apps, dbs, client = self.start
         self.app = _spent(apps, _cpu_seconds(self.workers))
-        self.db = _spent(dbs, _cpu_seconds(self.postgres))
+        # a backend started during the phase (a new connection) counts from zero
+        dbs = {pid: 0.0 for pid in _pids("postgres")} | dbs
+        self.db = _spent(dbs, _cpu_seconds(list(dbs)))
         self.client = time.process_time() - client
 
     def per_call(self, count: int) -> str:
@@ -256,11 +275,14 @@ def main() -> None:
     parser.add_argument("--executors", type=int, default=8, help="executor threads claiming (default 8)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--worker-threads", type=int, default=1, help="threads per gunicorn worker (default 1: sync)")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="clients keep their connection open (needs --worker-threads > 1: gthread workers)")
     parser.add_argument("--database", default="mwms_bench")
     parser.add_argument("--pg-user", default=os.environ.get("PGUSER", "mwms"))
     parser.add_argument("--pg-password", default=os.environ.get("PGPASSWORD", "mwms"))
     parser.add_argument("--pg-port", default=os.environ.get("PGPORT", "5432"))
     args = parser.parse_args()
+    Client.keep_alive = args.keep_alive
 
     env = {**os.environ, "DATABASE_URL": database_url(args), "DEBUG": "false",
            "SECRET_KEY": secrets.token_urlsafe(40), "ALLOWED_HOSTS": HOST, "LOG_LEVEL": "WARNING"}
