@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
+from governance_app.brains import active_brains
 from governance_app.db import json_safe
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Authority, Brain
@@ -81,32 +82,12 @@ def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fi
 
 # --- lookups that refuse clearly -------------------------------------------------------------
 
-def _active_brains(slugs: set[str], actor: Actor) -> dict[str, Brain]:
-    """The active Brains of the actor's tenant with these slugs, in one query.
-
-    Every create and routing move looks Brains up, so this is a raw query (the ORM spends more
-    compiling a filter than the database spends answering it); the rows still come back as whole
-    Brains through the fields' converters.
-    """
-    if not slugs:
-        return {}
-    columns = ", ".join(field.column for field in Brain._meta.concrete_fields)
-    tenant = Brain._meta.get_field("tenant").target_field.get_db_prep_value(actor.tenant_id, connection)
-    found = Brain.objects.raw(
-        f"SELECT {columns} FROM {Brain._meta.db_table} "
-        f"WHERE tenant_id = %s AND is_active AND slug IN ({', '.join(['%s'] * len(slugs))})",
-        [tenant, *sorted(slugs)],
-    )
-    return {brain.slug: brain for brain in found}
-
-
-def _brain(slug: str | None, *, field: str, label: str, actor: Actor,
-           known: dict[str, Brain] | None = None) -> Brain:
-    """The active Brain called `slug`, or a refusal naming the field (`known`: already looked up)."""
+def _brain(slug: str | None, *, field: str, label: str, actor: Actor) -> Brain:
+    """The active Brain called `slug` in the actor's tenant, or a refusal naming the field."""
     slug = (slug or "").strip()
     if not slug:
         raise DomainError(f"{label} is required.", field=field)
-    brain = (known if known is not None else _active_brains({slug}, actor)).get(slug)
+    brain = active_brains(actor.tenant_id).get(slug)
     if brain is None:
         raise DomainError(f"{label}: there is no active Brain called {slug!r}.", field=field)
     return brain
@@ -147,13 +128,11 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
         origin_slug = next(iter(actor.brains))
     if origin_slug is None and actor.is_head_office:
         origin_slug = Brain.HEADOFFICE
-    brains = _active_brains({slug for slug in (origin_slug, (destination_brain or "").strip()) if slug}, actor)
-    origin = _brain(origin_slug, field="origin_brain", label="Origin Brain", actor=actor, known=brains)
+    origin = _brain(origin_slug, field="origin_brain", label="Origin Brain", actor=actor)
     if not (actor.is_head_office or actor.belongs_to(origin.slug)):
         raise DomainError(f"You can only create requests from your own Brain, not from {origin}.",
                           kind=Refusal.FORBIDDEN, field="origin_brain")
-    destination = _brain(destination_brain, field="destination_brain", label="Destination Brain", actor=actor,
-                         known=brains)
+    destination = _brain(destination_brain, field="destination_brain", label="Destination Brain", actor=actor)
     _choice(request_type, RequestType, field="request_type", label="Request type")
     _choice(priority, Priority, field="priority", label="Priority")
     _choice(operating_layer, OperatingLayer, field="operating_layer", label="Operating layer")
@@ -330,29 +309,24 @@ def route_changes(*, request: BrainRequest, actor: Actor, fields: Mapping[str, A
                   check_accepts: bool) -> dict[str, Any]:
     """Routing's rules (connector layer 3): a destination that accepts the type, a review owner,
     and one primary Brain when several Brains work the request (connector rule 2)."""
-    supporting = fields.get("supporting_brains") or []
-    if isinstance(supporting, str):
-        supporting = [s for s in re.split(r"[\s,]+", supporting) if s]
-    named = [fields.get("destination_brain") or request.target_brain_id, fields.get("review_owner"),
-             fields.get("primary_brain"), *supporting]
-    brains = _active_brains({slug.strip() for slug in named if isinstance(slug, str) and slug.strip()}, actor)
     destination = _brain(fields.get("destination_brain") or request.target_brain_id, field="destination_brain",
-                         label="Destination Brain", actor=actor, known=brains)
+                         label="Destination Brain", actor=actor)
     if check_accepts and request.request_type not in destination.accepted_request_types:
         raise DomainError(
             f"{destination} does not accept {RequestType(request.request_type).label.lower()}s; it accepts: "
             f"{', '.join(destination.accepted_request_types) or 'nothing yet'}.", field="destination_brain")
-    review_owner = _brain(fields.get("review_owner"), field="review_owner", label="Review owner", actor=actor,
-                          known=brains)
+    review_owner = _brain(fields.get("review_owner"), field="review_owner", label="Review owner", actor=actor)
+    supporting = fields.get("supporting_brains") or []
+    if isinstance(supporting, str):
+        supporting = [s for s in re.split(r"[\s,]+", supporting) if s]
     supporting_slugs = []
     for slug in supporting:
-        brain = _brain(slug, field="supporting_brains", label="Supporting Brain", actor=actor, known=brains)
+        brain = _brain(slug, field="supporting_brains", label="Supporting Brain", actor=actor)
         if brain.slug not in supporting_slugs:
             supporting_slugs.append(brain.slug)
     primary = None
     if fields.get("primary_brain"):
-        primary = _brain(fields["primary_brain"], field="primary_brain", label="Primary Brain", actor=actor,
-                         known=brains)
+        primary = _brain(fields["primary_brain"], field="primary_brain", label="Primary Brain", actor=actor)
     if supporting_slugs and primary is None:
         raise DomainError("Several Brains work this request: name the primary Brain (connector rule 2).",
                           field="primary_brain")

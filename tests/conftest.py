@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from governance_app.brains import forget_brains
 from governance_app.models import Brain, Membership, MembershipRole
 
 PASSWORD = "test-password-123"
@@ -42,6 +43,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_brain_registry():
+    # Each test's database is rolled back or flushed afterwards: a process-wide copy of the Brain
+    # registry must not carry one test's Brains into the next.
+    forget_brains()
+    yield
+    forget_brains()
 
 
 @pytest.fixture
