@@ -6,21 +6,21 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from ninja.responses import Status
 from pydantic import Field
 
 from governance_app import services
 from governance_app.actors import Actor
 from governance_app.models import Classification, DecisionKind, DecisionRecord, McrDecision
-from mwms_site.api_kit import In, errors, post
+from mwms_site.api_kit import In, Out, errors, post
 from requests_app.api import DecisionOut, RequestOut, decision_out, request_out, visible_request
 from requests_app.models import BrainRequest, OutcomeType
 
 router = Router(tags=["governance"])
 
 
-class DecisionResult(Schema):
+class DecisionResult(Out):
     """The decision recorded, and the request as it stands after it."""
 
     decision: DecisionOut

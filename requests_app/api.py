@@ -11,13 +11,13 @@ from uuid import UUID
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.responses import Status
 from pydantic import Field
 
 from governance_app.actors import Actor
 from governance_app.errors import DomainError, Refusal
-from mwms_site.api_kit import In, errors, not_found, post
+from mwms_site.api_kit import In, Out, errors, not_found, post
 from requests_app.intake import brain_room_message_intake, signal_intake
 from requests_app.models import (
     BrainRequest,
@@ -43,7 +43,7 @@ MoveName = Literal[PLAIN_MOVES]  # type: ignore[valid-type]
 
 # --- output ----------------------------------------------------------------------------------
 
-class MoveOut(Schema):
+class MoveOut(Out):
     """A move the caller may make now. `endpoint` is where: `transition` (with `move` or
     `to_status`) or the decision endpoint that records it; `to_status` is None when the decision
     decides it."""
@@ -56,7 +56,7 @@ class MoveOut(Schema):
     endpoint: str
 
 
-class RequestOut(Schema):
+class RequestOut(Out):
     request_id: UUID
     origin_brain: str | None
     destination_brain: str
@@ -108,14 +108,14 @@ class RequestOut(Schema):
     moves_open: list[MoveOut]
 
 
-class RequestPage(Schema):
+class RequestPage(Out):
     count: int
     limit: int
     offset: int
     items: list[RequestOut]
 
 
-class RequestRef(Schema):
+class RequestRef(Out):
     request_id: UUID
     request_title: str
     request_type: str
@@ -129,7 +129,7 @@ class RequestNode(RequestRef):
     children: list["RequestNode"]
 
 
-class TaskEventOut(Schema):
+class TaskEventOut(Out):
     event_id: UUID
     task_id: UUID
     event_type: str
@@ -141,7 +141,7 @@ class TaskEventOut(Schema):
     created_at: datetime
 
 
-class ArtifactOut(Schema):
+class ArtifactOut(Out):
     artifact_id: UUID
     task_id: UUID
     artifact_type: str
@@ -153,7 +153,7 @@ class ArtifactOut(Schema):
     created_at: datetime
 
 
-class TaskInLineage(Schema):
+class TaskInLineage(Out):
     task_id: UUID
     task_type: str
     title: str
@@ -170,7 +170,7 @@ class TaskInLineage(Schema):
     artifacts: list[ArtifactOut]
 
 
-class RequestEventOut(Schema):
+class RequestEventOut(Out):
     event_id: UUID
     event_type: str
     event_summary: str
@@ -183,7 +183,7 @@ class RequestEventOut(Schema):
     created_at: datetime
 
 
-class DecisionOut(Schema):
+class DecisionOut(Out):
     decision_id: UUID
     request_id: UUID | None
     task_id: UUID | None
@@ -201,7 +201,7 @@ class DecisionOut(Schema):
     created_at: datetime
 
 
-class LessonOut(Schema):
+class LessonOut(Out):
     lesson_id: UUID
     originating_brain: str
     event_or_experiment: str
@@ -473,7 +473,7 @@ class SignalIn(In):
     origin_brain: str | None = None
 
 
-class SignalOut(Schema):
+class SignalOut(Out):
     signal_id: UUID
     signal_type: SignalType
     direction: SignalDirection

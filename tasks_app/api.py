@@ -6,12 +6,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 from ninja.responses import Status
 from pydantic import Field
 
 from governance_app.actors import Actor
-from mwms_site.api_kit import In, errors, not_found, post
+from mwms_site.api_kit import In, Out, errors, not_found, post
 from requests_app.api import ArtifactOut, TaskEventOut, artifact_out, task_event_out, visible_request
 from requests_app.models import Priority
 from tasks_app import services
@@ -22,13 +22,13 @@ from tasks_app.transitions import task_moves_open
 router = Router(tags=["tasks"])
 
 
-class TaskMoveOut(Schema):
+class TaskMoveOut(Out):
     move: str
     label: str
     to_status: str
 
 
-class TaskOut(Schema):
+class TaskOut(Out):
     task_id: UUID
     request_id: UUID
     task_type: str
