@@ -55,8 +55,8 @@ def read_back_only_database_choices(model: type[models.Model]) -> None:
     Every column here has a database default for direct writers, and nearly every one a Python
     default too, so the ORM always sends the value. Django 5.2 still reads back every column with
     a database default after each insert and converts it again (JSON parsed, timestamps loaded):
-    a quarter of the CPU that creating a request cost. A column without a Python default keeps being read
-    back, so the instance never misses a value the database filled in.
+    a quarter of the CPU that creating a request cost. A column without a Python default keeps
+    being read back, so the instance never misses a value the database filled in.
     """
     meta = model._meta
     meta.db_returning_fields = [field for field in meta.db_returning_fields if not field.has_default()]
