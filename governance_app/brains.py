@@ -24,6 +24,7 @@ from django.dispatch import receiver
 from governance_app.models import Brain
 
 KEEP_SECONDS = 5.0
+_clock = time.monotonic  # the tests move their own clock
 
 _kept: dict[uuid.UUID, tuple[float, dict[str, Brain]]] = {}
 _lock = threading.Lock()
@@ -31,7 +32,7 @@ _lock = threading.Lock()
 
 def active_brains(tenant_id: uuid.UUID) -> dict[str, Brain]:
     """The tenant's active Brains by slug (at most KEEP_SECONDS old)."""
-    now = time.monotonic()
+    now = _clock()
     kept = _kept.get(tenant_id)
     if kept is not None and now - kept[0] < KEEP_SECONDS:
         return kept[1]
