@@ -1,7 +1,7 @@
 """The Brain registry as the hot paths read it: a tenant's active Brains by slug, kept by each
 process for a few seconds.
 
-Every request creation, routing and task creation names Brains. The registry is a handful of rows
+Every request creation, routing and escalation names Brains. The registry is a handful of rows
 that change only when an administrator edits one, yet reading it on every call cost about a tenth
 of an API call's CPU. So each process keeps a tenant's active Brains for `KEEP_SECONDS`:
 
