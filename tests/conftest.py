@@ -15,6 +15,9 @@ from django.db import connection
 from governance_app.brains import forget_brains
 from governance_app.models import Brain, Membership, MembershipRole
 
+# Shared checks keep pytest's detailed assertion messages.
+pytest.register_assert_rewrite("tests.admin_pages")
+
 PASSWORD = "test-password-123"
 
 

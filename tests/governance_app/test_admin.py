@@ -13,12 +13,9 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
-from django.db import connection
 from django.db.models import Model
 from django.http import HttpRequest
 from django.test.client import RequestFactory
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from governance_app.models import (
     IdempotencyRecord,
@@ -32,6 +29,7 @@ from governance_app.models import (
     Tenant,
 )
 from requests_app.models import BrainRequest
+from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer
 
 _seq = itertools.count(1)
 
@@ -115,10 +113,6 @@ TESTED_HERE = sorted(
 APPEND_ONLY = [DecisionRecord, CanonAmendment, IdempotencyRecord]
 
 
-def _url(model: type[Model], view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
 def _admin_request(user) -> HttpRequest:
     request = RequestFactory().get("/admin/")
     request.user = user
@@ -142,26 +136,12 @@ def test_every_model_tested_here_has_a_builder():
 
 @pytest.mark.parametrize("model", TESTED_HERE, ids=lambda m: m._meta.label)
 def test_changelist_and_change_page_answer_200(admin_client, brains, model):
-    obj = BUILDERS[model]()
-
-    assert admin_client.get(_url(model, "changelist")).status_code == 200
-    assert admin_client.get(_url(model, "change", obj.pk)).status_code == 200
+    assert_pages_answer(admin_client, model, BUILDERS[model])
 
 
 @pytest.mark.parametrize("model", TESTED_HERE, ids=lambda m: m._meta.label)
 def test_changelist_query_count_does_not_grow_with_rows(admin_client, brains, model, django_assert_max_num_queries):
-    url = _url(model, "changelist")
-    for _ in range(3):
-        BUILDERS[model]()
-    admin_client.get(url)  # warm caches (content types, session) before counting
-    with CaptureQueriesContext(connection) as with_three:
-        assert admin_client.get(url).status_code == 200
-
-    for _ in range(27):
-        BUILDERS[model]()
-    with django_assert_max_num_queries(len(with_three)):
-        response = admin_client.get(url)
-    assert response.context["cl"].result_count >= 30
+    assert_changelist_query_count_is_flat(admin_client, model, BUILDERS[model], django_assert_max_num_queries)
 
 
 # --- append-only: decisions and amendments ----------------------------------------------------
@@ -181,13 +161,13 @@ def test_append_only_records_grant_no_add_change_or_delete_even_to_a_superuser(a
 
 @pytest.mark.parametrize("model", APPEND_ONLY, ids=lambda m: m._meta.label)
 def test_append_only_add_page_is_forbidden(admin_client, brains, model):
-    assert admin_client.get(_url(model, "add")).status_code == 403
+    assert admin_client.get(admin_url(model, "add")).status_code == 403
 
 
 @pytest.mark.parametrize("model", APPEND_ONLY, ids=lambda m: m._meta.label)
 def test_append_only_change_page_is_read_only_and_refuses_a_post(admin_client, brains, model):
     obj = BUILDERS[model]()
-    url = _url(model, "change", obj.pk)
+    url = admin_url(model, "change", obj.pk)
 
     page = admin_client.get(url)
     assert page.status_code == 200
@@ -205,8 +185,8 @@ def test_append_only_change_page_is_read_only_and_refuses_a_post(admin_client, b
 def test_append_only_rows_cannot_be_deleted_in_the_admin(admin_client, brains, model):
     obj = BUILDERS[model]()
 
-    assert admin_client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
-    response = admin_client.post(_url(model, "changelist"), {"action": "delete_selected",
+    assert admin_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    response = admin_client.post(admin_url(model, "changelist"), {"action": "delete_selected",
                                                              "_selected_action": [str(obj.pk)], "post": "yes"})
     assert response.status_code in (200, 302)
     assert model.objects.filter(pk=obj.pk).exists()
@@ -218,13 +198,13 @@ def test_append_only_rows_cannot_be_deleted_in_the_admin(admin_client, brains, m
 def test_a_lesson_cannot_be_deleted_in_the_admin(admin_client, admin_user, brains):
     lesson = _lesson()
 
-    assert admin_client.post(_url(LessonLearned, "delete", lesson.pk), {"post": "yes"}).status_code == 403
+    assert admin_client.post(admin_url(LessonLearned, "delete", lesson.pk), {"post": "yes"}).status_code == 403
     assert "delete_selected" not in admin.site._registry[LessonLearned].get_actions(_admin_request(admin_user))
     assert LessonLearned.objects.filter(pk=lesson.pk).exists()
 
 
 def test_a_lesson_added_in_the_admin_records_who_recorded_it(admin_client, admin_user, brains):
-    response = admin_client.post(_url(LessonLearned, "add"), {
+    response = admin_client.post(admin_url(LessonLearned, "add"), {
         "originating_brain": "research", "event_or_experiment": "Offer test", "result": "Lift of 4%",
         "insight": "Bundles beat discounts", "recommended_improvement": "Bundle by default", "_save": "Save",
     })
@@ -241,7 +221,7 @@ def test_canon_body_and_version_cannot_be_changed_in_the_admin(admin_client, bra
     document = _document()
     slug = document.slug
 
-    response = admin_client.post(_url(CanonDocument, "change", document.pk), {
+    response = admin_client.post(admin_url(CanonDocument, "change", document.pk), {
         "title": "Request protocol (renamed)", "document_type": "protocol", "body": "Rewritten canon",
         "version": "v9.9", "slug": "hijacked", "amendments-TOTAL_FORMS": "0", "amendments-INITIAL_FORMS": "0",
         "_save": "Save",
@@ -256,7 +236,7 @@ def test_canon_body_and_version_cannot_be_changed_in_the_admin(admin_client, bra
 def test_canon_document_page_lists_its_amendments(admin_client, brains):
     amendment = _amendment()
 
-    response = admin_client.get(_url(CanonDocument, "change", amendment.document_id))
+    response = admin_client.get(admin_url(CanonDocument, "change", amendment.document_id))
 
     assert b"v1.1" in response.content
     assert b'name="amendments-0-version_after"' not in response.content
@@ -268,7 +248,7 @@ def test_canon_document_page_lists_its_amendments(admin_client, brains):
 def test_a_brain_can_be_edited_but_its_slug_is_fixed(admin_client, brains):
     research = brains["research"]
 
-    response = admin_client.post(_url(Brain, "change", research.pk), {
+    response = admin_client.post(admin_url(Brain, "change", research.pk), {
         "slug": "renamed", "name": "Research & Insight Brain", "authority": "operational",
         "charter": "Finds signals.", "accepted_request_types": ["research_request", "brain_room_request"],
         "is_active": "on", "_save": "Save",
@@ -283,7 +263,7 @@ def test_a_brain_can_be_edited_but_its_slug_is_fixed(admin_client, brains):
 
 
 def test_a_brain_cannot_be_deleted_in_the_admin(admin_client, brains):
-    assert admin_client.post(_url(Brain, "delete", brains["ads"].pk), {"post": "yes"}).status_code == 403
+    assert admin_client.post(admin_url(Brain, "delete", brains["ads"].pk), {"post": "yes"}).status_code == 403
     assert Brain.objects.filter(slug="ads").exists()
 
 
@@ -291,13 +271,13 @@ def test_a_brain_cannot_be_deleted_in_the_admin(admin_client, brains):
 
 
 def test_tokens_cannot_be_added_in_the_admin(admin_client, brains):
-    assert admin_client.get(_url(ApiToken, "add")).status_code == 403
+    assert admin_client.get(admin_url(ApiToken, "add")).status_code == 403
 
 
 def test_revoking_selected_tokens_sets_revoked_at(admin_client, brains):
     revoked, other = _token(), _token()
 
-    response = admin_client.post(_url(ApiToken, "changelist"), {
+    response = admin_client.post(admin_url(ApiToken, "changelist"), {
         "action": "revoke_tokens", "_selected_action": [str(revoked.pk)],
     }, follow=True)
 
@@ -311,11 +291,11 @@ def test_revoking_selected_tokens_sets_revoked_at(admin_client, brains):
 
 def test_revoking_an_already_revoked_token_keeps_its_first_revocation_time(admin_client, brains):
     token = _token()
-    admin_client.post(_url(ApiToken, "changelist"), {"action": "revoke_tokens", "_selected_action": [str(token.pk)]})
+    admin_client.post(admin_url(ApiToken, "changelist"), {"action": "revoke_tokens", "_selected_action": [str(token.pk)]})
     token.refresh_from_db()
     first = token.revoked_at
 
-    admin_client.post(_url(ApiToken, "changelist"), {"action": "revoke_tokens", "_selected_action": [str(token.pk)]})
+    admin_client.post(admin_url(ApiToken, "changelist"), {"action": "revoke_tokens", "_selected_action": [str(token.pk)]})
 
     token.refresh_from_db()
     assert token.revoked_at == first
@@ -324,8 +304,8 @@ def test_revoking_an_already_revoked_token_keeps_its_first_revocation_time(admin
 def test_the_token_hash_is_never_shown_in_full(admin_client, brains):
     token = _token()
 
-    listing = admin_client.get(_url(ApiToken, "changelist"))
-    page = admin_client.get(_url(ApiToken, "change", token.pk))
+    listing = admin_client.get(admin_url(ApiToken, "changelist"))
+    page = admin_client.get(admin_url(ApiToken, "change", token.pk))
 
     assert token.prefix.encode() in listing.content
     assert token.token_hash.encode() not in listing.content
@@ -337,7 +317,7 @@ def test_the_token_hash_is_never_shown_in_full(admin_client, brains):
 def test_a_token_edit_cannot_rebind_or_unrevoke_it(admin_client, brains):
     token = _token()
 
-    response = admin_client.post(_url(ApiToken, "change", token.pk), {
+    response = admin_client.post(admin_url(ApiToken, "change", token.pk), {
         "label": "renamed executor", "brain": "finance", "role": "headoffice", "token_hash": "x", "_save": "Save",
     })
 

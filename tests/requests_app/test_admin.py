@@ -14,12 +14,12 @@ from django.db import connection
 from django.db.models import Model
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from governance_app.actors import SYSTEM
 from requests_app.models import BrainRequest, RequestEvent, RequestEventType, Signal
 from requests_app.services import request_event_write
 from tasks_app.models import Task
+from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer, change_form_data
 
 _seq = itertools.count(1)
 
@@ -62,27 +62,6 @@ TESTED_HERE = sorted((m for m in admin.site._registry if m._meta.app_label == "r
 READ_ONLY = [RequestEvent, Signal]
 
 
-def _url(model: type[Model], view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def _change_form_data(page) -> dict[str, Any]:
-    """The POST the change page would send unchanged: its form's values and its inlines' management forms."""
-    form = page.context["adminform"].form
-    data: dict[str, Any] = {"_save": "Save"}
-    for name in form.fields:
-        value = form[name].value()
-        if value is True:
-            data[name] = "on"
-        elif value is not None and value is not False:
-            data[name] = value
-    for inline in page.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        for name in management.fields:
-            data[management[name].html_name] = management[name].value()
-    return data
-
-
 # --- every page answers -------------------------------------------------------------------------
 
 
@@ -92,32 +71,18 @@ def test_every_model_tested_here_has_a_builder():
 
 @pytest.mark.parametrize("model", TESTED_HERE, ids=lambda m: m._meta.label)
 def test_changelist_and_change_page_answer_200(admin_client, brains, model):
-    obj = BUILDERS[model]()
-
-    assert admin_client.get(_url(model, "changelist")).status_code == 200
-    assert admin_client.get(_url(model, "change", obj.pk)).status_code == 200
+    assert_pages_answer(admin_client, model, BUILDERS[model])
 
 
 @pytest.mark.parametrize("model", TESTED_HERE, ids=lambda m: m._meta.label)
 def test_changelist_query_count_does_not_grow_with_rows(admin_client, brains, model, django_assert_max_num_queries):
-    url = _url(model, "changelist")
-    for _ in range(3):
-        BUILDERS[model]()
-    admin_client.get(url)  # warm caches before counting
-    with CaptureQueriesContext(connection) as with_three:
-        assert admin_client.get(url).status_code == 200
-
-    for _ in range(27):
-        BUILDERS[model]()
-    with django_assert_max_num_queries(len(with_three)):
-        response = admin_client.get(url)
-    assert response.context["cl"].result_count >= 30
+    assert_changelist_query_count_is_flat(admin_client, model, BUILDERS[model], django_assert_max_num_queries)
 
 
 def test_request_change_page_query_count_does_not_grow_with_events_and_tasks(
         admin_client, brains, django_assert_max_num_queries):
     request = _request(status="routed", review_owner_id="headoffice")
-    url = _url(BrainRequest, "change", request.pk)
+    url = admin_url(BrainRequest, "change", request.pk)
     for _ in range(3):
         _event(request), _task(request)
     admin_client.get(url)
@@ -136,7 +101,7 @@ def test_request_change_page_query_count_does_not_grow_with_events_and_tasks(
 def test_request_changelist_heads_columns_with_the_protocol_names(admin_client, brains):
     request = _request()
 
-    content = admin_client.get(_url(BrainRequest, "changelist")).content.decode()
+    content = admin_client.get(admin_url(BrainRequest, "changelist")).content.decode()
 
     for heading in ("Origin brain", "Destination brain", "Request status"):
         assert heading in content
@@ -148,7 +113,7 @@ def test_request_changelist_filters_by_request_status(admin_client, brains):
     routed = _request(status="routed", review_owner_id="headoffice")
     fresh = _request()
 
-    response = admin_client.get(_url(BrainRequest, "changelist"), {"status__exact": "routed"})
+    response = admin_client.get(admin_url(BrainRequest, "changelist"), {"status__exact": "routed"})
 
     shown = {obj.pk for obj in response.context["cl"].result_list}
     assert shown == {routed.pk}
@@ -160,7 +125,7 @@ def test_request_changelist_searches_titles(admin_client, brains):
     wanted = _request(request_title="Refund spike on offer 12")
     _request()
 
-    response = admin_client.get(_url(BrainRequest, "changelist"), {"q": "refund spike"})
+    response = admin_client.get(admin_url(BrainRequest, "changelist"), {"q": "refund spike"})
 
     assert [obj.pk for obj in response.context["cl"].result_list] == [wanted.pk]
 
@@ -170,8 +135,8 @@ def test_request_changelist_searches_titles(admin_client, brains):
 
 def test_editing_title_and_priority_writes_one_fields_changed_event(admin_client, admin_user, brains):
     request = _request(request_title="Budget check", priority="medium")
-    url = _url(BrainRequest, "change", request.pk)
-    data = _change_form_data(admin_client.get(url))
+    url = admin_url(BrainRequest, "change", request.pk)
+    data = change_form_data(admin_client.get(url))
 
     response = admin_client.post(url, data | {"request_title": "Budget check for Q3", "priority": "high"})
 
@@ -187,8 +152,8 @@ def test_editing_title_and_priority_writes_one_fields_changed_event(admin_client
 
 def test_editing_json_and_boolean_fields_records_their_values(admin_client, brains):
     request = _request()
-    url = _url(BrainRequest, "change", request.pk)
-    data = _change_form_data(admin_client.get(url))
+    url = admin_url(BrainRequest, "change", request.pk)
+    data = change_form_data(admin_client.get(url))
     data.pop("head_office_visible")
 
     admin_client.post(url, data | {"meta_json": '{"campaign": "q3"}'})
@@ -199,8 +164,8 @@ def test_editing_json_and_boolean_fields_records_their_values(admin_client, brai
 
 def test_status_and_lineage_cannot_be_changed_in_the_admin(admin_client, brains):
     request = _request()
-    url = _url(BrainRequest, "change", request.pk)
-    data = _change_form_data(admin_client.get(url))
+    url = admin_url(BrainRequest, "change", request.pk)
+    data = change_form_data(admin_client.get(url))
 
     admin_client.post(url, data | {
         "status": "closed", "target_brain": "sit", "requesting_brain": "ads", "mcr_update_status": "approved",
@@ -215,9 +180,9 @@ def test_status_and_lineage_cannot_be_changed_in_the_admin(admin_client, brains)
 
 def test_saving_without_a_change_writes_nothing(admin_client, brains):
     request = _request()
-    url = _url(BrainRequest, "change", request.pk)
+    url = admin_url(BrainRequest, "change", request.pk)
 
-    response = admin_client.post(url, _change_form_data(admin_client.get(url)))
+    response = admin_client.post(url, change_form_data(admin_client.get(url)))
 
     assert response.status_code == 302
     assert not RequestEvent.objects.filter(request=request).exists()
@@ -227,8 +192,8 @@ def test_saving_without_a_change_writes_nothing(admin_client, brains):
 
 def test_an_edit_on_a_stale_page_is_refused(admin_client, brains):
     request = _request(request_title="Budget check")
-    url = _url(BrainRequest, "change", request.pk)
-    data = _change_form_data(admin_client.get(url))
+    url = admin_url(BrainRequest, "change", request.pk)
+    data = change_form_data(admin_client.get(url))
     # Someone else changes the request after the page was opened.
     BrainRequest.objects.filter(pk=request.pk).update(request_title="Budget check (theirs)", lock_version=1)
 
@@ -244,7 +209,7 @@ def test_an_edit_on_a_stale_page_is_refused(admin_client, brains):
 def test_status_fields_are_shown_read_only(admin_client, brains):
     request = _request()
 
-    form = admin_client.get(_url(BrainRequest, "change", request.pk)).context["adminform"].form
+    form = admin_client.get(admin_url(BrainRequest, "change", request.pk)).context["adminform"].form
 
     assert set(form.fields) == {"request_title", "request_summary", "required_output", "priority",
                                 "operating_layer", "routing_notes", "head_office_visible", "meta_json",
@@ -255,7 +220,7 @@ def test_request_page_shows_its_events_and_tasks_read_only(admin_client, brains)
     request = _request(status="routed", review_owner_id="headoffice")
     event, task = _event(request), _task(request)
 
-    response = admin_client.get(_url(BrainRequest, "change", request.pk))
+    response = admin_client.get(admin_url(BrainRequest, "change", request.pk))
 
     assert event.event_summary.encode() in response.content
     assert task.title.encode() in response.content
@@ -269,8 +234,8 @@ def test_request_page_shows_its_events_and_tasks_read_only(admin_client, brains)
 def test_requests_cannot_be_added_or_deleted_in_the_admin(admin_client, brains):
     request = _request()
 
-    assert admin_client.get(_url(BrainRequest, "add")).status_code == 403
-    assert admin_client.post(_url(BrainRequest, "delete", request.pk), {"post": "yes"}).status_code == 403
+    assert admin_client.get(admin_url(BrainRequest, "add")).status_code == 403
+    assert admin_client.post(admin_url(BrainRequest, "delete", request.pk), {"post": "yes"}).status_code == 403
     assert BrainRequest.objects.filter(pk=request.pk).exists()
 
 
@@ -290,14 +255,14 @@ def test_read_only_models_grant_no_add_change_or_delete_even_to_a_superuser(admi
 @pytest.mark.parametrize("model", READ_ONLY, ids=lambda m: m._meta.label)
 def test_read_only_models_refuse_add_change_and_delete(admin_client, brains, model):
     obj = BUILDERS[model]()
-    change_url = _url(model, "change", obj.pk)
+    change_url = admin_url(model, "change", obj.pk)
 
-    assert admin_client.get(_url(model, "add")).status_code == 403
+    assert admin_client.get(admin_url(model, "add")).status_code == 403
     page = admin_client.get(change_url)
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert admin_client.post(change_url, {"summary": "Rewritten", "event_summary": "Rewritten"}).status_code == 403
-    assert admin_client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    assert admin_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
     fresh = model.objects.get(pk=obj.pk)
     assert getattr(fresh, "summary", None) == getattr(obj, "summary", None)
     assert getattr(fresh, "event_summary", None) == getattr(obj, "event_summary", None)
