@@ -14,12 +14,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
 from governance_app.brains import active_brains
-from governance_app.db import json_safe
+from governance_app.db import insert_row, json_safe, versioned_update
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Authority, Brain
 from governance_app.text_rules import required_text, substantive
@@ -48,7 +47,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    return RequestEvent.objects.create(
+    return insert_row(RequestEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or timezone.now(),
         tenant_id=request.tenant_id,
@@ -61,7 +60,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         note=note,
         changed_fields={k: [json_safe(b), json_safe(a)] for k, (b, a) in (changed_fields or {}).items()},
         event_payload=payload or {},
-    )
+    ))
 
 
 def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fields: dict[str, list[Any]],
@@ -161,7 +160,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                                   "a request has one lineage.", field="originating_task_id")
         elif originating_task is not None:
             parent = originating_task.request  # a request born of a task keeps its parent's lineage
-        request = BrainRequest.objects.create(
+        request = insert_row(BrainRequest(
             tenant_id=actor.tenant_id,
             requesting_authority=origin.slug,
             requesting_brain=origin,
@@ -187,7 +186,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             mcr_update_status=McrUpdateStatus.SUGGESTED if mcr_update_suggested else McrUpdateStatus.NONE,
             meta_json=dict(meta_json or {}),
             created_by=actor.label,
-        )
+        ))
         request_event_write(
             request=request, actor=actor, event_type=RequestEventType.CREATED, to_status=request.status,
             summary=f"{origin} asked {destination}: {title}", note=note,
@@ -229,9 +228,7 @@ def request_commit(*, request: BrainRequest, actor: Actor, to_status: str, chang
         values["closed_at"] = now
     before = {field: getattr(request, field) for field in values}
     # The lock_version condition makes a lost race visible on every database (SQLite has no row locks).
-    updated = BrainRequest.objects.filter(pk=request.pk, lock_version=request.lock_version).update(
-        **values, lock_version=F("lock_version") + 1)
-    if updated != 1:
+    if not versioned_update(request, values):
         raise DomainError("Someone else changed this request at the same moment. Reload and try again.",
                           kind=Refusal.CONFLICT)
     for field, value in values.items():

@@ -10,11 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from governance_app.actors import Actor
-from governance_app.db import json_safe
+from governance_app.db import insert_row, json_safe, load_row, versioned_update
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Brain
 from governance_app.text_rules import required_text, substantive
@@ -36,7 +35,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    return TaskEvent.objects.create(
+    return insert_row(TaskEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or timezone.now(),
         tenant_id=task.tenant_id,
@@ -47,7 +46,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
         from_status=from_status,
         to_status=to_status,
         event_payload=payload or {},
-    )
+    ))
 
 
 def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str, list[Any]]) -> Task:
@@ -132,9 +131,7 @@ def _task_commit(*, task: Task, actor: Actor, changes: Mapping[str, Any], event_
     """Write a checked task move: the row (only if nobody changed it meanwhile) and its event."""
     from_status = task.status
     values = {**changes, "updated_at": timezone.now()}
-    updated = Task.objects.filter(pk=task.pk, lock_version=task.lock_version).update(
-        **values, lock_version=F("lock_version") + 1)
-    if updated != 1:
+    if not versioned_update(task, values):
         raise DomainError("Someone else changed this task at the same moment. Reload and try again.",
                           kind=Refusal.CONFLICT)
     for field, value in values.items():
@@ -205,18 +202,28 @@ def _next_queued(actor: Actor) -> Task | None:
     written out: it runs on every claim, and compiling it through the ORM cost more than running
     it. It reads the queue index (mwms_tasks_queue) through the same PriorityRank expression.
     """
-    meta = Task._meta
-    quote = connection.ops.quote_name
     brains = sorted(actor.brains)
-    sql = (
-        f"SELECT {', '.join(quote(field.column) for field in meta.concrete_fields)} FROM {quote(meta.db_table)} "
-        f"WHERE tenant_id = %s AND assigned_brain IN ({', '.join(['%s'] * len(brains))}) AND status = %s "
-        f"ORDER BY {PriorityRank.template % {'expressions': 'priority'}}, created_at LIMIT 1"
-    )
-    if connection.features.has_select_for_update_skip_locked:
-        sql += " FOR UPDATE SKIP LOCKED"
-    tenant = meta.get_field("tenant").target_field.get_db_prep_value(actor.tenant_id, connection)
-    return next(iter(Task.objects.raw(sql, [tenant, *brains, T.QUEUED])), None)
+    key = (connection.vendor, len(brains))
+    sql = _QUEUE_SQL.get(key)
+    if sql is None:
+        meta = Task._meta
+        quote = connection.ops.quote_name
+        sql = (
+            f"SELECT {', '.join(quote(field.column) for field in meta.concrete_fields)} FROM {quote(meta.db_table)} "
+            f"WHERE tenant_id = %s AND assigned_brain IN ({', '.join(['%s'] * len(brains))}) AND status = %s "
+            f"ORDER BY {PriorityRank.template % {'expressions': 'priority'}}, created_at LIMIT 1"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            sql += " FOR UPDATE SKIP LOCKED"
+        _QUEUE_SQL[key] = sql
+    tenant = Task._meta.get_field("tenant").target_field.get_db_prep_value(actor.tenant_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant, *brains, T.QUEUED])
+        row = cursor.fetchone()
+    return None if row is None else load_row(Task, row, connection)
+
+
+_QUEUE_SQL: dict[tuple[str, int], str] = {}
 
 
 def _claim(locked: Task, actor: Actor) -> Task:

@@ -1,0 +1,139 @@
+"""The hot-path statements of governance_app.db (insert_row, versioned_update, load_row) store and
+load exactly what the ORM calls they stand for would, on SQLite and on PostgreSQL alike."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from governance_app.db import insert_row, load_row, versioned_update
+from requests_app.models import BrainRequest, RequestEvent
+from tasks_app.models import Task, TaskEvent
+from tests.factories import make_request, make_task, make_task_artifact
+
+pytestmark = pytest.mark.django_db
+
+
+def _values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def _event(request: BrainRequest, **overrides) -> RequestEvent:
+    fields = {"tenant_id": request.tenant_id, "request": request, "event_type": "note", "event_summary": "A note",
+              "actor": "tester", "from_status": None, "to_status": "new", "note": "Ünïcode and 'quotes'",
+              "changed_fields": {"status": ["new", "routed"]}, "event_payload": {"n": [1, 2.5, None, True]}}
+    return RequestEvent(**{**fields, **overrides})
+
+
+def test_insert_row_stores_what_save_would(brains):
+    request = make_request()
+    by_save, by_insert_row = _event(request), _event(request)
+    by_save.save(force_insert=True)
+    assert insert_row(by_insert_row) is by_insert_row
+    assert not by_insert_row._state.adding and by_insert_row._state.db == "default"
+
+    saved, inserted = (RequestEvent.objects.get(pk=e.pk) for e in (by_save, by_insert_row))
+    assert _values(inserted) == {**_values(saved), "id": by_insert_row.pk, "created_at": inserted.created_at}
+    assert _values(inserted) == _values(by_insert_row)  # the instance matches its row exactly
+
+
+def test_insert_row_of_a_request_with_its_lineage_and_null_keys(brains):
+    parent = make_request()
+    child = BrainRequest(tenant_id=parent.tenant_id, requesting_brain=brains["affiliate"],
+                         requesting_authority="affiliate", target_brain=brains["finance"], request_type="finance_review_request",
+                         request_title="Check the margin", request_summary="Check the margin of the offer.",
+                         parent_request=parent, meta_json={"source": {"kpi": "epc", "delta": -0.2}},
+                         supporting_brains=["ads", "sit"])
+    insert_row(child)
+    stored = BrainRequest.objects.get(pk=child.pk)
+    assert _values(stored) == _values(child)
+    assert stored.parent_request_id == parent.pk and stored.review_owner_id is None
+
+
+def test_insert_row_refuses_a_stored_row_and_changes_nothing(brains):
+    event = insert_row(_event(make_request()))
+    event.event_summary = "Rewritten"
+    with pytest.raises(ValueError, match="already stored"):
+        insert_row(event)
+    assert RequestEvent.objects.get(pk=event.pk).event_summary == "A note"
+
+
+def test_insert_row_falls_back_to_save_when_a_receiver_listens(brains):
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=RequestEvent, dispatch_uid="test-insert-row-listener")
+    try:
+        event = insert_row(_event(make_request()))
+    finally:
+        post_save.disconnect(dispatch_uid="test-insert-row-listener", sender=RequestEvent)
+    assert heard == [(event.pk, True)]
+    assert RequestEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_failed_insert_row_raises_and_leaves_no_row(brains):
+    event = _event(make_request(), event_type="not_an_event_type")  # the CHECK constraint refuses it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(event)
+    assert not RequestEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_versioned_update_writes_like_the_orm_update(brains):
+    ours, theirs = make_task(), make_task()
+    artifact_ours, artifact_theirs = make_task_artifact(ours), make_task_artifact(theirs)
+    now = timezone.now()
+    values = {"status": "picked_up", "attempts": 1, "assigned_employee": "executor-1", "updated_at": now,
+              "evidence_links": ["https://example.com/a", "note: b"]}
+    assert versioned_update(ours, {**values, "result": artifact_ours}) is True
+    assert Task.objects.filter(pk=theirs.pk, lock_version=theirs.lock_version).update(
+        **values, result=artifact_theirs, lock_version=F("lock_version") + 1) == 1
+
+    ours_row, theirs_row = Task.objects.get(pk=ours.pk), Task.objects.get(pk=theirs.pk)
+    skip = {"id", "request_id", "title", "created_at", "result_id"}
+    assert {k: v for k, v in _values(ours_row).items() if k not in skip} == \
+        {k: v for k, v in _values(theirs_row).items() if k not in skip}
+    assert ours_row.lock_version == ours.lock_version + 1
+    assert ours_row.result_id == artifact_ours.pk and ours_row.updated_at == now
+
+
+def test_versioned_update_with_a_stale_version_writes_nothing(brains):
+    task = make_task()
+    stale = Task.objects.get(pk=task.pk)
+    assert versioned_update(task, {"status": "picked_up", "attempts": 1}) is True
+    assert versioned_update(stale, {"status": "cancelled", "assigned_employee": "late"}) is False
+    row = Task.objects.get(pk=task.pk)
+    assert (row.status, row.assigned_employee, row.lock_version) == ("picked_up", None, task.lock_version + 1)
+
+
+def test_versioned_update_writes_null(brains):
+    task = make_task(assigned_employee="someone")
+    assert versioned_update(task, {"assigned_employee": None})
+    assert Task.objects.get(pk=task.pk).assigned_employee is None
+
+
+def test_versioned_update_refuses_an_instance_for_a_plain_column(brains):
+    task = make_task()
+    with pytest.raises(TypeError):
+        versioned_update(task, {"title": make_request()})
+
+
+@pytest.mark.parametrize("model", [Task, TaskEvent, BrainRequest])
+def test_load_row_makes_the_instance_the_orm_would(brains, model):
+    task = make_task(input_payload={"offer": {"id": "o-1", "epc": 1.25}}, evidence_links=["x"])
+    make_task_artifact(task)
+    TaskEvent.objects.create(task=task, tenant_id=task.tenant_id, event_type="progress", event_summary="Half",
+                             actor="x", event_payload={"done": 0.5})
+    meta = model._meta
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(quote(f.column) for f in meta.concrete_fields)} FROM {quote(meta.db_table)}")
+        rows = cursor.fetchall()
+    assert rows
+    for row in rows:
+        loaded = load_row(model, row, connection)
+        expected = model.objects.get(pk=loaded.pk)
+        assert _values(loaded) == _values(expected)
+        assert not loaded._state.adding and loaded._state.db == "default"
