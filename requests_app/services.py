@@ -6,6 +6,7 @@ governance_app.services, which records the decision and then commits the move th
 `request_lock` and `request_commit` here, so there is one way a request's status changes.
 """
 
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -92,8 +93,13 @@ def _brain(slug: str | None, *, field: str, label: str, actor: Actor) -> Brain:
     return brain
 
 
+@functools.cache
+def _allowed(choices) -> frozenset[str]:
+    return frozenset(choices.values)  # Django builds `values` anew on every access
+
+
 def _choice(value: Any, choices, *, field: str, label: str) -> str:
-    if value not in choices.values:
+    if not isinstance(value, str) or value not in _allowed(choices):
         raise DomainError(f"{label} must be one of: {', '.join(choices.values)}.", field=field)
     return value
 

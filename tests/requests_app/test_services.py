@@ -37,6 +37,15 @@ def test_create_refuses_an_unknown_brain_and_names_the_field(owner):
     assert refused.value.field == "destination_brain" and "marketing" in refused.value.message
 
 
+@pytest.mark.parametrize("field, value", [("request_type", "offer_request"), ("request_type", ["research_request"]),
+                                          ("priority", "asap"), ("priority", None), ("operating_layer", "strategic")])
+def test_create_refuses_a_value_outside_the_choices_and_names_the_field(owner, field, value):
+    with pytest.raises(DomainError) as refused:
+        new_request(actor(owner), **{field: value})
+    assert refused.value.field == field and "must be one of" in refused.value.message
+    assert not BrainRequest.objects.exists()
+
+
 def test_create_with_an_originating_task_inherits_the_task_request_as_parent(owner, reviewer, other_owner):
     parent = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
     task = ts.task_create(request=parent, actor=actor(other_owner), task_type="offer_review_task")
