@@ -49,14 +49,34 @@ def recreate_database(args: argparse.Namespace) -> None:
         conn.execute(f'CREATE DATABASE "{args.database}"')
 
 
-def manage(env: dict[str, str], *argv: str) -> str:
-    done = subprocess.run([str(PYTHON), "manage.py", *argv], cwd=ROOT, env=env, check=True,
+def manage(env: dict[str, str], *argv: str, root: Path = ROOT) -> str:
+    done = subprocess.run([str(PYTHON), "manage.py", *argv], cwd=root, env=env, check=True,
                           capture_output=True, text=True)
     return done.stdout
 
 
-def issue_token(env: dict[str, str], brain: str, role: str, label: str) -> str:
-    return manage(env, "issue_token", "--brain", brain, "--role", role, "--label", label).strip().splitlines()[-1]
+def issue_token(env: dict[str, str], brain: str, role: str, label: str, root: Path = ROOT) -> str:
+    output = manage(env, "issue_token", "--brain", brain, "--role", role, "--label", label, root=root)
+    return output.strip().splitlines()[-1]
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """The server's settings: DEBUG off (DEBUG keeps every query in memory), a scratch database."""
+    env = {**os.environ, "DATABASE_URL": database_url(args), "DEBUG": "false",
+           "SECRET_KEY": secrets.token_urlsafe(40), "ALLOWED_HOSTS": HOST, "LOG_LEVEL": "WARNING"}
+    env.pop("TEST_DATABASE_NAME", None)
+    return env
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int, root: Path = ROOT) -> subprocess.Popen:
+    command = [str(GUNICORN), "mwms_site.wsgi:application", "--chdir", str(root), "--bind", f"{HOST}:{port}",
+               "--workers", str(workers), "--threads", str(threads), "--log-level", "warning", "--backlog", "256"]
+    return subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
 
 
 def free_port() -> int:
@@ -290,6 +310,12 @@ class CpuMeter:
                 f"bench client {self.client / count * 1000:.1f} ms")
 
 
+def add_postgres_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pg-user", default=os.environ.get("PGUSER", "mwms"))
+    parser.add_argument("--pg-password", default=os.environ.get("PGPASSWORD", "mwms"))
+    parser.add_argument("--pg-port", default=os.environ.get("PGPORT", "5432"))
+
+
 def row(name: str, count: int, seconds: float, latencies: list[float]) -> str:
     ordered = sorted(latencies) or [0.0]
     p50 = statistics.median(ordered) * 1000
@@ -308,15 +334,11 @@ def main() -> None:
     parser.add_argument("--keep-alive", action="store_true",
                         help="clients keep their connection open (needs --worker-threads > 1: gthread workers)")
     parser.add_argument("--database", default="mwms_bench")
-    parser.add_argument("--pg-user", default=os.environ.get("PGUSER", "mwms"))
-    parser.add_argument("--pg-password", default=os.environ.get("PGPASSWORD", "mwms"))
-    parser.add_argument("--pg-port", default=os.environ.get("PGPORT", "5432"))
+    add_postgres_arguments(parser)
     args = parser.parse_args()
     Client.keep_alive = args.keep_alive
 
-    env = {**os.environ, "DATABASE_URL": database_url(args), "DEBUG": "false",
-           "SECRET_KEY": secrets.token_urlsafe(40), "ALLOWED_HOSTS": HOST, "LOG_LEVEL": "WARNING"}
-    env.pop("TEST_DATABASE_NAME", None)
+    env = server_env(args)
     print(f"recreating database {args.database} and migrating …", flush=True)
     recreate_database(args)
     manage(env, "migrate", "--no-input")
@@ -328,12 +350,9 @@ def main() -> None:
     executors = [issue_token(env, "affiliate", "executor", f"bench-executor-{i}") for i in range(args.executors)]
 
     port = free_port()
-    command = [str(GUNICORN), "mwms_site.wsgi:application", "--bind", f"{HOST}:{port}",
-               "--workers", str(args.workers), "--threads", str(args.worker_threads),
-               "--log-level", "warning", "--backlog", "256"]
     print(f"starting gunicorn ({args.workers} workers × {args.worker_threads} thread) on {HOST}:{port} …",
           flush=True)
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    server = start_gunicorn(env, port, args.workers, args.worker_threads)
     try:
         wait_until_up(port, tokens["research"])
         with CpuMeter(server.pid) as create_cpu:
@@ -348,8 +367,7 @@ def main() -> None:
             raise SystemExit(f"claimed {len(claimed)} ({len(set(claimed))} distinct) of {queued} tasks")
         claim_row = row(f"POST /tasks/claim ({args.executors} executors)", len(claimed), seconds, latencies)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop(server)
 
     print()
     print(f"gunicorn {args.workers} workers × {args.worker_threads} thread, PostgreSQL database {args.database}, "

@@ -1,0 +1,146 @@
+"""Compare the API's throughput of two checkouts of this project, side by side on one machine.
+
+Not a test. Single runs of api_bench.py vary by a fifth with the host's speed of the moment, which
+hides a 10% change. This serves both versions at once (each its own gunicorn with 2 sync workers
+and its own scratch database, mwms_compare_a and mwms_compare_b) and alternates short phases
+between them — POST /api/v1/requests from 8 threads, then POST /api/v1/tasks/claim from 8
+executors — so both see the same host. It prints each version's median and the median of the
+paired ratios (candidate / baseline). Run from the project root:
+
+    git worktree add /tmp/baseline main
+    .venv/bin/python bench/api_compare.py /tmp/baseline [CANDIDATE_DIR, default: this checkout]
+        [--rounds 8] [--phase 800]
+
+Both checkouts run with this project's virtualenv; each is migrated into its own database first.
+"""
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+from api_bench import (
+    HOST,
+    REQUEST_BODY,
+    ROOT,
+    Client,
+    add_postgres_arguments,
+    free_port,
+    issue_token,
+    manage,
+    recreate_database,
+    server_env,
+    start_gunicorn,
+    stop,
+    wait_until_up,
+)
+
+# Made in the checkout's own shell: setting the queue up is not what is measured.
+QUEUE_SCRIPT = """
+from requests_app.models import BrainRequest
+from tasks_app.models import Task
+parent = BrainRequest.objects.get(pk="{request_id}")
+Task.objects.bulk_create(
+    [Task(tenant_id=parent.tenant_id, request=parent, task_type="offer_review_task", assigned_brain_id="affiliate",
+          title=f"Compare task {{n}}", priority="medium") for n in range({count})], batch_size=1000)
+"""
+
+
+class Version:
+    """One checkout, served by its own gunicorn on its own database, with a queue of tasks."""
+
+    def __init__(self, name: str, root: Path, args: argparse.Namespace, queue: int) -> None:
+        self.name, self.root = name, root
+        self.creates: list[float] = []
+        self.claims: list[float] = []
+        args = argparse.Namespace(**{**vars(args), "database": f"mwms_compare_{name}"})
+        print(f"{name}: {root} → database {args.database} …", flush=True)
+        recreate_database(args)
+        env = server_env(args)
+        manage(env, "migrate", "--no-input", root=root)
+        self.port = free_port()
+        tokens = {label: issue_token(env, brain, role, f"compare-{label}", root=root) for label, brain, role in (
+            ("research", "research", "brain"), ("headoffice", "headoffice", "headoffice"),
+            *((f"executor-{i}", "affiliate", "executor") for i in range(8)))}
+        self.research = Client(self.port, tokens["research"])
+        head_office = Client(self.port, tokens["headoffice"])
+        self.executors = [Client(self.port, tokens[f"executor-{i}"]) for i in range(8)]
+        self.server = start_gunicorn(env, self.port, workers=2, threads=1, root=root)
+        wait_until_up(self.port, tokens["research"])
+        status, created = self.research.call("POST", "/requests", REQUEST_BODY)
+        assert status == 201, created
+        status, routed = head_office.call("POST", f"/requests/{created['request_id']}/transition",
+                                          {"to_status": "routed", "review_owner": "headoffice"})
+        assert status == 200, routed
+        manage(env, "shell", "-c", QUEUE_SCRIPT.format(request_id=created["request_id"], count=queue), root=root)
+
+    def phase(self, clients: list[Client], method: str, path: str, body: object, calls: int) -> float:
+        """Calls per second for `calls` calls spread over the clients, each in its own thread."""
+        expected = {"POST /requests": 201, "POST /tasks/claim": 200}[f"{method} {path}"]
+        failures: list[tuple[int, object]] = []
+
+        def run(client: Client) -> None:
+            for _ in range(calls // len(clients)):
+                status, answer = client.call(method, path, body)
+                if status != expected:
+                    failures.append((status, answer))
+
+        threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - start
+        if failures:
+            raise SystemExit(f"{self.name}: {method} {path} answered {failures[0]}")
+        return calls // len(clients) * len(clients) / seconds
+
+    def round(self, calls: int) -> None:
+        self.creates.append(self.phase([self.research] * 8, "POST", "/requests", REQUEST_BODY, calls))
+        self.claims.append(self.phase(self.executors, "POST", "/tasks/claim", None, calls))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("baseline", type=Path, help="the checkout to compare against")
+    parser.add_argument("candidate", type=Path, nargs="?", default=ROOT, help="default: this checkout")
+    parser.add_argument("--rounds", type=int, default=8, help="phases per version and call (default 8)")
+    parser.add_argument("--phase", type=int, default=800, help="calls per phase (default 800)")
+    add_postgres_arguments(parser)
+    args = parser.parse_args()
+    for root in (args.baseline, args.candidate):
+        if not (root / "manage.py").is_file():
+            raise SystemExit(f"{root} is not a checkout of this project (no manage.py)")
+
+    queue = (args.rounds + 1) * args.phase + 100
+    versions = [Version("a", args.baseline.resolve(), args, queue), Version("b", args.candidate.resolve(), args, queue)]
+    try:
+        for version in versions:  # warm both up before measuring
+            version.phase([version.research] * 8, "POST", "/requests", REQUEST_BODY, 160)
+            version.phase(version.executors, "POST", "/tasks/claim", None, 160)
+        for n in range(args.rounds):
+            for version in versions if n % 2 == 0 else versions[::-1]:
+                version.round(args.phase)
+    finally:
+        for version in versions:
+            stop(version.server)
+
+    a, b = versions
+    print(f"\n{args.rounds} rounds of {args.phase} calls each, gunicorn 2 sync workers per version, {HOST}")
+    print("| version | POST /requests per s (median, range) | POST /tasks/claim per s (median, range) |")
+    print("|---------|---------------------------------------|------------------------------------------|")
+    for version in versions:
+        print(f"| {version.name} | {statistics.median(version.creates):.0f} ({min(version.creates):.0f}–"
+              f"{max(version.creates):.0f}) | {statistics.median(version.claims):.0f} ({min(version.claims):.0f}–"
+              f"{max(version.claims):.0f}) |")
+    create_ratio = statistics.median(y / x for x, y in zip(a.creates, b.creates))
+    claim_ratio = statistics.median(y / x for x, y in zip(a.claims, b.claims))
+    print(f"b / a, median of paired rounds: creations {create_ratio:.3f}, claims {claim_ratio:.3f}")
+    print(f"(a = {a.root}, b = {b.root})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
