@@ -194,13 +194,17 @@ def task_claim_next(*, actor: Actor) -> Task | None:
     return None
 
 
+_QUEUE_SQL: dict[tuple[str, int], str] = {}  # per database vendor and number of Brains
+
+
 def _next_queued(actor: Actor) -> Task | None:
     """The actor's Brains' next queued task, locked on PostgreSQL so no other claim can take it.
 
     This is `Task.objects.filter(tenant, assigned_brain__in, status=queued)
     .select_for_update(skip_locked=True).order_by(PriorityRank("priority"), "created_at").first()`
-    written out: it runs on every claim, and compiling it through the ORM cost more than running
-    it. It reads the queue index (mwms_tasks_queue) through the same PriorityRank expression.
+    written out once per process: it runs on every claim, and compiling it through the ORM cost
+    more than running it. It reads the queue index (mwms_tasks_queue) through the same PriorityRank
+    expression.
     """
     brains = sorted(actor.brains)
     key = (connection.vendor, len(brains))
@@ -221,9 +225,6 @@ def _next_queued(actor: Actor) -> Task | None:
         cursor.execute(sql, [tenant, *brains, T.QUEUED])
         row = cursor.fetchone()
     return None if row is None else load_row(Task, row, connection)
-
-
-_QUEUE_SQL: dict[tuple[str, int], str] = {}
 
 
 def _claim(locked: Task, actor: Actor) -> Task:
