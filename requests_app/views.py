@@ -66,7 +66,14 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "move_forms": forms,
         "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
         "brains": brains,
+        "supporting_brain_names": _brain_names(request.supporting_brains, brains),
     }
+
+
+def _brain_names(slugs: list[str], brains: list[tuple[str, str]]) -> list[str]:
+    """Each slug's Brain name; a slug no active Brain has any more is shown as it is."""
+    names = dict(brains)
+    return [names.get(slug, slug) for slug in slugs]
 
 
 def _initial(request: BrainRequest, move) -> dict:

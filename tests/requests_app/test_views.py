@@ -4,6 +4,7 @@ method, anonymous, outsider, htmx partial, fixed query counts)."""
 import pytest
 from django.urls import reverse
 
+from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestEvent, RequestStatus
 from tasks_app.models import Task, TaskEvent
 from tests.conftest import PASSWORD
@@ -88,6 +89,14 @@ def test_detail_shows_the_protocol_fields_owners_and_open_actions(client, review
     for text in ("Origin Brain", "Destination Brain", "Review owner", "Escalation owner", "offer-881",
                  'id="move-route-', "Timeline"):
         assert text in page.text
+
+
+def test_detail_names_the_supporting_brains(client, reviewer, owner):
+    request = new_request(actor(owner))
+    rs.request_route(request=request, actor=actor(reviewer), review_owner="headoffice", primary_brain="affiliate",
+                     supporting_brains=["finance", "experimentation"])
+    page = signed_in(client, reviewer).get(reverse("requests:detail", args=[request.pk]))
+    assert "<dt>Supporting Brains</dt><dd>Finance Brain, Experimentation Brain</dd>" in page.text
 
 
 def test_detail_is_404_for_an_outsider(client, owner, outsider):
