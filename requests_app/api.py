@@ -217,8 +217,11 @@ class LessonOut(Out):
 class RequestDetail(RequestOut):
     """The request with its lineage: where it came from, what it spawned, and its whole history."""
 
-    parent: RequestRef | None
-    ancestors: list[RequestRef] = Field(description="Parent first, root last.")
+    parent: RequestRef | None = Field(description="The parent request, or null when there is none or the caller "
+                                                  "may not see it (parent_request_id still names it).")
+    ancestors: list[RequestRef] = Field(description="The earlier requests of the chain the caller may see: "
+                                                    "parent first, root last.")
+    hidden_ancestors: int = Field(description="How many earlier requests of the chain the caller may not see.")
     children: list[RequestNode]
     tasks: list[TaskInLineage]
     events: list[RequestEventOut]
@@ -316,8 +319,9 @@ def request_detail_out(brain_request: BrainRequest, actor: Actor) -> dict[str, A
     lineage = request_lineage(actor=actor, request=brain_request)
     return {
         **request_out(brain_request, actor, task_ids=[t.pk for t in lineage.tasks]),
-        "parent": request_ref(lineage.ancestors[0]) if lineage.ancestors else None,
+        "parent": request_ref(lineage.parent) if lineage.parent else None,
         "ancestors": [request_ref(r) for r in lineage.ancestors],
+        "hidden_ancestors": lineage.hidden_ancestors,
         "children": [_node(node) for node in lineage.children],
         "tasks": [_lineage_task(t) for t in lineage.tasks],
         "events": [

@@ -141,9 +141,17 @@ class Lineage:
     events: list[RequestEvent]
     timeline: list[dict[str, Any]]           # request and task events merged, oldest first
     warnings: list[str]
+    hidden_ancestors: int = 0                # earlier requests in the chain the actor may not see
+
+    @property
+    def parent(self) -> BrainRequest | None:
+        """The request's parent, when the actor may see it (not a further ancestor in its place)."""
+        first = self.ancestors[0] if self.ancestors else None
+        return first if first is not None and first.pk == self.request.parent_request_id else None
 
     @property
     def root(self) -> BrainRequest:
+        """The earliest request of the chain the actor may see."""
         return self.ancestors[-1] if self.ancestors else self.request
 
 
@@ -178,7 +186,8 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
     timeline.sort(key=lambda item: item["at"])
     return Lineage(request=request, ancestors=ancestors, children=children, tasks=tasks, decisions=decisions,
                    lessons=lessons, events=events, timeline=timeline,
-                   warnings=lineage_warnings(request=request, tasks=tasks))
+                   warnings=lineage_warnings(request=request, tasks=tasks),
+                   hidden_ancestors=len(ancestor_ids) - len(ancestors))
 
 
 def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:

@@ -277,6 +277,21 @@ def test_the_detail_carries_the_lineage_and_the_moves_open(research, head_office
     assert child_detail["parent"]["request_id"] == child["request_id"]
 
 
+def test_the_detail_names_no_parent_the_caller_may_not_see(research, content):
+    root = created(research, destination_brain="content", request_type="content_support_request")
+    hidden = created(research, parent_request_id=root["request_id"])            # Research -> Affiliate
+    leaf = created(research, destination_brain="content", request_type="content_support_request",
+                   parent_request_id=hidden["request_id"])
+
+    detail = content.get(f"/requests/{leaf['request_id']}").json()
+
+    assert detail["parent_request_id"] == hidden["request_id"]
+    assert detail["parent"] is None
+    assert [a["request_id"] for a in detail["ancestors"]] == [root["request_id"]]
+    assert detail["hidden_ancestors"] == 1
+    assert research.get(f"/requests/{leaf['request_id']}").json()["hidden_ancestors"] == 0
+
+
 def test_a_request_the_caller_cannot_see_is_404(research, content):
     request = created(research)
 

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 def child_of(parent: BrainRequest, **extra) -> BrainRequest:
-    return BrainRequest.objects.create(
-        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
-        request_type="offer_review_request", request_title="Child request",
-        request_summary="A follow-up from the parent request.", required_output="", parent_request=parent, **extra)
+    fields = {"requesting_authority": "research", "requesting_brain_id": "research", "target_brain_id": "affiliate",
+              "request_type": "offer_review_request", "request_title": "Child request",
+              "request_summary": "A follow-up from the parent request.", "required_output": ""}
+    return BrainRequest.objects.create(parent_request=parent, **{**fields, **extra})
 
 
 def test_headoffice_sees_every_request_and_a_brain_only_its_own(owner, other_owner, outsider, reviewer):
@@ -49,6 +49,16 @@ def test_ancestors_run_from_the_parent_up_to_the_root(owner):
     leaf = child_of(middle)
     assert request_ancestor_ids(request=leaf) == [middle.pk, root.pk]
     assert request_ancestor_ids(request=root) == []
+
+
+def test_the_lineage_counts_the_earlier_requests_the_actor_may_not_see(owner, outsider, reviewer):
+    root = new_request(actor(owner))                       # Research -> Affiliate: not Content's
+    middle = child_of(root)
+    leaf = child_of(middle, target_brain_id="content")     # Content's, under two it may not see
+    assert request_lineage(actor=actor(outsider), request=leaf).hidden_ancestors == 2
+    assert request_lineage(actor=actor(outsider), request=leaf).ancestors == []
+    headoffice = request_lineage(actor=actor(reviewer), request=leaf)
+    assert (headoffice.hidden_ancestors, headoffice.ancestors) == (0, [middle, root])
 
 
 def test_lineage_builds_the_tree_of_descendants(owner, reviewer):

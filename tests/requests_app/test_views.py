@@ -99,6 +99,15 @@ def test_detail_names_the_supporting_brains(client, reviewer, owner):
     assert "<dt>Supporting Brains</dt><dd>Finance Brain, Experimentation Brain</dd>" in page.text
 
 
+def test_detail_says_when_earlier_requests_are_outside_the_brains_view(client, owner, outsider):
+    parent = new_request(actor(owner))                      # Research -> Affiliate
+    child = new_request(actor(owner), destination="content", request_type="content_support_request",
+                        parent_request_id=parent.pk, request_title="Write the offer's landing copy")
+    page = signed_in(client, outsider).get(reverse("requests:detail", args=[child.pk]))
+    assert "1 earlier request in this chain is outside your Brain" in page.text
+    assert parent.request_title not in page.text
+
+
 def test_detail_is_404_for_an_outsider(client, owner, outsider):
     request = new_request(actor(owner))
     assert signed_in(client, outsider).get(reverse("requests:detail", args=[request.pk])).status_code == 404
