@@ -40,10 +40,12 @@ def task_get(*, actor: Actor, task_id: Any) -> Task | None:
 
 
 def task_to_act_on(*, actor: Actor, task_id: Any) -> Task | None:
-    """A task of the actor's tenant, for a move. Not scoped further on purpose: the task services
-    decide who may act, and an executor's refused attempt on another Brain's task is recorded
-    (a rule_violation event) rather than hidden behind a 404."""
+    """A task the actor may see, for a move; the task services then decide whether it may act.
+
+    An executor is the exception: it gets any task of its tenant, so that its attempt on another
+    Brain's task is refused and recorded (a rule_violation event) rather than hidden behind a 404."""
     pk = _pk(task_id)
     if pk is None:
         return None
-    return Task.objects.select_related("request").filter(pk=pk, tenant_id=actor.tenant_id).first()
+    tasks = Task.objects.filter(tenant_id=actor.tenant_id) if actor.is_executor else tasks_visible_to(actor)
+    return tasks.select_related("request").filter(pk=pk).first()

@@ -69,13 +69,16 @@ def task_move_check(task: Task, name: str, actor: Actor) -> TaskMove:
     if name not in TASK_MOVE_NAMES:
         raise DomainError(f"There is no task move called {name!r}.", field="move")
     candidates = [m for m in TASK_MOVES if m.name == name]
+    roles = task_roles_of(actor, task)
+    # Who may act is judged before when: a move that is never the actor's is refused as such
+    # (and an executor's attempt recorded), whatever the task's status.
     rule = next((m for m in candidates if task.status in m.from_statuses), None)
+    if not (rule or candidates[0]).roles & roles:
+        raise DomainError(f"{candidates[0].label} is not yours to do: this task belongs to "
+                          f"{task.assigned_brain_id}.", kind=Refusal.FORBIDDEN)
     if rule is None:
         raise DomainError(f"{candidates[0].label} is not possible while the task is "
                           f"{task.get_status_display().lower()}.", kind=Refusal.CONFLICT)
-    if not (rule.roles & task_roles_of(actor, task)):
-        raise DomainError(f"{rule.label} is not yours to do: this task belongs to {task.assigned_brain_id}.",
-                          kind=Refusal.FORBIDDEN)
     return rule
 
 

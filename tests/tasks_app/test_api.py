@@ -167,6 +167,21 @@ def test_an_executor_claiming_another_brains_task_is_refused_and_the_attempt_rec
     assert violation.actor == "token:finance-executor"
 
 
+def test_an_executor_acting_on_another_brains_task_is_refused_whatever_its_status(running, brains):
+    """Who may act comes before when: the intruder learns nothing of the status, and its attempt
+    stays on the task's timeline."""
+    intruder = api_as("finance", TokenRole.EXECUTOR, label="finance-executor")
+
+    answers = [task_move(intruder, running["task_id"], to_status="picked_up"),
+               task_move(intruder, running["task_id"], to_status="completed", result_summary="Scored it, 8/10."),
+               intruder.post(f"/tasks/{running['task_id']}/events", {"summary": "Taking this over"})]
+
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert all("running" not in a.json()["detail"] for a in answers)
+    assert Task.objects.get().status == "running"
+    assert TaskEvent.objects.filter(task_id=running["task_id"], event_type="rule_violation").count() == 3
+
+
 def test_the_executor_loop_start_progress_artifact_complete(executor, running, affiliate):
     task_id = running["task_id"]
     assert running["task_status"] == "running"
@@ -255,13 +270,30 @@ def test_progress_on_a_task_not_running_is_409(executor, queued):
     assert response.status_code == 409
 
 
-def test_another_brain_may_not_report_on_or_save_output_to_a_task(running, content):
-    event = content.post(f"/tasks/{running['task_id']}/events", {"summary": "Looks fine to us"})
-    artifact = content.post(f"/tasks/{running['task_id']}/artifacts", {"artifact_type": "note",
-                                                                       "artifact_summary": "Our view"})
+def test_the_origin_brain_may_see_but_not_report_on_or_save_output_to_a_task(running, research):
+    event = research.post(f"/tasks/{running['task_id']}/events", {"summary": "Looks fine to us"})
+    artifact = research.post(f"/tasks/{running['task_id']}/artifacts", {"artifact_type": "note",
+                                                                        "artifact_summary": "Our view"})
 
     assert (event.status_code, artifact.status_code) == (403, 403)
     assert TaskArtifact.objects.count() == 0
+
+
+def test_a_task_the_caller_cannot_see_is_404_to_every_write_whatever_its_status(running, content):
+    """Content takes no part in the request: its answers must not tell the task exists, nor its status."""
+    task_id = running["task_id"]
+    answers = [
+        content.post(f"/tasks/{task_id}/transition", {"to_status": "picked_up"}),
+        content.post(f"/tasks/{task_id}/transition", {"to_status": "completed",
+                                                     "result_summary": "Scored it fully, 8/10."}),
+        content.post(f"/tasks/{task_id}/events", {"summary": "Looks fine to us"}),
+        content.post(f"/tasks/{task_id}/artifacts", {"artifact_type": "note", "artifact_summary": "Our view"}),
+    ]
+
+    assert [a.status_code for a in answers] == [404] * 4
+    assert {a.json()["detail"] for a in answers} == {"No task with that id that you can see."}
+    assert TaskArtifact.objects.count() == 0 and TaskEvent.objects.filter(task_id=task_id).count() == 3
+    assert Task.objects.get().status == "running"
 
 
 def test_an_event_needs_its_summary_and_a_known_type(executor, running):
