@@ -171,11 +171,10 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
             continue
         (nodes[parent_pk].children if parent_pk in nodes else children).append(nodes[pk])
 
-    tasks = list(
-        request.tasks.select_related("assigned_brain")
-        .prefetch_related("events", "artifacts")
-        .order_by("created_at")
-    )
+    tasks = request.tasks.all()
+    if actor.is_executor:  # it works its Brain's tasks and sees no other (tasks_app.selectors.tasks_visible_to)
+        tasks = tasks.filter(assigned_brain__in=actor.brains)
+    tasks = list(tasks.select_related("assigned_brain").prefetch_related("events", "artifacts").order_by("created_at"))
     decisions = list(request.decisions.select_related("authority", "supersedes").order_by("created_at"))
     lessons = list(request.lessons.select_related("originating_brain").order_by("created_at"))
     events = list(request.events.order_by("created_at"))

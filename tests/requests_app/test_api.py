@@ -277,6 +277,18 @@ def test_the_detail_carries_the_lineage_and_the_moves_open(research, head_office
     assert child_detail["parent"]["request_id"] == child["request_id"]
 
 
+def test_an_executor_reads_only_its_own_brains_tasks_in_a_lineage(affiliate, routed):
+    task = affiliate.post(f"/requests/{routed['request_id']}/tasks", {"task_type": "offer_review_task"}).json()
+    research_executor = api_as("research", "executor", label="research-executor")
+
+    detail = research_executor.get(f"/requests/{routed['request_id']}").json()
+
+    assert detail["request_id"] == routed["request_id"]   # Research sent it, so its executor may read it
+    assert detail["tasks"] == [] and detail["related_task_ids"] == []
+    assert [e["event_type"] for e in detail["events"]].count("task_created") == 1
+    assert affiliate.get(f"/requests/{routed['request_id']}").json()["related_task_ids"] == [task["task_id"]]
+
+
 def test_the_detail_names_no_parent_the_caller_may_not_see(research, content):
     root = created(research, destination_brain="content", request_type="content_support_request")
     hidden = created(research, parent_request_id=root["request_id"])            # Research -> Affiliate
