@@ -26,12 +26,13 @@ def _supporting_q(slug: str) -> Q:
 
 def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
     """HeadOffice sees the whole tenant; a Brain sees requests it sends, receives, leads, supports,
-    reviews or is the escalation owner of; an integration sees what its Brain sent."""
+    reviews or is the escalation owner of; an integration sees what it created (the requests its
+    Brain sent under its label, so a token rotated under the same label keeps its view)."""
     qs = BrainRequest.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
     if actor.is_integration:
-        return qs.filter(requesting_brain__in=actor.brains)
+        return qs.filter(requesting_brain__in=actor.brains, created_by=actor.label)
     if not actor.brains:
         return qs.none()
     # Owners of a role on the request see it too: an authority Brain named escalation owner, or a

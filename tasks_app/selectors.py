@@ -12,14 +12,14 @@ from tasks_app.models import Task
 
 def tasks_visible_to(actor: Actor) -> QuerySet[Task]:
     """HeadOffice sees the whole tenant; an executor its Brain's tasks; an integration the tasks
-    under requests its Brain sent; a Brain its own tasks and those under requests it can see."""
+    under the requests it created; a Brain its own tasks and those under requests it can see."""
     qs = Task.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office and not actor.is_executor:
         return qs
     if actor.is_executor:
         return qs.filter(assigned_brain__in=actor.brains)
     if actor.is_integration:
-        return qs.filter(request__requesting_brain__in=actor.brains)
+        return qs.filter(request__in=requests_visible_to(actor).values("pk"))
     return qs.filter(Q(assigned_brain__in=actor.brains) | Q(request__in=requests_visible_to(actor).values("pk")))
 
 

@@ -35,12 +35,14 @@ def test_headoffice_sees_every_request_and_a_brain_only_its_own(owner, other_own
     assert set(requests_visible_to(actor(outsider))) == {supported}     # content supports it
 
 
-def test_an_integration_sees_only_what_its_brain_sent(owner):
-    mine = new_request(actor(owner))
-    new_request(actor(owner), destination="research", request_type="research_request", origin_brain="research")
-    plugin = token_actor("affiliate", role="integration", label="plugin")
-    assert not requests_visible_to(plugin).filter(pk=mine.pk).exists()
-    assert requests_visible_to(token_actor("research", role="integration", label="p2")).count() == 2
+def test_an_integration_sees_only_what_it_created(owner):
+    by_the_owner = new_request(actor(owner))
+    plugin = token_actor("research", role="integration", label="wordpress-plugin")
+    by_the_plugin = new_request(plugin)
+    assert list(requests_visible_to(plugin)) == [by_the_plugin]
+    assert not requests_visible_to(token_actor("research", role="integration", label="brain-room")).exists()
+    assert not requests_visible_to(token_actor("affiliate", role="integration", label="p3")).exists()
+    assert set(requests_visible_to(actor(owner))) == {by_the_owner, by_the_plugin}
 
 
 def test_ancestors_run_from_the_parent_up_to_the_root(owner):

@@ -78,12 +78,21 @@ def test_the_origin_brain_may_not_create_tasks_for_the_destination(research, rou
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("role", [TokenRole.EXECUTOR, TokenRole.INTEGRATION])
-def test_executors_and_integrations_create_no_tasks(routed, role):
-    response = api_as("affiliate" if role == TokenRole.EXECUTOR else "research", role).post(
+def test_an_executor_creates_no_tasks(routed):
+    response = api_as("affiliate", TokenRole.EXECUTOR).post(
         f"/requests/{routed['request_id']}/tasks", {"task_type": "offer_review_task"})
 
     assert response.status_code == 403
+
+
+def test_an_integration_creates_no_tasks_even_under_its_own_request(integration, head_office):
+    request = created(integration)
+    moved(head_office, request["request_id"], to_status="routed", review_owner="headoffice")
+
+    response = integration.post(f"/requests/{request['request_id']}/tasks", {"task_type": "offer_review_task"})
+
+    assert response.status_code == 403
+    assert Task.objects.count() == 0
 
 
 def test_a_task_under_a_request_the_caller_cannot_see_is_404(content, routed):
