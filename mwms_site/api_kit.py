@@ -84,16 +84,20 @@ def bearer_actor(request: HttpRequest) -> Actor:
 
 # --- input -----------------------------------------------------------------------------------
 
+MAX_JSON_DEPTH = 32  # nesting a field's JSON may have; pydantic cannot write out much deeper values
+
+
 def _unstorable(value: Any) -> str | None:
-    """Why a value cannot be stored (PostgreSQL refuses NUL in text and jsonb), or None."""
-    stack = [value]
+    """Why a value cannot be stored (PostgreSQL refuses NUL in text and jsonb; a value nested
+    deeper than MAX_JSON_DEPTH could not be answered back), or None."""
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                return f"must not nest objects and arrays more than {MAX_JSON_DEPTH} levels deep"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, str):
             if "\x00" in item:
                 return "must not contain the NUL character (\\u0000)"

@@ -2,6 +2,7 @@
 bearer-token check every call goes through, and idempotent POSTs."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from governance_app.actors import SYSTEM
@@ -145,6 +146,37 @@ def test_an_invalid_field_is_422_naming_it(research, field, value):
 
     assert response.status_code == 422
     assert field in response.json()["errors"]
+
+
+def nested(levels: int) -> dict:
+    """An object `levels` containers deep, objects and arrays in turn."""
+    value: Any = {}
+    for level in range(levels - 1, 0, -1):   # the last wrap (level 1) is an object
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+def test_json_nested_too_deep_is_422_naming_the_field_and_a_deep_enough_one_is_kept(research, integration):
+    too_deep = [
+        research.post("/requests", new_request_body(meta_json=nested(300))),
+        research.post("/requests", new_request_body(meta_json={"a": "[" * 5000})),     # deep-looking text is text
+        integration.post("/signals", {"signal_type": "anomaly_detection", "destination_brain": "sit",
+                                      "summary": "Conversion tracking dropped to zero overnight.",
+                                      "payload": nested(33)}),
+        integration.post("/brain-room/messages", {
+            "requested_brain": "content", "urgency": "urgent", "task_type": "copywriting",
+            "expected_output": "Three headline options under 60 characters.", "source_context": nested(40),
+            "user_instruction": "Draft three headlines for the collagen gummies test page."}),
+    ]
+
+    assert [r.status_code for r in too_deep] == [422, 201, 422, 422]
+    assert [list(r.json()["errors"]) for r in too_deep if r.status_code == 422] == [
+        ["meta_json"], ["payload"], ["source_context"]]
+    assert "32 levels" in too_deep[0].json()["errors"]["meta_json"]
+    kept = research.post("/requests", new_request_body(meta_json=nested(32)))
+    assert kept.status_code == 201
+    assert research.get(f"/requests/{kept.json()['request_id']}").json()["meta_json"] == nested(32)
+    assert BrainRequest.objects.count() == 2
 
 
 def test_a_field_the_request_does_not_have_is_refused_not_ignored(research):

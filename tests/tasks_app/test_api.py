@@ -305,6 +305,25 @@ def test_a_task_the_caller_cannot_see_is_404_to_every_write_whatever_its_status(
     assert Task.objects.get().status == "running"
 
 
+def test_task_json_nested_too_deep_is_422_naming_the_field(affiliate, executor, running, routed):
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"a": deep}
+
+    answers = {
+        "input_payload": affiliate.post(f"/requests/{routed['request_id']}/tasks",
+                                        {"task_type": "offer_review_task", "input_payload": deep}),
+        "payload": executor.post(f"/tasks/{running['task_id']}/events", {"summary": "Scored", "payload": deep}),
+        "content_json": executor.post(f"/tasks/{running['task_id']}/artifacts", {
+            "artifact_type": "verdict", "artifact_summary": "Offer scorecard: 8/10", "content_json": deep}),
+    }
+
+    assert {field: (r.status_code, list(r.json()["errors"])) for field, r in answers.items()} == {
+        field: (422, [field]) for field in answers}
+    assert (Task.objects.count(), TaskArtifact.objects.count()) == (1, 0)
+    assert affiliate.get(f"/tasks/{running['task_id']}").status_code == 200
+
+
 def test_an_event_needs_its_summary_and_a_known_type(executor, running):
     missing = executor.post(f"/tasks/{running['task_id']}/events", {"payload": {"n": 1}})
     unknown = executor.post(f"/tasks/{running['task_id']}/events", {"event_type": "error", "summary": "Broke"})
