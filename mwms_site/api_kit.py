@@ -169,8 +169,9 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap an operation's whole run (auth, parsing, handler, rendering) with Idempotency-Key.
 
     The work and the stored answer commit together, so two concurrent calls with one key cannot
-    both create: the second waits on the unique (token, key) index, fails, rolls back its own
-    work, and returns the first call's answer.
+    both act: the second either waits on the unique (token, key) index, fails, rolls back its own
+    work and returns the first call's answer, or waits on the first call's row locks, finds the
+    move already made, and returns the first call's answer instead of its own refusal.
     """
     @wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -204,6 +205,12 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             if stored is None:
                 raise
             return _replay(stored, fingerprint)
+        if 400 <= response.status_code < 500:
+            # A retry that ran while the first call held its locks finds the work already done
+            # (a 409, say); the first call's answer has committed with that work, so give it back.
+            stored = _stored(actor, key)
+            if stored is not None:
+                return _replay(stored, fingerprint)
         return response
 
     return wrapper

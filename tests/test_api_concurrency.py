@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from governance_app.models import TokenRole
-from requests_app.models import BrainRequest
+from requests_app.models import BrainRequest, RequestEvent
 from tasks_app.models import Task, TaskEvent
 from tests.api_client import Api, api_as, new_request_body
 
@@ -84,3 +84,18 @@ def test_concurrent_retries_of_one_idempotent_post_create_one_request():
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["request_id"] for a in answers}) == 1
     assert BrainRequest.objects.count() == 1
+
+
+def test_concurrent_retries_of_one_idempotent_move_all_get_the_first_answer():
+    research, head_office = api_as("research"), api_as("headoffice", "headoffice")
+    request_id = research.post("/requests", new_request_body()).json()["request_id"]
+    clients = [Api(head_office.secret, label=f"retry-{i}") for i in range(6)]
+    body = {"to_status": "routed", "review_owner": "headoffice", "note": "Affiliate owns offer reviews."}
+
+    answers = race([lambda api=api: api.post(f"/requests/{request_id}/transition", body, key="route-881")
+                    for api in clients])
+
+    assert [a.status_code for a in answers] == [200] * 6, [a.json() for a in answers]
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert BrainRequest.objects.get().status == "routed"
+    assert RequestEvent.objects.filter(event_type="status_changed").count() == 1
