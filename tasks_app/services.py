@@ -17,7 +17,7 @@ from governance_app.db import insert_row, json_safe, load_row, versioned_update
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import Brain
 from governance_app.text_rules import required_text, substantive
-from requests_app.models import BrainRequest, Priority, RequestEventType
+from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
 from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
@@ -372,6 +372,13 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
                                   kind=Refusal.FORBIDDEN)
             if locked.status == T.CANCELLED:
                 raise DomainError("This task was cancelled; it takes no more output.", kind=Refusal.CONFLICT)
+            if locked.request.status in FINAL_STATUSES:
+                raise DomainError(f"The request is {locked.request.get_status_display().lower()}; its tasks take "
+                                  f"no more output (the evidence it closed on stays as it was).",
+                                  kind=Refusal.CONFLICT)
+            if as_result and locked.status == T.COMPLETED:
+                raise DomainError("This task completed with its result; a further artifact can be saved beside "
+                                  "it but cannot replace it.", field="as_result", kind=Refusal.CONFLICT)
             digest = hashlib.sha256(json.dumps({"location": location, "content": content},
                                                sort_keys=True, default=str).encode()).hexdigest()
             artifact = TaskArtifact.objects.create(

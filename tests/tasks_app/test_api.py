@@ -7,6 +7,7 @@ from governance_app.models import TokenRole
 from requests_app.models import BrainRequest
 from tasks_app.models import Task, TaskArtifact, TaskEvent
 from tests.api_client import (  # noqa: F401 - fixtures
+    OUTCOME,
     Api,
     affiliate,
     api_as,
@@ -322,6 +323,27 @@ def test_task_json_nested_too_deep_is_422_naming_the_field(affiliate, executor, 
         field: (422, [field]) for field in answers}
     assert (Task.objects.count(), TaskArtifact.objects.count()) == (1, 0)
     assert affiliate.get(f"/tasks/{running['task_id']}").status_code == 200
+
+
+def test_a_completed_tasks_result_stays_and_a_closed_requests_tasks_take_no_output(executor, running, head_office,
+                                                                                     routed):
+    task_id = running["task_id"]
+    first = executor.post(f"/tasks/{task_id}/artifacts", {"artifact_type": "verdict",
+                                                         "artifact_summary": "Offer scorecard: 8/10"}).json()
+    assert task_move(executor, task_id, to_status="completed").status_code == 200
+    artifact = {"artifact_type": "verdict", "artifact_summary": "A better scorecard: 9/10"}
+
+    replacing = executor.post(f"/tasks/{task_id}/artifacts", {**artifact, "as_result": True})
+    beside = executor.post(f"/tasks/{task_id}/artifacts", artifact)
+    assert head_office.post(f"/requests/{routed['request_id']}/transition",
+                            {"to_status": "closed", **OUTCOME}).status_code == 200
+    after_closing = executor.post(f"/tasks/{task_id}/artifacts", {**artifact, "artifact_summary": "Late notes"})
+
+    assert (replacing.status_code, list(replacing.json()["errors"])) == (409, ["as_result"])
+    assert beside.status_code == 201
+    assert after_closing.status_code == 409 and "closed" in after_closing.json()["detail"]
+    assert str(Task.objects.get().result_id) == first["artifact_id"]
+    assert TaskArtifact.objects.count() == 2
 
 
 def test_an_event_needs_its_summary_and_a_known_type(executor, running):
