@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from governance_app.brains import active_brains
 from governance_app.errors import DomainError
 from governance_app.models import ApiToken, Brain, TokenRole
 
@@ -38,6 +39,9 @@ def api_token_issue(*, brain: str, role: str, label: str) -> tuple[ApiToken, str
     if found is None:
         known = ", ".join(Brain.objects.filter(is_active=True).order_by("slug").values_list("slug", flat=True))
         raise DomainError(f"Unknown Brain {brain!r}: choose one of {known}.", field="brain")
+    if role == TokenRole.HEADOFFICE and found.slug != Brain.HEADOFFICE:
+        raise DomainError(f"A headoffice token acts for HeadOffice, so it belongs to the {Brain.HEADOFFICE} "
+                          f"Brain, not {found.slug}: use --brain {Brain.HEADOFFICE}.", field="role")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(tenant_id=found.tenant_id, brain=found, role=role, label=label,
@@ -71,6 +75,8 @@ def api_token_authenticate(secret: str) -> ApiToken:
     token_id, tenant_id, brain, role, label, revoked, touch = row
     if revoked:
         raise TokenRefused(f"This token ({label}) was revoked; ask HeadOffice for a new one.")
+    if brain not in active_brains(_uuid(tenant_id)):
+        raise TokenRefused(f"This token's Brain ({brain}) is no longer active, so its tokens open nothing.")
     token = ApiToken(id=_uuid(token_id), tenant_id=_uuid(tenant_id), brain_id=brain, role=role, label=label)
     if touch:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

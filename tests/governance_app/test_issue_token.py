@@ -51,6 +51,7 @@ def test_the_printed_token_opens_the_api(client):
         ({"brain": "nowhere", "role": "brain", "label": "x"}, "Unknown Brain 'nowhere'"),
         ({"brain": "research", "role": "admin", "label": "x"}, "Unknown role 'admin'"),
         ({"brain": "research", "role": "brain", "label": "   "}, "The label is required"),
+        ({"brain": "research", "role": "headoffice", "label": "x"}, "belongs to the headoffice Brain"),
     ],
 )
 def test_bad_input_is_a_clear_command_error_and_writes_nothing(options, message):

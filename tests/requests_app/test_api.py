@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from governance_app.actors import SYSTEM
-from governance_app.models import ApiToken
+from governance_app.models import ApiToken, Brain
 from governance_app.services import api_token_revoke
 from requests_app.models import BrainRequest, RequestEvent, Signal
 from tests.api_client import (  # noqa: F401 - fixtures
@@ -54,6 +54,18 @@ def test_a_revoked_token_is_401(research):
 
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
+
+
+def test_the_tokens_of_a_retired_brain_open_nothing(research, executor):
+    brain = Brain.objects.get(slug="research")
+    brain.is_active = False
+    brain.save()   # as the admin does: the registry hears of it at once
+
+    response = research.get("/requests")
+
+    assert response.status_code == 401
+    assert "no longer active" in response.json()["detail"]
+    assert executor.post("/tasks/claim").status_code == 204   # Affiliate's executor is unaffected
 
 
 def test_last_used_at_is_written_at_most_once_a_minute(research):
