@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from governance_app.actors import Actor
+from governance_app.brains import active_brains
 from governance_app.errors import DomainError, Refusal
 from governance_app.models import (
     ApiToken,
@@ -76,11 +77,19 @@ def _decision_create(*, actor: Actor, authority: Brain, request: BrainRequest | 
                      mcr_decision: str | None = None, supersedes: DecisionRecord | None = None) -> DecisionRecord:
     summary = substantive(decision_summary, field="decision_summary", label="The decision")
     why = substantive(reasoning, field="reasoning", label="The reasoning")
-    if affected_brains is None and request is not None:
-        affected_brains = sorted({b for b in (request.requesting_brain_id, request.target_brain_id) if b})
+    if affected_brains is None:
+        affected_brains = sorted({b for b in (request.requesting_brain_id, request.target_brain_id) if b}) \
+            if request is not None else []
+    else:  # named by the decider: each must be a Brain of the registry
+        affected_brains = list(dict.fromkeys(affected_brains))
+        known = active_brains(actor.tenant_id)
+        unknown = [str(b) for b in affected_brains if not isinstance(b, str) or b not in known]
+        if unknown:
+            raise DomainError(f"Affected Brains must be active Brains of the registry; unknown: {', '.join(unknown)} "
+                              f"(choose from {', '.join(sorted(known))}).", field="affected_brains")
     decision = DecisionRecord.objects.create(
         tenant_id=actor.tenant_id, authority=authority, related_request=request, related_task=task,
-        affected_brains=list(affected_brains or []), decision_summary=summary, reasoning=why,
+        affected_brains=affected_brains, decision_summary=summary, reasoning=why,
         evidence_used=(evidence_used or None), expected_outcome=(expected_outcome or None), decision_kind=kind,
         classification=classification, mcr_decision=mcr_decision, supersedes=supersedes, recorded_by=actor.label,
     )

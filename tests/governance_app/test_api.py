@@ -76,6 +76,18 @@ def test_a_decision_needs_real_reasoning(head_office, routed):
     assert "reasoning" in response.json()["errors"]
 
 
+def test_affected_brains_are_brains_of_the_registry(head_office, routed):
+    unknown = head_office.post(f"/requests/{routed['request_id']}/decisions",
+                               {**DECISION, "affected_brains": ["finance", "marketing"]})
+    named = head_office.post(f"/requests/{routed['request_id']}/decisions",
+                             {**DECISION, "affected_brains": ["finance", "ads", "finance"]})
+
+    assert unknown.status_code == 422
+    assert "marketing" in unknown.json()["errors"]["affected_brains"]
+    assert named.status_code == 201
+    assert DecisionRecord.objects.get().affected_brains == ["finance", "ads"]
+
+
 def test_a_correction_supersedes_and_never_edits(head_office, routed):
     first = head_office.post(f"/requests/{routed['request_id']}/decisions", DECISION).json()["decision"]
 
