@@ -126,6 +126,8 @@ class RequestRef(Out):
 
 
 class RequestNode(RequestRef):
+    parent_request_id: UUID = Field(description="The request it was made under; when the caller may not see that "
+                                                "one, the node hangs below its nearest visible ancestor.")
     children: list["RequestNode"]
 
 
@@ -311,7 +313,8 @@ def _lineage_task(t: Any) -> dict[str, Any]:
 
 
 def _node(node: Any) -> dict[str, Any]:
-    return {**request_ref(node.request), "children": [_node(child) for child in node.children]}
+    return {**request_ref(node.request), "parent_request_id": node.request.parent_request_id,
+            "children": [_node(child) for child in node.children]}
 
 
 def request_detail_out(brain_request: BrainRequest, actor: Actor) -> dict[str, Any]:

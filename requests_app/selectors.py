@@ -129,6 +129,7 @@ def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, u
 class TreeNode:
     request: BrainRequest
     children: list["TreeNode"] = field(default_factory=list)
+    via_hidden: bool = False   # hangs below the node above it through requests the actor may not see
 
 
 @dataclass
@@ -166,10 +167,14 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
     rows = request_descendant_rows(request=request)
     descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])}
     nodes = {pk: TreeNode(r) for pk, r in descendants.items()}
+    parent_of = {pk: parent_pk for pk, parent_pk, _depth in rows}
     children: list[TreeNode] = []
     for pk, parent_pk, _depth in sorted(rows, key=lambda row: row[2]):
         if pk not in nodes:
             continue
+        while parent_pk != request.pk and parent_pk not in nodes:  # climb past what the actor may not see
+            parent_pk = parent_of[parent_pk]
+            nodes[pk].via_hidden = True
         (nodes[parent_pk].children if parent_pk in nodes else children).append(nodes[pk])
 
     tasks = request.tasks.all()

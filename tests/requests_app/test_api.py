@@ -311,6 +311,7 @@ def test_the_detail_carries_the_lineage_and_the_moves_open(research, head_office
     assert detail["parent"] is None and detail["ancestors"] == []
     assert [c["request_id"] for c in detail["children"]] == [child["request_id"]]
     assert [g["request_id"] for g in detail["children"][0]["children"]] == [grandchild["request_id"]]
+    assert detail["children"][0]["children"][0]["parent_request_id"] == child["request_id"]
     assert detail["related_task_ids"] == [task["task_id"]] == [t["task_id"] for t in detail["tasks"]]
     assert [e["event_type"] for e in detail["events"]] == ["created", "status_changed", "task_created",
                                                            "decision_recorded"]

@@ -63,6 +63,25 @@ def test_the_lineage_counts_the_earlier_requests_the_actor_may_not_see(owner, ou
     assert (headoffice.hidden_ancestors, headoffice.ancestors) == (0, [middle, root])
 
 
+def test_a_descendant_below_a_hidden_request_hangs_below_its_nearest_visible_ancestor(owner, reviewer):
+    not_research = {"requesting_authority": "ads", "requesting_brain_id": "ads", "target_brain_id": "finance"}
+    root = new_request(actor(owner))
+    a = child_of(root)
+    hidden = child_of(a, **not_research)
+    c = child_of(hidden)
+    beside = child_of(child_of(root, **not_research))
+
+    lineage = request_lineage(actor=actor(owner), request=root)
+
+    shape = {n.request.pk: (n.via_hidden, [(c.request.pk, c.via_hidden) for c in n.children])
+             for n in lineage.children}
+    assert shape == {a.pk: (False, [(c.pk, True)]), beside.pk: (True, [])}
+    headoffice = request_lineage(actor=actor(reviewer), request=root)
+    assert not any(n.via_hidden for n in headoffice.children)
+    below_a = next(n for n in headoffice.children if n.request.pk == a.pk).children
+    assert [n.request.pk for n in below_a] == [hidden.pk]
+
+
 def test_lineage_builds_the_tree_of_descendants(owner, reviewer):
     root = new_request(actor(owner))
     a, b = child_of(root), child_of(root)

@@ -108,6 +108,25 @@ def test_detail_says_when_earlier_requests_are_outside_the_brains_view(client, o
     assert parent.request_title not in page.text
 
 
+def test_detail_marks_a_descendant_made_under_a_request_outside_the_brains_view(client, owner, reviewer):
+    root = new_request(actor(owner))
+    hidden = BrainRequest.objects.create(
+        requesting_authority="ads", requesting_brain_id="ads", target_brain_id="finance", parent_request=root,
+        request_type="finance_review_request", request_title="Budget for the test", request_summary="Budget please.",
+        required_output="")
+    BrainRequest.objects.create(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        parent_request=hidden, request_type="offer_review_request", request_title="Check the landing offer",
+        request_summary="A follow-up of the budget.", required_output="")
+
+    mine = signed_in(client, owner).get(reverse("requests:detail", args=[root.pk])).text
+    headoffice = signed_in(client, reviewer).get(reverse("requests:detail", args=[root.pk])).text
+
+    assert "Check the landing offer" in mine and "Budget for the test" not in mine
+    assert 'title="made under a request outside your Brain' in mine
+    assert "Budget for the test" in headoffice and "outside your Brain" not in headoffice
+
+
 def test_detail_is_404_for_an_outsider(client, owner, outsider):
     request = new_request(actor(owner))
     assert signed_in(client, outsider).get(reverse("requests:detail", args=[request.pk])).status_code == 404
