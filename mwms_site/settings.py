@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_filters",
     "pgtrigger",
+    "ninja",  # its own copy of Swagger UI for /api/v1/docs, served from static/ rather than a CDN
     "governance_app",
     "requests_app",
     "tasks_app",

@@ -6,8 +6,11 @@ sometimes swapped for ids that exist (a routed request, a task), so the generate
 services, not only the 404s.
 """
 
+import re
+
 import pytest
 import schemathesis
+from django.contrib.staticfiles import finders
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -110,6 +113,16 @@ def test_the_document_is_served_without_a_token_and_declares_every_endpoint(clie
         ("POST", "/api/v1/signals"), ("POST", "/api/v1/brain-room/messages"),
     }
     assert document["components"]["securitySchemes"] == {"BearerToken": {"type": "http", "scheme": "bearer"}}
+
+
+def test_the_browsable_docs_load_their_assets_from_this_site_not_a_cdn(client):
+    page = client.get("/api/v1/docs")
+
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert "/static/ninja/swagger-ui-bundle.js" in assets
+    assert [a for a in assets if "//" in a] == []
+    assert finders.find("ninja/swagger-ui-bundle.js")   # collectstatic gathers it for whitenoise
 
 
 def test_the_document_declares_each_answer_an_endpoint_can_give(client):
