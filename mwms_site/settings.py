@@ -93,14 +93,13 @@ if _database_url:
 else:
     VAR_DIR.mkdir(exist_ok=True)
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "mwms.sqlite3"}
+SQLITE_OPTIONS = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the dev server and a management command share the file. A
     # transaction takes the write lock when it begins (IMMEDIATE), so it waits its turn there: one
     # that began DEFERRED, read, then tried to write while another held the lock would get "database
     # is locked" at once, the busy timeout notwithstanding (a reader cannot be upgraded).
-    _db.setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
-    )
+    _db.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
