@@ -3,8 +3,8 @@
 Every answer a client can act on is JSON {"detail": ...}: 400 malformed JSON, 401 no valid token,
 403 not allowed for this role, 404 not there or not visible, 409 not possible from the current
 state or lost a race, 422 a field fails validation (with {"errors": {field: message}}). Before any
-handler runs, mwms_site/api_errors.py answers the same way: 404 no such endpoint, 405 a method the
-path does not take, 413 a body over the upload limit.
+handler runs, mwms_site/api_errors.py answers the same way: 400 a query of too many parameters,
+404 no such endpoint, 405 a method the path does not take, 413 a body over the upload limit.
 """
 
 import json

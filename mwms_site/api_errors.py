@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cache
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.middleware.common import CommonMiddleware
 from django.urls import get_script_prefix, reverse
@@ -54,13 +54,20 @@ class ApiErrorMiddleware:
         if not api_path(request):
             return self.get_response(request)
         try:
-            # Django's own size check, run before anything reads the body (ninja only does once the
-            # token is accepted, and its DEBUG handler turns the error into a 500). Django reads at
-            # most one byte past the limit, and the handlers read the same body anyway.
+            # Django's own checks of the body's size and the query's number of fields, run before
+            # anything reads them (ninja only does once the token is accepted, and its DEBUG handler
+            # turns their errors into a 500). Django reads at most one byte past the size limit, and
+            # the handlers read the same body anyway.
             request.body  # noqa: B018
+            request.GET  # noqa: B018
         except RequestDataTooBig:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             return json_response(413, error_body(f"The request body is larger than the limit of {limit} bytes."))
+        except TooManyFieldsSent:
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return json_response(400, error_body(f"The query has more than {limit} parameters."))
+        except ValueError:  # Django reads Content-Length as a number
+            return json_response(400, error_body("The Content-Length header is not a number."))
         response = self.get_response(request)
         if 400 <= response.status_code < 500 and not response.streaming and not _is_json(response):
             response.content = json.dumps(error_body(_message(request, response))).encode()

@@ -10,14 +10,14 @@ import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from governance_app.actors import Actor, actor_for_token
 from governance_app.errors import DomainError, Refusal
@@ -106,6 +106,18 @@ def _unstorable(value: Any) -> str | None:
             except UnicodeEncodeError:
                 return "must be valid Unicode text (no lone surrogates)"
     return None
+
+
+def _storable_text(value: str) -> str:
+    problem = _unstorable(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A text query parameter, refused (422 naming it) when the database could not compare it: PostgreSQL
+# takes no NUL in text, so a filter holding one would fail there and match nothing on SQLite.
+QueryText = Annotated[str, AfterValidator(_storable_text)]
 
 
 class In(BaseModel):
@@ -216,9 +228,23 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def post(router: Router, path: str, **kwargs: Any) -> Callable:
-    """`router.post`, with the Idempotency-Key header honoured and documented."""
+# What mwms_site/api_errors.py may answer before any handler runs, declared on every operation:
+# 400 for a query of too many parameters (or a Content-Length that is no number), and on a POST
+# 413 for a body over the upload limit.
+BEFORE_ANY_HANDLER = {400: Error}
+BEFORE_ANY_POST = {400: Error, 413: Error}
+
+
+def get(router: Router, path: str, *, response: dict[int, Any], **kwargs: Any) -> Callable:
+    """`router.get`, declaring the answers given before any handler runs too."""
+    return router.get(path, response={**response, **BEFORE_ANY_HANDLER}, **kwargs)
+
+
+def post(router: Router, path: str, *, response: dict[int, Any], **kwargs: Any) -> Callable:
+    """`router.post`, with the Idempotency-Key header honoured and documented, and the answers
+    given before any handler runs declared."""
     def register(view: Callable) -> Callable:
-        operation = router.post(path, openapi_extra=copy.deepcopy(IDEMPOTENCY_DOC), **kwargs)
+        operation = router.post(path, openapi_extra=copy.deepcopy(IDEMPOTENCY_DOC),
+                                response={**response, **BEFORE_ANY_POST}, **kwargs)
         return operation(decorate_view(idempotent)(view))
     return register

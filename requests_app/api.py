@@ -17,7 +17,7 @@ from pydantic import Field
 
 from governance_app.actors import Actor
 from governance_app.errors import DomainError, Refusal
-from mwms_site.api_kit import In, Out, errors, not_found, post
+from mwms_site.api_kit import In, Out, QueryText, errors, get, not_found, post
 from requests_app.intake import brain_room_message_intake, signal_intake
 from requests_app.models import (
     BrainRequest,
@@ -518,9 +518,10 @@ def create_request(request: HttpRequest, data: RequestIn):
     return Status(201, request_out(created, request.auth, task_ids=[]))
 
 
-@router.get("/requests", response={200: RequestPage, **errors(401, 422)})
-def list_requests(request: HttpRequest, request_status: RequestStatus | None = None, origin_brain: str | None = None,
-                  destination_brain: str | None = None, request_type: RequestType | None = None,
+@get(router, "/requests", response={200: RequestPage, **errors(401, 422)})
+def list_requests(request: HttpRequest, request_status: RequestStatus | None = None,
+                  origin_brain: QueryText | None = None, destination_brain: QueryText | None = None,
+                  request_type: RequestType | None = None,
                   priority: Priority | None = None, limit: int = Query(50, ge=1, le=200),
                   offset: int = Query(0, ge=0, le=10**9)):
     """The requests the caller may see, newest first, filtered, one page at a time."""
@@ -535,7 +536,7 @@ def list_requests(request: HttpRequest, request_status: RequestStatus | None = N
             "items": [request_out(r, request.auth) for r in items]}
 
 
-@router.get("/requests/{request_id}", response={200: RequestDetail, **errors(401, 404, 422)})
+@get(router, "/requests/{request_id}", response={200: RequestDetail, **errors(401, 404, 422)})
 def get_request(request: HttpRequest, request_id: UUID):
     """One request with its lineage: parent and ancestors, children, tasks with their events and
     artifacts, request events, decisions, lessons, and the moves open to the caller."""

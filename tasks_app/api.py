@@ -11,7 +11,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from governance_app.actors import Actor
-from mwms_site.api_kit import In, Out, errors, not_found, post
+from mwms_site.api_kit import In, Out, errors, get, not_found, post
 from requests_app.api import ArtifactOut, TaskEventOut, artifact_out, task_event_out, visible_request
 from requests_app.models import Priority
 from tasks_app import services
@@ -162,7 +162,7 @@ def claim_task(request: HttpRequest):
     return task_out(task, request.auth)
 
 
-@router.get("/tasks/{task_id}", response={200: TaskDetail, **errors(401, 404, 422)})
+@get(router, "/tasks/{task_id}", response={200: TaskDetail, **errors(401, 404, 422)})
 def get_task(request: HttpRequest, task_id: UUID):
     """One task the caller may see, with its events, artifacts and the moves open to the caller."""
     task = task_get(actor=request.auth, task_id=task_id)

@@ -131,16 +131,16 @@ def test_the_document_declares_each_answer_an_endpoint_can_give(client):
     def codes(method: str, path: str) -> set[str]:
         return set(paths[f"/api/v1{path}"][method]["responses"])
 
-    assert codes("post", "/requests") == {"201", "400", "401", "403", "422"}
-    assert codes("get", "/requests") == {"200", "401", "422"}
-    assert codes("get", "/requests/{request_id}") == {"200", "401", "404", "422"}
+    assert codes("post", "/requests") == {"201", "400", "401", "403", "413", "422"}
+    assert codes("get", "/requests") == {"200", "400", "401", "422"}
+    assert codes("get", "/requests/{request_id}") == {"200", "400", "401", "404", "422"}
     for path in ("/requests/{request_id}/transition", "/tasks/{task_id}/transition"):
-        assert codes("post", path) == {"200"} | ERRORS_OF_A_MOVE
+        assert codes("post", path) == {"200", "413"} | ERRORS_OF_A_MOVE
     for path in ("/requests/{request_id}/tasks", "/requests/{request_id}/decisions", "/tasks/{task_id}/events",
                  "/requests/{request_id}/classification", "/requests/{request_id}/mcr-decision",
                  "/tasks/{task_id}/artifacts"):
-        assert codes("post", path) == {"201"} | ERRORS_OF_A_MOVE
-    assert codes("post", "/tasks/claim") == {"200", "204", "401", "403", "422"}
+        assert codes("post", path) == {"201", "413"} | ERRORS_OF_A_MOVE
+    assert codes("post", "/tasks/claim") == {"200", "204", "400", "401", "403", "413", "422"}
     error = paths["/api/v1/requests"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
 

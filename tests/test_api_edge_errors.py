@@ -124,6 +124,25 @@ def test_a_browser_form_over_the_limit_is_left_to_django(small_upload_limit, set
 
 # --- other refusals Django makes before the API ------------------------------------------------
 
+def test_a_query_with_too_many_parameters_is_a_json_400_naming_the_limit(debug, settings, research):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    query = "&".join(f"x{n}=1" for n in range(21))
+
+    response = client().get(f"{BASE}/requests?{query}", headers={"Authorization": f"Bearer {research.secret}"})
+
+    assert response.status_code == 400
+    assert detail(response) == "The query has more than 20 parameters."
+
+
+def test_a_content_length_that_is_no_number_is_a_json_400(debug, research):
+    response = client().generic("POST", f"{BASE}/requests", json.dumps(new_request_body()),
+                                content_type="application/json", CONTENT_LENGTH="abc",
+                                headers={"Authorization": f"Bearer {research.secret}"})
+
+    assert response.status_code == 400
+    assert "Content-Length" in detail(response)
+
+
 def test_a_host_the_site_does_not_serve_is_a_json_400_under_the_api(debug):
     response = client().get(f"{BASE}/requests", headers={"Host": "elsewhere.example"})
 

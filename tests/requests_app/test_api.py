@@ -258,6 +258,18 @@ def test_the_list_filters_by_status_brains_type_and_priority(research, head_offi
     assert ids(origin_brain="finance") == []
 
 
+def test_a_filter_the_database_could_not_compare_is_422_naming_it_and_the_next_call_works(research):
+    created(research)
+
+    origin = research.get("/requests", {"origin_brain": "research\x00"})
+    destination = research.get("/requests", {"destination_brain": "\x00"})
+
+    assert (origin.status_code, list(origin.json()["errors"])) == (422, ["origin_brain"])
+    assert (destination.status_code, list(destination.json()["errors"])) == (422, ["destination_brain"])
+    assert "NUL" in origin.json()["errors"]["origin_brain"]
+    assert research.get("/requests").json()["count"] == 1   # nothing was left broken behind it
+
+
 def test_the_list_pages_with_limit_offset_and_a_count(research):
     made = [created(research, request_title=f"Request {n}")["request_id"] for n in range(5)]
 
