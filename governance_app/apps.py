@@ -7,11 +7,8 @@ class GovernanceAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.apps import apps
+        from governance_app.kernel import brains  # noqa: F401  (connects the registry's signal receivers)
+        from governance_app.kernel.fastpath import read_back_only_database_choices
 
-        from governance_app import brains  # noqa: F401  (connects the registry's signal receivers)
-        from governance_app.db import read_back_only_database_choices
-
-        for label in ("governance_app", "requests_app", "tasks_app"):
-            for model in apps.get_app_config(label).get_models():
-                read_back_only_database_choices(model)
+        for model in self.get_models():
+            read_back_only_database_choices(model)

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from governance_app.actors import actor_for_request
+from governance_app.kernel.actors import actor_for_request
 from governance_app.models import Brain
 
 

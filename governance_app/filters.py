@@ -5,7 +5,6 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from governance_app.models import Classification, DecisionKind, DecisionRecord, LessonLearned
-from requests_app.filters import brain_options
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -37,9 +36,9 @@ class DecisionFilter(django_filters.FilterSet):
         model = DecisionRecord
         fields: list[str] = []
 
-    def __init__(self, *args, brain_choices: list[tuple[str, str]] | None = None, **kwargs):
+    def __init__(self, *args, brain_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["authority"].extra["choices"] = brain_choices if brain_choices is not None else brain_options()
+        self.filters["authority"].extra["choices"] = brain_choices
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return _search(queryset, ("decision_summary", "reasoning", "evidence_used", "expected_outcome",
@@ -57,9 +56,9 @@ class LessonFilter(django_filters.FilterSet):
         model = LessonLearned
         fields: list[str] = []
 
-    def __init__(self, *args, brain_choices: list[tuple[str, str]] | None = None, **kwargs):
+    def __init__(self, *args, brain_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.filters["brain"].extra["choices"] = brain_choices if brain_choices is not None else brain_options()
+        self.filters["brain"].extra["choices"] = brain_choices
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return _search(queryset, ("event_or_experiment", "result", "insight", "recommended_improvement",

@@ -9,9 +9,10 @@ from typing import Any
 
 from django import forms
 
+from governance_app.kernel.forms import TEXTAREA, FormRefusalMixin
 from governance_app.models import Classification, McrDecision
-from requests_app.forms import HELP, LABELS, TEXTAREA, YES_NO, FormRefusalMixin
-from requests_app.models import OutcomeType
+from requests_app.forms import move_field, move_input
+from requests_app.transitions import CLOSING_FIELDS
 
 SHORT = forms.Textarea(attrs={"rows": 2})
 RESOLUTIONS = [
@@ -28,10 +29,6 @@ def _text(label: str, *, help_text: str = "", widget: forms.Widget | None = TEXT
     if required:
         field.widget.attrs["data-required"] = "true"
     return field
-
-
-def _lines(value: str | None) -> list[str]:
-    return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
 class GovernanceForm(FormRefusalMixin, forms.Form):
@@ -51,30 +48,20 @@ class EscalationResolveForm(GovernanceForm):
     decision_summary = _text("The decision", widget=SHORT)
     reasoning = _text("Reasoning", help_text="Why, and on what evidence.")
     note = _text("Note", widget=SHORT, required=False)
-    # The complete outcome (protocol rule 7), used when the resolution closes the request.
-    outcome_type = forms.ChoiceField(choices=[("", "—"), *OutcomeType.choices], required=False,
-                                     label=LABELS["outcome_type"])
-    result_summary = _text(LABELS["result_summary"], help_text=HELP["result_summary"], required=False)
-    outcome_decision = _text(LABELS["outcome_decision"], widget=SHORT, required=False)
-    outcome_evidence = _text(LABELS["outcome_evidence"], help_text=HELP["outcome_evidence"], required=False)
-    next_step = _text(LABELS["next_step"], widget=SHORT, required=False)
-    next_step_owner = _text(LABELS["next_step_owner"], help_text=HELP["next_step_owner"], widget=forms.TextInput,
-                            required=False)
-    head_office_review_required = forms.ChoiceField(choices=YES_NO, required=False,
-                                                    label=LABELS["head_office_review_required"])
-    closure_reason = _text(LABELS["closure_reason"], widget=forms.TextInput, required=False)
 
-    OUTCOME_FIELDS = ("outcome_type", "result_summary", "outcome_decision", "outcome_evidence", "next_step",
-                      "next_step_owner", "head_office_review_required", "closure_reason")
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The complete outcome (protocol rule 7) when the resolution closes the request: the same
+        # fields, built the same way, as the close move's form.
+        for name in CLOSING_FIELDS:
+            self.fields[name] = move_field(name, [], required=False)
 
     def outcome_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.OUTCOME_FIELDS]
+        return [self[name] for name in CLOSING_FIELDS]
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
-        outcome = {name: data[name] for name in self.OUTCOME_FIELDS}
-        outcome["outcome_evidence"] = _lines(outcome["outcome_evidence"])
-        outcome["head_office_review_required"] = outcome["head_office_review_required"] or None
+        outcome = move_input({name: data[name] for name in CLOSING_FIELDS})
         return {"resolution": data["resolution"], "decision_summary": data["decision_summary"],
                 "reasoning": data["reasoning"], "note": data["note"], "outcome": outcome,
                 "expected_version": data["lock_version"]}

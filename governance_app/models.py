@@ -7,7 +7,7 @@ Canonical tables keep the schema standard's names (000_3dddb00aafcd29e2.txt).
 from django.conf import settings
 from django.db import models
 
-from governance_app.db import (
+from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
     brain_fk,

@@ -15,7 +15,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from governance_app.actors import Actor
+from governance_app.kernel.actors import Actor
 from governance_app.models import CanonDocument, DecisionKind, DecisionRecord, LessonLearned, Tenant
 from requests_app.models import (
     FEEDBACK_REQUEST_TYPES,

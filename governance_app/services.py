@@ -3,16 +3,16 @@ the MCR gate, canon amendments and lessons. Each records its decision on the req
 moves the request through requests_app's lock/commit, in one transaction."""
 
 from collections.abc import Mapping
-from functools import wraps
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from governance_app.actors import Actor
-from governance_app.brains import active_brains
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel import clock
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
+from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.refusals import records_refusal
 from governance_app.models import (
     ApiToken,
     Brain,
@@ -24,7 +24,7 @@ from governance_app.models import (
     LessonLearned,
     McrDecision,
 )
-from governance_app.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import required_text, substantive
 from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEventType, RequestStatus
 from requests_app.selectors import request_get
 from requests_app.transitions import resume_status
@@ -40,21 +40,6 @@ from requests_app.services import (
 
 S = RequestStatus
 C = Classification
-
-
-def _records_refusal(move: str):
-    """A token refused a decision move it may not make: leave the rule_violation event, as
-    request_move does for every other move."""
-    def wrap(fn):
-        @wraps(fn)
-        def run(*, request: BrainRequest, actor: Actor, **kwargs):
-            try:
-                return fn(request=request, actor=actor, **kwargs)
-            except DomainError as error:
-                request_refusal_record(request=request, actor=actor, move=move, error=error)
-                raise
-        return run
-    return wrap
 
 
 def decision_authority(*, actor: Actor) -> Brain:
@@ -131,7 +116,7 @@ def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: st
 RESOLUTIONS = ("continue", "close", "block")
 
 
-@_records_refusal("resolve_escalation")
+@records_refusal(request_refusal_record, subject="request", move="resolve_escalation")
 def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, decision_summary: str,
                        reasoning: str, outcome: Mapping[str, Any] | None = None, note: str = "",
                        expected_version: int | None = None) -> BrainRequest:
@@ -183,7 +168,7 @@ CLASSIFICATION_STATUS = {
 DEFAULT_ROUTE = {C.UPDATE_PLUGIN_UI_SPEC: "aibs", C.UPDATE_SUPABASE_SCHEMA: "aibs"}
 
 
-@_records_refusal("classify")
+@records_refusal(request_refusal_record, subject="request", move="classify")
 def feedback_classify(*, request: BrainRequest, actor: Actor, classification: str, note: str,
                       route_to: str | None = None, expected_version: int | None = None) -> DecisionRecord:
     """HeadOffice classifies a feedback request: a decision record, and the move it implies."""
@@ -240,7 +225,7 @@ def _decided_outcome(*, request: BrainRequest, decision: DecisionRecord, outcome
 MCR_STATUS = {McrDecision.APPROVED: S.CLOSED, McrDecision.REJECTED: S.REJECTED, McrDecision.PARKED: S.PARKED}
 
 
-@_records_refusal("mcr_decide")
+@records_refusal(request_refusal_record, subject="request", move="mcr_decide")
 def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning: str,
                canon_document_id: Any = None, amended_body: str = "", new_version: str = "",
                expected_version: int | None = None) -> DecisionRecord:
@@ -250,9 +235,9 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
         raise DomainError(f"The MCR decision must be one of: {', '.join(McrDecision.values)}.", field="decision")
     with transaction.atomic():
         locked, rule = request_lock(request=request, actor=actor, move="mcr_decide", expected_version=expected_version)
+        # request_lock refused everyone the transition table does not name (only HeadOffice decides
+        # MCR updates, protocol rule 13), so the authority is HeadOffice's.
         authority = decision_authority(actor=actor)
-        if authority.slug != Brain.HEADOFFICE:
-            raise DomainError("Only HeadOffice decides MCR updates.", kind=Refusal.FORBIDDEN)
         label = McrDecision(decision).label
         record = _decision_create(actor=actor, authority=authority, request=locked, kind=DecisionKind.MCR_DECISION,
                                   mcr_decision=decision, decision_summary=f"MCR update {label.lower()}",
@@ -350,4 +335,4 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
 def api_token_revoke(*, tokens: QuerySet[ApiToken], actor: Actor) -> int:
     """Revoke the given tokens that are still live; returns how many were revoked."""
     with transaction.atomic():
-        return tokens.filter(tenant_id=actor.tenant_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return tokens.filter(tenant_id=actor.tenant_id, revoked_at__isnull=True).update(revoked_at=clock.now())

@@ -3,6 +3,7 @@ gate, decisions and lessons. Views parse, call one service or selector, and rend
 comes back on its bound form with status 200 and nothing changed."""
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -16,24 +17,22 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from governance_app import selectors, services
-from governance_app.actors import Actor, actor_for_request
-from governance_app.errors import DomainError
-from mwms_site.web import htmx_partial, next_url
 from governance_app.filters import DecisionFilter, LessonFilter
 from governance_app.forms import ClassifyForm, DecisionForm, EscalationResolveForm, LessonForm, McrDecisionForm
+from governance_app.kernel.actors import Actor, actor_for_request
+from governance_app.kernel.brains import brain_options
+from governance_app.kernel.errors import DomainError
 from governance_app.models import Brain
-from requests_app.filters import brain_options
+from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
 from requests_app.models import BrainRequest
-from requests_app.selectors import request_get
-from requests_app.transitions import moves_open
+from requests_app.selectors import request_get, request_get_or_404
+from requests_app.transitions import move_roles_held, moves_open
 
 PAGE_SIZE = 25
 Bound = tuple[BrainRequest, forms.Form] | None
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
 
 def _here(http_request: HttpRequest, page: str) -> str:
     """Where a form on this page returns to: the page itself, or, when a refused POST re-renders
@@ -43,11 +42,12 @@ def _here(http_request: HttpRequest, page: str) -> str:
     return http_request.get_full_path()
 
 
-def _request_or_404(actor: Actor, request_id: Any) -> BrainRequest:
-    found = request_get(actor=actor, request_id=request_id)
-    if found is None:
-        raise Http404("No such request")
-    return found
+def _brains(actor: Actor) -> list[tuple[str, str]]:
+    return brain_options(tenant_id=actor.tenant_id)
+
+
+def _move_open(request: BrainRequest, actor: Actor, name: str) -> bool:
+    return any(move.name == name for move in moves_open(request, actor))
 
 
 def _page(http_request: HttpRequest, rows: Any, param: str = "page") -> Page:
@@ -109,18 +109,19 @@ def _tile_href(key: str) -> str:
 @vary_on_headers("HX-Request")
 def dashboard(http_request: HttpRequest) -> HttpResponse:
     actor = actor_for_request(http_request)
-    tiles = [(queue, _tile_href(queue.key)) for queue in selectors.dashboard_queues(actor=actor)]
-    if htmx_partial(http_request):
-        return render(http_request, "governance_app/dashboard.html#dashboard-queues", {"tiles": tiles})
-    context = {"tiles": tiles, "health": selectors.dashboard_health(actor=actor)}
-    return render(http_request, "governance_app/dashboard.html", context)
+    context: dict[str, Any] = {"tiles": [(queue, _tile_href(queue.key))
+                                         for queue in selectors.dashboard_queues(actor=actor)]}
+    if not htmx_partial(http_request):  # the tiles refresh on their own; the health panel comes with the page
+        context["health"] = selectors.dashboard_health(actor=actor)
+    return render_page_or_fragment(http_request, "governance_app/dashboard.html", context,
+                                   fragment="dashboard-queues")
 
 
 # --- escalation review --------------------------------------------------------------------------
 
 def _resolve_form(request: BrainRequest, actor: Actor) -> EscalationResolveForm | None:
     # Only the escalation owner's members and HeadOffice may resolve (the transition table says so).
-    if not any(move.name == "resolve_escalation" for move in moves_open(request, actor)):
+    if not _move_open(request, actor, "resolve_escalation"):
         return None
     return EscalationResolveForm(key=request.pk, initial={"lock_version": request.lock_version,
                                                           "next_step_owner": request.requesting_brain_id})
@@ -138,17 +139,15 @@ def _escalations_context(http_request: HttpRequest, *, bound: Bound = None) -> d
 @login_required
 @vary_on_headers("HX-Request")
 def escalations(http_request: HttpRequest) -> HttpResponse:
-    template = "governance_app/escalations.html"
-    if htmx_partial(http_request):
-        template += "#escalation-list"
-    return render(http_request, template, _escalations_context(http_request))
+    return render_page_or_fragment(http_request, "governance_app/escalations.html",
+                                   _escalations_context(http_request), fragment="escalation-list")
 
 
 @require_POST
 @login_required
 def escalation_resolve(http_request: HttpRequest, request_id) -> HttpResponse:
     actor = actor_for_request(http_request)
-    request = _request_or_404(actor, request_id)
+    request = request_get_or_404(actor=actor, request_id=request_id)
     form = EscalationResolveForm(http_request.POST, key=request.pk)
     if form.is_valid():
         try:
@@ -165,12 +164,15 @@ def escalation_resolve(http_request: HttpRequest, request_id) -> HttpResponse:
 
 # --- feedback classification and the MCR gate -----------------------------------------------------
 
-def _head_office_request_or_404(http_request: HttpRequest, request_id) -> tuple[Actor, BrainRequest]:
-    # Classifying feedback and deciding MCR updates are HeadOffice's alone (protocol rule 13).
+def _decision_request_or_404(http_request: HttpRequest, request_id, move: str) -> tuple[Actor, BrainRequest]:
+    """The request, when the actor holds a role the transition table lets make this move (for
+    classification and MCR decisions: HeadOffice, protocol rule 13); a refusal from the current
+    status is the service's to explain."""
     actor = actor_for_request(http_request)
-    if not actor.is_head_office:
+    request = request_get_or_404(actor=actor, request_id=request_id)
+    if not move_roles_held(request, move, actor):
         raise Http404("No such request")
-    return actor, _request_or_404(actor, request_id)
+    return actor, request
 
 
 def _canon_options(actor: Actor) -> list[tuple[str, str]]:
@@ -179,18 +181,21 @@ def _canon_options(actor: Actor) -> list[tuple[str, str]]:
 
 def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr: Bound = None) -> dict:
     actor = actor_for_request(http_request)
-    head_office = actor.is_head_office
-    brains = brain_options() if head_office else []
-    documents = _canon_options(actor) if head_office else []
+    # Options are read once, and only when a row has a form to fill.
+    brains = cache(lambda: _brains(actor))
+    documents = cache(lambda: _canon_options(actor))
     feedback_page = _page(http_request, selectors.feedback_to_classify(actor=actor))
     mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
 
     def classify_form(r: BrainRequest) -> ClassifyForm | None:
-        return ClassifyForm(key=r.pk, brains=brains, initial={"lock_version": r.lock_version}) if head_office else None
+        if not _move_open(r, actor, "classify"):
+            return None
+        return ClassifyForm(key=r.pk, brains=brains(), initial={"lock_version": r.lock_version})
 
     def mcr_form(r: BrainRequest) -> McrDecisionForm | None:
-        return McrDecisionForm(key=r.pk, documents=documents, initial={"lock_version": r.lock_version}) \
-            if head_office else None
+        if not _move_open(r, actor, "mcr_decide"):
+            return None
+        return McrDecisionForm(key=r.pk, documents=documents(), initial={"lock_version": r.lock_version})
 
     return {"feedback_page": feedback_page, "feedback_query": _query_without(http_request.GET, "page"),
             "feedback_rows": _rows_with_forms(feedback_page.object_list, classify_form, classify),
@@ -203,18 +208,18 @@ def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr:
 @login_required
 @vary_on_headers("HX-Request")
 def feedback(http_request: HttpRequest) -> HttpResponse:
-    template = "governance_app/feedback.html"
-    if htmx_partial(http_request):
-        # Each list pages on its own; htmx names the one it replaces.
-        template += "#mcr-queue" if http_request.htmx.target == "mcr-queue" else "#feedback-queue"
-    return render(http_request, template, _feedback_context(http_request))
+    # Each list pages on its own; htmx names the one it replaces.
+    fragment = "mcr-queue" if htmx_partial(http_request) and http_request.htmx.target == "mcr-queue" \
+        else "feedback-queue"
+    return render_page_or_fragment(http_request, "governance_app/feedback.html", _feedback_context(http_request),
+                                   fragment=fragment)
 
 
 @require_POST
 @login_required
 def classify(http_request: HttpRequest, request_id) -> HttpResponse:
-    actor, request = _head_office_request_or_404(http_request, request_id)
-    form = ClassifyForm(http_request.POST, key=request.pk, brains=brain_options())
+    actor, request = _decision_request_or_404(http_request, request_id, "classify")
+    form = ClassifyForm(http_request.POST, key=request.pk, brains=_brains(actor))
     if form.is_valid():
         try:
             decision = services.feedback_classify(request=request, actor=actor, **form.service_kwargs())
@@ -230,7 +235,7 @@ def classify(http_request: HttpRequest, request_id) -> HttpResponse:
 @require_POST
 @login_required
 def mcr_decide(http_request: HttpRequest, request_id) -> HttpResponse:
-    actor, request = _head_office_request_or_404(http_request, request_id)
+    actor, request = _decision_request_or_404(http_request, request_id, "mcr_decide")
     form = McrDecisionForm(http_request.POST, key=request.pk, documents=_canon_options(actor))
     if form.is_valid():
         try:
@@ -271,7 +276,7 @@ def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | Non
     actor = actor_for_request(http_request)
     queryset = selectors.decisions_for_list(actor=actor)
     data = _filter_data(http_request, subject)
-    filterset = DecisionFilter(data, queryset=queryset, brain_choices=brain_options())
+    filterset = DecisionFilter(data, queryset=queryset, brain_choices=_brains(actor))
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
     subject = subject or _subject(actor, filterset)
     if subject is not None and form is None and _may_decide(actor):
@@ -284,17 +289,15 @@ def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | Non
 @login_required
 @vary_on_headers("HX-Request")
 def decisions(http_request: HttpRequest) -> HttpResponse:
-    template = "governance_app/decisions.html"
-    if htmx_partial(http_request):
-        template += "#decision-table"
-    return render(http_request, template, _decisions_context(http_request))
+    return render_page_or_fragment(http_request, "governance_app/decisions.html", _decisions_context(http_request),
+                                   fragment="decision-table")
 
 
 @require_POST
 @login_required
 def decision_create(http_request: HttpRequest, request_id) -> HttpResponse:
     actor = actor_for_request(http_request)
-    request = _request_or_404(actor, request_id)
+    request = request_get_or_404(actor=actor, request_id=request_id)
     form = DecisionForm(http_request.POST, decisions=selectors.request_decision_options(request=request))
     if form.is_valid():
         try:
@@ -319,7 +322,7 @@ def _lesson_brains(actor: Actor, brains: list[tuple[str, str]]) -> list[tuple[st
 
 
 def _lesson_form(actor: Actor, request: BrainRequest, data: QueryDict | None = None) -> LessonForm:
-    return LessonForm(data, brains=_lesson_brains(actor, brain_options()),
+    return LessonForm(data, brains=_lesson_brains(actor, _brains(actor)),
                       tasks=selectors.request_task_options(request=request),
                       decisions=selectors.request_decision_options(request=request))
 
@@ -329,7 +332,7 @@ def _lessons_context(http_request: HttpRequest, *, subject: BrainRequest | None 
     actor = actor_for_request(http_request)
     queryset = selectors.lessons_for_list(actor=actor)
     data = _filter_data(http_request, subject)
-    filterset = LessonFilter(data, queryset=queryset, brain_choices=brain_options())
+    filterset = LessonFilter(data, queryset=queryset, brain_choices=_brains(actor))
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
     subject = subject or _subject(actor, filterset)
     if subject is not None and form is None and (actor.is_head_office or actor.brains):
@@ -342,17 +345,15 @@ def _lessons_context(http_request: HttpRequest, *, subject: BrainRequest | None 
 @login_required
 @vary_on_headers("HX-Request")
 def lessons(http_request: HttpRequest) -> HttpResponse:
-    template = "governance_app/lessons.html"
-    if htmx_partial(http_request):
-        template += "#lesson-table"
-    return render(http_request, template, _lessons_context(http_request))
+    return render_page_or_fragment(http_request, "governance_app/lessons.html", _lessons_context(http_request),
+                                   fragment="lesson-table")
 
 
 @require_POST
 @login_required
 def lesson_create(http_request: HttpRequest, request_id) -> HttpResponse:
     actor = actor_for_request(http_request)
-    request = _request_or_404(actor, request_id)
+    request = request_get_or_404(actor=actor, request_id=request_id)
     form = _lesson_form(actor, request, http_request.POST)
     if form.is_valid():
         try:

@@ -1,6 +1,7 @@
 """Small HTTP helpers the apps' views share."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -17,3 +18,11 @@ def next_url(http_request: HttpRequest, default: str) -> str:
                                                   require_https=http_request.is_secure()):
         return target
     return default
+
+
+def render_page_or_fragment(http_request: HttpRequest, template: str, context: dict, *,
+                            fragment: str) -> HttpResponse:
+    """The whole page, or for an htmx request the partial it replaces (`template#fragment`).
+    Views that call this vary on HX-Request (`vary_on_headers`)."""
+    name = f"{template}#{fragment}" if htmx_partial(http_request) else template
+    return render(http_request, name, context)

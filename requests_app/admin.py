@@ -9,8 +9,8 @@ to what) in the same transaction as the save.
 from django import forms
 from django.contrib import admin
 
-from governance_app.actors import actor_for_user
-from governance_app.admin import (
+from governance_app.kernel.actors import actor_for_user
+from governance_app.kernel.admin import (
     LockVersionAdminForm,
     NoDeleteAdminMixin,
     OneLineTextMixin,

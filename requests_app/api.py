@@ -2,10 +2,12 @@
 
 The API speaks the protocol's names (request_id, origin_brain, destination_brain, request_status);
 the database keeps the canon's (requesting_brain, target_brain, status) — see PROTOCOL_FIELDS. The
-request serializer here is the one the other routers (tasks, decisions) use too.
+request serializer here is the one the other routers (tasks, decisions) use too; each app's output
+schemas live in its own api.py, and the lineage (GET /requests/{request_id}), which spans tasks,
+decisions and lessons, is composed in governance_app/api.py.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -15,9 +17,11 @@ from ninja import Query, Router
 from ninja.responses import Status
 from pydantic import Field
 
-from governance_app.actors import Actor
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
+from governance_app.kernel.errors import DomainError, Refusal
 from mwms_site.api_kit import In, Out, QueryText, errors, get, not_found, post
+from requests_app.filters import API_ALIASES, BrainRequestFilter
 from requests_app.intake import brain_room_message_intake, signal_intake
 from requests_app.models import (
     BrainRequest,
@@ -29,9 +33,9 @@ from requests_app.models import (
     SignalDirection,
     SignalType,
 )
-from requests_app.selectors import request_get, request_lineage, requests_visible_to
+from requests_app.selectors import request_get, requests_visible_to
 from requests_app.services import request_create, request_move
-from requests_app.transitions import MOVES, Move, move_target, moves_open
+from requests_app.transitions import CLOSING_FIELDS, MOVES, Move, move_target, moves_open
 
 router = Router(tags=["requests"])
 
@@ -131,47 +135,6 @@ class RequestNode(RequestRef):
     children: list["RequestNode"]
 
 
-class TaskEventOut(Out):
-    event_id: UUID
-    task_id: UUID
-    event_type: str
-    event_summary: str
-    actor: str
-    from_status: str | None
-    to_status: str | None
-    event_payload: dict[str, Any]
-    created_at: datetime
-
-
-class ArtifactOut(Out):
-    artifact_id: UUID
-    task_id: UUID
-    artifact_type: str
-    artifact_summary: str
-    content_location: str
-    content_json: dict[str, Any]
-    content_hash: str
-    created_by: str
-    created_at: datetime
-
-
-class TaskInLineage(Out):
-    task_id: UUID
-    task_type: str
-    title: str
-    assigned_brain: str
-    assigned_employee: str | None
-    task_status: str
-    priority: str
-    attempts: int
-    result_id: UUID | None
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
-    events: list[TaskEventOut]
-    artifacts: list[ArtifactOut]
-
-
 class RequestEventOut(Out):
     event_id: UUID
     event_type: str
@@ -183,53 +146,6 @@ class RequestEventOut(Out):
     changed_fields: dict[str, Any]
     event_payload: dict[str, Any]
     created_at: datetime
-
-
-class DecisionOut(Out):
-    decision_id: UUID
-    request_id: UUID | None
-    task_id: UUID | None
-    authority: str
-    decision_kind: str
-    decision_summary: str
-    reasoning: str
-    evidence_used: str | None
-    expected_outcome: str | None
-    affected_brains: list[Any]
-    classification: str | None
-    mcr_decision: str | None
-    supersedes_id: UUID | None
-    recorded_by: str
-    created_at: datetime
-
-
-class LessonOut(Out):
-    lesson_id: UUID
-    originating_brain: str
-    event_or_experiment: str
-    result: str
-    insight: str
-    recommended_improvement: str
-    task_id: UUID | None
-    decision_id: UUID | None
-    recorded_by: str
-    created_at: datetime
-
-
-class RequestDetail(RequestOut):
-    """The request with its lineage: where it came from, what it spawned, and its whole history."""
-
-    parent: RequestRef | None = Field(description="The parent request, or null when there is none or the caller "
-                                                  "may not see it (parent_request_id still names it).")
-    ancestors: list[RequestRef] = Field(description="The earlier requests of the chain the caller may see: "
-                                                    "parent first, root last.")
-    hidden_ancestors: int = Field(description="How many earlier requests of the chain the caller may not see.")
-    children: list[RequestNode]
-    tasks: list[TaskInLineage]
-    events: list[RequestEventOut]
-    decisions: list[DecisionOut]
-    lessons: list[LessonOut]
-    warnings: list[str]
 
 
 def move_out(move: Move, brain_request: BrainRequest) -> dict[str, Any]:
@@ -275,74 +191,22 @@ def request_out(brain_request: BrainRequest, actor: Actor, *, task_ids: list[UUI
     }
 
 
+def request_event_out(e: Any) -> dict[str, Any]:
+    return {"event_id": e.pk, "event_type": e.event_type, "event_summary": e.event_summary, "actor": e.actor,
+            "from_status": e.from_status, "to_status": e.to_status, "note": e.note,
+            "changed_fields": e.changed_fields, "event_payload": e.event_payload, "created_at": e.created_at}
+
+
+def request_node_out(node: Any) -> dict[str, Any]:
+    """A lineage tree node (requests_app.selectors.TreeNode) with its children."""
+    return {**request_ref(node.request), "parent_request_id": node.request.parent_request_id,
+            "children": [request_node_out(child) for child in node.children]}
+
+
 def request_ref(r: BrainRequest) -> dict[str, Any]:
     return {"request_id": r.pk, "request_title": r.request_title, "request_type": r.request_type,
             "request_status": r.status, "origin_brain": r.requesting_brain_id,
             "destination_brain": r.target_brain_id, "created_at": r.created_at}
-
-
-def task_event_out(e: Any) -> dict[str, Any]:
-    return {"event_id": e.pk, "task_id": e.task_id, "event_type": e.event_type, "event_summary": e.event_summary,
-            "actor": e.actor, "from_status": e.from_status, "to_status": e.to_status,
-            "event_payload": e.event_payload, "created_at": e.created_at}
-
-
-def artifact_out(a: Any) -> dict[str, Any]:
-    return {"artifact_id": a.pk, "task_id": a.task_id, "artifact_type": a.artifact_type,
-            "artifact_summary": a.artifact_summary, "content_location": a.content_location,
-            "content_json": a.content_json, "content_hash": a.content_hash, "created_by": a.created_by,
-            "created_at": a.created_at}
-
-
-def decision_out(d: Any) -> dict[str, Any]:
-    return {"decision_id": d.pk, "request_id": d.related_request_id, "task_id": d.related_task_id,
-            "authority": d.authority_id, "decision_kind": d.decision_kind, "decision_summary": d.decision_summary,
-            "reasoning": d.reasoning, "evidence_used": d.evidence_used, "expected_outcome": d.expected_outcome,
-            "affected_brains": d.affected_brains, "classification": d.classification,
-            "mcr_decision": d.mcr_decision, "supersedes_id": d.supersedes_id, "recorded_by": d.recorded_by,
-            "created_at": d.created_at}
-
-
-def _lineage_task(t: Any) -> dict[str, Any]:
-    return {"task_id": t.pk, "task_type": t.task_type, "title": t.title, "assigned_brain": t.assigned_brain_id,
-            "assigned_employee": t.assigned_employee, "task_status": t.status, "priority": t.priority,
-            "attempts": t.attempts, "result_id": t.result_id, "created_at": t.created_at,
-            "updated_at": t.updated_at, "completed_at": t.completed_at,
-            "events": [task_event_out(e) for e in t.events.all()],
-            "artifacts": [artifact_out(a) for a in t.artifacts.all()]}
-
-
-def _node(node: Any) -> dict[str, Any]:
-    return {**request_ref(node.request), "parent_request_id": node.request.parent_request_id,
-            "children": [_node(child) for child in node.children]}
-
-
-def request_detail_out(brain_request: BrainRequest, actor: Actor) -> dict[str, Any]:
-    """The request with its lineage (a fixed number of queries: request_lineage)."""
-    lineage = request_lineage(actor=actor, request=brain_request)
-    return {
-        **request_out(brain_request, actor, task_ids=[t.pk for t in lineage.tasks]),
-        "parent": request_ref(lineage.parent) if lineage.parent else None,
-        "ancestors": [request_ref(r) for r in lineage.ancestors],
-        "hidden_ancestors": lineage.hidden_ancestors,
-        "children": [_node(node) for node in lineage.children],
-        "tasks": [_lineage_task(t) for t in lineage.tasks],
-        "events": [
-            {"event_id": e.pk, "event_type": e.event_type, "event_summary": e.event_summary, "actor": e.actor,
-             "from_status": e.from_status, "to_status": e.to_status, "note": e.note,
-             "changed_fields": e.changed_fields, "event_payload": e.event_payload, "created_at": e.created_at}
-            for e in lineage.events
-        ],
-        "decisions": [decision_out(d) for d in lineage.decisions],
-        "lessons": [
-            {"lesson_id": x.pk, "originating_brain": x.originating_brain_id,
-             "event_or_experiment": x.event_or_experiment, "result": x.result, "insight": x.insight,
-             "recommended_improvement": x.recommended_improvement, "task_id": x.related_task_id,
-             "decision_id": x.related_decision_id, "recorded_by": x.recorded_by, "created_at": x.created_at}
-            for x in lineage.lessons
-        ],
-        "warnings": lineage.warnings,
-    }
 
 
 def visible_request(actor: Actor, request_id: UUID) -> BrainRequest:
@@ -384,13 +248,29 @@ class RequestIn(In):
     note: str = ""
 
 
-MOVE_FIELDS = ("destination_brain", "review_owner", "routing_notes", "primary_brain", "supporting_brains",
-               "escalation_reason", "escalation_owner", "response_summary", "outcome_type", "result_summary",
-               "outcome_decision", "outcome_evidence", "next_step", "next_step_owner",
-               "head_office_review_required", "closure_reason", "request_summary", "required_output")
+class OutcomeIn(In):
+    """The complete outcome a close or a reject needs (protocol rule 7), by the transition table's
+    names (requests_app.transitions.CLOSING_FIELDS)."""
+
+    outcome_type: OutcomeType | None = None
+    result_summary: str | None = None
+    outcome_decision: str | None = None
+    outcome_evidence: list[str] | None = Field(
+        None, description="Ids of this lineage's artifacts, events or decisions, or external evidence text.")
+    next_step: str | None = None
+    next_step_owner: str | None = None
+    head_office_review_required: bool | None = None
+    closure_reason: str | None = None
 
 
-class TransitionIn(In):
+assert tuple(OutcomeIn.model_fields) == CLOSING_FIELDS, "the outcome schema follows the transition table"
+
+# Every field a plain move takes (the transition table's required and optional fields, but the note).
+MOVE_FIELDS = tuple(dict.fromkeys(name for m in MOVES if not m.decision for name in (*m.required, *m.optional)
+                                  if name != "note"))
+
+
+class TransitionIn(OutcomeIn):
     """Move a request. Name the status to reach (`to_status`), or the move itself (`move`); a hold
     (blocked, parked, awaiting_evidence) is lifted by naming the status it returns to
     (`held_from_status`) or the move (unblock, unpark, provide_evidence). Send the fields the move
@@ -409,17 +289,11 @@ class TransitionIn(In):
     escalation_reason: str | None = None
     escalation_owner: str | None = None
     response_summary: str | None = None
-    outcome_type: OutcomeType | None = None
-    result_summary: str | None = None
-    outcome_decision: str | None = None
-    outcome_evidence: list[str] | None = Field(
-        None, description="Ids of this lineage's artifacts, events or decisions, or external evidence text.")
-    next_step: str | None = None
-    next_step_owner: str | None = None
-    head_office_review_required: bool | None = None
-    closure_reason: str | None = None
     request_summary: str | None = None
     required_output: str | None = None
+
+
+assert set(MOVE_FIELDS) <= set(TransitionIn.model_fields), "every move field has its place in the body"
 
 
 def move_for(brain_request: BrainRequest, actor: Actor, to_status: str | None, move: str | None) -> Move:
@@ -518,29 +392,62 @@ def create_request(request: HttpRequest, data: RequestIn):
     return Status(201, request_out(created, request.auth, task_ids=[]))
 
 
+def _filter_data(given: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The FilterSet's data from the query, and for each filter the name the caller used for it
+    (an alias of API_ALIASES or the page's own name; both at once must agree)."""
+    data: dict[str, str] = {}
+    sent_as: dict[str, str] = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        page_name = next((page for page, alias in API_ALIASES.items() if alias == name), name)
+        if page_name in data and data[page_name] != text:
+            raise DomainError(f"{name} and {sent_as[page_name]} name the same filter with different values; "
+                              f"send one.", field=name)
+        data[page_name], sent_as[page_name] = text, name
+    return data, sent_as
+
+
 @get(router, "/requests", response={200: RequestPage, **errors(401, 422)})
-def list_requests(request: HttpRequest, request_status: RequestStatus | None = None,
-                  origin_brain: QueryText | None = None, destination_brain: QueryText | None = None,
-                  request_type: RequestType | None = None,
-                  priority: Priority | None = None, limit: int = Query(50, ge=1, le=200),
-                  offset: int = Query(0, ge=0, le=10**9)):
-    """The requests the caller may see, newest first, filtered, one page at a time."""
-    filters = {"status": request_status, "requesting_brain": origin_brain, "target_brain": destination_brain,
-               "request_type": request_type, "priority": priority}
+def list_requests(request: HttpRequest,
+                  status: RequestStatus | None = Query(None, description="Also as request_status."),
+                  request_status: RequestStatus | None = None,
+                  origin: QueryText | None = Query(None, description="Also as origin_brain."),
+                  origin_brain: QueryText | None = None,
+                  destination: QueryText | None = Query(None, description="Also as destination_brain."),
+                  destination_brain: QueryText | None = None,
+                  request_type: RequestType | None = None, priority: Priority | None = None,
+                  q: QueryText | None = Query(None, description="Words in the title or summary, or an exact "
+                                                                "offer, intake or experiment id."),
+                  queue: QueryText | None = Query(None, description="A HeadOffice queue (the dashboard's tiles), "
+                                                                    "or open."),
+                  escalation_flag: bool | None = None, head_office_visible: bool | None = None,
+                  created_after: date | None = None, created_before: date | None = None,
+                  sort: QueryText | None = Query(None, description="updated, created, title, status, priority, "
+                                                                   "origin or destination; '-' first for "
+                                                                   "descending. Newest first by default."),
+                  limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9)):
+    """The requests the caller may see, filtered as the request list page filters them, one page
+    at a time."""
+    given = dict(status=status, request_status=request_status, origin=origin, origin_brain=origin_brain,
+                 destination=destination, destination_brain=destination_brain, request_type=request_type,
+                 priority=priority, q=q, queue=queue, escalation_flag=escalation_flag,
+                 head_office_visible=head_office_visible, created_after=created_after,
+                 created_before=created_before, sort=sort)
+    data, sent_as = _filter_data(given)
+    brains = [(slug, brain.name) for slug, brain in active_brains(request.auth.tenant_id).items()]
+    filterset = BrainRequestFilter(data, brain_choices=brains,
+                                   queryset=requests_visible_to(request.auth).order_by("-created_at", "-id"))
+    if not filterset.is_valid():
+        fields = {sent_as.get(name, name): " ".join(messages) for name, messages in filterset.errors.items()}
+        raise DomainError("; ".join(f"{f}: {m}" for f, m in fields.items()), field=next(iter(fields)), errors=fields)
+    page = filterset.qs
     task_model = BrainRequest._meta.get_field("tasks").related_model
-    page = (requests_visible_to(request.auth).filter(**{k: v for k, v in filters.items() if v is not None})
-            .order_by("-created_at", "-id"))
     items = page[offset:offset + limit].prefetch_related(
         Prefetch("tasks", queryset=task_model.objects.only("id", "request_id").order_by("created_at")))
     return {"count": page.count(), "limit": limit, "offset": offset,
             "items": [request_out(r, request.auth) for r in items]}
-
-
-@get(router, "/requests/{request_id}", response={200: RequestDetail, **errors(401, 404, 422)})
-def get_request(request: HttpRequest, request_id: UUID):
-    """One request with its lineage: parent and ancestors, children, tasks with their events and
-    artifacts, request events, decisions, lessons, and the moves open to the caller."""
-    return request_detail_out(visible_request(request.auth, request_id), request.auth)
 
 
 @post(router, "/requests/{request_id}/transition", response={200: RequestOut, **REQUEST_MISSING_OR_HIDDEN})

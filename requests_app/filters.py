@@ -1,10 +1,11 @@
-"""The request list's filters; the URL keeps them, so a filtered view can be bookmarked and shared."""
+"""The request filters: one FilterSet for the request list page and for GET /api/v1/requests
+(the API also takes its older parameter names, see API_ALIASES). The URL keeps them, so a filtered
+view can be bookmarked and shared."""
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from governance_app.models import Brain
 from requests_app.models import Priority, RequestStatus, RequestType
 from requests_app.queues import QUEUE_SPECS, queue_conditions
 
@@ -34,11 +35,10 @@ class BrainRequestFilter(django_filters.FilterSet):
         label="Sort",
     )
 
-    def __init__(self, *args, brain_choices: list[tuple[str, str]] | None = None, **kwargs):
+    def __init__(self, *args, brain_choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        choices = brain_choices if brain_choices is not None else brain_options()
-        self.filters["origin"].extra["choices"] = choices
-        self.filters["destination"].extra["choices"] = choices
+        self.filters["origin"].extra["choices"] = brain_choices
+        self.filters["destination"].extra["choices"] = brain_choices
 
     def in_queue(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(queue_conditions()[value])
@@ -54,6 +54,5 @@ class BrainRequestFilter(django_filters.FilterSet):
         return queryset
 
 
-def brain_options() -> list[tuple[str, str]]:
-    """(slug, name) of the registry's active Brains, for every Brain select (one query)."""
-    return list(Brain.objects.filter(is_active=True).order_by("name").values_list("slug", "name"))
+# The API's names for the filters above, kept so that no client breaks (page name: API name).
+API_ALIASES = {"status": "request_status", "origin": "origin_brain", "destination": "destination_brain"}

@@ -6,12 +6,9 @@ whose refusals come back onto the form next to the field they name.
 
 from django import forms
 
-from governance_app.errors import DomainError
+from governance_app.kernel.forms import TEXTAREA, YES_NO, FormRefusalMixin
 from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
 from requests_app.transitions import Move
-
-TEXTAREA = forms.Textarea(attrs={"rows": 3})
-YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
 
 LABELS = {
     "destination_brain": "Destination Brain", "review_owner": "Review owner", "routing_notes": "Routing notes",
@@ -31,20 +28,8 @@ HELP = {
 }
 
 
-class FormRefusalMixin:
-    """Put a service's refusal on the form: on the fields it names, else at the top."""
-
-    def add_refusal(self, error: DomainError) -> None:
-        placed = False
-        for field, message in error.errors.items():
-            if field in self.fields:
-                self.add_error(field, message)
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
-
-
-def _field(name: str, brains: list[tuple[str, str]], required: bool) -> forms.Field:
+def move_field(name: str, brains: list[tuple[str, str]], required: bool) -> forms.Field:
+    """The input for one field a move takes (the transition table's names)."""
     label, help_text = LABELS.get(name, name.replace("_", " ").capitalize()), HELP.get(name, "")
     brain_choices = [("", "—"), *brains]
     if name in ("destination_brain", "review_owner", "primary_brain", "escalation_owner"):
@@ -72,10 +57,10 @@ class MoveForm(FormRefusalMixin, forms.Form):
         for name in move.required:
             # Required fields are checked by the service, which says what a good answer is; the
             # browser only marks them.
-            self.fields[name] = _field(name, brains, required=False)
+            self.fields[name] = move_field(name, brains, required=False)
             self.fields[name].required_hint = True
         for name in move.optional:
-            self.fields[name] = _field(name, brains, required=False)
+            self.fields[name] = move_field(name, brains, required=False)
         if "note" not in self.fields:
             self.fields["note"] = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -83,12 +68,18 @@ class MoveForm(FormRefusalMixin, forms.Form):
         data = dict(self.cleaned_data)
         data.pop("lock_version", None)
         data.pop("note", None)
-        if "outcome_evidence" in data:
-            data["outcome_evidence"] = [line.strip() for line in (data["outcome_evidence"] or "").splitlines()
-                                        if line.strip()]
-        if data.get("head_office_review_required") == "":
-            data["head_office_review_required"] = None
-        return data
+        return move_input(data)
+
+
+def move_input(data: dict) -> dict:
+    """Typed input as the services take it: evidence one item per line, an unanswered yes/no as None."""
+    data = dict(data)
+    if "outcome_evidence" in data:
+        data["outcome_evidence"] = [line.strip() for line in (data["outcome_evidence"] or "").splitlines()
+                                    if line.strip()]
+    if data.get("head_office_review_required") == "":
+        data["head_office_review_required"] = None
+    return data
 
 
 class RequestCreateForm(FormRefusalMixin, forms.Form):

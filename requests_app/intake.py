@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 from django.db import transaction
 
-from governance_app.actors import Actor
-from governance_app.errors import DomainError
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError
 from requests_app.models import BrainRequest, Priority, RequestType, Signal, SignalDirection, SignalType
 from requests_app.services import request_create
 

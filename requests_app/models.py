@@ -6,7 +6,7 @@ the UI speak the protocol's (origin_brain, destination_brain, request_status) â€
 
 from django.db import models
 
-from governance_app.db import (
+from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
     brain_fk,

@@ -10,9 +10,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
-from governance_app.actors import Actor
-from requests_app.models import BrainRequest, RequestEvent
+from governance_app.kernel.actors import Actor
+from governance_app.models import DecisionRecord
+from requests_app.models import FINAL_STATUSES, BrainRequest, RequestEvent, RequestStatus
 
 REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain")
 
@@ -60,14 +62,11 @@ class Inbox:
 
 def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
     """A Brain's workspace: what to act on, what it waits for, and its tasks (three queries)."""
-    from requests_app.models import FINAL_STATUSES
-    from tasks_app.models import OPEN_TASK_STATUSES  # vocabulary only
-
     visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
         "requesting_brain", "target_brain").order_by("-updated_at")
     incoming = visible.filter(Q(target_brain=brain.slug) | Q(primary_brain=brain.slug) | _supporting_q(brain.slug))
     outgoing = visible.filter(requesting_brain=brain.slug).exclude(target_brain=brain.slug)
-    tasks = brain.tasks.filter(status__in=OPEN_TASK_STATUSES, tenant_id=actor.tenant_id).select_related(
+    tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
     return Inbox(incoming=list(incoming[:100]), outgoing=list(outgoing[:100]), tasks=list(tasks[:100]))
 
@@ -79,6 +78,14 @@ def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:
     except ValueError:
         return None
     return requests_visible_to(actor).select_related(*REQUEST_RELATED).filter(pk=pk).first()
+
+
+def request_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
+    """One request the actor may see, or Http404: the same answer for hidden and missing."""
+    found = request_get(actor=actor, request_id=request_id)
+    if found is None:
+        raise Http404("No such request")
+    return found
 
 
 def _pk_param(pk: uuid.UUID) -> Any:
@@ -197,11 +204,8 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
 
 def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:
     """What is broken in this request's chain, in words (protocol rule 4, connector handoff rules)."""
-    from requests_app.models import FINAL_STATUSES, RequestStatus
-    from tasks_app.models import OPEN_TASK_STATUSES
-
     warnings = []
-    open_tasks = [t for t in tasks if t.status in OPEN_TASK_STATUSES]
+    open_tasks = [t for t in tasks if t.is_open]
     if request.status in FINAL_STATUSES and open_tasks:
         warnings.append(f"Closed with {len(open_tasks)} open task(s): the result cannot be trusted as final.")
     if request.status == RequestStatus.RESPONDED and not request.outcome_type:
@@ -225,15 +229,12 @@ def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:
 def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Which of these ids are artifacts, events or decisions of this request's lineage (its
     ancestors, itself and its descendants), and of what kind."""
-    from governance_app.models import DecisionRecord
-    from tasks_app.models import TaskArtifact, TaskEvent
-
     tree = [request.pk, *request_ancestor_ids(request=request),
             *(row[0] for row in request_descendant_rows(request=request))]
-    kinds: dict[uuid.UUID, str] = {}
+    # The lineage's tasks, reached through the BrainRequest.tasks relation (no task module imported).
+    tasks = BrainRequest.tasks.rel.related_model.objects.filter(request__in=tree)
+    kinds: dict[uuid.UUID, str] = tasks.evidence_kinds(refs)
     for kind, qs in (
-        ("artifact", TaskArtifact.objects.filter(task__request__in=tree)),
-        ("task_event", TaskEvent.objects.filter(task__request__in=tree)),
         ("request_event", RequestEvent.objects.filter(request__in=tree)),
         ("decision", DecisionRecord.objects.filter(Q(related_request__in=tree) | Q(related_task__request__in=tree))),
     ):

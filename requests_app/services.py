@@ -15,14 +15,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
-from governance_app.actors import Actor
-from governance_app.brains import active_brains
-from governance_app.db import insert_row, json_safe, versioned_update
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel import clock
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
+from governance_app.kernel.db import json_safe
+from governance_app.kernel.fastpath import insert_row, versioned_update
+from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.refusals import records_refusal
 from governance_app.models import Authority, Brain
-from governance_app.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import required_text, substantive
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -34,6 +36,7 @@ from requests_app.models import (
     RequestStatus,
     RequestType,
 )
+from requests_app.selectors import lineage_evidence_kinds, requests_visible_to
 from requests_app.transitions import HOLDS, RESUME, Move, move_check, resume_status
 
 S = RequestStatus
@@ -50,7 +53,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
     """
     return insert_row(RequestEvent(
         id=event_id or uuid.uuid4(),
-        created_at=at or timezone.now(),
+        created_at=at or clock.now(),
         tenant_id=request.tenant_id,
         request=request,
         event_type=event_type,
@@ -68,7 +71,7 @@ def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fi
                               note: str = "") -> BrainRequest:
     """Save a governed admin edit of a request and record who changed which fields from what to what."""
     with transaction.atomic():
-        request.updated_at = timezone.now()
+        request.updated_at = clock.now()
         request.lock_version += 1
         request.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
         if changed_fields:
@@ -105,8 +108,6 @@ def _choice(value: Any, choices, *, field: str, label: str) -> str:
 
 
 def _visible_request(request_id: Any, actor: Actor, *, field: str) -> BrainRequest:
-    from requests_app.selectors import requests_visible_to
-
     try:
         return requests_visible_to(actor).get(pk=request_id)
     except (BrainRequest.DoesNotExist, ValidationError):
@@ -144,14 +145,12 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
     title = required_text(request_title, field="request_title", label="Request title")
     summary = substantive(request_summary, field="request_summary", label="Request summary")
 
-    from requests_app.selectors import requests_visible_to
-
     with transaction.atomic():
         parent = originating_task = None
         if originating_task_id:
-            from tasks_app.models import Task  # read only: a lineage lookup, no task service is called
-
-            originating_task = Task.objects.select_related("request").filter(
+            # Read only, through the originating_task relation: a lineage lookup, no task module imported.
+            tasks = BrainRequest.originating_task.field.related_model.objects
+            originating_task = tasks.select_related("request").filter(
                 pk=_uuid(originating_task_id, field="originating_task_id"), tenant_id=actor.tenant_id).first()
             if originating_task is None or not (
                     actor.belongs_to(originating_task.assigned_brain_id)
@@ -228,7 +227,7 @@ def request_commit(*, request: BrainRequest, actor: Actor, to_status: str, chang
                    event_type: str = RequestEventType.STATUS_CHANGED) -> BrainRequest:
     """Write a checked move: the row (only if nobody else changed it meanwhile) and its event."""
     from_status = request.status
-    now = timezone.now()
+    now = clock.now()
     values = {**changes, "status": to_status, "updated_at": now}
     if to_status in (S.CLOSED, S.REJECTED):
         values["closed_at"] = now
@@ -254,7 +253,7 @@ def _field_value(value: Any) -> Any:
 
 def request_refusal_record(*, request: BrainRequest, actor: Actor, move: str, error: DomainError) -> None:
     """A token tried a move it may not make: the attempt stays visible as a rule_violation event."""
-    if actor.token_role is None or error.kind != Refusal.FORBIDDEN:
+    if actor.token_role is None or error.kind != Refusal.FORBIDDEN or not isinstance(request, BrainRequest):
         return
     with transaction.atomic():
         request_event_write(request=request, actor=actor, event_type=RequestEventType.RULE_VIOLATION,
@@ -263,32 +262,28 @@ def request_refusal_record(*, request: BrainRequest, actor: Actor, move: str, er
 
 # --- the moves ---------------------------------------------------------------------------------
 
+@records_refusal(request_refusal_record, subject="request")
 def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapping[str, Any] | None = None,
                  note: str = "", expected_version: int | None = None) -> BrainRequest:
     """Make one move of the transition table that needs no decision record (route, accept, close, …)."""
     fields = dict(fields or {})
-    try:
-        with transaction.atomic():
-            locked, rule = request_lock(request=request, actor=actor, move=move, expected_version=expected_version)
-            if rule.decision:
-                raise DomainError(f"{rule.label} is recorded as a decision; use its own form.",
-                                  kind=Refusal.CONFLICT)
-            note = (note or fields.pop("note", "") or "").strip()
-            if "note" in rule.required:
-                note = substantive(note, field="note", label=f"{rule.label} needs a note that says why; it")
-            to_status, changes, payload = _MOVE_RULES.get(rule.name, _no_fields)(locked, actor, rule, fields)
-            if to_status == RESUME:
-                to_status = resume_status(locked)
-                changes["held_from_status"] = None
-            elif rule.to_status in HOLDS:
-                changes["held_from_status"] = held_from(locked)
-            summary = f"{rule.label}: {locked.get_status_display()} → {S(to_status).label}"
-            return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
-                                  summary=summary, note=note, payload={"move": rule.name, **payload})
-    except DomainError as error:
-        if isinstance(request, BrainRequest):
-            request_refusal_record(request=request, actor=actor, move=move, error=error)
-        raise
+    with transaction.atomic():
+        locked, rule = request_lock(request=request, actor=actor, move=move, expected_version=expected_version)
+        if rule.decision:
+            raise DomainError(f"{rule.label} is recorded as a decision; use its own form.",
+                              kind=Refusal.CONFLICT)
+        note = (note or fields.pop("note", "") or "").strip()
+        if "note" in rule.required:
+            note = substantive(note, field="note", label=f"{rule.label} needs a note that says why; it")
+        to_status, changes, payload = _MOVE_RULES.get(rule.name, _no_fields)(locked, actor, rule, fields)
+        if to_status == RESUME:
+            to_status = resume_status(locked)
+            changes["held_from_status"] = None
+        elif rule.to_status in HOLDS:
+            changes["held_from_status"] = held_from(locked)
+        summary = f"{rule.label}: {locked.get_status_display()} → {S(to_status).label}"
+        return request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
+                              summary=summary, note=note, payload={"move": rule.name, **payload})
 
 
 def held_from(request: BrainRequest) -> str:
@@ -383,7 +378,7 @@ def _final(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tup
 
 def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: str) -> dict[str, Any]:
     """The complete outcome a final state needs (protocol rule 7), checked and normalised."""
-    open_tasks = request.tasks.filter(status__in=_open_task_statuses()).count()
+    open_tasks = request.tasks.open().count()
     if open_tasks:
         raise DomainError(f"{label} is not possible while {open_tasks} task(s) are still open: "
                           f"complete or cancel them first.", kind=Refusal.CONFLICT)
@@ -423,19 +418,11 @@ def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: 
     }
 
 
-def _open_task_statuses() -> frozenset[str]:
-    from tasks_app.models import OPEN_TASK_STATUSES  # vocabulary only; requests reach tasks by relation
-
-    return OPEN_TASK_STATUSES
-
-
 URL = re.compile(r"^https?://\S+$")
 
 
 def evidence_normalise(*, request: BrainRequest, items: Any) -> list[dict[str, str]]:
     """Evidence is ids of this lineage's artifacts, events or decisions, or external evidence text."""
-    from requests_app.selectors import lineage_evidence_kinds
-
     if isinstance(items, str):
         items = [part.strip() for part in items.splitlines() if part.strip()]
     if not items:
@@ -526,8 +513,6 @@ def request_reject(*, request: BrainRequest, actor: Actor, note: str = "", **out
 
 def request_note_add(*, request: BrainRequest, actor: Actor, note: str) -> RequestEvent:
     """A human note on the request's history; it changes nothing else."""
-    from requests_app.selectors import requests_visible_to
-
     if not requests_visible_to(actor).filter(pk=request.pk).exists():
         raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
     text = required_text(note, field="note", label="Note")

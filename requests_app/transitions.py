@@ -7,8 +7,8 @@ API answers 403/409 from `move_check`. Statuses are protocol rule 5's; roles are
 from dataclasses import dataclass
 from enum import StrEnum
 
-from governance_app.actors import Actor
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError, Refusal
 from requests_app.models import FINAL_STATUSES, BrainRequest, RequestStatus
 
 S = RequestStatus
@@ -30,8 +30,11 @@ HOLDS = frozenset({S.BLOCKED, S.PARKED, S.AWAITING_EVIDENCE, S.ESCALATED})
 WORKING = frozenset({S.NEW, S.UNDER_REVIEW, S.ROUTED, S.IN_PROGRESS, S.RESPONDED, S.RETURNED_FOR_REVISION,
                      S.AWAITING_HEAD_OFFICE_REVIEW})
 REVIEWERS = frozenset({Role.HEAD_OFFICE, Role.REVIEW_OWNER})
+# The complete outcome a final state needs (protocol rule 7); every form and schema that asks for
+# one takes its fields from here.
 OUTCOME_FIELDS = ("outcome_type", "result_summary", "outcome_decision", "outcome_evidence", "next_step",
                   "next_step_owner", "head_office_review_required")
+CLOSING_FIELDS = (*OUTCOME_FIELDS, "closure_reason")
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,13 @@ MOVES: tuple[Move, ...] = (
     _m("reject", "Reject", S.REJECTED,
        {S.NEW, S.UNDER_REVIEW, S.ROUTED, S.AWAITING_HEAD_OFFICE_REVIEW, S.RETURNED_FOR_REVISION,
         S.AWAITING_EVIDENCE, S.PARKED, S.BLOCKED},
-       REVIEWERS | {Role.DESTINATION}, required=OUTCOME_FIELDS, optional=("closure_reason",)),
+       REVIEWERS | {Role.DESTINATION}, required=OUTCOME_FIELDS, optional=CLOSING_FIELDS[len(OUTCOME_FIELDS):]),
     # Results return to their origin (connector "result handoff"): the origin closes a response;
     # HeadOffice may close any open request (protocol rule 8).
     _m("close", "Close", S.CLOSED, {S.RESPONDED}, {Role.ORIGIN, Role.REVIEW_OWNER, Role.HEAD_OFFICE},
-       required=OUTCOME_FIELDS, optional=("closure_reason",)),
+       required=OUTCOME_FIELDS, optional=CLOSING_FIELDS[len(OUTCOME_FIELDS):]),
     _m("close", "Close", S.CLOSED, OPEN - {S.RESPONDED, S.ESCALATED, S.AWAITING_MCR_DECISION},
-       {Role.HEAD_OFFICE}, required=OUTCOME_FIELDS, optional=("closure_reason",)),
+       {Role.HEAD_OFFICE}, required=OUTCOME_FIELDS, optional=CLOSING_FIELDS[len(OUTCOME_FIELDS):]),
     # Feedback (protocol rule 13) and the MCR gate: only through their decision services.
     _m("classify", "Classify feedback", RESUME, {S.NEW, S.UNDER_REVIEW, S.AWAITING_HEAD_OFFICE_REVIEW},
        {Role.HEAD_OFFICE}, required=("classification", "note"), decision=True),
@@ -161,6 +164,12 @@ def move_check(request: BrainRequest, name: str, actor: Actor) -> Move:
     who = ", ".join(sorted(r.value.replace("_", " ") for r in candidates[0].roles))
     raise DomainError(f"{candidates[0].label} needs one of these roles on this request: {who}.",
                       kind=Refusal.FORBIDDEN)
+
+
+def move_roles_held(request: BrainRequest, name: str, actor: Actor) -> bool:
+    """Whether the actor holds a role that may make this move on this request, whatever its status."""
+    roles = roles_of(actor, request)
+    return any(move.roles & roles for move in MOVES if move.name == name)
 
 
 def moves_open(request: BrainRequest, actor: Actor, *, include_decisions: bool = True) -> list[Move]:

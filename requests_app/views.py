@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from governance_app.actors import actor_for_request
-from governance_app.errors import DomainError
-from mwms_site.web import htmx_partial, next_url
+from governance_app.kernel.actors import actor_for_request
+from governance_app.kernel.brains import brain_options
+from governance_app.kernel.errors import DomainError
 from governance_app.models import Brain
+from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import selectors, services
-from requests_app.filters import BrainRequestFilter, brain_options
+from requests_app.filters import BrainRequestFilter
 from requests_app.forms import MoveForm, RequestCreateForm
 from requests_app.models import BrainRequest
 from requests_app.transitions import MOVES, moves_open
@@ -23,12 +24,8 @@ from requests_app.transitions import MOVES, moves_open
 PAGE_SIZE = 25
 
 
-def _request_or_404(http_request: HttpRequest, request_id) -> BrainRequest:
-    found = selectors.request_get(actor=actor_for_request(http_request), request_id=request_id)
-    if found is None:
-        raise Http404("No such request")
-    return found
-
+def _brains(http_request: HttpRequest) -> list[tuple[str, str]]:
+    return brain_options(tenant_id=actor_for_request(http_request).tenant_id)
 
 
 @require_GET
@@ -36,7 +33,7 @@ def _request_or_404(http_request: HttpRequest, request_id) -> BrainRequest:
 @vary_on_headers("HX-Request")
 def request_list(http_request: HttpRequest) -> HttpResponse:
     actor = actor_for_request(http_request)
-    brains = brain_options()
+    brains = _brains(http_request)
     queryset = selectors.requests_for_list(actor=actor)
     filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
@@ -44,14 +41,13 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     query = http_request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", "")}
-    template = "requests_app/list.html#request-table" if htmx_partial(http_request) else "requests_app/list.html"
-    return render(http_request, template, context)
+    return render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
 
 
 def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None) -> dict:
     """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
     actor = actor_for_request(http_request)
-    brains = brain_options()
+    brains = _brains(http_request)
     open_moves = moves_open(request, actor, include_decisions=False)
     forms = []
     for move in open_moves:
@@ -90,20 +86,19 @@ def _initial(request: BrainRequest, move) -> dict:
 @login_required
 @vary_on_headers("HX-Request")
 def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
-    request = _request_or_404(http_request, request_id)
-    template = "requests_app/detail.html#request-detail" if htmx_partial(http_request) \
-        else "requests_app/detail.html"
-    return render(http_request, template, detail_context(http_request, request))
+    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
+    return render_page_or_fragment(http_request, "requests_app/detail.html", detail_context(http_request, request),
+                                   fragment="request-detail")
 
 
 @require_POST
 @login_required
 def request_move(http_request: HttpRequest, request_id, move: str) -> HttpResponse:
-    request = _request_or_404(http_request, request_id)
+    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     rule = next((m for m in MOVES if m.name == move and not m.decision), None)
     if rule is None:
         raise Http404("No such move")
-    form = MoveForm(http_request.POST, move=rule, brains=brain_options(), prefix=move)
+    form = MoveForm(http_request.POST, move=rule, brains=_brains(http_request), prefix=move)
     problem = "check the form"
     if form.is_valid():
         try:
@@ -124,7 +119,7 @@ def request_move(http_request: HttpRequest, request_id, move: str) -> HttpRespon
 @require_POST
 @login_required
 def request_note(http_request: HttpRequest, request_id) -> HttpResponse:
-    request = _request_or_404(http_request, request_id)
+    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     try:
         services.request_note_add(request=request, actor=actor_for_request(http_request),
                                   note=http_request.POST.get("note", ""))
@@ -142,7 +137,7 @@ def _origins(http_request: HttpRequest, brains: list[tuple[str, str]]) -> list[t
 @require_http_methods(["GET", "POST"])
 @login_required
 def request_create(http_request: HttpRequest) -> HttpResponse:
-    brains = brain_options()
+    brains = _brains(http_request)
     origins = _origins(http_request, brains)
     if not origins:
         raise Http404("You belong to no Brain")
@@ -166,11 +161,11 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
     actor = actor_for_request(http_request)
     if not (actor.belongs_to(brain) or actor.is_head_office):
         raise Http404("No such workspace")
-    found = Brain.objects.filter(slug=brain).first()
+    found = Brain.objects.filter(slug=brain, tenant_id=actor.tenant_id).first()
     if found is None:
         raise Http404("No such Brain")
     inbox = selectors.workspace_inbox(actor=actor, brain=found)
-    brains = brain_options()
+    brains = _brains(http_request)
     context = {
         "brain": found, "inbox": inbox, "brains": brains,
         "create_form": RequestCreateForm(origins=[(found.slug, found.name)], brains=brains,
@@ -178,6 +173,4 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
         "move_forms": {m.name: MoveForm(move=m, brains=brains, prefix=m.name)
                        for m in MOVES if m.name in ("respond", "close")},
     }
-    template = "requests_app/workspace.html#workspace-inbox" if htmx_partial(http_request) \
-        else "requests_app/workspace.html"
-    return render(http_request, template, context)
+    return render_page_or_fragment(http_request, "requests_app/workspace.html", context, fragment="workspace-inbox")

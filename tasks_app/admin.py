@@ -8,8 +8,8 @@ are append-only and artifacts are evidence, so both are read-only here.
 from django import forms
 from django.contrib import admin
 
-from governance_app.actors import actor_for_user
-from governance_app.admin import (
+from governance_app.kernel.actors import actor_for_user
+from governance_app.kernel.admin import (
     LockVersionAdminForm,
     NoDeleteAdminMixin,
     OneLineTextMixin,

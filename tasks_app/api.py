@@ -10,16 +10,80 @@ from ninja import Router
 from ninja.responses import Status
 from pydantic import Field
 
-from governance_app.actors import Actor
+from governance_app.kernel.actors import Actor
 from mwms_site.api_kit import In, Out, errors, get, not_found, post
-from requests_app.api import ArtifactOut, TaskEventOut, artifact_out, task_event_out, visible_request
+from requests_app.api import visible_request
 from requests_app.models import Priority
 from tasks_app import services
 from tasks_app.models import OutputMode, RiskLevel, Task, TaskStatus
 from tasks_app.selectors import task_get, task_to_act_on
-from tasks_app.transitions import task_moves_open
+from tasks_app.transitions import TASK_MOVE_FOR_STATUS, task_moves_open
 
 router = Router(tags=["tasks"])
+
+
+class TaskEventOut(Out):
+    event_id: UUID
+    task_id: UUID
+    event_type: str
+    event_summary: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    event_payload: dict[str, Any]
+    created_at: datetime
+
+
+class ArtifactOut(Out):
+    artifact_id: UUID
+    task_id: UUID
+    artifact_type: str
+    artifact_summary: str
+    content_location: str
+    content_json: dict[str, Any]
+    content_hash: str
+    created_by: str
+    created_at: datetime
+
+
+class TaskInLineage(Out):
+    task_id: UUID
+    task_type: str
+    title: str
+    assigned_brain: str
+    assigned_employee: str | None
+    task_status: str
+    priority: str
+    attempts: int
+    result_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    events: list[TaskEventOut]
+    artifacts: list[ArtifactOut]
+
+
+def task_event_out(e: Any) -> dict[str, Any]:
+    return {"event_id": e.pk, "task_id": e.task_id, "event_type": e.event_type, "event_summary": e.event_summary,
+            "actor": e.actor, "from_status": e.from_status, "to_status": e.to_status,
+            "event_payload": e.event_payload, "created_at": e.created_at}
+
+
+def artifact_out(a: Any) -> dict[str, Any]:
+    return {"artifact_id": a.pk, "task_id": a.task_id, "artifact_type": a.artifact_type,
+            "artifact_summary": a.artifact_summary, "content_location": a.content_location,
+            "content_json": a.content_json, "content_hash": a.content_hash, "created_by": a.created_by,
+            "created_at": a.created_at}
+
+
+def task_in_lineage_out(t: Any) -> dict[str, Any]:
+    return {"task_id": t.pk, "task_type": t.task_type, "title": t.title, "assigned_brain": t.assigned_brain_id,
+            "assigned_employee": t.assigned_employee, "task_status": t.status, "priority": t.priority,
+            "attempts": t.attempts, "result_id": t.result_id, "created_at": t.created_at,
+            "updated_at": t.updated_at, "completed_at": t.completed_at,
+            "events": [task_event_out(e) for e in t.events.all()],
+            "artifacts": [artifact_out(a) for a in t.artifacts.all()]}
+
 
 
 class TaskMoveOut(Out):
@@ -126,21 +190,6 @@ def _task(actor: Actor, task_id: UUID) -> Task:
     return task
 
 
-def _move(task: Task, actor: Actor, data: TaskTransitionIn) -> Task:
-    moves = {
-        "picked_up": lambda: services.task_claim(task=task, actor=actor),
-        "running": lambda: services.task_start(task=task, actor=actor, note=data.note),
-        "completed": lambda: services.task_complete(task=task, actor=actor, result_summary=data.result_summary,
-                                                    evidence_links=data.evidence_links),
-        "failed": lambda: services.task_fail(task=task, actor=actor, error=data.error),
-        "queued": lambda: services.task_retry(task=task, actor=actor, note=data.note),
-        "cancelled": lambda: services.task_cancel(task=task, actor=actor, reason=data.reason),
-        "escalated": lambda: services.task_escalate(task=task, actor=actor, reason=data.reason,
-                                                    escalation_owner=data.escalation_owner),
-    }
-    return moves[data.to_status]()
-
-
 TASK_WRITE_ERRORS = errors(400, 401, 403, 404, 409, 422)
 
 
@@ -176,15 +225,17 @@ def get_task(request: HttpRequest, task_id: UUID):
 def transition_task(request: HttpRequest, task_id: UUID, data: TaskTransitionIn):
     """Move a task (409 from the wrong status; 403 for another Brain's task, which an executor's
     attempt leaves on the task's timeline as a rule_violation event)."""
-    task = _move(_task(request.auth, task_id), request.auth, data)
+    task = services.task_move(task=_task(request.auth, task_id), actor=request.auth,
+                              move=TASK_MOVE_FOR_STATUS[data.to_status], fields=data.model_dump(mode="json"))
     return task_out(task, request.auth)
 
 
 @post(router, "/tasks/{task_id}/events", response={201: TaskEventOut, **TASK_WRITE_ERRORS})
 def add_task_event(request: HttpRequest, task_id: UUID, data: TaskEventIn):
     """Report progress or a warning on a task being worked."""
-    event = services.task_progress(task=_task(request.auth, task_id), actor=request.auth, summary=data.summary,
-                                   payload=data.payload, warning=data.event_type == "warning")
+    event = services.task_move(task=_task(request.auth, task_id), actor=request.auth,
+                               move="warn" if data.event_type == "warning" else "progress",
+                               fields={"summary": data.summary, "payload": data.payload})
     return Status(201, task_event_out(event))
 
 

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from requests_app.forms import FormRefusalMixin
+from governance_app.kernel.forms import FormRefusalMixin
 from requests_app.models import BrainRequest, Priority
 from requests_app.transitions import working_brains
 from tasks_app.models import OutputMode, RiskLevel

@@ -1,8 +1,11 @@
 """Tasks (execution children of a Brain Request), their append-only events, and their artifacts."""
 
+import uuid
+from collections.abc import Iterable
+
 from django.db import models
 
-from governance_app.db import (
+from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
     brain_fk,
@@ -55,8 +58,28 @@ class PriorityRank(models.Func):
     output_field = models.IntegerField()
 
 
+class TaskQuerySet(models.QuerySet):
+    """The task reads other apps make through a relation (`request.tasks.open()`): requests_app
+    reaches tasks this way and never imports tasks_app."""
+
+    def open(self) -> "TaskQuerySet":
+        """Tasks still being worked or waiting: a request with any cannot close (protocol rule 7)."""
+        return self.filter(status__in=OPEN_TASK_STATUSES)
+
+    def evidence_kinds(self, refs: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Which of these ids are artifacts or events of these tasks, as {id: "artifact" | "task_event"}."""
+        refs = list(refs)
+        kinds = {pk: "artifact" for pk in TaskArtifact.objects.filter(task__in=self, pk__in=refs)
+                 .values_list("pk", flat=True)}
+        kinds.update({pk: "task_event" for pk in TaskEvent.objects.filter(task__in=self, pk__in=refs)
+                      .values_list("pk", flat=True)})
+        return kinds
+
+
 class Task(models.Model):
     """An executable unit of work produced from a Brain Request (table mwms_tasks)."""
+
+    objects = TaskQuerySet.as_manager()
 
     # The canon's required columns.
     id = uuid_pk()

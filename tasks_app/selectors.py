@@ -4,8 +4,9 @@ import uuid
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from governance_app.actors import Actor
+from governance_app.kernel.actors import Actor
 from requests_app.selectors import requests_visible_to
 from tasks_app.models import Task
 
@@ -37,6 +38,15 @@ def task_get(*, actor: Actor, task_id: Any) -> Task | None:
         return None
     return (tasks_visible_to(actor).select_related("request").prefetch_related("events", "artifacts")
             .filter(pk=pk).first())
+
+
+def task_get_or_404(*, actor: Actor, task_id: Any) -> Task:
+    """A task the actor may see, with its request, for a browser action; Http404 otherwise."""
+    pk = _pk(task_id)
+    task = None if pk is None else tasks_visible_to(actor).select_related("request").filter(pk=pk).first()
+    if task is None:
+        raise Http404("No such task")
+    return task
 
 
 def task_to_act_on(*, actor: Actor, task_id: Any) -> Task | None:

@@ -5,24 +5,26 @@ import hashlib
 import json
 import uuid
 from datetime import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
-from governance_app.actors import Actor
-from governance_app.db import insert_row, json_safe, load_row, versioned_update
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel import clock
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.db import json_safe
+from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
+from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.refusals import records_refusal
 from governance_app.models import Brain
-from governance_app.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import required_text, substantive
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
 from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
 from tasks_app.models import OutputMode, PriorityRank, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
-from tasks_app.transitions import TaskMove, TaskRole, task_move_check, task_roles_of
+from tasks_app.transitions import TASK_MOVE_NAMES, TaskMove, TaskRole, task_move_check, task_roles_of
 
 T = TaskStatus
 
@@ -37,7 +39,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
     """
     return insert_row(TaskEvent(
         id=event_id or uuid.uuid4(),
-        created_at=at or timezone.now(),
+        created_at=at or clock.now(),
         tenant_id=task.tenant_id,
         task=task,
         event_type=event_type,
@@ -52,7 +54,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
 def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str, list[Any]]) -> Task:
     """Save a governed admin edit of a task and record who changed which fields from what to what."""
     with transaction.atomic():
-        task.updated_at = timezone.now()
+        task.updated_at = clock.now()
         task.lock_version += 1
         task.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
         if changed_fields:
@@ -130,7 +132,7 @@ def _task_commit(*, task: Task, actor: Actor, changes: Mapping[str, Any], event_
                  payload: Mapping[str, Any] | None = None) -> Task:
     """Write a checked task move: the row (only if nobody changed it meanwhile) and its event."""
     from_status = task.status
-    values = {**changes, "updated_at": timezone.now()}
+    values = {**changes, "updated_at": clock.now()}
     if not versioned_update(task, values):
         raise DomainError("Someone else changed this task at the same moment. Reload and try again.",
                           kind=Refusal.CONFLICT)
@@ -152,21 +154,6 @@ def task_refusal_record(*, task: Task | Any, actor: Actor, move: str, error: Dom
     with transaction.atomic():
         task_event_write(task=task_obj, actor=actor, event_type=TaskEventType.RULE_VIOLATION,
                          summary=f"Refused {move} by {actor}: {error.message}", payload={"move": move})
-
-
-def _guarded(move: str):
-    """Run a task service; an executor's forbidden attempt is recorded after the refusal rolls back."""
-    def wrap(fn):
-        def run(*, task: Task, actor: Actor, **kwargs):
-            try:
-                return fn(task=task, actor=actor, **kwargs)
-            except DomainError as error:
-                task_refusal_record(task=task, actor=actor, move=move, error=error)
-                raise
-        run.__name__ = fn.__name__
-        run.__doc__ = fn.__doc__
-        return run
-    return wrap
 
 
 # --- the moves ---------------------------------------------------------------------------------
@@ -235,7 +222,7 @@ def _claim(locked: Task, actor: Actor) -> Task:
                                  "assigned_employee": actor.label})
 
 
-@_guarded("claim")
+@records_refusal(task_refusal_record, subject="task", move="claim")
 def task_claim(*, task: Task, actor: Actor) -> Task:
     """Pick a queued task up; every pick-up counts as an attempt."""
     with transaction.atomic():
@@ -243,19 +230,19 @@ def task_claim(*, task: Task, actor: Actor) -> Task:
         return _claim(locked, actor)
 
 
-@_guarded("start")
+@records_refusal(task_refusal_record, subject="task", move="start")
 def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Start work on a picked-up task."""
     with transaction.atomic():
         locked, _ = _task_lock(task, actor, "start")
         changes = {"status": T.RUNNING}
         if locked.started_at is None:
-            changes["started_at"] = timezone.now()
+            changes["started_at"] = clock.now()
         return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.STARTED,
                             summary=note.strip() or "Started")
 
 
-@_guarded("progress")
+@records_refusal(task_refusal_record, subject="task", move="progress")
 def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[str, Any] | None = None,
                   warning: bool = False) -> TaskEvent:
     """Report progress (or a warning) on a running task; the status does not change."""
@@ -267,13 +254,13 @@ def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[st
                             summary=text, payload=payload).last_event
 
 
-@_guarded("complete")
+@records_refusal(task_refusal_record, subject="task", move="complete")
 def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
                   evidence_links: list[str] | None = None) -> Task:
     """Complete a running task; its result must be on record (an artifact or a real summary)."""
     with transaction.atomic():
         locked, _ = _task_lock(task, actor, "complete")
-        changes: dict[str, Any] = {"status": T.COMPLETED, "completed_at": timezone.now()}
+        changes: dict[str, Any] = {"status": T.COMPLETED, "completed_at": clock.now()}
         if result_summary.strip() or not locked.artifacts.exists():
             summary = substantive(result_summary, field="result_summary",
                                   label="A task without an artifact needs a result summary; it")
@@ -287,7 +274,7 @@ def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
                             summary=result_summary.strip() or f"Completed with {latest}")
 
 
-@_guarded("fail")
+@records_refusal(task_refusal_record, subject="task", move="fail")
 def task_fail(*, task: Task, actor: Actor, error: str) -> Task:
     """Record a failure. While attempts remain the task is queued again; when they run out, the
     parent request is escalated to HeadOffice (protocol rule 8: repeated task failures)."""
@@ -315,7 +302,7 @@ def _request_escalate_for(*, task: Task, reason: str) -> None:
                      fields={"escalation_reason": reason, "escalation_owner": Brain.HEADOFFICE})
 
 
-@_guarded("retry")
+@records_refusal(task_refusal_record, subject="task", move="retry")
 def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Queue a failed task again; if it had used all its attempts, it gets one more."""
     with transaction.atomic():
@@ -327,17 +314,17 @@ def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
                             summary=note.strip() or "Queued again by hand")
 
 
-@_guarded("cancel")
+@records_refusal(task_refusal_record, subject="task", move="cancel")
 def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
     """Cancel an open task, saying why."""
     text = substantive(reason, field="reason", label="Cancelling needs a reason; it")
     with transaction.atomic():
         locked, _ = _task_lock(task, actor, "cancel")
-        return _task_commit(task=locked, actor=actor, changes={"status": T.CANCELLED, "completed_at": timezone.now()},
+        return _task_commit(task=locked, actor=actor, changes={"status": T.CANCELLED, "completed_at": clock.now()},
                             event_type=TaskEventType.CANCELLED, summary=text)
 
 
-@_guarded("escalate")
+@records_refusal(task_refusal_record, subject="task", move="escalate")
 def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: str = Brain.HEADOFFICE) -> Task:
     """Escalate a task; its request is escalated on the same lineage (connector rule 6)."""
     text = substantive(reason, field="reason", label="Escalation reason")
@@ -353,6 +340,39 @@ def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: st
         return locked
 
 
+# --- one entry for every move ------------------------------------------------------------------
+
+# From a move's name (tasks_app.transitions.TASK_MOVES) to its service, with the fields it takes;
+# the browser's task actions and the API's transition endpoint both go through task_move.
+TASK_MOVE_SERVICES: dict[str, Callable[[Task, Actor, Mapping[str, Any]], Any]] = {
+    "claim": lambda task, actor, data: task_claim(task=task, actor=actor),
+    "start": lambda task, actor, data: task_start(task=task, actor=actor, note=data.get("note", "")),
+    "progress": lambda task, actor, data: task_progress(task=task, actor=actor, summary=data.get("summary", ""),
+                                                        payload=data.get("payload")),
+    "warn": lambda task, actor, data: task_progress(task=task, actor=actor, summary=data.get("summary", ""),
+                                                    payload=data.get("payload"), warning=True),
+    "complete": lambda task, actor, data: task_complete(task=task, actor=actor,
+                                                        result_summary=data.get("result_summary", ""),
+                                                        evidence_links=data.get("evidence_links")),
+    "fail": lambda task, actor, data: task_fail(task=task, actor=actor, error=data.get("error", "")),
+    "retry": lambda task, actor, data: task_retry(task=task, actor=actor, note=data.get("note", "")),
+    "cancel": lambda task, actor, data: task_cancel(task=task, actor=actor, reason=data.get("reason", "")),
+    "escalate": lambda task, actor, data: task_escalate(
+        task=task, actor=actor, reason=data.get("reason", ""),
+        escalation_owner=data.get("escalation_owner") or Brain.HEADOFFICE),
+}
+assert set(TASK_MOVE_SERVICES) == set(TASK_MOVE_NAMES), "every task move has its service"
+
+
+def task_move(*, task: Task, actor: Actor, move: str, fields: Mapping[str, Any] | None = None) -> Task | TaskEvent:
+    """Make one task move by its name; progress and warnings answer the event they wrote."""
+    service = TASK_MOVE_SERVICES.get(move)
+    if service is None:
+        raise DomainError(f"There is no task move called {move!r}.", field="move")
+    return service(task, actor, dict(fields or {}))
+
+
+@records_refusal(task_refusal_record, subject="task", move="save_artifact")
 def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact_summary: str,
                        content_location: str = "", content_json: Mapping[str, Any] | None = None,
                        as_result: bool = False) -> TaskArtifact:
@@ -361,34 +381,30 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
     summary = required_text(artifact_summary, field="artifact_summary", label="Artifact summary")
     content = dict(content_json or {})
     location = (content_location or "").strip()
-    try:
-        with transaction.atomic():
-            locked = Task.objects.select_for_update().select_related("request").filter(
-                pk=task.pk, tenant_id=actor.tenant_id).first()
-            if locked is None:
-                raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
-            if not task_roles_of(actor, locked) & {TaskRole.WORKER, TaskRole.MANAGER}:
-                raise DomainError(f"Only the Brain working this task can save its output, not {actor}.",
-                                  kind=Refusal.FORBIDDEN)
-            if locked.status == T.CANCELLED:
-                raise DomainError("This task was cancelled; it takes no more output.", kind=Refusal.CONFLICT)
-            if locked.request.status in FINAL_STATUSES:
-                raise DomainError(f"The request is {locked.request.get_status_display().lower()}; its tasks take "
-                                  f"no more output (the evidence it closed on stays as it was).",
-                                  kind=Refusal.CONFLICT)
-            if as_result and locked.status == T.COMPLETED:
-                raise DomainError("This task completed with its result; a further artifact can be saved beside "
-                                  "it but cannot replace it.", field="as_result", kind=Refusal.CONFLICT)
-            digest = hashlib.sha256(json.dumps({"location": location, "content": content},
-                                               sort_keys=True, default=str).encode()).hexdigest()
-            artifact = TaskArtifact.objects.create(
-                tenant_id=locked.tenant_id, task=locked, artifact_type=artifact_type, artifact_summary=summary,
-                content_location=location, content_json=content, content_hash=digest, created_by=actor.label,
-            )
-            _task_commit(task=locked, actor=actor, changes={"result": artifact} if as_result else {},
-                         event_type=TaskEventType.OUTPUT_SAVED, summary=f"Saved {artifact_type}: {summary}",
-                         payload={"artifact_id": str(artifact.pk)})
-        return artifact
-    except DomainError as error:
-        task_refusal_record(task=task, actor=actor, move="save_artifact", error=error)
-        raise
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().select_related("request").filter(
+            pk=task.pk, tenant_id=actor.tenant_id).first()
+        if locked is None:
+            raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
+        if not task_roles_of(actor, locked) & {TaskRole.WORKER, TaskRole.MANAGER}:
+            raise DomainError(f"Only the Brain working this task can save its output, not {actor}.",
+                              kind=Refusal.FORBIDDEN)
+        if locked.status == T.CANCELLED:
+            raise DomainError("This task was cancelled; it takes no more output.", kind=Refusal.CONFLICT)
+        if locked.request.status in FINAL_STATUSES:
+            raise DomainError(f"The request is {locked.request.get_status_display().lower()}; its tasks take "
+                              f"no more output (the evidence it closed on stays as it was).",
+                              kind=Refusal.CONFLICT)
+        if as_result and locked.status == T.COMPLETED:
+            raise DomainError("This task completed with its result; a further artifact can be saved beside "
+                              "it but cannot replace it.", field="as_result", kind=Refusal.CONFLICT)
+        digest = hashlib.sha256(json.dumps({"location": location, "content": content},
+                                           sort_keys=True, default=str).encode()).hexdigest()
+        artifact = TaskArtifact.objects.create(
+            tenant_id=locked.tenant_id, task=locked, artifact_type=artifact_type, artifact_summary=summary,
+            content_location=location, content_json=content, content_hash=digest, created_by=actor.label,
+        )
+        _task_commit(task=locked, actor=actor, changes={"result": artifact} if as_result else {},
+                     event_type=TaskEventType.OUTPUT_SAVED, summary=f"Saved {artifact_type}: {summary}",
+                     payload={"artifact_id": str(artifact.pk)})
+    return artifact

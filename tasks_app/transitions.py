@@ -4,8 +4,8 @@ while attempts remain; any open task → cancelled | escalated (schema standard,
 from dataclasses import dataclass
 from enum import StrEnum
 
-from governance_app.actors import Actor
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError, Refusal
 from tasks_app.models import Task, TaskStatus
 
 T = TaskStatus
@@ -45,6 +45,8 @@ TASK_MOVES: tuple[TaskMove, ...] = (
     _m("escalate", "Escalate", T.ESCALATED, OPEN, {W, M, H}),
 )
 TASK_MOVE_NAMES = tuple(dict.fromkeys(m.name for m in TASK_MOVES))
+# The API names a move by the status it reaches; progress and warnings are events, not moves there.
+TASK_MOVE_FOR_STATUS = {m.to_status: m.name for m in TASK_MOVES if m.name not in ("progress", "warn")}
 
 
 def task_roles_of(actor: Actor, task: Task) -> frozenset[TaskRole]:

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from governance_app.models import TokenRole
-from governance_app.tokens import api_token_issue
+from governance_app.kernel.tokens import api_token_issue
 
 BASE = "/api/v1"
 

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from governance_app.brains import forget_brains
+from governance_app.kernel.brains import forget_brains
 from governance_app.models import Brain, Membership, MembershipRole
 
 # Shared checks keep pytest's detailed assertion messages.

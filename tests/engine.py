@@ -1,6 +1,6 @@
 """Builders for engine tests: actors for the fixed cast and requests walked to a given point."""
 
-from governance_app.actors import Actor, actor_for_token, actor_for_user
+from governance_app.kernel.actors import Actor, actor_for_token, actor_for_user
 from governance_app.models import ApiToken, TokenRole
 from requests_app import services as rs
 from requests_app.models import BrainRequest

@@ -16,7 +16,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, ProgrammingError, connection, models, transaction
 from django.db.models import ProtectedError
 
-from governance_app.db import DEFAULT_TENANT_ID, AppendOnlyError
+from governance_app.kernel.db import DEFAULT_TENANT_ID, AppendOnlyError
 from governance_app.models import CanonAmendment, DecisionRecord
 from requests_app.models import BrainRequest, RequestEvent
 from tasks_app.models import Task, TaskEvent

@@ -16,7 +16,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 
-from governance_app.db import AppendOnlyModel
+from governance_app.kernel.db import AppendOnlyModel
 from governance_app.models import Authority, Classification, DecisionKind, McrDecision, MembershipRole, TokenRole
 from requests_app.models import (
     BrainRequest,

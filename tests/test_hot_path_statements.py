@@ -1,4 +1,4 @@
-"""The hot-path statements of governance_app.db (insert_row, versioned_update, load_row) store and
+"""The hot-path statements of governance_app.kernel.db (insert_row, versioned_update, load_row) store and
 load exactly what the ORM calls they stand for would, on SQLite and on PostgreSQL alike."""
 
 import pytest
@@ -7,7 +7,7 @@ from django.db.models import F
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from governance_app.db import insert_row, load_row, versioned_update
+from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from requests_app.models import BrainRequest, RequestEvent
 from tasks_app.models import Task, TaskEvent
 from tests.factories import make_request, make_task, make_task_artifact

@@ -1,4 +1,4 @@
-"""Inserts read back only what the database chose (governance_app.db.read_back_only_database_choices):
+"""Inserts read back only what the database chose (governance_app.kernel.fastpath.read_back_only_database_choices):
 the ORM sends every column's value, so nothing comes back, and the saved instance still matches
 its row exactly."""
 
@@ -7,7 +7,7 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from governance_app.actors import actor_for_user
+from governance_app.kernel.actors import actor_for_user
 from requests_app.services import request_create, request_event_write
 
 pytestmark = pytest.mark.django_db

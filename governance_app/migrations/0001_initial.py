@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import governance_app.db
+import governance_app.kernel.db
 import uuid
 from django.db import migrations, models
 
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Brain',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('slug', models.TextField(unique=True)),
                 ('name', models.TextField()),
                 ('authority', models.TextField(choices=[('operational', 'Operational'), ('authority', 'Authority (escalation owner)'), ('governance', 'Governance (HeadOffice)')], db_default='operational', default='operational')),
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('accepted_request_types', models.JSONField(blank=True, db_default=models.Value([], output_field=models.JSONField()), default=list, help_text='Request types this Brain accepts when a request is routed to it.')),
                 ('may_record_decisions', models.BooleanField(db_default=False, default=False)),
                 ('is_active', models.BooleanField(db_default=True, default=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_brains',
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CanonAmendment',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('version_before', models.TextField()),
                 ('version_after', models.TextField()),
                 ('body_before', models.TextField(blank=True, db_default='', default='')),
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('evidence', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
                 ('approved_by', models.TextField()),
                 ('can_rollback', models.BooleanField(db_default=True, default=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_canon_amendments',
@@ -55,14 +55,14 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CanonDocument',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('slug', models.TextField()),
                 ('title', models.TextField()),
                 ('document_type', models.TextField(blank=True, db_default='', default='')),
                 ('version', models.TextField(db_default='v1.0', default='v1.0')),
                 ('body', models.TextField(blank=True, db_default='', default='')),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('updated_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
             ],
             options={
                 'db_table': 'mwms_canon_documents',
@@ -72,13 +72,13 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='DecisionRecord',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('affected_brains', models.JSONField(blank=True, db_default=models.Value([], output_field=models.JSONField()), default=list)),
                 ('decision_summary', models.TextField()),
                 ('reasoning', models.TextField()),
                 ('evidence_used', models.TextField(blank=True, null=True)),
                 ('expected_outcome', models.TextField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('decision_kind', models.TextField(choices=[('decision', 'Decision'), ('escalation_resolution', 'Escalation resolution'), ('feedback_classification', 'Feedback classification'), ('mcr_decision', 'MCR decision')], db_default='decision', default='decision')),
                 ('classification', models.TextField(blank=True, choices=[('approve', 'Approve'), ('reject', 'Reject'), ('park', 'Park'), ('investigate', 'Investigate'), ('route_to_another_brain', 'Route to another Brain'), ('update_brain_working_copy', 'Update Brain working copy'), ('update_plugin_ui_spec', 'Update plugin/UI specification'), ('update_supabase_schema', 'Update Supabase schema'), ('propose_mcr_update', 'Propose MCR update'), ('no_action_required', 'No action required')], null=True)),
                 ('mcr_decision', models.TextField(blank=True, choices=[('approved', 'Approved'), ('rejected', 'Rejected'), ('parked', 'Parked')], null=True)),
@@ -92,12 +92,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='LessonLearned',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('event_or_experiment', models.TextField()),
                 ('result', models.TextField()),
                 ('insight', models.TextField()),
                 ('recommended_improvement', models.TextField()),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('recorded_by', models.TextField(blank=True, db_default='', default='')),
             ],
             options={
@@ -110,9 +110,9 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Membership',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('role', models.TextField(choices=[('owner', 'Owner'), ('member', 'Member'), ('head_office_reviewer', 'HeadOffice reviewer')], default='member')),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_memberships',
@@ -122,10 +122,10 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Tenant',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('slug', models.TextField(unique=True)),
                 ('name', models.TextField()),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_tenants',
@@ -135,12 +135,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ApiToken',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('role', models.TextField(choices=[('brain', "Brain (acts as the Brain's owner)"), ('executor', "Executor (claims and works the Brain's tasks)"), ('integration', 'Integration (plugin, Brain Room, signal source)'), ('headoffice', 'HeadOffice')])),
                 ('label', models.TextField()),
                 ('prefix', models.TextField(help_text='The first characters of the token, to recognise it in lists.')),
                 ('token_hash', models.TextField(unique=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('revoked_at', models.DateTimeField(blank=True, null=True)),
                 ('brain', models.ForeignKey(db_column='brain', on_delete=django.db.models.deletion.PROTECT, related_name='api_tokens', to='governance_app.brain', to_field='slug')),

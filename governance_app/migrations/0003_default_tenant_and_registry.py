@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from governance_app.db import DEFAULT_TENANT_ID
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.registry import BRAINS
 
 

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import governance_app.db
+import governance_app.kernel.db
 import uuid
 from django.db import migrations, models
 
@@ -17,12 +17,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='IdempotencyRecord',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('key', models.TextField()),
                 ('fingerprint', models.TextField(help_text='SHA-256 of the method, path and body of the first call.')),
                 ('response_status', models.IntegerField()),
                 ('response_body', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('tenant', models.ForeignKey(db_default=uuid.UUID('00000000-0000-0000-0000-000000000001'), default=uuid.UUID('00000000-0000-0000-0000-000000000001'), on_delete=django.db.models.deletion.PROTECT, related_name='+', to='governance_app.tenant')),
                 ('token', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idempotency_records', to='governance_app.apitoken')),
             ],

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import governance_app.db
+import governance_app.kernel.db
 import uuid
 from django.db import migrations, models
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='RequestEvent',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('event_type', models.TextField(choices=[('created', 'Created'), ('status_changed', 'Status changed'), ('fields_changed', 'Fields changed'), ('note', 'Note'), ('task_created', 'Task created'), ('decision_recorded', 'Decision recorded'), ('lesson_recorded', 'Lesson recorded'), ('rule_violation', 'Rule violation')])),
                 ('event_summary', models.TextField(blank=True, db_default='', default='')),
                 ('actor', models.TextField(help_text='The person or token that made the change.')),
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('note', models.TextField(blank=True, db_default='', default='')),
                 ('changed_fields', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict, help_text='{field: [before, after]} for every field the change touched.')),
                 ('event_payload', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_request_events',
@@ -38,13 +38,13 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Signal',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('signal_type', models.TextField(choices=[('dashboard_kpi_movement', 'Dashboard KPI movement'), ('experiment_outcome', 'Experiment outcome'), ('financial_threshold', 'Financial threshold'), ('anomaly_detection', 'Anomaly detection'), ('evidence_update', 'Evidence update'), ('compliance_violation', 'Compliance violation'), ('stage_progression_attempt', 'Stage progression attempt'), ('manual_executive_review', 'Manual executive review'), ('research_density_shift', 'Research density shift'), ('campaign_deterioration', 'Campaign deterioration'), ('task_failure_cluster', 'Task failure cluster'), ('unresolved_blocker', 'Unresolved blocker')])),
                 ('direction', models.TextField(choices=[('upward', 'Upward'), ('downward', 'Downward'), ('lateral', 'Lateral')], db_default='upward', default='upward')),
                 ('summary', models.TextField()),
                 ('payload', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
                 ('created_by', models.TextField(blank=True, db_default='', default='')),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_signals',
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='BrainRequest',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('requesting_authority', models.TextField(help_text='Who the request is made on behalf of.')),
                 ('operating_layer', models.TextField(choices=[('operational', 'Operational'), ('governance', 'Governance'), ('oversight', 'Oversight')], default='operational')),
                 ('request_summary', models.TextField()),
@@ -62,8 +62,8 @@ class Migration(migrations.Migration):
                 ('priority', models.TextField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('urgent', 'Urgent')], default='medium')),
                 ('status', models.TextField(choices=[('new', 'New'), ('under_review', 'Under review'), ('routed', 'Routed'), ('in_progress', 'In progress'), ('responded', 'Responded'), ('escalated', 'Escalated'), ('blocked', 'Blocked'), ('closed', 'Closed'), ('parked', 'Parked'), ('rejected', 'Rejected'), ('awaiting_evidence', 'Awaiting evidence'), ('awaiting_head_office_review', 'Awaiting HeadOffice review'), ('awaiting_mcr_decision', 'Awaiting MCR decision'), ('returned_for_revision', 'Returned for revision')], db_default='new', default='new')),
                 ('meta_json', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('updated_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
                 ('request_type', models.TextField(choices=[('research_request', 'Research request'), ('offer_review_request', 'Offer review request'), ('experimentation_request', 'Experimentation request'), ('finance_review_request', 'Finance review request'), ('ads_signal_request', 'Ads signal request'), ('compliance_review_request', 'Compliance review request'), ('risk_review_request', 'Risk review request'), ('sit_integrity_request', 'SIT integrity request'), ('content_support_request', 'Content support request'), ('data_validation_request', 'Data validation request'), ('dashboard_update_request', 'Dashboard update request'), ('plugin_ui_build_request', 'Plugin/UI build request'), ('brain_room_request', 'Brain Room request'), ('head_office_review_request', 'HeadOffice review request'), ('mcr_update_suggestion', 'MCR update suggestion'), ('escalation_request', 'Escalation request')])),
                 ('request_title', models.TextField()),
                 ('intake_id', models.TextField(blank=True, db_default='', default='')),

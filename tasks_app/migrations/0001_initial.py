@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import governance_app.db
+import governance_app.kernel.db
 import pgtrigger.compiler
 import pgtrigger.migrations
 import uuid
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Task',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('task_type', models.TextField()),
                 ('assigned_employee', models.TextField(blank=True, help_text='The executor or person working it.', null=True)),
                 ('input_payload', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
@@ -31,8 +31,8 @@ class Migration(migrations.Migration):
                 ('status', models.TextField(choices=[('queued', 'Queued'), ('picked_up', 'Picked up'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('escalated', 'Escalated')], db_default='queued', default='queued')),
                 ('attempts', models.IntegerField(db_default=0, default=0)),
                 ('last_error', models.TextField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('updated_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now)),
                 ('title', models.TextField(blank=True, db_default='', default='')),
                 ('priority', models.TextField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('urgent', 'Urgent')], db_default='medium', default='medium')),
                 ('execution_notes', models.TextField(blank=True, db_default='', default='')),
@@ -54,12 +54,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='TaskArtifact',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('artifact_type', models.TextField()),
                 ('artifact_summary', models.TextField()),
                 ('content_location', models.TextField(blank=True, db_default='', default='')),
                 ('content_json', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('content_hash', models.TextField(blank=True, db_default='', default='', help_text='SHA-256 of the content, for change detection.')),
                 ('created_by', models.TextField(blank=True, db_default='', default='')),
                 ('task', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='artifacts', to='tasks_app.task')),
@@ -78,11 +78,11 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='TaskEvent',
             fields=[
-                ('id', models.UUIDField(db_default=governance_app.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('id', models.UUIDField(db_default=governance_app.kernel.db.GenRandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('event_type', models.TextField(choices=[('created', 'Created'), ('picked_up', 'Picked up'), ('progress', 'Progress'), ('warning', 'Warning'), ('error', 'Error'), ('completed', 'Completed'), ('output_saved', 'Output saved'), ('rule_violation', 'Rule violation'), ('escalated', 'Escalated'), ('started', 'Started'), ('requeued', 'Requeued'), ('cancelled', 'Cancelled'), ('fields_changed', 'Fields changed')])),
                 ('event_summary', models.TextField()),
                 ('event_payload', models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict)),
-                ('created_at', models.DateTimeField(db_default=governance_app.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=django.utils.timezone.now, editable=False)),
                 ('actor', models.TextField(blank=True, db_default='', default='')),
                 ('from_status', models.TextField(blank=True, choices=[('queued', 'Queued'), ('picked_up', 'Picked up'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('escalated', 'Escalated')], null=True)),
                 ('to_status', models.TextField(blank=True, choices=[('queued', 'Queued'), ('picked_up', 'Picked up'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('escalated', 'Escalated')], null=True)),

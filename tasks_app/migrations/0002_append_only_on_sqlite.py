@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from governance_app.db import SQLiteAppendOnlyTriggers
+from governance_app.kernel.db import SQLiteAppendOnlyTriggers
 
 
 class Migration(migrations.Migration):

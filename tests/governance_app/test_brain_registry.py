@@ -1,11 +1,11 @@
-"""The Brain registry each process keeps (governance_app/brains.py): changes made here are seen at
+"""The Brain registry each process keeps (governance_app/kernel/brains.py): changes made here are seen at
 once, changes made elsewhere within KEEP_SECONDS, and a kept registry costs no query."""
 
 import pytest
 
-from governance_app import brains as registry
-from governance_app.actors import actor_for_user
-from governance_app.errors import DomainError
+from governance_app.kernel import brains as registry
+from governance_app.kernel.actors import actor_for_user
+from governance_app.kernel.errors import DomainError
 from governance_app.models import Brain
 from requests_app.services import request_create
 

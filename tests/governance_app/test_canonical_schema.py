@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from governance_app.db import DEFAULT_TENANT_ID
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from requests_app.models import BrainRequest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

@@ -1,6 +1,6 @@
 """What `migrate` leaves behind: the default tenant and the nine Brains of the protocol."""
 
-from governance_app.db import DEFAULT_TENANT_ID
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.models import Brain, Tenant
 
 NINE = {"research", "affiliate", "ads", "experimentation", "finance", "sit", "aibs", "content", "headoffice"}

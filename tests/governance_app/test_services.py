@@ -3,7 +3,7 @@
 import pytest
 
 from governance_app import services as gs
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import CanonAmendment, CanonDocument, DecisionRecord
 from requests_app import services as rs
 from requests_app.models import BrainRequest, McrUpdateStatus, RequestStatus

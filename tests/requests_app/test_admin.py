@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from governance_app.actors import SYSTEM
+from governance_app.kernel.actors import SYSTEM
 from requests_app.models import BrainRequest, RequestEvent, RequestEventType, Signal
 from requests_app.services import request_event_write
 from tasks_app.models import Task

@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from governance_app.actors import SYSTEM
+from governance_app.kernel.actors import SYSTEM
 from governance_app.models import ApiToken, Brain
 from governance_app.services import api_token_revoke
 from requests_app.models import BrainRequest, RequestEvent, Signal

@@ -32,10 +32,10 @@ from hypothesis.stateful import (
 )
 
 from governance_app import services as gs
-from governance_app.actors import Actor
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import CanonDocument, Classification, DecisionRecord, McrDecision, MembershipRole
-from governance_app.text_rules import is_placeholder
+from governance_app.kernel.text_rules import is_placeholder
 from requests_app import services as rs
 from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEvent, RequestStatus
 from requests_app.transitions import MOVE_NAMES, MOVES, RESUME, TASKABLE_STATUSES, moves_open

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance_app import services as gs
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestEvent, RequestStatus
 from requests_app.transitions import MOVE_NAMES, moves_open

@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from governance_app.actors import SYSTEM
+from governance_app.kernel.actors import SYSTEM
 from requests_app.models import BrainRequest
 from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType
 from tasks_app.services import task_event_write

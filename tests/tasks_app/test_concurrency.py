@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from governance_app.actors import Actor
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import MembershipRole
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestEvent, RequestStatus

@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal
 from requests_app.models import RequestStatus
 from tasks_app import services as ts
 from tasks_app.models import Task, TaskEvent, TaskStatus

@@ -26,8 +26,8 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 
 from governance_app import demo_story as story
-from governance_app.actors import Actor
-from governance_app.db import DEFAULT_TENANT_ID
+from governance_app.kernel.actors import Actor
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.demo_story import (
     ARCHETYPES,
     CLOSED_OUTCOMES,

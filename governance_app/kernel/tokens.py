@@ -13,8 +13,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from governance_app.brains import active_brains
-from governance_app.errors import DomainError
+from governance_app.kernel.brains import active_brains
+from governance_app.kernel.errors import DomainError
 from governance_app.models import ApiToken, Brain, TokenRole
 
 SECRET_PREFIX = "mwms_"

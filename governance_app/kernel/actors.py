@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from governance_app.db import DEFAULT_TENANT_ID
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.models import Brain, Membership, MembershipRole, TokenRole
 
 

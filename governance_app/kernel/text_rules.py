@@ -2,7 +2,7 @@
 
 import re
 
-from governance_app.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal
 
 # Phrases that say nothing about what happened (protocol rule 7; connector "result handoff").
 PLACEHOLDERS = frozenset({
