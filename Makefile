@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export DEBUG ?= true
 PASSWORD ?= mwms-demo-2026
 
-.PHONY: run test install install-dev migrate seed serve clean
+.PHONY: run test lint install install-dev migrate seed serve clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
@@ -37,7 +37,11 @@ run: seed
 	@echo ""
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install-dev
+# The layers contract (pyproject.toml, [tool.importlinter]) is checked before every test run.
+lint: install-dev
+	$(VENV)/bin/lint-imports --no-cache
+
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
