@@ -1,4 +1,4 @@
-"""The hot-path statements of governance_app.kernel.db (insert_row, versioned_update, load_row) store and
+"""The hot-path statements of governance_app.kernel.fastpath (insert_row, versioned_update, load_row) store and
 load exactly what the ORM calls they stand for would, on SQLite and on PostgreSQL alike."""
 
 import pytest
@@ -72,6 +72,37 @@ def test_insert_row_falls_back_to_save_when_a_receiver_listens(brains):
         post_save.disconnect(dispatch_uid="test-insert-row-listener", sender=RequestEvent)
     assert heard == [(event.pk, True)]
     assert RequestEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_insert_row_falls_back_to_save_when_the_model_overrides_save(brains, monkeypatch):
+    saved = []
+
+    def save(self, *args, **kwargs):  # an override with a rule of its own, as a later model might have
+        saved.append(kwargs.get("force_insert"))
+        self.event_summary = self.event_summary.upper()
+        super(RequestEvent, self).save(*args, **kwargs)
+
+    monkeypatch.setattr(RequestEvent, "save", save)
+    event = insert_row(_event(make_request()))
+
+    assert saved == [True]
+    assert RequestEvent.objects.get(pk=event.pk).event_summary == "A NOTE"
+
+
+def test_insert_row_writes_a_row_itself_when_save_declares_a_plain_insert(brains, monkeypatch):
+    assert RequestEvent.save.plain_insert and TaskEvent.save.plain_insert  # AppendOnlyModel's override
+    calls = []
+    original = RequestEvent.save
+
+    def save(self, *args, **kwargs):
+        calls.append(self.pk)
+        original(self, *args, **kwargs)
+
+    save.plain_insert = True
+    monkeypatch.setattr(RequestEvent, "save", save)
+    event = insert_row(_event(make_request()))
+
+    assert calls == [] and RequestEvent.objects.filter(pk=event.pk).exists()
 
 
 def test_a_failed_insert_row_raises_and_leaves_no_row(brains):
