@@ -110,6 +110,28 @@ def test_nobody_but_headoffice_decides_mcr(owner, reviewer, brains):
     assert BrainRequest.objects.get(pk=request.pk).mcr_update_status == McrUpdateStatus.PROPOSED
 
 
+def test_a_deciding_brain_holding_every_other_role_still_cannot_decide_mcr(owner, reviewer, brains):
+    # Finance may record decisions, receives the suggestion and is named its review and escalation
+    # owner: only the transition table's mcr_decide roles (HeadOffice alone, protocol rule 13) stop it.
+    finance = actor(_member("finance_person", brains["finance"], "owner"))
+    request = new_request(actor(owner), destination="finance", request_type="mcr_update_suggestion",
+                          mcr_update_suggested=True)
+    gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update", note=WHY)
+    BrainRequest.objects.filter(pk=request.pk).update(review_owner="finance", escalation_owner="finance")
+    request = BrainRequest.objects.get(pk=request.pk)
+    decisions, events = DecisionRecord.objects.count(), request.events.count()
+
+    with pytest.raises(DomainError) as refused:
+        gs.mcr_decide(request=request, actor=finance, decision="approved", reasoning=WHY)
+
+    assert refused.value.kind == Refusal.FORBIDDEN
+    assert refused.value.message == "Decide MCR update needs one of these roles on this request: head office."
+    after = BrainRequest.objects.get(pk=request.pk)
+    assert (after.status, after.mcr_update_status, after.lock_version) == (
+        RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED, request.lock_version)
+    assert (DecisionRecord.objects.count(), after.events.count()) == (decisions, events)
+
+
 def test_mcr_cannot_be_decided_before_headoffice_proposes_it(owner, reviewer):
     request = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
                           mcr_update_suggested=True)
