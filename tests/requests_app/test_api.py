@@ -305,6 +305,59 @@ def test_a_bad_filter_is_422(research, params):
     assert set(response.json()["errors"]) == set(params)
 
 
+def test_the_list_takes_the_list_pages_filter_names_and_the_apis_alike(research, head_office):
+    first = created(research, priority="urgent")
+    created(research, destination_brain="experimentation", request_type="experimentation_request")
+    moved(head_office, first["request_id"], to_status="under_review")
+
+    def ids(**params) -> list[str]:
+        response = head_office.get("/requests", params)
+        assert response.status_code == 200, response.json()
+        return [r["request_id"] for r in response.json()["items"]]
+
+    assert ids(status="under_review") == ids(request_status="under_review") == [first["request_id"]]
+    assert ids(origin="research", destination="affiliate") == [first["request_id"]]
+    assert ids(origin_brain="research", destination="affiliate") == [first["request_id"]]
+    assert ids(status="under_review", request_status="under_review") == [first["request_id"]]
+
+
+def test_the_list_searches_queues_and_sorts_as_the_list_page_does(research, head_office):
+    older = created(research, request_title="Voltcamp 900 offer", priority="low")
+    newer = created(research, request_title="Solar kit bundle", priority="urgent")
+    moved(head_office, older["request_id"], to_status="escalated", escalation_owner="finance",
+          escalation_reason="The offer's margin is below the Brain's floor.")
+
+    def ids(**params) -> list[str]:
+        response = head_office.get("/requests", params)
+        assert response.status_code == 200, response.json()
+        return [r["request_id"] for r in response.json()["items"]]
+
+    assert ids() == [newer["request_id"], older["request_id"]]           # newest first by default
+    assert ids(q="voltcamp offer") == [older["request_id"]]
+    assert ids(escalation_flag="true") == [older["request_id"]]
+    assert ids(sort="created") == [older["request_id"], newer["request_id"]]
+    assert ids(sort="-priority", queue="open") == ids(sort="-priority")
+    assert set(ids(queue="open")) == {older["request_id"], newer["request_id"]}
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"status": "new", "request_status": "routed"}, "request_status"),
+    ({"origin": "research", "origin_brain": "affiliate"}, "origin_brain"),
+    ({"origin_brain": "no-such-brain"}, "origin_brain"),
+    ({"destination": "no-such-brain"}, "destination"),
+    ({"queue": "no-such-queue"}, "queue"),
+    ({"sort": "sideways"}, "sort"),
+])
+def test_a_filter_the_list_page_would_refuse_is_422_naming_the_parameter_sent(research, params, field):
+    created(research)
+
+    response = research.get("/requests", params)
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == [field]
+    assert response.json()["detail"].startswith(field)
+
+
 # --- GET /requests/{request_id} ----------------------------------------------------------------
 
 def test_the_detail_carries_the_lineage_and_the_moves_open(research, head_office, affiliate, routed):
