@@ -1,5 +1,5 @@
 """The Django admin of governance_app's models: governed record edits for administrators
-(ARCHITECTURE.md, "Who uses it"). The building blocks shared with the other apps' admin modules
+(docs/README.md, "Who uses it"). The building blocks shared with the other apps' admin modules
 live in governance_app/kernel/admin.py.
 """
 

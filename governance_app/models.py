@@ -1,7 +1,7 @@
 """The authority model (tenants, the Brain registry, memberships, tokens) and the governance
 records (decisions, lessons, MCR canon and its amendments).
 
-Canonical tables keep the schema standard's names (000_3dddb00aafcd29e2.txt).
+Canonical tables keep the schema standard's names (schema standard: tables, docs/RULES.md).
 """
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from governance_app.kernel.db import (
 
 
 class Tenant(models.Model):
-    """An organisation whose records never leak into another's (canon: no cross-tenant leakage)."""
+    """An organisation whose records never leak into another's (schema standard: security)."""
 
     id = uuid_pk()
     slug = models.TextField(unique=True)

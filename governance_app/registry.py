@@ -1,4 +1,4 @@
-"""The Brains the protocol names (001_9d29149274540887.txt, "Scope"), as the registry starts."""
+"""The Brains the protocol names (protocol: scope, docs/RULES.md), as the registry starts."""
 
 from typing import TypedDict
 

@@ -37,7 +37,7 @@ class RequestEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
-    # requests_app reaches tasks through the reverse relation (ARCHITECTURE.md, "Layers").
+    # requests_app reaches tasks through the reverse relation (README, "Layout").
     model = BrainRequest.tasks.field.model
     fk_name = "request"
     fields = ("title", "task_type", "assigned_brain", "status", "attempts", "updated_at")
@@ -102,7 +102,7 @@ class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
         # A request is created through the intake service, which writes its `created` event.
         return False
 
-    # The protocol's names for the canon's columns (ARCHITECTURE.md, "The canonical schema").
+    # The protocol's names for the canon's columns (protocol: request format, docs/RULES.md).
     @admin.display(description="request id", ordering="id")
     def request_id(self, obj: BrainRequest) -> str:
         return str(obj.id)

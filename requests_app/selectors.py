@@ -203,7 +203,7 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
 
 
 def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:
-    """What is broken in this request's chain, in words (protocol rule 4, connector handoff rules)."""
+    """What is broken in this request's chain, in words (protocol rule 4, connector "result handoff")."""
     warnings = []
     open_tasks = [t for t in tasks if t.is_open]
     if request.status in FINAL_STATUSES and open_tasks:

@@ -2,7 +2,7 @@
 text inputs, the optimistic-concurrency form, the changed-fields diff and protocol-named filters.
 
 Events, decisions and canon amendments are append-only, so their admins are read-only for
-everyone, superusers included; nothing with lineage is deleted (ARCHITECTURE.md, "Append-only").
+everyone, superusers included; nothing with lineage is deleted (schema standard: append-only rule, docs/RULES.md).
 """
 
 from typing import Any

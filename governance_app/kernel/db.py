@@ -2,7 +2,7 @@
 defaults, CHECK constraints, AppendOnlyModel and its triggers. It imports no model (the bottom
 layer of the import-linter contract).
 
-The canon (000_3dddb00aafcd29e2.txt) asks for uuid keys, timestamptz, jsonb with '{}' / '[]'
+The schema standard (docs/RULES.md: conventions) asks for uuid keys, timestamptz, jsonb with '{}' / '[]'
 defaults and append-only event logs. Other clients (a WordPress plugin through Supabase, say)
 write straight into PostgreSQL, so defaults live in the database, not only in Python.
 """
