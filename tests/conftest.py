@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
 from django.db import connection
 
 from governance_app.kernel.brains import forget_brains
@@ -19,6 +20,12 @@ from governance_app.models import Brain, Membership, MembershipRole
 pytest.register_assert_rewrite("tests.admin_pages")
 
 PASSWORD = "test-password-123"
+
+
+def said(page) -> list[str]:
+    """The messages a person reads after this response: on the page it renders, or on the page a
+    redirect leads to."""
+    return [str(message) for message in get_messages(page.wsgi_request)]
 
 
 def _required(name: str) -> bool:

@@ -28,6 +28,31 @@ def tile_count(html: str, key: str) -> int:
     return int(match.group(1))
 
 
+BAR = re.compile(r'<li>(?:<a [^>]*>|<span>)([^<]+)(?:</a>|</span>)<div class="track">'
+                 r'<div class="fill" style="width: (\d+)%"></div></div><span class="num">(\d+)</span></li>')
+
+
+def _card_bars(html: str, title: str) -> list[tuple[str, str, str]]:
+    card = html.split(f"<h2>{title}</h2>", 1)[1].split("</ul>", 1)[0]
+    return BAR.findall(card)
+
+
+def bars(html: str, title: str) -> dict[str, int]:
+    """The bars of one health card: label → the number it shows."""
+    return {label: int(n) for label, _width, n in _card_bars(html, title)}
+
+
+def bar_widths(html: str, title: str) -> dict[str, int]:
+    """The bars of one health card: label → its width, in percent of the card's largest bar."""
+    return {label: int(width) for label, width, _n in _card_bars(html, title)}
+
+
+def weeks(html: str) -> list[tuple[int, int]]:
+    """(closed, rejected) of each week the closures chart draws, oldest first."""
+    found = re.findall(r"<title>Week of [^:]+: (\d+) closed, (\d+) rejected</title>", html)
+    return [(int(closed), int(rejected)) for closed, rejected in found]
+
+
 def test_it_is_the_root_url():
     assert URL == "/"
 
@@ -49,13 +74,54 @@ def test_it_shows_each_queue_with_its_count_oldest_item_and_link(client, reviewe
 
 
 def test_it_draws_request_health(client, reviewer):
+    now = timezone.now()
+    make_request(status=S.ESCALATED)                                                  # open, to Research, today
     make_request(status=S.ESCALATED)
-    make_request(status=S.CLOSED)
-    html = signed_in(client, reviewer).get(URL).text
+    make_request(status=S.IN_PROGRESS, target_brain="finance", updated_at=now - timedelta(days=5))
+    make_request(status=S.BLOCKED, updated_at=now - timedelta(days=40))
+    make_request(status=S.CLOSED)                                                     # this week
+    make_request(status=S.REJECTED)                                                   # this week
+    make_request(status=S.CLOSED, closed_at=now - timedelta(weeks=2))                 # two weeks ago
+    make_request(status=S.CLOSED, closed_at=now - timedelta(weeks=9))                 # before the chart
+    page = signed_in(client, reviewer).get(URL)
+    html = page.text
     assert '<svg class="chart"' in html and "Closures per week" in html
     assert f'href="{reverse("requests:list")}?status=escalated"' in html      # the status bar
     assert f'href="{reverse("requests:list")}?queue=open&amp;destination=research"' in html  # open only
     assert "Under 1 day" in html
+
+    # The numbers the panel is drawn from …
+    health = page.context["health"]
+    assert health.open_total == 4
+    assert {bar.key: bar.count for bar in health.by_status} == {"escalated": 2, "in_progress": 1, "blocked": 1}
+    assert [(bar.key, bar.count) for bar in health.by_destination] == [("research", 3), ("finance", 1)]
+    assert [(bar.key, bar.count) for bar in health.aging] == [
+        ("lt_1d", 2), ("d1_3", 0), ("d3_7", 1), ("d7_30", 0), ("gt_30d", 1)]
+    assert [(week.closed, week.rejected) for week in health.closures] == [
+        (0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (1, 0), (0, 0), (1, 1)]
+    # … and the numbers a person reads on it.
+    assert "4 open requests." in html and ": 3 in all." in html
+    assert bars(html, "Open requests by status") == {"In progress": 1, "Escalated": 2, "Blocked": 1}
+    assert bar_widths(html, "Open requests by status") == {"In progress": 50, "Escalated": 100, "Blocked": 50}
+    assert bars(html, "Open requests by destination Brain") == {"Research Brain": 3, "Finance Brain": 1}
+    assert bars(html, "Aging") == {"Under 1 day": 2, "1–3 days": 0, "3–7 days": 1, "7–30 days": 0,
+                                   "Over 30 days": 1}
+    assert bar_widths(html, "Aging")["3–7 days"] == 50
+    assert weeks(html) == [(0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (1, 0), (0, 0), (1, 1)]
+    # The busiest week (2) is drawn 130 high: this week's closure is half of it.
+    assert '<rect class="bar" x="0" y="0" width="48" height="65"></rect>' in html
+
+
+def test_a_brain_owners_health_counts_only_their_requests(client, owner):
+    make_request(status=S.ESCALATED)                                            # Affiliate → Research
+    make_request(status=S.IN_PROGRESS, requesting_brain="ads", target_brain="finance")
+    make_request(status=S.CLOSED)
+    make_request(status=S.CLOSED, requesting_brain="ads", target_brain="finance")
+    page = signed_in(client, owner).get(URL)
+    health = page.context["health"]
+    assert (health.open_total, health.closures_total) == (1, 1)
+    assert bars(page.text, "Open requests by destination Brain") == {"Research Brain": 1}
+    assert "1 open request." in page.text and ": 1 in all." in page.text
 
 
 def test_a_brain_owner_sees_only_their_requests_and_a_link_to_their_inbox(client, owner):

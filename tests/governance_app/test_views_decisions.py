@@ -5,9 +5,11 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from governance_app.models import DecisionKind, DecisionRecord
-from tests.conftest import _member
+from requests_app.models import RequestEvent
+from tests.conftest import _member, said
 from tests.engine import actor, new_request
 from tests.factories import make_decision_record, make_request
 
@@ -15,6 +17,7 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 URL = reverse("governance:decisions")
 WHY = "UK demand is flat over 90 days; DE and FR show sustained growth."
+REFUSED = "The decision was not saved: see the message next to the form."
 
 
 def signed_in(client, user):
@@ -137,17 +140,43 @@ def test_a_deciding_brain_records_in_its_own_authority(client, brains):
 
 def test_a_placeholder_reasoning_is_refused_next_to_the_field(client, reviewer, owner):
     request = new_request(actor(owner))
+    events = RequestEvent.objects.filter(request=request).count()
     page = signed_in(client, reviewer).post(create_url(request), decision(request, reasoning="ok", next=URL))
     assert page.status_code == 200 and 'class="field-error"' in page.text and "placeholder" in page.text
     assert "Test in DE and FR only" in page.text           # the input is kept
     assert not DecisionRecord.objects.exists()
+    errors = page.context["form"].errors
+    assert list(errors) == ["reasoning"] and "placeholder" in errors["reasoning"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["reasoning"][0])}' in page.text   # by its field
+    assert said(page) == [REFUSED] and REFUSED in page.text
+    assert RequestEvent.objects.filter(request=request).count() == events
 
 
 def test_a_brain_without_decision_authority_is_refused(client, owner):
     request = new_request(actor(owner))
+    events = RequestEvent.objects.filter(request=request).count()
     page = signed_in(client, owner).post(create_url(request), decision(request))
     assert page.status_code == 200 and "Only HeadOffice or a Brain" in page.text
     assert not DecisionRecord.objects.exists()
+    assert page.context["form"].errors == {
+        "__all__": ["Only HeadOffice or a Brain whose registry entry allows it may record decisions."]}
+    assert said(page) == [REFUSED]
+    assert RequestEvent.objects.filter(request=request).count() == events
+
+
+def test_superseding_a_decision_of_another_request_is_refused(client, reviewer, owner):
+    request = new_request(actor(owner))
+    elsewhere = make_decision_record()                     # on another request
+    events = RequestEvent.objects.filter(request=request).count()
+    page = signed_in(client, reviewer).post(create_url(request), decision(request, supersedes_id=elsewhere.pk))
+    assert page.status_code == 200
+    errors = page.context["form"].errors
+    assert errors == {"supersedes_id": [
+        f"Select a valid choice. {elsewhere.pk} is not one of the available choices."]}
+    assert f'<ul class="field-error"><li>{escape(errors["supersedes_id"][0])}' in page.text   # by its field
+    assert said(page) == [REFUSED]
+    assert list(DecisionRecord.objects.all()) == [elsewhere]
+    assert RequestEvent.objects.filter(request=request).count() == events
 
 
 def test_recording_is_404_for_the_outsider(client, owner, outsider):

@@ -3,10 +3,12 @@ that continues, closes or blocks the request (connector "standard escalation cha
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from governance_app.models import DecisionKind, DecisionRecord
 from requests_app import services as rs
-from requests_app.models import BrainRequest, RequestStatus
+from requests_app.models import BrainRequest, RequestEvent, RequestStatus
+from tests.conftest import said
 from tests.engine import OUTCOME, actor, in_progress_request
 from tests.factories import request_fields_for
 
@@ -14,6 +16,7 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 URL = reverse("governance:escalations")
 WHY = "Finance confirmed the cap; the test can run inside it without further review."
+REFUSED = "The resolution was not saved: see the message next to the form."
 
 
 def signed_in(client, user):
@@ -28,6 +31,20 @@ def escalated(owner, reviewer, other_owner) -> BrainRequest:
                                   request_title="Test budget above the cap")
     return rs.request_escalate(request=request, actor=actor(other_owner), escalation_owner="headoffice",
                                escalation_reason="The test budget is above the Brain's approved cap.")
+
+
+def request_row(request: BrainRequest) -> dict:
+    """What a refused resolution must leave as it was: the request's columns, events and decisions."""
+    return {"request": BrainRequest.objects.filter(pk=request.pk).values().get(),
+            "events": RequestEvent.objects.filter(request_id=request.pk).count(),
+            "decisions": DecisionRecord.objects.filter(related_request_id=request.pk).count()}
+
+
+def bound_form(page, request: BrainRequest):
+    """The refused resolution form, shown again on its request's row."""
+    forms = [form for row, form in page.context["rows"] if row.pk == request.pk]
+    assert len(forms) == 1 and forms[0] is not None and forms[0].is_bound
+    return forms[0]
 
 
 def resolve_url(request: BrainRequest) -> str:
@@ -105,6 +122,7 @@ def test_blocking_holds_the_request(client, reviewer, escalated):
 def test_a_placeholder_outcome_is_refused_next_to_its_field_and_changes_nothing(client, reviewer, escalated):
     outcome = {**OUTCOME, "outcome_evidence": "Dossier in the Affiliate workspace", "result_summary": "done",
                "head_office_review_required": "false"}
+    before = request_row(escalated)
     page = signed_in(client, reviewer).post(resolve_url(escalated),
                                             resolution(escalated, resolution="close", **outcome))
     assert page.status_code == 200
@@ -112,18 +130,30 @@ def test_a_placeholder_outcome_is_refused_next_to_its_field_and_changes_nothing(
     assert "Run the test inside the existing cap" in page.text      # the input is kept
     assert BrainRequest.objects.get(pk=escalated.pk).status == RequestStatus.ESCALATED
     assert not DecisionRecord.objects.exists()
+    errors = bound_form(page, escalated).errors
+    assert list(errors) == ["result_summary"] and "placeholder, not an outcome" in errors["result_summary"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["result_summary"][0])}' in page.text   # by its field
+    assert said(page) == [REFUSED] and REFUSED in page.text
+    assert request_row(escalated) == before
 
 
 def test_a_brain_that_is_not_the_escalation_owner_is_refused(client, other_owner, escalated):
+    before = request_row(escalated)
     page = signed_in(client, other_owner).post(resolve_url(escalated), resolution(escalated))
     assert page.status_code == 200 and "needs one of these roles" in page.text
     assert BrainRequest.objects.get(pk=escalated.pk).status == RequestStatus.ESCALATED
+    assert bound_form(page, escalated).errors == {
+        "__all__": ["Resolve escalation needs one of these roles on this request: escalation owner, head office."]}
+    assert said(page) == [REFUSED]
+    assert request_row(escalated) == before
 
 
 def test_resolving_is_404_for_the_outsider(client, outsider, escalated):
+    before = request_row(escalated)
     page = signed_in(client, outsider).post(resolve_url(escalated), resolution(escalated))
     assert page.status_code == 404
     assert BrainRequest.objects.get(pk=escalated.pk).status == RequestStatus.ESCALATED
+    assert request_row(escalated) == before
 
 
 def test_resolving_rejects_get(client, reviewer, escalated):
@@ -131,9 +161,11 @@ def test_resolving_rejects_get(client, reviewer, escalated):
 
 
 def test_resolving_sends_anonymous_visitors_to_sign_in(client, escalated):
+    before = request_row(escalated)
     page = client.post(resolve_url(escalated), resolution(escalated))
     assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
     assert BrainRequest.objects.get(pk=escalated.pk).status == RequestStatus.ESCALATED
+    assert request_row(escalated) == before
 
 
 def test_an_unsafe_next_falls_back_to_the_drill_down(client, reviewer, escalated):

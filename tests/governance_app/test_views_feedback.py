@@ -3,9 +3,11 @@ forms, others get 404 on the POSTs, and only an MCR decision here approves an MC
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
-from governance_app.models import CanonAmendment, DecisionKind, DecisionRecord
-from requests_app.models import BrainRequest, McrUpdateStatus, RequestStatus
+from governance_app.models import CanonAmendment, CanonDocument, DecisionKind, DecisionRecord
+from requests_app.models import BrainRequest, McrUpdateStatus, RequestEvent, RequestStatus
+from tests.conftest import said
 from tests.engine import actor, new_request
 from tests.factories import make_canon_document, make_request, request_fields_for
 
@@ -39,6 +41,21 @@ def mcr_url(request: BrainRequest) -> str:
 def classify(client, request: BrainRequest, **fields):
     data = {"classification": "propose_mcr_update", "note": WHY, "next": URL, **fields}
     return client.post(classify_url(request), data)
+
+
+def request_row(request: BrainRequest) -> dict:
+    """What a refused classification or MCR decision must leave as it was: the request's columns,
+    events and decisions."""
+    return {"request": BrainRequest.objects.filter(pk=request.pk).values().get(),
+            "events": RequestEvent.objects.filter(request_id=request.pk).count(),
+            "decisions": DecisionRecord.objects.filter(related_request_id=request.pk).count()}
+
+
+def bound_form(page, rows: str, request: BrainRequest):
+    """The refused form, shown again on its request's row of `rows` (feedback_rows or mcr_rows)."""
+    forms = [form for row, form in page.context[rows] if row.pk == request.pk]
+    assert len(forms) == 1 and forms[0] is not None and forms[0].is_bound
+    return forms[0]
 
 
 def status_of(request: BrainRequest) -> tuple[str, str]:
@@ -124,23 +141,42 @@ def test_an_approval_can_carry_the_canon_amendment(client, reviewer, suggestion)
 def test_an_amendment_without_a_new_version_is_refused_next_to_the_field(client, reviewer, suggestion):
     canon = make_canon_document(version="v1.2")
     classify(signed_in(client, reviewer), suggestion)
+    before = request_row(suggestion)
     page = client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "canon_document_id": canon.pk,
                                              "amended_body": "New text.", "new_version": ""})
     assert page.status_code == 200 and "The new canon version is required" in page.text
     assert status_of(suggestion) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
     assert not CanonAmendment.objects.exists()
+    errors = bound_form(page, "mcr_rows", suggestion).errors
+    assert list(errors) == ["new_version"] and "The new canon version is required" in errors["new_version"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["new_version"][0])}' in page.text   # by its field
+    # The classification's message is still queued (nothing followed its redirect).
+    assert said(page)[-1] == "The MCR decision was not saved: see the message next to the form."
+    assert request_row(suggestion) == before
+    assert CanonDocument.objects.filter(pk=canon.pk).values("version", "body").get() == {
+        "version": "v1.2", "body": "The original text."}
 
 
 def test_a_placeholder_reasoning_is_refused_and_changes_nothing(client, reviewer, suggestion):
+    before = request_row(suggestion)
     page = classify(signed_in(client, reviewer), suggestion, note="ok")
     assert page.status_code == 200 and "placeholder" in page.text and 'class="field-error"' in page.text
     assert status_of(suggestion) == (RequestStatus.NEW, McrUpdateStatus.SUGGESTED)
     assert not DecisionRecord.objects.exists()
+    errors = bound_form(page, "feedback_rows", suggestion).errors
+    assert list(errors) == ["note"] and "placeholder" in errors["note"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["note"][0])}' in page.text   # by its field
+    assert said(page) == ["The classification was not saved: see the message next to the form."]
+    assert request_row(suggestion) == before
 
 
 def test_routing_to_another_brain_needs_the_brain(client, reviewer, suggestion):
+    before = request_row(suggestion)
     page = classify(signed_in(client, reviewer), suggestion, classification="route_to_another_brain")
     assert page.status_code == 200 and "Name the Brain to route this to." in page.text
+    assert bound_form(page, "feedback_rows", suggestion).errors == {"route_to": ["Name the Brain to route this to."]}
+    assert said(page) == ["The classification was not saved: see the message next to the form."]
+    assert request_row(suggestion) == before
     classify(client, suggestion, classification="route_to_another_brain", route_to="sit")
     row = BrainRequest.objects.get(pk=suggestion.pk)
     assert (row.status, row.target_brain_id) == (RequestStatus.ROUTED, "sit")

@@ -2,14 +2,18 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from governance_app.models import LessonLearned
+from requests_app.models import RequestEvent
+from tests.conftest import said
 from tests.engine import actor, new_request
 from tests.factories import make_decision_record, make_lesson, make_request, make_task
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 URL = reverse("governance:lessons")
+REFUSED = "The lesson was not saved: see the message next to the form."
 
 
 def signed_in(client, user):
@@ -124,17 +128,29 @@ def test_a_lesson_can_name_a_task_of_the_request(client, reviewer):
 
 def test_a_placeholder_insight_is_refused_next_to_the_field(client, owner):
     request = new_request(actor(owner))
+    events = RequestEvent.objects.filter(request=request).count()
     page = signed_in(client, owner).post(create_url(request), lesson(insight="done"))
     assert page.status_code == 200 and 'class="field-error"' in page.text and "placeholder" in page.text
     assert "Offer 881 two-market test" in page.text       # the input is kept
     assert not LessonLearned.objects.exists()
+    errors = page.context["form"].errors
+    assert list(errors) == ["insight"] and "placeholder" in errors["insight"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["insight"][0])}' in page.text   # by its field
+    assert said(page) == [REFUSED] and REFUSED in page.text
+    assert RequestEvent.objects.filter(request=request).count() == events
 
 
 def test_a_decision_of_another_request_is_refused(client, owner):
     request = new_request(actor(owner))
     elsewhere = make_decision_record()
+    events = RequestEvent.objects.filter(request=request).count()
     page = signed_in(client, owner).post(create_url(request), lesson(decision_id=elsewhere.pk))
     assert page.status_code == 200 and not LessonLearned.objects.exists()
+    errors = page.context["form"].errors
+    assert errors == {"decision_id": [f"Select a valid choice. {elsewhere.pk} is not one of the available choices."]}
+    assert f'<ul class="field-error"><li>{escape(errors["decision_id"][0])}' in page.text   # by its field
+    assert said(page) == [REFUSED]
+    assert RequestEvent.objects.filter(request=request).count() == events
 
 
 def test_recording_is_404_for_the_outsider(client, owner, outsider):

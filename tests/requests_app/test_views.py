@@ -3,11 +3,12 @@ method, anonymous, outsider, htmx partial, fixed query counts)."""
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestEvent, RequestStatus
 from tasks_app.models import Task, TaskEvent
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, said
 from tests.engine import OUTCOME, actor, in_progress_request, new_request, routed_request
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,21 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def signed_in(client, user):
     client.force_login(user)
     return client
+
+
+def request_row(request: BrainRequest) -> dict:
+    """Everything a refused move must leave as it was: the request's columns (status, lock_version,
+    updated_at …), its events and its tasks."""
+    return {"request": BrainRequest.objects.filter(pk=request.pk).values().get(),
+            "events": RequestEvent.objects.filter(request_id=request.pk).count(),
+            "tasks": Task.objects.filter(request_id=request.pk).count()}
+
+
+def bound_move_form(page, move: str):
+    """The refused move's form as the drill-down shows it again (it replaces its blank twin)."""
+    forms = [form for form in page.context["move_forms"] if form.move.name == move]
+    assert len(forms) == 1 and forms[0].is_bound, f"the {move} form is not shown bound"
+    return forms[0]
 
 
 def bulk_requests(n: int, **extra) -> None:
@@ -185,38 +201,64 @@ def test_closing_with_done_shows_the_refusal_keeps_the_input_and_changes_nothing
     data = {f"close-{k}": v for k, v in OUTCOME.items() if k != "outcome_evidence"}
     data.update({"close-result_summary": "done", "close-outcome_evidence": "Report in the Affiliate workspace",
                  "close-head_office_review_required": "false"})
+    before = request_row(request)
     page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]), data)
     assert page.status_code == 200
     assert "is a placeholder, not an outcome" in page.text
     assert "Report in the Affiliate workspace" in page.text  # what the user typed is still there
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
+    errors = bound_move_form(page, "close").errors
+    assert list(errors) == ["result_summary"] and "is a placeholder, not an outcome" in errors["result_summary"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["result_summary"][0])}' in page.text   # by its field
+    assert said(page) == [f"Close was not saved: Close needs a complete outcome: {errors['result_summary'][0]}"]
+    assert request_row(request) == before
 
 
 def test_a_move_the_user_may_not_make_is_refused_without_change(client, owner, reviewer):
     request = routed_request(actor(owner), actor(reviewer))
+    before = request_row(request)
     page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "accept"]), {})
     assert page.status_code == 200 and "needs one of these roles" in page.text
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.ROUTED
+    # Accept is not the origin's to make, so the drill-down has no accept form to show the refusal
+    # on: the message says it.
+    assert all(form.move.name != "accept" for form in page.context["move_forms"])
+    assert said(page) == ["Accept was not saved: Accept needs one of these roles on this request: "
+                          "destination, head office."]
+    assert request_row(request) == before
 
 
 def test_a_stale_form_is_refused_as_a_conflict(client, reviewer, owner):
     request = new_request(actor(owner))
+    before = request_row(request)
     page = signed_in(client, reviewer).post(reverse("requests:move", args=[request.pk, "route"]), {
         "route-review_owner": "headoffice", "route-lock_version": request.lock_version - 1})
     assert "Someone else changed this request" in page.text
+    why = ("Someone else changed this request while you were looking at it. Reload it to see the change, "
+           "then try again.")
+    assert page.status_code == 200
+    assert bound_move_form(page, "route").errors == {"__all__": [why]}
+    assert said(page) == [f"Route was not saved: {why}"]
+    assert request_row(request) == before
+    assert (before["request"]["status"], before["request"]["lock_version"]) == (RequestStatus.NEW, request.lock_version)
 
 
 def test_moves_are_post_only_and_need_sign_in(client, reviewer, owner):
     request = new_request(actor(owner))
+    before = request_row(request)
     url = reverse("requests:move", args=[request.pk, "route"])
-    assert client.post(url).status_code == 302
+    anonymous = client.post(url, {"route-review_owner": "headoffice", "route-lock_version": request.lock_version})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
     assert signed_in(client, reviewer).get(url).status_code == 405
+    assert request_row(request) == before
 
 
 def test_an_outsider_cannot_move_a_request_they_cannot_see(client, owner, outsider):
     request = new_request(actor(owner))
+    before = request_row(request)
     assert signed_in(client, outsider).post(reverse("requests:move", args=[request.pk, "submit_for_review"])
                                             ).status_code == 404
+    assert request_row(request) == before
 
 
 # --- creation and the inbox ------------------------------------------------------------------
@@ -238,6 +280,11 @@ def test_creation_refusal_is_shown_on_the_field(client, owner):
         "priority": "high", "request_title": "Vague", "request_summary": "ok", "operating_layer": "operational"})
     assert page.status_code == 200 and "is a placeholder" in page.text
     assert not BrainRequest.objects.exists()
+    errors = page.context["form"].errors
+    assert list(errors) == ["request_summary"] and "is a placeholder" in errors["request_summary"][0]
+    assert f'<ul class="field-error"><li>{escape(errors["request_summary"][0])}' in page.text   # by its field
+    assert 'value="Vague"' in page.text                                                         # the input is kept
+    assert not RequestEvent.objects.exists()
 
 
 def test_the_inbox_lists_incoming_outgoing_and_tasks(client, owner, other_owner, reviewer):
