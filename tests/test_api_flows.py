@@ -1,4 +1,4 @@
-"""The protocol's five standard flows (001, "Standard Flow Example 1..5"), driven only through the
+"""The protocol's five standard flows (protocol: flow examples 1-5, docs/RULES.md), driven only through the
 JSON API: every step is an HTTP call with a bearer token, as a plugin, a Brain or an executor
 would make it. What the tests assert is what a client reads back (and, at the end, what the
 database holds)."""

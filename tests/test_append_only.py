@@ -1,6 +1,6 @@
 """Events, decisions and canon amendments are append-only, and lineage is never deleted.
 
-Canon (000_3dddb00aafcd29e2.txt): "All event logs must be append-only" — "No updates. No deletes.
+The schema standard ("append-only rule", docs/RULES.md): "All event logs must be append-only" — "No updates. No deletes.
 Events are immutable." ARCHITECTURE.md adds decision records and canon amendments, and makes the
 foreign keys along the chain PROTECT. The database refuses on its own (pgtrigger Protect on
 PostgreSQL, BEFORE UPDATE/DELETE RAISE(ABORT) triggers on SQLite), so raw SQL from any client is

@@ -1,7 +1,7 @@
 """The migrated PostgreSQL schema matches the canon, read from information_schema, not from the models.
 
 CANON below is transcribed by hand from the MWMS Supabase Task Schema Standard v1.1
-(shared/seeds/000_3dddb00aafcd29e2.txt, "Required Tables", each table's "Required Columns" and
+(the schema standard, docs/RULES.md: "Required Tables", each table's "Required Columns" and
 "Required Relationships"). It must never be generated from the models: it is what they are checked
 against. Extra tables and columns are allowed (ARCHITECTURE.md); alternative names for canonical
 ones are not.

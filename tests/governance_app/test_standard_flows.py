@@ -1,4 +1,4 @@
-"""The protocol's five standard flows (001, "Standard Flow Example 1..5"), end to end through the services."""
+"""The protocol's five standard flows (protocol: flow examples 1-5, docs/RULES.md), end to end through the services."""
 
 import pytest
 
