@@ -1,14 +1,16 @@
 """The demo organisation's story: the protocol's five standard flows and the queues around them.
 
-Each Flow is one Brain Request and everything on its lineage, told as a timeline of moves in the
-order they happened (`at` = hours after the flow started, `by` = who acted). `seed_demo` writes the
-moves directly today; each move type names the service that will replay it once the lineage engine
-exists, so the story can later be told through the state machine unchanged.
+Each Flow is one Brain Request and everything on its lineage, told as a timeline of steps in the
+order they happened (`at` = hours after the flow started, `by` = who acted). `seed_demo` replays
+every step through the service a person, a token or HeadOffice would call (request_move,
+task_claim, decision_record, escalation_resolve, …) under the story's clock, so the transition
+table decides every move and each record is one a user could have made, only earlier.
 
 `by` is a Brain slug (its owner acts, e.g. "affiliate" → affiliate_owner), "reviewer" (the
-HeadOffice reviewer) or "token:<label>" (an executor working a task).
-References between objects use their keys; `seed_demo` turns every key into a fixed uuid5, which is
-what makes a second run find everything already there.
+HeadOffice reviewer) or "token:<label>" (an executor token of EXECUTORS, working a task).
+Steps refer to each other's records by key ("artifact:<key>", "decision:<key>"); `seed_demo`
+keeps the ids the services gave them. A request carries its flow's key in meta_json
+("demo_key"), which is how a second run finds it already there.
 """
 
 from dataclasses import dataclass, field
@@ -20,23 +22,24 @@ ADMIN = "admin"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Move:
+class Step:
     at: float  # hours after the flow started
     by: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class Status(Move):
-    """The request moves to `to`, setting `fields` (later: the request state machine's move)."""
+class RequestMove(Step):
+    """A move of the request transition table by name (request_move); `to` is the status it must reach."""
 
+    move: str
     to: str
     note: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
-class NewTask(Move):
-    """A task is created under the request (later: task_create)."""
+class NewTask(Step):
+    """A Brain working the request creates a task under it (task_create)."""
 
     key: str
     task_type: str
@@ -47,21 +50,25 @@ class NewTask(Move):
     output_mode: str = "artifact"
     payload: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    max_attempts: int = 3
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskStep(Move):
-    """An executor reports on a task: picked_up, started, progress, warning, error, requeued, completed."""
+class TaskStep(Step):
+    """A task move by name (task_move): claim, start, progress, warn, complete or fail.
+
+    `summary` is what the move reports: the start note, the progress text, the result summary or
+    the error."""
 
     task: str
-    event: str
-    summary: str
+    move: str
+    summary: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Output(Move):
-    """A task saves an artifact (later: artifact_save, which writes output_saved)."""
+class Output(Step):
+    """A task saves an artifact (task_artifact_save, which writes output_saved)."""
 
     task: str
     key: str
@@ -73,25 +80,71 @@ class Output(Move):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Decide(Move):
-    """A decision record on the request's lineage (later: decision_record / feedback_classify)."""
+class Decide(Step):
+    """A decision record on the request's lineage, in the actor's authority (decision_record)."""
 
     key: str
-    authority: str
     summary: str
     reasoning: str
     evidence: str | None = None
     expected_outcome: str | None = None
-    kind: str = "decision"
-    classification: str | None = None
-    mcr_decision: str | None = None
     affected: tuple[str, ...] = ()
     task: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Learn(Move):
-    """A lesson learned, tied to a decision or a task of this request (later: lesson_record)."""
+class Classify(Step):
+    """HeadOffice classifies a feedback request (feedback_classify, protocol rule 13)."""
+
+    key: str
+    classification: str
+    note: str
+    to: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CanonChange:
+    """The amendment an approved MCR decision carries: `replace` = (old text, new text)."""
+
+    document: str
+    version_after: str
+    replace: tuple[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideMcr(Step):
+    """The HeadOffice MCR decision on a request awaiting it (mcr_decide), with its amendment."""
+
+    key: str
+    decision: str
+    reasoning: str
+    to: str
+    canon: CanonChange | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolveEscalation(Step):
+    """The escalation owner or HeadOffice resolves an escalation by a decision (escalation_resolve)."""
+
+    key: str
+    resolution: str  # continue, close or block
+    summary: str
+    reasoning: str
+    to: str
+    note: str = ""
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Note(Step):
+    """A human note on the request's history (request_note_add)."""
+
+    note: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Learn(Step):
+    """A lesson learned, tied to a decision or a task of this request (lesson_record)."""
 
     key: str
     brain: str
@@ -101,18 +154,6 @@ class Learn(Move):
     improvement: str
     decision: str | None = None
     task: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Amend(Move):
-    """An approved MCR decision amends a canon document (later: canon_amend)."""
-
-    key: str
-    document: str
-    decision: str
-    version_after: str
-    replace: tuple[str, str]
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,10 +175,11 @@ class Flow:
     story: str
     start_days_ago: float
     by: str
-    # The creation fields by the protocol's names (origin_brain, destination_brain, parent, ...).
+    # request_create's fields by the protocol's names; "parent" and "originating_task" name a flow
+    # key and a task key, "meta" goes into meta_json.
     request: dict[str, Any]
     signal: SignalSpec | None = None
-    moves: tuple[Move, ...] = ()
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,8 +191,8 @@ class CanonSpec:
     body: str
 
 
-# Evidence references inside outcome_evidence: "artifact:<key>", "decision:<key>", "task:<key>";
-# anything else is kept as text (external evidence).
+# Evidence references inside outcome_evidence: "artifact:<key>", "decision:<key>"; anything else
+# is kept as text (external evidence).
 
 ROUTED_BY_HEADOFFICE = {"review_owner": "headoffice"}
 
@@ -159,6 +201,13 @@ TEST_DESIGN = "flow2-test-design"
 EXPOSURE_MODEL = "flow3-exposure-model"
 LANDING_COPY = "flow5-landing-copy"
 PACING_WIDGET = "blocked-pacing-widget"
+# The executor tokens that work the story's tasks (label → the Brain each is bound to).
+EXECUTORS = {
+    "affiliate-review-agent": "affiliate",
+    "experiment-design-agent": "experimentation",
+    "finance-risk-agent": "finance",
+    "aibs-builder-agent": "aibs",
+}
 SCORER = "token:affiliate-review-agent"
 DESIGNER = "token:experiment-design-agent"
 RISK_AGENT = "token:finance-risk-agent"
@@ -179,7 +228,7 @@ FLOWS: tuple[Flow, ...] = (
         ),
         request={
             "origin_brain": "research", "destination_brain": "affiliate",
-            "request_type": "offer_review_request", "requesting_authority": "Research Brain",
+            "request_type": "offer_review_request",
             "request_title": "Review portable power station offers for the camping niche",
             "request_summary": (
                 "Research sees a sustained rise in demand for portable power stations among campers: search "
@@ -195,29 +244,30 @@ FLOWS: tuple[Flow, ...] = (
             "source_system": "research_signal_monitor", "source_page": "/research/signals/portable-power-camping",
             "meta": {"signal_quality": "strong"},
         },
-        moves=(
-            Status(at=2, by="reviewer", to="under_review",
-                   note="Strong signal; an offer verdict is within Affiliate's authority."),
-            Status(at=3.5, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=2, by="reviewer", move="submit_for_review", to="under_review",
+                        note="Strong signal; an offer verdict is within Affiliate's authority."),
+            RequestMove(at=3.5, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE,
                 "routing_notes": "Affiliate owns offer verdicts. Research stays origin and receives the result.",
             }),
-            Status(at=20, by="affiliate", to="in_progress", note="Accepted into the Affiliate workspace."),
+            RequestMove(at=20, by="affiliate", move="accept", to="in_progress",
+                        note="Accepted into the Affiliate workspace."),
             NewTask(at=20.5, by="affiliate", key=SCORECARD, task_type="offer_review", brain="affiliate",
                     title="Score the three leading portable power station offers", priority="high",
                     payload={"offers": ["OFF-PPS-0193 Voltcamp 600", "OFF-PPS-0207 Sunbank Go 500",
                                         "OFF-PPS-0211 Trailcell 700"],
                              "criteria": ["commission", "cookie_window", "merchant_reliability", "refund_rate"]}),
-            TaskStep(at=21, by=SCORER, task=SCORECARD, event="picked_up", summary="Claimed by affiliate-review-agent"),
-            TaskStep(at=21.2, by=SCORER, task=SCORECARD, event="started",
+            TaskStep(at=21, by=SCORER, task=SCORECARD, move="claim"),
+            TaskStep(at=21.2, by=SCORER, task=SCORECARD, move="start",
                      summary="Pulling merchant terms and network data for three offers"),
-            TaskStep(at=26, by=SCORER, task=SCORECARD, event="progress",
+            TaskStep(at=26, by=SCORER, task=SCORECARD, move="progress",
                      summary="Terms collected for 3 of 3 offers; Sunbank Go 500 refund data missing, "
                              "validation requested from Research",
                      payload={"offers_scored": 2, "offers_total": 3}),
-            TaskStep(at=31, by=SCORER, task=SCORECARD, event="warning",
+            TaskStep(at=31, by=SCORER, task=SCORECARD, move="warn",
                      summary="Trailcell 700 merchant has 41 unresolved chargeback complaints in 90 days"),
-            TaskStep(at=34, by=SCORER, task=SCORECARD, event="progress",
+            TaskStep(at=34, by=SCORER, task=SCORECARD, move="progress",
                      summary="Research validated Sunbank Go 500 refund rate at 4.2%; scoring finished",
                      payload={"offers_scored": 3, "offers_total": 3}),
             Output(at=36, by=SCORER, task=SCORECARD, key="flow1-scorecard", artifact_type="offer_scorecard",
@@ -231,17 +281,17 @@ FLOWS: tuple[Flow, ...] = (
                        {"offer_id": "OFF-PPS-0211", "name": "Trailcell 700", "commission": 0.12, "cookie_days": 30,
                         "refund_rate": None, "verdict": "reject", "reason": "41 open chargeback complaints"},
                    ]}),
-            TaskStep(at=36.2, by=SCORER, task=SCORECARD, event="completed",
+            TaskStep(at=36.2, by=SCORER, task=SCORECARD, move="complete",
                      summary="Scorecard saved with verdicts for 3 offers"),
-            Status(at=40, by="affiliate", to="responded", fields={
+            RequestMove(at=40, by="affiliate", move="respond", to="responded", fields={
                 "response_summary": (
                     "Voltcamp 600 (OFF-PPS-0193) is a test candidate: 9% commission, 30-day cookie, 2.1% refunds "
                     "and a clean merchant record. Sunbank Go 500 goes on watch (4.2% refunds); Trailcell 700 is "
                     "rejected on 41 open chargeback complaints."
                 ),
-                "outcome_type": "recommendation_delivered", "offer_id": "OFF-PPS-0193",
+                "outcome_type": "recommendation_delivered",
             }),
-            Decide(at=44, by="reviewer", key="flow1-progression", authority="headoffice",
+            Decide(at=44, by="reviewer", key="flow1-progression",
                    summary="Approve Voltcamp 600 (OFF-PPS-0193) as a test candidate for Experimentation",
                    reasoning="The demand signal is sustained over eight weeks, the offer has the lowest refund rate "
                              "of the three and the merchant record is clean. Progression to a test needs no new "
@@ -249,7 +299,8 @@ FLOWS: tuple[Flow, ...] = (
                    evidence="Affiliate offer scorecard; Research demand signal; Research refund validation",
                    expected_outcome="A structured split test designed within two weeks",
                    affected=("affiliate", "experimentation", "research"), task=SCORECARD),
-            Status(at=46, by="research", to="closed", fields={
+            # Results return to their origin: Research closes the response (connector "result handoff").
+            RequestMove(at=46, by="research", move="close", to="closed", fields={
                 "outcome_type": "recommendation_delivered",
                 "result_summary": "Three offers scored against the demand signal; one test candidate, one on watch, "
                                   "one rejected for merchant risk.",
@@ -275,7 +326,7 @@ FLOWS: tuple[Flow, ...] = (
         by="affiliate",
         request={
             "origin_brain": "affiliate", "destination_brain": "research",
-            "request_type": "data_validation_request", "requesting_authority": "Affiliate Brain",
+            "request_type": "data_validation_request",
             "parent": "flow1-offer-review", "originating_task": SCORECARD,
             "request_title": "Validate the Sunbank Go 500 refund rate before scoring",
             "request_summary": (
@@ -287,12 +338,12 @@ FLOWS: tuple[Flow, ...] = (
             "priority": "medium", "intake_id": "INT-2026-0412", "offer_id": "OFF-PPS-0207",
             "source_origin": "task_finding", "source_system": "affiliate_workspace",
         },
-        moves=(
-            Status(at=0.5, by="reviewer", to="under_review"),
-            Status(at=1, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=0.5, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=1, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "routing_notes": "Research owns evidence validation."}),
-            Status(at=2, by="research", to="in_progress"),
-            Status(at=6, by="research", to="responded", fields={
+            RequestMove(at=2, by="research", move="accept", to="in_progress"),
+            RequestMove(at=6, by="research", move="respond", to="responded", fields={
                 "response_summary": "The refund rate is 4.2%, not 1.5%: 38 of 902 marketplace orders in 90 days "
                                     "were returned, and the network reports 3.9% for the same period.",
                 "outcome_type": "recommendation_delivered",
@@ -306,7 +357,7 @@ FLOWS: tuple[Flow, ...] = (
         by="affiliate",
         request={
             "origin_brain": "affiliate", "destination_brain": "experimentation",
-            "request_type": "experimentation_request", "requesting_authority": "Affiliate Brain",
+            "request_type": "experimentation_request",
             "parent": "flow1-offer-review",
             "request_title": "Design a split test for Voltcamp 600 (OFF-PPS-0193)",
             "request_summary": (
@@ -319,26 +370,24 @@ FLOWS: tuple[Flow, ...] = (
             "priority": "medium", "offer_id": "OFF-PPS-0193", "intake_id": "INT-2026-0412",
             "source_origin": "offer_approval", "source_system": "affiliate_workspace",
         },
-        moves=(
-            Status(at=1.5, by="reviewer", to="under_review"),
-            Status(at=3, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=1.5, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=3, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE,
                 "routing_notes": "Experimentation owns test design; the result returns to Affiliate."}),
-            Status(at=22, by="experimentation", to="in_progress", fields={"experiment_id": "EXP-2026-031"},
-                   note="Experiment EXP-2026-031 opened for this request."),
+            RequestMove(at=22, by="experimentation", move="accept", to="in_progress",
+                        note="Experiment EXP-2026-031 opened for this request."),
             NewTask(at=23, by="experimentation", key=TEST_DESIGN, task_type="experiment_design",
                     brain="experimentation", title="Define the EXP-2026-031 split test for Voltcamp 600",
                     risk="medium",
                     payload={"offer_id": "OFF-PPS-0193", "experiment_id": "EXP-2026-031",
                              "angles": ["off-grid weekends", "festival power"], "traffic": ["search", "native"]}),
-            TaskStep(at=92, by=DESIGNER, task=TEST_DESIGN, event="picked_up",
-                     summary="Claimed by experiment-design-agent"),
-            TaskStep(at=92.3, by=DESIGNER, task=TEST_DESIGN, event="started",
-                     summary="Drafting hypothesis and variants"),
-            TaskStep(at=100, by=DESIGNER, task=TEST_DESIGN, event="progress",
+            TaskStep(at=92, by=DESIGNER, task=TEST_DESIGN, move="claim"),
+            TaskStep(at=92.3, by=DESIGNER, task=TEST_DESIGN, move="start", summary="Drafting hypothesis and variants"),
+            TaskStep(at=100, by=DESIGNER, task=TEST_DESIGN, move="progress",
                      summary="Two landing variants drafted; control is the merchant's own page",
                      payload={"step": "variants", "done": True}),
-            TaskStep(at=114, by=DESIGNER, task=TEST_DESIGN, event="progress",
+            TaskStep(at=114, by=DESIGNER, task=TEST_DESIGN, move="progress",
                      summary="Sample size: 2 × 1,900 sessions for 80% power at a 15% relative lift",
                      payload={"step": "sample_size", "sessions_per_arm": 1900, "power": 0.8, "min_lift": 0.15}),
         ),
@@ -356,7 +405,7 @@ FLOWS: tuple[Flow, ...] = (
         ),
         request={
             "origin_brain": "experimentation", "destination_brain": "finance",
-            "request_type": "finance_review_request", "requesting_authority": "Experimentation Brain",
+            "request_type": "finance_review_request",
             "request_title": "Budget increase for the EXP-2026-024 winner: £1,500 → £12,000 a month",
             "request_summary": (
                 "EXP-2026-024 (Heatwave fan bundle, native traffic) beat control: 4.8% against 3.1% conversion "
@@ -369,31 +418,31 @@ FLOWS: tuple[Flow, ...] = (
             "source_origin": "experiment_result", "source_system": "experimentation_workspace",
             "escalation_flag": True,
         },
-        moves=(
-            Status(at=1, by="reviewer", to="under_review",
-                   note="Above the £5,000 a month experimentation limit; Finance must see it."),
-            Status(at=2, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=1, by="reviewer", move="submit_for_review", to="under_review",
+                        note="Above the £5,000 a month experimentation limit; Finance must see it."),
+            # Several Brains work it, so one is primary (connector rule 2).
+            RequestMove(at=2, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "primary_brain": "finance", "supporting_brains": ["experimentation"],
                 "routing_notes": "Finance owns capital exposure; Experimentation supports with the test data."}),
-            Status(at=20, by="finance", to="in_progress"),
+            RequestMove(at=20, by="finance", move="accept", to="in_progress"),
             NewTask(at=21, by="finance", key=EXPOSURE_MODEL, task_type="exposure_assessment", brain="finance",
                     title="Model the downside of £12,000 a month on OFF-HF-0088", risk="high", priority="high",
                     payload={"experiment_id": "EXP-2026-024", "proposed_monthly_spend_gbp": 12000,
                              "current_monthly_spend_gbp": 1500, "scenarios": ["base", "stress"]}),
-            TaskStep(at=22, by=RISK_AGENT, task=EXPOSURE_MODEL, event="picked_up",
-                     summary="Claimed by finance-risk-agent"),
-            TaskStep(at=22.2, by=RISK_AGENT, task=EXPOSURE_MODEL, event="started",
+            TaskStep(at=22, by=RISK_AGENT, task=EXPOSURE_MODEL, move="claim"),
+            TaskStep(at=22.2, by=RISK_AGENT, task=EXPOSURE_MODEL, move="start",
                      summary="Loading spend, refund and chargeback history"),
-            TaskStep(at=30, by=RISK_AGENT, task=EXPOSURE_MODEL, event="progress",
+            TaskStep(at=30, by=RISK_AGENT, task=EXPOSURE_MODEL, move="progress",
                      summary="Base and stress scenarios modelled; stress assumes conversion falls back to control"),
             Output(at=40, by=RISK_AGENT, task=EXPOSURE_MODEL, key="flow3-exposure", artifact_type="exposure_model",
                    summary="Stress case loses £7,400 in month one; break-even CPA £18.60",
                    location="supabase://mwms-artifacts/finance/EXP-2026-024/exposure-model.json",
                    content={"base_case_margin_gbp": 5300, "stress_case_loss_gbp": -7400,
                             "break_even_cpa_gbp": 18.6, "risk_class": "high"}),
-            TaskStep(at=40.3, by=RISK_AGENT, task=EXPOSURE_MODEL, event="completed",
-                     summary="Exposure model saved"),
-            Decide(at=44, by="finance", key="flow3-pacing-hold", authority="finance", task=EXPOSURE_MODEL,
+            TaskStep(at=40.3, by=RISK_AGENT, task=EXPOSURE_MODEL, move="complete",
+                     summary="Exposure model saved with base and stress scenarios"),
+            Decide(at=44, by="finance", key="flow3-pacing-hold", task=EXPOSURE_MODEL,
                    summary="Hold spend at £1,500 a month until the capital decision; nothing above £5,000 "
                            "without approval",
                    reasoning="The stress case loses £7,400 in month one, beyond Experimentation's delegated "
@@ -401,7 +450,9 @@ FLOWS: tuple[Flow, ...] = (
                    evidence="Finance exposure model; EXP-2026-024 result signal",
                    expected_outcome="No additional exposure while the decision is pending",
                    affected=("experimentation", "ads")),
-            Status(at=46, by="finance", to="escalated", fields={
+            # Escalation names its reason and an owner with authority, on the same request
+            # (connector "escalation rules"); it holds the request where the work stood.
+            RequestMove(at=46, by="finance", move="escalate", to="escalated", fields={
                 "escalation_owner": "finance",
                 "escalation_reason": "£12,000 a month is eight times current spend and above the £5,000 delegated "
                                      "experimentation limit; the stress case loses £7,400 in month one. Material "
@@ -422,7 +473,7 @@ FLOWS: tuple[Flow, ...] = (
         by="ads",
         request={
             "origin_brain": "ads", "destination_brain": "headoffice",
-            "request_type": "head_office_review_request", "requesting_authority": "Ads Brain",
+            "request_type": "head_office_review_request",
             "operating_layer": "governance",
             "request_title": "Ads workspace: pacing alerts open without the campaign's budget history",
             "request_summary": (
@@ -436,9 +487,9 @@ FLOWS: tuple[Flow, ...] = (
             "source_page": "/ads/workspace/alerts/pacing", "source_system": "ads_brain_site",
             "feedback_required": True, "mcr_update_suggested": False,
         },
-        moves=(
-            Status(at=0.5, by="ads", to="awaiting_head_office_review",
-                   note="Submitted from the Ads Brain site feedback form."),
+        steps=(
+            RequestMove(at=0.5, by="ads", move="ask_head_office", to="awaiting_head_office_review",
+                        note="Submitted from the Ads Brain site feedback form."),
         ),
     ),
     Flow(
@@ -448,7 +499,7 @@ FLOWS: tuple[Flow, ...] = (
         by="experimentation",
         request={
             "origin_brain": "experimentation", "destination_brain": "headoffice",
-            "request_type": "mcr_update_suggestion", "requesting_authority": "Experimentation Brain",
+            "request_type": "mcr_update_suggestion",
             "operating_layer": "governance",
             "request_title": "Standard flow 3 should require sample size and observed lift in finance reviews",
             "request_summary": (
@@ -460,24 +511,18 @@ FLOWS: tuple[Flow, ...] = (
             "required_output": "HeadOffice classification and, if proposed, an MCR decision",
             "priority": "medium", "source_origin": "brain_site_feedback",
             "source_page": "/experimentation/workspace/handoffs", "source_system": "experimentation_brain_site",
-            "feedback_required": True, "mcr_update_suggested": True, "mcr_update_status": "suggested",
+            "feedback_required": True, "mcr_update_suggested": True,
             "meta": {"canon_document": "brain-to-brain-request-protocol", "section": "Standard Flow Example 3"},
         },
-        moves=(
-            Status(at=3, by="reviewer", to="under_review",
-                   note="Touches canon wording; classify before anything else."),
-            Decide(at=150, by="reviewer", key="flow4-classification", authority="headoffice",
-                   kind="feedback_classification", classification="propose_mcr_update",
-                   summary="Classify as propose_mcr_update: name the evidence fields of Standard Flow Example 3",
-                   reasoning="The friction repeated on two budget requests and comes from the canon flow not "
-                             "naming what Experimentation must send. A working-copy change would drift from "
-                             "canon; the fix belongs in the protocol.",
-                   evidence="Two Finance returns for missing sample size; the Experimentation handoff page",
-                   expected_outcome="An MCR decision on the protocol wording",
-                   affected=("experimentation", "finance", "headoffice")),
-            Status(at=151, by="reviewer", to="awaiting_mcr_decision",
-                   fields={"feedback_classification": "propose_mcr_update", "mcr_update_status": "proposed"},
-                   note="Proposed to MCR; awaiting the HeadOffice MCR decision."),
+        steps=(
+            RequestMove(at=3, by="reviewer", move="submit_for_review", to="under_review",
+                        note="Touches canon wording; classify before anything else."),
+            # Only propose_mcr_update leads to the MCR gate (protocol rule 13).
+            Classify(at=150, by="reviewer", key="flow4-classification", classification="propose_mcr_update",
+                     to="awaiting_mcr_decision",
+                     note="The friction repeated on two budget requests and comes from the canon flow not naming "
+                          "what Experimentation must send. A working-copy change would drift from canon; the fix "
+                          "belongs in the protocol, so it goes to an MCR decision."),
         ),
     ),
     Flow(
@@ -487,7 +532,7 @@ FLOWS: tuple[Flow, ...] = (
         by="headoffice",
         request={
             "origin_brain": "headoffice", "destination_brain": "content",
-            "request_type": "brain_room_request", "requesting_authority": "Brain Room (HeadOffice operator)",
+            "request_type": "brain_room_request",
             "request_title": "Write buying-guide copy for the Voltcamp 600 test landing page",
             "request_summary": (
                 "Brain Room message from the HeadOffice operator: 'Content, we need a short buying guide for the "
@@ -506,11 +551,12 @@ FLOWS: tuple[Flow, ...] = (
                 "expected_output": "Two copy variants for the split test",
             }},
         },
-        moves=(
-            Status(at=0.3, by="reviewer", to="under_review"),
-            Status(at=0.6, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=0.3, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=0.6, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "primary_brain": "content", "supporting_brains": ["experimentation"],
                 "routing_notes": "Content writes the copy; Experimentation supplies the variant brief."}),
+            # Tasks may exist once a request is routed (connector rule 1).
             NewTask(at=3, by="content", key=LANDING_COPY, task_type="landing_copy", brain="content",
                     title="Draft two Voltcamp 600 landing-page copy variants", priority="high",
                     payload={"offer_id": "OFF-PPS-0193", "variants": ["off-grid weekends", "festival power"],
@@ -529,7 +575,7 @@ FLOWS: tuple[Flow, ...] = (
         ),
         request={
             "origin_brain": "ads", "destination_brain": "sit",
-            "request_type": "sit_integrity_request", "requesting_authority": "Ads Brain",
+            "request_type": "sit_integrity_request",
             "request_title": "Conversion counts differ between the ad network and Supabase by 14%",
             "request_summary": (
                 "Since the tracking pixel update the ad network reports 14% more conversions for native "
@@ -547,7 +593,7 @@ FLOWS: tuple[Flow, ...] = (
         by="ads",
         request={
             "origin_brain": "ads", "destination_brain": "aibs",
-            "request_type": "dashboard_update_request", "requesting_authority": "Ads Brain",
+            "request_type": "dashboard_update_request",
             "request_title": "Add a pacing widget to the Ads dashboard",
             "request_summary": (
                 "Ads needs daily spend against budget per campaign on its dashboard, fed from the pacing view, "
@@ -556,30 +602,37 @@ FLOWS: tuple[Flow, ...] = (
             "required_output": "A dashboard widget showing spend against budget per campaign, refreshed hourly",
             "priority": "medium", "source_origin": "ads_workspace", "source_system": "ads_brain_site",
         },
-        moves=(
-            Status(at=2, by="reviewer", to="under_review"),
-            Status(at=4, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=2, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=4, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "routing_notes": "AIBS builds dashboards."}),
-            Status(at=26, by="aibs", to="in_progress"),
+            RequestMove(at=26, by="aibs", move="accept", to="in_progress"),
             NewTask(at=27, by="aibs", key=PACING_WIDGET, task_type="dashboard_build", brain="aibs",
-                    title="Build the pacing widget from mwms_ads_pacing_v", risk="medium",
+                    title="Build the pacing widget from mwms_ads_pacing_v", risk="medium", max_attempts=2,
                     payload={"view": "mwms_ads_pacing_v", "refresh": "hourly"}),
-            TaskStep(at=28, by=BUILDER, task=PACING_WIDGET, event="picked_up", summary="Claimed by aibs-builder-agent"),
-            TaskStep(at=28.1, by=BUILDER, task=PACING_WIDGET, event="started", summary="Building the widget query"),
-            TaskStep(at=28.6, by=BUILDER, task=PACING_WIDGET, event="error",
-                     summary='Query failed: relation "mwms_ads_pacing_v" does not exist', payload={"attempt": 1}),
-            TaskStep(at=30, by="aibs", task=PACING_WIDGET, event="requeued", summary="Requeued for attempt 2 of 3"),
-            TaskStep(at=52, by=BUILDER, task=PACING_WIDGET, event="picked_up", summary="Claimed by aibs-builder-agent"),
-            TaskStep(at=52.1, by=BUILDER, task=PACING_WIDGET, event="started", summary="Building the widget query"),
-            TaskStep(at=52.4, by=BUILDER, task=PACING_WIDGET, event="error",
-                     summary='Query failed again: relation "mwms_ads_pacing_v" does not exist',
-                     payload={"attempt": 2}),
-            Status(at=54, by="aibs", to="blocked",
-                   note="The pacing view the widget reads has not been created; a schema change is needed "
-                        "before a third attempt."),
+            TaskStep(at=28, by=BUILDER, task=PACING_WIDGET, move="claim"),
+            TaskStep(at=28.1, by=BUILDER, task=PACING_WIDGET, move="start", summary="Building the widget query"),
+            # A failure with attempts left queues the task again by itself.
+            TaskStep(at=28.6, by=BUILDER, task=PACING_WIDGET, move="fail",
+                     summary='Query failed: relation "mwms_ads_pacing_v" does not exist'),
+            Note(at=30, by="aibs",
+                 note="Queued again for attempt 2 of 2; the builder retries once the nightly schema sync has run."),
+            TaskStep(at=52, by=BUILDER, task=PACING_WIDGET, move="claim"),
+            TaskStep(at=52.1, by=BUILDER, task=PACING_WIDGET, move="start", summary="Building the widget query"),
+            # The last attempt failing escalates the request to HeadOffice (protocol rule 8: repeated
+            # task failures) ...
+            TaskStep(at=52.4, by=BUILDER, task=PACING_WIDGET, move="fail",
+                     summary='Query failed again: relation "mwms_ads_pacing_v" does not exist'),
+            # ... and HeadOffice's decision holds the work until the schema change exists.
+            ResolveEscalation(at=54, by="reviewer", key="blocked-decision", resolution="block", to="blocked",
+                              summary="Block the pacing widget until the mwms_ads_pacing_v view exists",
+                              reasoning="Both attempts failed on the same missing view. A schema change must come "
+                                        "first; another attempt before it would spend the retry for nothing.",
+                              note="The pacing view the widget reads has not been created; a schema change is "
+                                   "needed before the task is retried."),
             Learn(at=60, by="aibs", key="blocked-lesson", brain="aibs", task=PACING_WIDGET,
                   event_or_experiment="Pacing widget build, two failed attempts",
-                  result="Both attempts failed on the same missing view; the third attempt is held back",
+                  result="Both attempts failed on the same missing view; the request is blocked until it exists",
                   insight="Retrying a task whose source view does not exist spends attempts without new "
                           "information",
                   improvement="Check at routing time that a dashboard task's source views exist, and route the "
@@ -593,7 +646,7 @@ FLOWS: tuple[Flow, ...] = (
         by="research",
         request={
             "origin_brain": "research", "destination_brain": "ads",
-            "request_type": "ads_signal_request", "requesting_authority": "Research Brain",
+            "request_type": "ads_signal_request",
             "request_title": "Do rising CPCs on 'solar generator' track the research demand shift?",
             "request_summary": (
                 "Research sees demand for solar generators moving from search to marketplaces. Ads is asked "
@@ -602,9 +655,9 @@ FLOWS: tuple[Flow, ...] = (
             "required_output": "CPC trend by ad group against the demand shift, with a recommendation",
             "priority": "low", "source_origin": "research_signal", "source_system": "research_signal_monitor",
         },
-        moves=(
-            Status(at=3, by="reviewer", to="under_review"),
-            Status(at=5, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=3, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=5, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "routing_notes": "Ads owns campaign data."}),
         ),
     ),
@@ -615,22 +668,23 @@ FLOWS: tuple[Flow, ...] = (
         by="content",
         request={
             "origin_brain": "content", "destination_brain": "finance",
-            "request_type": "finance_review_request", "requesting_authority": "Content Brain",
+            "request_type": "finance_review_request",
             "request_title": "Fund 20 extra product reviews a month for the camping category",
             "request_summary": "Content asks Finance to fund 20 freelance product reviews a month for camping "
                                "gear to support the portable power station push.",
             "required_output": "Budget approval for £2,400 a month of freelance reviews",
             "priority": "low", "source_origin": "content_plan", "source_system": "content_workspace",
         },
-        moves=(
-            Status(at=4, by="reviewer", to="under_review"),
-            Decide(at=20, by="reviewer", key="rejected-decision", authority="headoffice",
+        steps=(
+            RequestMove(at=4, by="reviewer", move="submit_for_review", to="under_review"),
+            Decide(at=20, by="reviewer", key="rejected-decision",
                    summary="Reject: content volume is not a capital exposure decision",
                    reasoning="Freelance content sits inside Content's own budget. Without a traffic case there "
                              "is nothing for Finance to weigh.",
                    expected_outcome="Content re-raises the need as a content_support_request with a traffic case",
                    affected=("content", "finance")),
-            Status(at=20.5, by="reviewer", to="rejected", fields={
+            # A rejection carries the same complete outcome as a closure (protocol rule 7).
+            RequestMove(at=20.5, by="reviewer", move="reject", to="rejected", fields={
                 "outcome_type": "rejected",
                 "result_summary": "Reviewed by HeadOffice: the spend is inside Content's own budget and carries "
                                   "no capital exposure for Finance to classify.",
@@ -649,7 +703,7 @@ FLOWS: tuple[Flow, ...] = (
         by="ads",
         request={
             "origin_brain": "ads", "destination_brain": "finance",
-            "request_type": "risk_review_request", "requesting_authority": "Ads Brain",
+            "request_type": "risk_review_request",
             "request_title": "Pause native campaigns after a 3× CPA spike?",
             "request_summary": "Native CPA tripled over a weekend. Ads wants to pause all native campaigns; "
                                "Experimentation wants two live tests kept running. Finance is asked to rule on "
@@ -657,25 +711,28 @@ FLOWS: tuple[Flow, ...] = (
             "required_output": "Pause or continue, per campaign, with a spend cap",
             "priority": "urgent", "source_origin": "campaign_deterioration", "source_system": "ads_monitor",
         },
-        moves=(
-            Status(at=0.5, by="reviewer", to="under_review"),
-            Status(at=1, by="reviewer", to="routed", fields={
+        steps=(
+            RequestMove(at=0.5, by="reviewer", move="submit_for_review", to="under_review"),
+            RequestMove(at=1, by="reviewer", move="route", to="routed", fields={
                 **ROUTED_BY_HEADOFFICE, "routing_notes": "Finance rules on exposure."}),
-            Status(at=2, by="finance", to="in_progress"),
-            Status(at=5, by="finance", to="escalated", fields={
-                "escalation_flag": True, "escalation_owner": "headoffice",
+            RequestMove(at=2, by="finance", move="accept", to="in_progress"),
+            RequestMove(at=5, by="finance", move="escalate", to="escalated", fields={
+                "escalation_owner": "headoffice",
                 "escalation_reason": "Ads and Experimentation reach conflicting conclusions about two live tests; "
                                      "arbitration between Brains is HeadOffice's."}),
-            Decide(at=9, by="reviewer", key="resolved-escalation-decision", authority="headoffice",
-                   kind="escalation_resolution",
-                   summary="Pause native campaigns except the two live tests, capped at £150 a day each",
-                   reasoning="The CPA spike sits in three placements the tests do not use; pausing the tests "
-                             "would waste 60% of their sample.",
-                   evidence="Ads placement breakdown; Experimentation test schedule",
-                   expected_outcome="Exposure capped at £300 a day until placements are excluded",
-                   affected=("ads", "experimentation", "finance")),
-            Status(at=9.5, by="reviewer", to="in_progress", note="Escalation resolved; Finance applies the caps."),
-            Status(at=12, by="finance", to="closed", fields={
+            # "continue" returns the request to the status the escalation interrupted.
+            ResolveEscalation(at=9, by="reviewer", key="resolved-escalation-decision", resolution="continue",
+                              to="in_progress",
+                              summary="Pause native campaigns except the two live tests, capped at £150 a day each",
+                              reasoning="The CPA spike sits in three placements the tests do not use; pausing the "
+                                        "tests would waste 60% of their sample.",
+                              note="Escalation resolved; Finance applies the caps."),
+            RequestMove(at=11, by="finance", move="respond", to="responded", fields={
+                "response_summary": "Native campaigns are paused except the two live tests, each capped at £150 "
+                                    "a day as HeadOffice decided.",
+                "outcome_type": "decision_recorded",
+            }),
+            RequestMove(at=12, by="ads", move="close", to="closed", fields={
                 "outcome_type": "decision_recorded",
                 "result_summary": "Native campaigns paused except two live tests, each capped at £150 a day",
                 "outcome_decision": "Partial pause with daily caps, as decided by HeadOffice",
@@ -693,7 +750,7 @@ FLOWS: tuple[Flow, ...] = (
         by="aibs",
         request={
             "origin_brain": "aibs", "destination_brain": "headoffice",
-            "request_type": "mcr_update_suggestion", "requesting_authority": "AIBS Brain",
+            "request_type": "mcr_update_suggestion",
             "operating_layer": "governance",
             "request_title": "Task Schema Standard: add started, requeued and cancelled task event types",
             "request_summary": (
@@ -703,40 +760,24 @@ FLOWS: tuple[Flow, ...] = (
             ),
             "required_output": "An MCR decision on three additional task event types",
             "priority": "medium", "source_origin": "brain_site_feedback", "source_system": "aibs_brain_site",
-            "feedback_required": True, "mcr_update_suggested": True, "mcr_update_status": "suggested",
+            "feedback_required": True, "mcr_update_suggested": True,
             "meta": {"canon_document": "supabase-task-schema-standard"},
         },
-        moves=(
-            Status(at=2, by="reviewer", to="under_review"),
-            Decide(at=48, by="reviewer", key="mcr-approved-classification", authority="headoffice",
-                   kind="feedback_classification", classification="propose_mcr_update",
-                   summary="Classify as propose_mcr_update: task event types are canon",
-                   reasoning="Event types are listed in the Task Schema Standard; only an MCR decision may add "
-                             "to them.",
-                   affected=("aibs", "headoffice")),
-            Status(at=48.5, by="reviewer", to="awaiting_mcr_decision",
-                   fields={"feedback_classification": "propose_mcr_update", "mcr_update_status": "proposed"}),
-            Decide(at=120, by="reviewer", key="mcr-approved-decision", authority="headoffice",
-                   kind="mcr_decision", mcr_decision="approved",
-                   summary="MCR decision: Task Schema Standard v1.2 adds started, requeued and cancelled",
-                   reasoning="The three moves are real executor states; naming them keeps reports honest and "
-                             "changes no existing meaning.",
-                   evidence="Executor logs where 'progress' stood for three different moves",
-                   expected_outcome="Executors emit the three event types from the next release",
-                   affected=("aibs", "headoffice", "sit")),
-            Amend(at=121, by="reviewer", key="mcr-approved-amendment", document="supabase-task-schema-standard",
-                  decision="mcr-approved-decision", version_after="v1.2",
-                  replace=("- escalated\n", "- escalated\n- started\n- requeued\n- cancelled\n"),
-                  evidence={"decision": "mcr-approved-decision", "request": "mcr-approved-task-events"}),
-            Status(at=122, by="reviewer", to="closed", fields={
-                "mcr_update_status": "approved", "outcome_type": "decision_recorded",
-                "result_summary": "Task Schema Standard amended to v1.2 with three new task event types",
-                "outcome_decision": "MCR update approved by HeadOffice",
-                "outcome_evidence": ["decision:mcr-approved-classification", "decision:mcr-approved-decision"],
-                "next_step": "AIBS updates the executors to emit started, requeued and cancelled",
-                "next_step_owner": "aibs", "head_office_review_required": False,
-                "closure_reason": "MCR decision recorded and canon amended",
-            }),
+        steps=(
+            RequestMove(at=2, by="reviewer", move="submit_for_review", to="under_review"),
+            Classify(at=48, by="reviewer", key="mcr-approved-classification", classification="propose_mcr_update",
+                     to="awaiting_mcr_decision",
+                     note="Event types are listed in the Task Schema Standard; only an MCR decision may add to "
+                          "them."),
+            # Only a HeadOffice MCR decision approves a canon change, and the amendment comes with it
+            # (protocol rule 13).
+            DecideMcr(at=120, by="reviewer", key="mcr-approved-decision", decision="approved", to="closed",
+                      reasoning="The three moves are real executor states; naming them keeps reports honest and "
+                                "changes no existing meaning. Executor logs show 'progress' standing for three "
+                                "different moves.",
+                      canon=CanonChange(document="supabase-task-schema-standard", version_after="v1.2",
+                                        replace=("- escalated\n", "- escalated\n- started\n- requeued\n"
+                                                                  "- cancelled\n"))),
         ),
     ),
 )

@@ -1,0 +1,535 @@
+"""The demo at scale (`seed_demo --scale N`): N synthetic requests with their tasks, events,
+artifacts and decisions, written in bulk (COPY on PostgreSQL).
+
+The services would take hours for a million requests, so the rows are built here; each is what the
+services write for the same moves (requests_app.transitions.MOVES, the task table), and
+tests/governance_app/test_seed_demo_engine.py replays them against both tables.
+"""
+
+import hashlib
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import connection, reset_queries
+
+from governance_app import demo_story as story
+from governance_app.demo_story import (
+    ARCHETYPES,
+    CLOSED_OUTCOMES,
+    ERRORS,
+    FEEDBACK_TYPES,
+    FINDINGS,
+    MARKETS,
+    NICHES,
+    OLD_WEIGHTS,
+    PRIORITIES,
+    PRIORITY_WEIGHTS,
+    SCALE_TEXT,
+    SOURCE_ORIGINS,
+    WORK_TYPES,
+    YOUNG_WEIGHTS,
+    Archetype,
+)
+from governance_app.kernel import clock
+from governance_app.kernel.db import json_safe
+from governance_app.kernel.tokens import api_token_issue
+from governance_app.models import (
+    ApiToken,
+    Brain,
+    Classification,
+    DecisionKind,
+    DecisionRecord,
+    TokenRole,
+)
+from governance_app.registry import BRAINS
+from requests_app.models import (
+    FINAL_STATUSES,
+    BrainRequest,
+    RequestEvent,
+    RequestEventType,
+    RequestStatus,
+)
+from requests_app.services import held_from
+from requests_app.transitions import MOVE_NAMES, MOVES
+from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
+
+S = RequestStatus
+BRAIN_SLUGS = frozenset(spec["slug"] for spec in BRAINS)
+# Each request move's label, by move name (requests_app.transitions.MOVES).
+MOVE_LABELS = {name: next(move.label for move in MOVES if move.name == name) for name in MOVE_NAMES}
+
+
+# --- the cast, shared with seed_demo's story ------------------------------------------------
+
+def owner_username(slug: str) -> str:
+    return f"{slug}_owner"
+
+
+def actor_label(by: str) -> str:
+    """`by` in the story: a Brain slug means its owner acts; "reviewer" and "token:…" act as themselves."""
+    return owner_username(by) if by in BRAIN_SLUGS else by
+
+
+def executor_token(*, brain: str, label: str) -> ApiToken:
+    """The live executor token of this Brain and label, issued when there is none. Its secret is
+    discarded at once: the token stands for the executor that did the work, and nobody signs in
+    with it."""
+    token = ApiToken.objects.filter(brain_id=brain, role=TokenRole.EXECUTOR, label=label,
+                                    revoked_at__isnull=True).first()
+    if token is None:
+        token, _secret = api_token_issue(brain=brain, role=TokenRole.EXECUTOR, label=label)
+    return token
+
+
+# --- rows in bulk ----------------------------------------------------------------------------------------
+
+def rows_insert(model: type, rows: list, *, batch_size: int) -> None:
+    """Insert new rows in bulk: PostgreSQL's COPY where it is available (about four times faster
+    than multi-row INSERTs for a million events), bulk_create elsewhere. Model save() is not run
+    either way, so values must be complete (ids, timestamps) as bulk_create would need them."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows, batch_size=batch_size)
+        return
+    fields = [f for f in model._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+
+
+@dataclass
+class Batch:
+    requests: list[BrainRequest] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    artifacts: list[TaskArtifact] = field(default_factory=list)
+    request_events: list[RequestEvent] = field(default_factory=list)
+    task_events: list[TaskEvent] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in vars(self).items()}
+
+
+class ScaleWriter:
+    """N synthetic requests with their tasks, events, artifacts and decisions, by bulk insert.
+
+    The rows are built here rather than by the services (a million requests through them would
+    take hours), so `_ScaleRequestStory` writes exactly what the services write for the same moves:
+    the move's name and the changed fields on each event, held_from_status on every hold, a
+    complete outcome on every final request, the escalation that the last failed attempt raises.
+    """
+
+    def __init__(self, *, tenant_id: uuid.UUID, brains: dict[str, Brain], now: datetime, rng: random.Random,
+                 batch_size: int, log: Callable[[str], None]):
+        self.tenant_id, self.now, self.rng, self.batch_size, self.log = tenant_id, now, rng, batch_size, log
+        self.names = {slug: brain.name for slug, brain in brains.items()}
+        self.slugs = list(brains)
+        self.destinations = {t: [s for s, b in brains.items() if t in b.accepted_request_types] for t in SCALE_TEXT}
+        self.work_types = [t for t in WORK_TYPES if self.destinations[t]]
+        self.run = uuid.uuid4().hex[:8]
+        # Version-4 uuids from a generator the OS seeds once: uuid.uuid4 makes a system call per id,
+        # about a fifth of the build time at a million rows. Not seeded by --seed, so a rerun with the
+        # same --seed repeats the content but never an id.
+        self._ids = random.Random()
+        # Each Brain's tasks are worked by one executor token of that Brain, issued (when missing)
+        # before the oldest synthetic request, so no row names a token younger than itself.
+        with clock.clock_set(lambda: now - timedelta(days=181)):
+            self.executors = {slug: f"token:{executor_token(brain=slug, label=f'{slug}-executor').label}"
+                              for slug in sorted({d for ds in self.destinations.values() for d in ds})}
+
+    def new_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self._ids.getrandbits(128), version=4)
+
+    def write(self, n: int) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        started = time.monotonic()
+        for offset in range(0, n, self.batch_size):
+            batch = Batch()
+            for _ in range(min(self.batch_size, n - offset)):
+                self.one(batch)
+            # Parents first; the foreign keys are deferred, so Task.result may name an artifact of this batch.
+            for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
+                                (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
+                                (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
+                rows_insert(model, rows, batch_size=self.batch_size)
+            reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
+            for name, count in batch.counts().items():
+                totals[name] = totals.get(name, 0) + count
+            done = offset + len(batch.requests)
+            self.log(f"  scale: {done:,}/{n:,} requests · {totals['tasks']:,} tasks · "
+                     f"{totals['request_events'] + totals['task_events']:,} events · "
+                     f"{time.monotonic() - started:.1f} s")
+        return totals
+
+    # -- one synthetic request
+    def one(self, batch: Batch) -> None:
+        rng, now = self.rng, self.now
+        created = now - timedelta(seconds=rng.uniform(600, 180 * 86400))
+        age_days = (now - created).total_seconds() / 86400
+        archetype = rng.choices(ARCHETYPES, OLD_WEIGHTS if age_days > 21 else YOUNG_WEIGHTS)[0]
+        if archetype.name in ("awaiting_head_office_review", "awaiting_mcr_decision"):
+            request_type = "mcr_update_suggestion" if archetype.name == "awaiting_mcr_decision" else \
+                rng.choice(FEEDBACK_TYPES)
+        else:
+            request_type = rng.choice(self.work_types)
+        destination = rng.choice(self.destinations[request_type])
+        origin = rng.choice([s for s in self.slugs if s != destination])
+        title, asked, required_output, task_type = SCALE_TEXT[request_type]
+        words = {"niche": rng.choice(NICHES), "market": rng.choice(MARKETS), "offer": f"OFF-{rng.randint(1000, 9999)}",
+                 "low": rng.choice((1000, 1500, 2500, 4000)), "high": rng.choice((6000, 8000, 12000, 20000)),
+                 "pct": rng.randint(8, 40)}
+        feedback = request_type in FEEDBACK_TYPES
+        request = BrainRequest(
+            id=self.new_id(), tenant_id=self.tenant_id, requesting_authority=origin,
+            requesting_brain_id=origin, target_brain_id=destination, request_type=request_type,
+            operating_layer="governance" if feedback else "operational",
+            request_title=title.format(**words),
+            request_summary=f"{self.names[origin]} asks {self.names[destination]} to {asked.format(**words)}.",
+            required_output=required_output, priority=rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0],
+            status=RequestStatus.NEW, created_by=owner_username(origin), created_at=created, updated_at=created,
+            source_origin="brain_site_feedback" if feedback else rng.choice(SOURCE_ORIGINS),
+            offer_id=words["offer"] if request_type in ("offer_review_request", "experimentation_request") else "",
+            feedback_required=feedback, mcr_update_suggested=request_type == "mcr_update_suggestion",
+            mcr_update_status="suggested" if request_type == "mcr_update_suggestion" else "none",
+            meta_json={"scale": True, "scale_run": self.run},
+        )
+        batch.requests.append(request)
+        plan = self.plan(archetype)
+        span = min(rng.uniform(0.2, 12) * 86400, (now - created).total_seconds() * 0.9)
+        offsets = sorted(rng.uniform(0, span) for _ in range(len(plan) - 1))
+        moments = [created, *(created + timedelta(seconds=s) for s in offsets)]
+        history = _ScaleRequestStory(self, batch, request, task_type, words)
+        for (kind, arg), moment in zip(plan, moments):
+            history.step(kind, arg, moment)
+
+    def plan(self, archetype: Archetype) -> list[tuple[str, Any]]:
+        """The request's history in order: ("request", status) and ("task", (shape, attempts, step))."""
+        rng = self.rng
+        steps: list[tuple[str, Any]] = [("request", "new")]
+        tasks: list[tuple[str, int]] = []
+        if archetype.name in ("closed", "responded"):
+            tasks = [("completed", 1)] * (1 if rng.random() < 0.6 else 2)
+        elif archetype.name == "in_progress":
+            tasks = [("running", 1)] + ([("queued", 0)] if rng.random() < 0.3 else [])
+        elif archetype.name == "routed" and rng.random() < 0.5:
+            tasks = [("queued", 0)]
+        elif archetype.name == "escalated":
+            tasks = [rng.choice((("completed", 1), ("escalated", 1)))]
+        elif archetype.name == "blocked":
+            tasks = [("failed", rng.randint(1, 3))]
+        for status in archetype.path:
+            steps.append(("request", status))
+            anchor = "in_progress" if "in_progress" in archetype.path else "routed"
+            if status == anchor:
+                for shape, attempts in tasks:
+                    steps.extend(("task", (shape, attempts, i)) for i in range(len(_task_script(shape, attempts))))
+        return steps
+
+
+def _task_script(shape: str, attempts: int) -> list[str]:
+    """The task moves a task of this shape makes, in order (a failure with attempts left is queued
+    again in the same move, as task_fail does)."""
+    if shape == "queued":
+        return ["create"]
+    if shape == "running":
+        return ["create", "claim", "start", "progress"]
+    if shape == "completed":
+        return ["create", "claim", "start", "save_artifact", "complete"]
+    if shape == "escalated":
+        return ["create", "claim", "start", "escalate"]
+    return ["create", *(["claim", "start", "fail"] * attempts)]
+
+
+# Request model attributes of the fields a move changes, where the two differ.
+_ATTRIBUTES = {"target_brain": "target_brain_id", "review_owner": "review_owner_id",
+               "primary_brain": "primary_brain_id", "escalation_owner": "escalation_owner_id"}
+# The note a move that needs one carries (requests_app.transitions.MOVES: required "note").
+_NOTES = {
+    "block": "The task keeps failing on its source; blocked until the source is fixed",
+    "park": "Not a priority this quarter; parked until the niche is reviewed again",
+    "request_evidence": "The request cites no data; attach the figures it relies on",
+    "return_for_revision": "The request names no measurable output; revise the required output",
+    "ask_head_office": "Submitted from the Brain site feedback form for HeadOffice review",
+}
+
+
+class _ScaleRequestStory:
+    """Turns one request's plan into the rows the services would write, keeping the request's and
+    its tasks' state as the services would."""
+
+    def __init__(self, writer: ScaleWriter, batch: Batch, request: BrainRequest, task_type: str,
+                 words: dict[str, Any]):
+        self.writer, self.batch, self.request, self.task_type, self.words = writer, batch, request, task_type, words
+        self.task: Task | None = None
+        self.task_script: list[str] = []
+        self.artifacts: list[str] = []
+        self.origin_actor = owner_username(request.requesting_brain_id)
+        self.destination_actor = owner_username(request.target_brain_id)
+        self.executor = writer.executors[request.target_brain_id]
+
+    def step(self, kind: str, arg: Any, at: datetime) -> None:
+        if kind == "request":
+            self.request_step(arg, at)
+        else:
+            self.task_step(*arg, at)
+
+    # -- the request
+    def commit(self, *, move: str, to: str, actor: str, at: datetime, changes: dict[str, Any] | None = None,
+               note: str = "", summary: str = "", payload: dict[str, Any] | None = None) -> None:
+        """What request_commit writes: the row's new values and the event naming the move."""
+        request = self.request
+        before = request.status
+        values = {**(changes or {}), "status": to}
+        if to in FINAL_STATUSES:
+            values["closed_at"] = at
+        changed = {}
+        for name, value in values.items():
+            attribute = _ATTRIBUTES.get(name, name)
+            if getattr(request, attribute) != value:
+                changed[name] = [json_safe(getattr(request, attribute)), json_safe(value)]
+            setattr(request, attribute, value)
+        request.lock_version += 1
+        request.updated_at = at
+        self.request_event(
+            at=at, actor=actor, event_type=RequestEventType.STATUS_CHANGED, from_status=before, to_status=to,
+            summary=summary or f"{MOVE_LABELS[move]}: {S(before).label} → {S(to).label}", note=note,
+            changed_fields=changed, payload={"move": move, **(payload or {})},
+        )
+
+    def request_event(self, *, at: datetime, actor: str, event_type: str, summary: str, **fields: Any) -> None:
+        payload = fields.pop("payload", {})
+        self.batch.request_events.append(RequestEvent(
+            id=self.writer.new_id(), tenant_id=self.request.tenant_id, request_id=self.request.id,
+            event_type=event_type, event_summary=summary, actor=actor, event_payload=payload, created_at=at,
+            **fields,
+        ))
+
+    def decision(self, *, at: datetime, kind: str, summary: str, reasoning: str, **fields: Any) -> DecisionRecord:
+        """What a governance service records: the decision and its decision_recorded event."""
+        request = self.request
+        decision = DecisionRecord(
+            id=self.writer.new_id(), tenant_id=request.tenant_id, authority_id=Brain.HEADOFFICE,
+            related_request_id=request.id, decision_kind=kind, decision_summary=summary, reasoning=reasoning,
+            affected_brains=sorted({request.requesting_brain_id, request.target_brain_id}),
+            recorded_by=story.REVIEWER, created_at=at, **fields,
+        )
+        self.batch.decisions.append(decision)
+        self.request_event(at=at, actor=story.REVIEWER, event_type=RequestEventType.DECISION_RECORDED,
+                           summary=f"{self.writer.names[Brain.HEADOFFICE]} decided: {summary}",
+                           payload={"decision_id": str(decision.id), "decision_kind": kind})
+        return decision
+
+    def hold(self) -> dict[str, Any]:
+        """A hold remembers the status it interrupted (held_from, as request_move does)."""
+        return {"held_from_status": held_from(self.request)}
+
+    def request_step(self, status: str, at: datetime) -> None:
+        request, rng, names = self.request, self.writer.rng, self.writer.names
+        reviewer, origin, destination = story.REVIEWER, self.origin_actor, self.destination_actor
+        if status == "new":
+            self.request_event(
+                at=at, actor=origin, event_type=RequestEventType.CREATED, to_status=status,
+                summary=f"{names[request.requesting_brain_id]} asked {names[request.target_brain_id]}: "
+                        f"{request.request_title}",
+                payload={"request_type": request.request_type, "parent_request_id": None},
+            )
+        elif status == "under_review":
+            self.commit(move="submit_for_review", to=status, actor=reviewer, at=at)
+        elif status == "routed":
+            self.commit(move="route", to=status, actor=reviewer, at=at, changes={
+                "target_brain": request.target_brain_id, "review_owner": Brain.HEADOFFICE, "primary_brain": None,
+                "supporting_brains": [], "routing_notes": f"{names[request.target_brain_id]} owns the next action."})
+        elif status == "in_progress":
+            self.commit(move="accept", to=status, actor=destination, at=at)
+        elif status == "responded":
+            self.commit(move="respond", to=status, actor=destination, at=at, changes={
+                "response_summary": self.finding(), "outcome_type": rng.choice(CLOSED_OUTCOMES)})
+        elif status == "escalated":
+            if request.status != status:  # an escalated task has already escalated its request
+                self.commit(move="escalate", to=status, actor=destination, at=at, changes={
+                    **self.hold(), "escalation_flag": True,
+                    "escalation_owner": rng.choice(("finance", "sit", "headoffice")),
+                    "escalation_reason": rng.choice((
+                        "Capital exposure above the delegated limit", "Conflicting conclusions between Brains",
+                        "Data integrity in doubt; SIT must rule before anyone acts"))})
+        elif status == "blocked":
+            self.block(at)
+        elif status == "awaiting_mcr_decision":
+            # Only propose_mcr_update leads to the MCR gate (protocol rule 13).
+            reasoning = "The suggestion changes canon wording; only an MCR decision may do that."
+            decision = self.decision(at=at, kind=DecisionKind.FEEDBACK_CLASSIFICATION,
+                                     classification=Classification.PROPOSE_MCR_UPDATE,
+                                     summary="Feedback classified: Propose MCR update", reasoning=reasoning)
+            self.commit(move="classify", to=status, actor=reviewer, at=at, note=reasoning,
+                        summary="Classified as Propose MCR update",
+                        payload={"decision_id": str(decision.id), "classification": decision.classification},
+                        changes={"feedback_classification": decision.classification, "mcr_update_suggested": True,
+                                 "mcr_update_status": "proposed"})
+        elif status in ("parked", "awaiting_evidence", "returned_for_revision"):
+            move = {"parked": "park", "awaiting_evidence": "request_evidence"}.get(status, "return_for_revision")
+            self.commit(move=move, to=status, actor=reviewer, at=at, note=_NOTES[move],
+                        changes=self.hold() if status != "returned_for_revision" else {})
+        elif status == "awaiting_head_office_review":
+            self.commit(move="ask_head_office", to=status, actor=origin, at=at, note=_NOTES["ask_head_office"])
+        elif status == "closed":
+            # Results return to their origin, which closes with the complete outcome (protocol rule 7).
+            self.commit(move="close", to=status, actor=origin, at=at, changes=self.outcome(
+                outcome_type=request.outcome_type, result=request.response_summary,
+                decision=f"{names[request.requesting_brain_id]} accepts the result and acts on it",
+                evidence=[{"kind": "artifact", "id": artifact} for artifact in self.artifacts],
+                next_step=f"{names[request.requesting_brain_id]} applies the result to {self.words['niche']}",
+                reason="Result returned to the origin Brain"))
+        elif status == "rejected":
+            self.commit(move="reject", to=status, actor=reviewer, at=at, changes=self.outcome(
+                outcome_type="rejected", result="Reviewed by HeadOffice: outside the destination Brain's authority",
+                decision="Rejected; the origin re-raises it with the right destination",
+                evidence=[{"kind": "external", "text": "HeadOffice review of the destination Brain's charter"}],
+                next_step="Re-raise with the right request type and destination", reason="Wrong destination"))
+        else:
+            raise CommandError(f"--scale has no move to {status}")
+
+    def block(self, at: datetime) -> None:
+        if self.request.status == RequestStatus.ESCALATED:
+            # The last attempt failed and escalated the request to HeadOffice; HeadOffice's
+            # resolution holds it (escalation_resolve with "block").
+            summary = f"Block until the {self.task_type.replace('_', ' ')} source for {self.words['niche']} is fixed"
+            decision = self.decision(at=at, kind=DecisionKind.ESCALATION_RESOLUTION, summary=summary,
+                                     reasoning="Every attempt failed on the same source; retrying changes nothing.")
+            self.commit(move="resolve_escalation", to="blocked", actor=story.REVIEWER, at=at, changes=self.hold(),
+                        summary=f"Escalation resolved (block) by {self.writer.names[Brain.HEADOFFICE]}",
+                        payload={"decision_id": str(decision.id), "resolution": "block"})
+        else:
+            self.commit(move="block", to="blocked", actor=self.destination_actor, at=at, note=_NOTES["block"],
+                        changes=self.hold())
+
+    def outcome(self, *, outcome_type: str, result: str, decision: str, evidence: list[dict[str, str]],
+                next_step: str, reason: str) -> dict[str, Any]:
+        return {"outcome_type": outcome_type, "result_summary": result, "outcome_decision": decision,
+                "outcome_evidence": evidence, "next_step": next_step,
+                "next_step_owner": self.request.requesting_brain_id or Brain.HEADOFFICE,
+                "head_office_review_required": self.writer.rng.random() < 0.1, "closure_reason": reason}
+
+    def finding(self) -> str:
+        return f"{self.writer.names[self.request.target_brain_id]} finished the {self.task_type.replace('_', ' ')} " \
+               f"for {self.words['niche']}: {self.writer.rng.choice(FINDINGS)}."
+
+    # -- its tasks
+    def task_commit(self, *, at: datetime, actor: str, event_type: str, summary: str,
+                    changes: dict[str, Any] | None = None, payload: dict[str, Any] | None = None) -> None:
+        """What a task move writes (_task_commit): the row's new values and the task event."""
+        task = self.task
+        before = task.status
+        for name, value in (changes or {}).items():
+            setattr(task, name, value)
+        task.updated_at = at
+        task.lock_version += 1
+        self.batch.task_events.append(TaskEvent(
+            id=self.writer.new_id(), tenant_id=task.tenant_id, task_id=task.id, event_type=event_type,
+            event_summary=summary, actor=actor, from_status=before, to_status=task.status,
+            event_payload=payload or {}, created_at=at,
+        ))
+
+    def task_step(self, shape: str, attempts: int, index: int, at: datetime) -> None:
+        if index == 0:
+            self.task_script = _task_script(shape, attempts)
+        move, executor, rng = self.task_script[index], self.executor, self.writer.rng
+        if move == "create":
+            self.task_create(at)
+            return
+        task = self.task
+        if move == "claim":
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.PICKED_UP,
+                             summary=f"Picked up by {executor} (attempt {task.attempts + 1} of {task.max_attempts})",
+                             changes={"status": TaskStatus.PICKED_UP, "attempts": task.attempts + 1,
+                                      "assigned_employee": executor})
+        elif move == "start":
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.STARTED, summary="Started",
+                             changes={"status": TaskStatus.RUNNING, "started_at": task.started_at or at})
+        elif move == "progress":
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.PROGRESS,
+                             summary=f"Sources for {self.words['niche']} collected; analysis under way")
+        elif move == "save_artifact":
+            self.artifact_save(at)
+        elif move == "complete":
+            result = self.batch.artifacts[-1]
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.COMPLETED,
+                             summary=f"Completed with {result}",
+                             changes={"status": TaskStatus.COMPLETED, "completed_at": at, "result_id": result.id})
+        elif move == "escalate":
+            owner = rng.choice(("finance", "sit", "headoffice"))
+            reason = f"The {self.task_type.replace('_', ' ')} needs a decision beyond this Brain's authority"
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.ESCALATED, summary=reason,
+                             changes={"status": TaskStatus.ESCALATED, "escalation_flag": True},
+                             payload={"escalation_owner": owner})
+            # Escalating a task escalates its request on the same lineage (connector rule 6).
+            self.commit(move="escalate", to="escalated", actor=f"{executor} (via task {task.id})", at=at, changes={
+                **self.hold(), "escalation_flag": True, "escalation_owner": owner,
+                "escalation_reason": f"Task “{task}” escalated: {reason}"})
+        elif move == "fail":
+            self.task_fail(at)
+
+    def task_create(self, at: datetime) -> None:
+        request = self.request
+        self.task = task = Task(
+            id=self.writer.new_id(), tenant_id=request.tenant_id, request_id=request.id,
+            task_type=self.task_type, assigned_brain_id=request.target_brain_id,
+            title=f"{self.task_type.replace('_', ' ').capitalize()}: {self.words['niche']}",
+            input_payload={"niche": self.words["niche"], "market": self.words["market"]},
+            risk_level=self.writer.rng.choice(("low", "low", "medium", "high")), priority=request.priority,
+            status=TaskStatus.QUEUED, created_at=at, updated_at=at,
+        )
+        self.batch.tasks.append(task)
+        summary = f"Task created for {self.writer.names[task.assigned_brain_id]}: {task}"
+        self.batch.task_events.append(TaskEvent(
+            id=self.writer.new_id(), tenant_id=task.tenant_id, task_id=task.id, event_type=TaskEventType.CREATED,
+            event_summary=summary, actor=self.destination_actor, to_status=TaskStatus.QUEUED, created_at=at,
+        ))
+        self.request_event(at=at, actor=self.destination_actor, event_type=RequestEventType.TASK_CREATED,
+                           summary=summary, payload={"task_id": str(task.id)})
+
+    def artifact_save(self, at: datetime) -> None:
+        task = self.task
+        location, content = f"supabase://mwms-artifacts/{task.id}.json", {"niche": self.words["niche"]}
+        artifact = TaskArtifact(
+            id=self.writer.new_id(), tenant_id=task.tenant_id, task_id=task.id,
+            artifact_type=f"{task.task_type}_report", artifact_summary=self.finding(), content_location=location,
+            content_json=content, created_by=self.executor, created_at=at,
+            content_hash=hashlib.sha256(json.dumps({"location": location, "content": content}, sort_keys=True,
+                                                   default=str).encode()).hexdigest(),
+        )
+        self.batch.artifacts.append(artifact)
+        self.artifacts.append(str(artifact.id))
+        self.task_commit(at=at, actor=self.executor, event_type=TaskEventType.OUTPUT_SAVED,
+                         summary=f"Saved {artifact.artifact_type}: {artifact.artifact_summary}",
+                         payload={"artifact_id": str(artifact.id)})
+
+    def task_fail(self, at: datetime) -> None:
+        """What task_fail writes: the error, then the task queued again while attempts remain, or
+        the request escalated to HeadOffice when none do (protocol rule 8: repeated failures)."""
+        task, executor = self.task, self.executor
+        message = self.writer.rng.choice(ERRORS)
+        self.task_commit(at=at, actor=executor, event_type=TaskEventType.ERROR, summary=message,
+                         changes={"status": TaskStatus.FAILED, "last_error": message},
+                         payload={"attempts": task.attempts, "max_attempts": task.max_attempts})
+        if task.attempts < task.max_attempts:
+            self.task_commit(at=at, actor=executor, event_type=TaskEventType.REQUEUED,
+                             summary=f"Queued again: {task.max_attempts - task.attempts} attempt(s) left",
+                             changes={"status": TaskStatus.QUEUED})
+        else:
+            self.commit(move="escalate", to="escalated", actor=f"system (task {task.id})", at=at, changes={
+                **self.hold(), "escalation_flag": True, "escalation_owner": Brain.HEADOFFICE,
+                "escalation_reason": f"Task “{task}” failed {task.attempts} times; last error: {message}"})
+
+
+# --- the command ----------------------------------------------------------------------------------
+
