@@ -12,7 +12,7 @@ import logging
 import math
 from typing import Any
 
-from django.db import DataError, connection, transaction
+from django.db import DataError, InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -23,6 +23,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.api import router as governance_router
 from governance_app.kernel.errors import DomainError
 from mwms_site.api_kit import bearer_actor, domain_error_response, error_body, json_response
+from mwms_site.web import database_unavailable_response
 from requests_app.api import router as requests_router
 from tasks_app.api import router as tasks_router
 
@@ -125,6 +126,14 @@ def unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         transaction.set_rollback(True)
     return json_response(422, error_body("A value in this call cannot be stored (out of range or malformed)."))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # PostgreSQL down or restarting: a JSON 503 the client can retry, never an HTML 500.
+    logger.warning("Database unavailable for %s: %s", request.path, exc)
+    return database_unavailable_response(request)
 
 
 # --- the routers -----------------------------------------------------------------------------
