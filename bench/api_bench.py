@@ -61,8 +61,9 @@ def issue_token(env: dict[str, str], brain: str, role: str, label: str, root: Pa
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
-    """The server's settings: DEBUG off (DEBUG keeps every query in memory), a scratch database."""
-    env = {**os.environ, "DATABASE_URL": database_url(args), "DEBUG": "false",
+    """The server's settings: DEBUG off (DEBUG keeps every query in memory), a scratch database, and
+    plain HTTP on loopback (SECURE_COOKIES=false: no HTTPS redirect)."""
+    env = {**os.environ, "DATABASE_URL": database_url(args), "DEBUG": "false", "SECURE_COOKIES": "false",
            "SECRET_KEY": secrets.token_urlsafe(40), "ALLOWED_HOSTS": HOST, "LOG_LEVEL": "WARNING"}
     env.pop("TEST_DATABASE_NAME", None)
     return env
