@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from governance_app.models import DecisionRecord, LessonLearned, Membership, MembershipRole
@@ -73,13 +74,18 @@ def test_a_second_run_creates_nothing_and_changes_nothing(output):
     assert before["counts"]["tasks_app.TaskEvent"] > 0
 
 
+def signs_in(client, username: str, password: str) -> bool:
+    """Through the login form, as a person does (sign-in throttling wants the request)."""
+    return client.post(reverse("login"), {"username": username, "password": password}).status_code == 302
+
+
 def test_a_second_run_with_another_password_only_resets_passwords(output, client):
     before = snapshot()
     seed(password="another-password-7")
     after = snapshot()
     assert after["counts"] == before["counts"]
     assert after["requests"] == before["requests"]
-    assert client.login(username="reviewer", password="another-password-7")
+    assert signs_in(client, "reviewer", "another-password-7")
 
 
 def test_it_refuses_a_password_too_short_to_be_valid(db):
@@ -92,11 +98,11 @@ def test_it_refuses_a_password_too_short_to_be_valid(db):
 
 @pytest.mark.parametrize("username", USERNAMES)
 def test_every_demo_person_signs_in_with_the_given_password(output, client, username):
-    assert client.login(username=username, password=PASSWORD)
+    assert signs_in(client, username, PASSWORD)
 
 
 def test_a_wrong_password_is_refused(output, client):
-    assert not client.login(username="reviewer", password="mwms-demo-2026")
+    assert not signs_in(client, "reviewer", "mwms-demo-2026")
 
 
 def test_the_reviewer_and_admin_review_for_headoffice_and_each_owner_owns_a_brain(output):
