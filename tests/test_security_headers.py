@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _production_env(**overrides: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "SECURE_COOKIES")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is the browser tests' own (tests/e2e/conftest.py), not production's.
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DEBUG", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update({"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "headoffice.example.org",
                 "CSRF_TRUSTED_ORIGINS": "https://headoffice.example.org"}, **overrides)
     return env
