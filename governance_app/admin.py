@@ -10,18 +10,18 @@ from django.http import HttpRequest
 
 from governance_app.kernel.actors import actor_for_user
 from governance_app.kernel.admin import NoDeleteAdminMixin, OneLineTextMixin, ReadOnlyAdminMixin
-from governance_app.services import api_token_revoke
 from governance_app.models import (
-    IdempotencyRecord,
     ApiToken,
     Brain,
     CanonAmendment,
     CanonDocument,
     DecisionRecord,
+    IdempotencyRecord,
     LessonLearned,
     Membership,
     Tenant,
 )
+from governance_app.services import api_token_revoke
 from requests_app.models import RequestType
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,7 +17,6 @@ from django.utils import timezone
 from governance_app.kernel.actors import Actor
 from governance_app.models import CanonDocument, DecisionKind, DecisionRecord, LessonLearned, Tenant
 from requests_app.models import (
-    FEEDBACK_REQUEST_TYPES,
     FINAL_STATUSES,
     BrainRequest,
     RequestEvent,

@@ -13,6 +13,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
+from governance_app.kernel.text_rules import required_text, substantive
 from governance_app.models import (
     ApiToken,
     Brain,
@@ -24,19 +25,18 @@ from governance_app.models import (
     LessonLearned,
     McrDecision,
 )
-from governance_app.kernel.text_rules import required_text, substantive
 from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEventType, RequestStatus
 from requests_app.selectors import request_get
-from requests_app.transitions import resume_status
 from requests_app.services import (
+    held_from,
     outcome_changes,
     request_commit,
     request_event_write,
-    held_from,
     request_lock,
     request_refusal_record,
     route_changes,
 )
+from requests_app.transitions import resume_status
 
 S = RequestStatus
 C = Classification

@@ -19,8 +19,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from governance_app.kernel.actors import Actor
 from governance_app.api import router as governance_router
+from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError
 from mwms_site.api_kit import bearer_actor, domain_error_response, error_body, json_response
 from mwms_site.web import database_unavailable_response

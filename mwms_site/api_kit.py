@@ -21,8 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from governance_app.kernel.actors import Actor, actor_for_token
 from governance_app.kernel.errors import DomainError, Refusal
-from governance_app.models import IdempotencyRecord
 from governance_app.kernel.tokens import TokenRefused, api_token_authenticate
+from governance_app.models import IdempotencyRecord
 
 # --- errors --------------------------------------------------------------------------------------
 

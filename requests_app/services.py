@@ -20,11 +20,11 @@ from governance_app.kernel import clock
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
-from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal
-from governance_app.models import Authority, Brain
 from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.models import Authority, Brain
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,

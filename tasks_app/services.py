@@ -4,9 +4,9 @@ its task event; an executor's refused move leaves a rule_violation event behind.
 import hashlib
 import json
 import uuid
-from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -14,16 +14,25 @@ from django.db import connection, transaction
 from governance_app.kernel import clock
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.db import json_safe
-from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from governance_app.kernel.refusals import records_refusal
-from governance_app.models import Brain
 from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.models import Brain
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
 from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
-from tasks_app.models import OutputMode, PriorityRank, RiskLevel, Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
+from tasks_app.models import (
+    OutputMode,
+    PriorityRank,
+    RiskLevel,
+    Task,
+    TaskArtifact,
+    TaskEvent,
+    TaskEventType,
+    TaskStatus,
+)
 from tasks_app.transitions import TASK_MOVE_NAMES, TaskMove, TaskRole, task_move_check, task_roles_of
 
 T = TaskStatus

@@ -7,8 +7,8 @@ The secret is printed once, as the last line of the output, so a script can take
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from governance_app.kernel.errors import DomainError
-from governance_app.models import TokenRole
 from governance_app.kernel.tokens import api_token_issue
+from governance_app.models import TokenRole
 
 
 class Command(BaseCommand):
