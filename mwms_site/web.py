@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from mwms_site.api_errors import api_path
 from mwms_site.api_kit import error_body, json_response
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ RETRY_AFTER_SECONDS = 5
 
 def database_unavailable_response(http_request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: JSON under the API, the calm "try again in a moment" page elsewhere."""
-    if http_request.path_info.startswith("/api/"):
+    if api_path(http_request):
         response = json_response(503, error_body("The database cannot be reached just now; nothing was "
                                                  f"saved. Try again in {RETRY_AFTER_SECONDS} seconds."))
     else:
