@@ -5,11 +5,23 @@ live in governance_app/kernel/admin.py.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from governance_app.kernel.actors import actor_for_user
-from governance_app.kernel.admin import NoDeleteAdminMixin, OneLineTextMixin, ReadOnlyAdminMixin
+from governance_app.kernel.admin import (
+    EVERY_TENANT,
+    NoDeleteAdminMixin,
+    OneLineTextMixin,
+    ReadOnlyAdminMixin,
+    TenantMatchedAdminForm,
+    TenantScopedAdminMixin,
+    admin_tenant_id,
+    brain_filter,
+)
+from governance_app.kernel.tenancy import member_add, tenant_user_link
 from governance_app.models import (
     ApiToken,
     Brain,
@@ -20,6 +32,7 @@ from governance_app.models import (
     LessonLearned,
     Membership,
     Tenant,
+    TenantUser,
 )
 from governance_app.services import api_token_revoke
 from requests_app.models import RequestType
@@ -30,17 +43,28 @@ from requests_app.models import RequestType
 
 
 @admin.register(Tenant)
-class TenantAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
-    list_display = ("name", "slug", "created_at")
-    search_fields = ("name", "slug")
+class TenantAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+    """Tenants are created with `manage.py tenant_create` (its nine Brains and first reviewer with
+    it); here a superuser edits one, and a tenant's staff see their own."""
+
+    list_display = ("name", "slug", "domain", "subscription_tier", "max_users", "is_active", "created_at")
+    list_filter = ("subscription_tier", "is_active")
+    search_fields = ("name", "slug", "domain")
     one_line_fields = ("name", "slug")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
+
     def get_readonly_fields(self, request, obj=None):
-        # Other systems address a tenant by its slug: it is fixed once the tenant exists.
-        return ("id", "slug", "created_at") if obj else ("id", "created_at")
+        # Other systems address a tenant by its slug: it is fixed once the tenant exists. Only a
+        # superuser changes what the tenant may use or whether it is active.
+        fixed = ("id", "slug", "created_at") if obj else ("id", "created_at")
+        if not request.user.is_superuser:
+            fixed = (*fixed, "subscription_tier", "max_users", "max_monthly_budget", "is_active")
+        return fixed
 
 
-class BrainAdminForm(forms.ModelForm):
+class BrainAdminForm(TenantMatchedAdminForm):
     # The registry's accepted request types as checkboxes rather than hand-typed JSON.
     accepted_request_types = forms.MultipleChoiceField(
         choices=RequestType.choices, required=False, widget=forms.CheckboxSelectMultiple,
@@ -60,11 +84,11 @@ class BrainAdminForm(forms.ModelForm):
 
 
 @admin.register(Brain)
-class BrainAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+class BrainAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     """The Brain registry. Retire a Brain with is_active; its slug is referenced by every record."""
 
     form = BrainAdminForm
-    list_display = ("name", "slug", "authority", "may_record_decisions", "is_active", "tenant")
+    list_display = ("name", "slug", "authority", "may_record_decisions", "is_active")
     list_filter = ("authority", "may_record_decisions", "is_active")
     list_select_related = ("tenant",)
     search_fields = ("name", "slug", "charter")
@@ -77,24 +101,73 @@ class BrainAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
         return ("slug", "tenant", "created_at") if obj else ("created_at",)
 
 
+class MembershipAdminForm(TenantMatchedAdminForm):
+    def clean(self):
+        cleaned = super().clean()
+        user, tenant = cleaned.get("user"), cleaned.get("tenant")
+        if user is not None and tenant is not None:
+            other = user.memberships.exclude(tenant_id=tenant.pk).exists() or (
+                hasattr(user, "tenant_link") and user.tenant_link.tenant_id != tenant.pk)
+            if other:
+                self.add_error("user", "This person belongs to another tenant; a person belongs to exactly one.")
+        return cleaned
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """A person's place in a Brain of their one tenant; HeadOffice reviewers are members of its
+    headoffice Brain."""
+
+    form = MembershipAdminForm
     list_display = ("user", "brain", "role", "created_at")
-    list_filter = ("role", "brain")
+    list_filter = ("role", brain_filter("brain_id", "Brain"))
     list_select_related = ("user", "brain")
     search_fields = ("user__username", "user__email", "brain__slug", "brain__name")
     raw_id_fields = ("user",)
-    fields = ("user", "brain", "role", "tenant", "created_at")
-    readonly_fields = ("tenant", "created_at")
+
+    def get_fields(self, request, obj=None):
+        return ("user", "brain_id", "role", "tenant", "created_at") if obj is None else \
+            ("user", "brain", "role", "tenant", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ("created_at",) if obj is None else ("user", "brain", "tenant", "created_at")
+        return readonly if request.user.is_superuser or obj is not None else ("tenant", *readonly)
 
     def save_model(self, request, obj, form, change):
-        # A membership lives in its Brain's tenant.
-        obj.tenant_id = obj.brain.tenant_id
+        # Through the service: the person becomes (or already is) one of the tenant's. The form
+        # has checked the Brain, the role and the person's tenant, so nothing here is refused.
+        saved = member_add(user=obj.user, brain=Brain.objects.get(tenant_id=obj.tenant_id, slug=obj.brain_id),
+                           role=obj.role)
+        obj.pk, obj._state.adding = saved.pk, False
+
+
+@admin.register(TenantUser)
+class TenantUserAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Which tenant each person belongs to: set when they first join one of its Brains."""
+
+    list_display = ("user", "tenant", "created_at")
+    list_select_related = ("user", "tenant")
+    search_fields = ("user__username", "user__email")
+
+
+class PersonAdmin(TenantScopedAdminMixin, UserAdmin):
+    """People: staff who are not superusers see and add only people of their own tenant."""
+
+    form = UserAdmin.form
+
+    def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        tenant_id = admin_tenant_id(request)
+        if not change and tenant_id not in (EVERY_TENANT, None):
+            tenant_user_link(user=obj, tenant_id=tenant_id)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PersonAdmin)
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The first answer to each Idempotency-Key, replayed on retries; written only by the API."""
 
     list_display = ("key", "token", "response_status", "created_at")
@@ -104,11 +177,11 @@ class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+class ApiTokenAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     """Tokens are issued by `issue_token`; here they are listed, relabelled and revoked."""
 
     list_display = ("label", "prefix", "brain", "role", "created_at", "last_used_at", "revoked_at", "is_active")
-    list_filter = ("role", "brain", ("revoked_at", admin.EmptyFieldListFilter))
+    list_filter = ("role", brain_filter("brain_id", "Brain"), ("revoked_at", admin.EmptyFieldListFilter))
     list_select_related = ("brain",)
     search_fields = ("label", "prefix", "brain__slug")
     one_line_fields = ("label",)
@@ -132,7 +205,8 @@ class ApiTokenAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = api_token_revoke(tokens=queryset, actor=actor_for_user(request.user))
+        count = api_token_revoke(tokens=queryset, actor=actor_for_user(request.user),
+                                 every_tenant=request.user.is_superuser)
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 
@@ -142,38 +216,41 @@ class ApiTokenAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
 
 
 @admin.register(DecisionRecord)
-class DecisionRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DecisionRecordAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Append-only: a decision is corrected by a new decision that supersedes it."""
 
     list_display = ("decision_summary", "decision_kind", "authority", "related_request", "classification",
                     "mcr_decision", "recorded_by", "created_at")
-    list_filter = ("decision_kind", "classification", "mcr_decision", "authority")
+    list_filter = ("decision_kind", "classification", "mcr_decision", brain_filter("authority_id", "authority"))
     list_select_related = ("authority", "related_request")
     search_fields = ("decision_summary", "reasoning", "recorded_by", "related_request__request_title")
     date_hierarchy = "created_at"
 
 
 @admin.register(LessonLearned)
-class LessonLearnedAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+class LessonLearnedAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("insight", "originating_brain", "related_request", "related_decision", "recorded_by",
                     "created_at")
-    list_filter = ("originating_brain",)
+    list_filter = (brain_filter("originating_brain_id", "originating brain"),)
     list_select_related = ("originating_brain", "related_request", "related_decision")
     search_fields = ("insight", "event_or_experiment", "result", "recommended_improvement", "recorded_by")
     raw_id_fields = ("related_request", "related_task", "related_decision")
-    fields = ("originating_brain", "related_request", "related_task", "related_decision", "event_or_experiment",
-              "result", "insight", "recommended_improvement", "recorded_by", "tenant", "created_at")
-    readonly_fields = ("recorded_by", "tenant", "created_at")
+    fields = ("tenant", "originating_brain_id", "related_request", "related_task", "related_decision",
+              "event_or_experiment", "result", "insight", "recommended_improvement", "recorded_by", "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A lesson stays in its tenant; a superuser picks the tenant of a new one.
+        fixed = ("recorded_by", "created_at")
+        return fixed if obj is None and request.user.is_superuser else ("tenant", *fixed)
 
     def save_model(self, request, obj, form, change):
-        # A lesson lives in its Brain's tenant and says who recorded it.
-        obj.tenant_id = obj.originating_brain.tenant_id
+        # A lesson says who recorded it.
         if not change:
             obj.recorded_by = actor_for_user(request.user).label
         super().save_model(request, obj, form, change)
 
 
-class CanonAmendmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+class CanonAmendmentInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = CanonAmendment
     fields = ("created_at", "version_before", "version_after", "approved_by", "decision", "request")
     extra = 0
@@ -184,7 +261,7 @@ class CanonAmendmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(CanonDocument)
-class CanonDocumentAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+class CanonDocumentAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     """Canon text and version change only through an approved amendment (the MCR gate)."""
 
     list_display = ("title", "slug", "document_type", "version", "updated_at")
@@ -196,11 +273,11 @@ class CanonDocumentAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ("version", "body", "created_at", "updated_at")
-        return ("slug", "tenant", *readonly) if obj else readonly
+        return ("slug", "tenant", *readonly) if obj or not request.user.is_superuser else readonly
 
 
 @admin.register(CanonAmendment)
-class CanonAmendmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CanonAmendmentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "document", "version_before", "version_after", "approved_by", "request",
                     "created_at")
     list_filter = ("document",)

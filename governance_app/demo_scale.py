@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, reset_queries
+from django.db import connection, reset_queries, transaction
 
 from governance_app import demo_story as story
 from governance_app.demo_story import (
@@ -38,7 +38,7 @@ from governance_app.demo_story import (
     Archetype,
 )
 from governance_app.kernel import clock
-from governance_app.kernel.db import json_safe
+from governance_app.kernel.db import DEFAULT_TENANT_ID, json_safe
 from governance_app.kernel.tokens import api_token_issue
 from governance_app.models import (
     ApiToken,
@@ -77,14 +77,14 @@ def actor_label(by: str) -> str:
     return owner_username(by) if by in BRAIN_SLUGS else by
 
 
-def executor_token(*, brain: str, label: str) -> ApiToken:
+def executor_token(*, brain: str, label: str, tenant_id: uuid.UUID = DEFAULT_TENANT_ID) -> ApiToken:
     """The live executor token of this Brain and label, issued when there is none. Its secret is
     discarded at once: the token stands for the executor that did the work, and nobody signs in
     with it."""
-    token = ApiToken.objects.filter(brain_id=brain, role=TokenRole.EXECUTOR, label=label,
+    token = ApiToken.objects.filter(tenant_id=tenant_id, brain_id=brain, role=TokenRole.EXECUTOR, label=label,
                                     revoked_at__isnull=True).first()
     if token is None:
-        token, _secret = api_token_issue(brain=brain, role=TokenRole.EXECUTOR, label=label)
+        token, _secret = api_token_issue(tenant_id=tenant_id, brain=brain, role=TokenRole.EXECUTOR, label=label)
     return token
 
 
@@ -150,6 +150,27 @@ class ScaleWriter:
     def new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._ids.getrandbits(128), version=4)
 
+    def insert(self, batch: Batch) -> None:
+        """Parents first. A task and its result artifact point at each other: on PostgreSQL the
+        tenant-matched keys wait for the end of the batch's transaction; SQLite checks each row at
+        once, so there a task goes in without its result and gets it once the artifact is in."""
+        later = []
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            later = [(task, task.result_id) for task in batch.tasks if task.result_id is not None]
+            for task, _result in later:
+                task.result_id = None
+        for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
+                            (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
+                            (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
+            rows_insert(model, rows, batch_size=self.batch_size)
+        for task, result in later:
+            task.result_id = result
+        if later:
+            Task.objects.bulk_update([task for task, _result in later], ["result"], batch_size=500)
+
     def write(self, n: int) -> dict[str, int]:
         totals: dict[str, int] = {}
         started = time.monotonic()
@@ -157,11 +178,8 @@ class ScaleWriter:
             batch = Batch()
             for _ in range(min(self.batch_size, n - offset)):
                 self.one(batch)
-            # Parents first; the foreign keys are deferred, so Task.result may name an artifact of this batch.
-            for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
-                                (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
-                                (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
-                rows_insert(model, rows, batch_size=self.batch_size)
+            with transaction.atomic():
+                self.insert(batch)
             reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
             for name, count in batch.counts().items():
                 totals[name] = totals.get(name, 0) + count

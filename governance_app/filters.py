@@ -4,7 +4,12 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from governance_app.models import Classification, DecisionKind, DecisionRecord, LessonLearned
+from governance_app.models import (
+    Classification,
+    DecisionKind,
+    DecisionRecord,
+    LessonLearned,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -21,7 +26,7 @@ def _search(queryset: QuerySet, fields: tuple[str, ...], value: str) -> QuerySet
 
 class DecisionFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    authority = django_filters.ChoiceFilter(field_name="authority", empty_label="Any authority")
+    authority = django_filters.ChoiceFilter(field_name="authority_id", empty_label="Any authority")
     kind = django_filters.ChoiceFilter(field_name="decision_kind", choices=DecisionKind.choices,
                                        empty_label="Any kind")
     classification = django_filters.ChoiceFilter(choices=Classification.choices, empty_label="Any classification")
@@ -47,7 +52,7 @@ class DecisionFilter(django_filters.FilterSet):
 
 class LessonFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    brain = django_filters.ChoiceFilter(field_name="originating_brain", empty_label="Any Brain",
+    brain = django_filters.ChoiceFilter(field_name="originating_brain_id", empty_label="Any Brain",
                                         label="Originating Brain")
     request = django_filters.UUIDFilter(field_name="related_request", label="Request id",
                                         widget=forms.HiddenInput)

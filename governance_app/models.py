@@ -4,35 +4,64 @@ records (decisions, lessons, MCR canon and its amendments).
 Canonical tables keep the schema standard's names (schema standard: tables, docs/RULES.md).
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
-    brain_fk,
+    brain_column,
+    brain_of,
     choices_check,
     created_at,
     json_list,
     json_object,
     tenant_fk,
+    tenant_key,
     text,
     updated_at,
     uuid_pk,
 )
 
 
+class SubscriptionTier(models.TextChoices):
+    """Seed 004's tiers: starter (10 users, 1,000/month), pro (more of both), enterprise (custom)."""
+
+    STARTER = "starter", "Starter"
+    PRO = "pro", "Pro"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
 class Tenant(models.Model):
-    """An organisation whose records never leak into another's (schema standard: security)."""
+    """An organisation whose records never leak into another's (schema standard: security; seed
+    004's `tenants`). Every other table carries its `tenant_id`. An inactive tenant's people and
+    tokens are refused."""
 
     id = uuid_pk()
     slug = models.TextField(unique=True)
     name = models.TextField()
+    domain = models.TextField(unique=True, null=True, blank=True, help_text="e.g. oms.com")
+    subscription_tier = text(choices=SubscriptionTier.choices, default=SubscriptionTier.STARTER,
+                             db_default=SubscriptionTier.STARTER)
+    max_users = models.IntegerField(default=10, db_default=10)
+    max_monthly_budget = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("1000.00"),
+                                             db_default=Decimal("1000.00"))
+    is_active = models.BooleanField(default=True, db_default=True)
     created_at = created_at()
 
     class Meta:
         db_table = "mwms_tenants"
         ordering = ["name"]
+        constraints = [
+            choices_check("subscription_tier", SubscriptionTier, table="mwms_tenants"),
+            models.CheckConstraint(condition=~models.Q(slug=""), name="mwms_tenants_slug_not_empty"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="mwms_tenants_name_not_empty"),
+            models.CheckConstraint(condition=models.Q(max_users__gte=1), name="mwms_tenants_max_users_positive"),
+            models.CheckConstraint(condition=models.Q(max_monthly_budget__gte=0),
+                                   name="mwms_tenants_budget_not_negative"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -47,17 +76,18 @@ class Authority(models.TextChoices):
 
 
 class Brain(models.Model):
-    """A Brain in the registry: who it is, what request types it accepts, whether it may decide.
+    """A Brain in a tenant's registry: who it is, what request types it accepts, whether it may decide.
 
-    Brain slugs are unique across the installation so that the canon's text columns
-    (requesting_brain, target_brain, assigned_brain, ...) can be real foreign keys to this table.
+    Slugs are unique per tenant: every tenant has its own `research` and its own `headoffice`. The
+    canon's text columns (requesting_brain, target_brain, assigned_brain, ...) name a Brain of their
+    row's tenant, checked by composite foreign keys (tenant_id, column) → (tenant_id, slug).
     """
 
     HEADOFFICE = "headoffice"
 
     id = uuid_pk()
     tenant = tenant_fk()
-    slug = models.TextField(unique=True)
+    slug = models.TextField()
     name = models.TextField()
     authority = text(choices=Authority.choices, default=Authority.OPERATIONAL, db_default=Authority.OPERATIONAL)
     charter = text(blank=True, help_text="What this Brain is for and where its authority ends.")
@@ -72,6 +102,7 @@ class Brain(models.Model):
         constraints = [
             choices_check("authority", Authority, table="mwms_brains"),
             models.CheckConstraint(condition=~models.Q(slug=""), name="mwms_brains_slug_not_empty"),
+            models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_brains_tenant_slug"),
         ]
 
     def __str__(self) -> str:
@@ -89,22 +120,48 @@ class MembershipRole(models.TextChoices):
     HEAD_OFFICE_REVIEWER = "head_office_reviewer", "HeadOffice reviewer"
 
 
+class TenantUser(models.Model):
+    """The one tenant a person belongs to. Their memberships are all of this tenant's Brains (a
+    composite foreign key (tenant_id, user_id) from mwms_memberships), and on PostgreSQL it is the
+    tenant the app sets as the claim for their web requests."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="tenant_link")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_tenant_users"
+        ordering = ["tenant", "user"]
+        verbose_name = "tenant user"
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="mwms_tenant_users_tenant_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user} of {self.tenant_id}"
+
+
 class Membership(models.Model):
-    """A person's place in a Brain."""
+    """A person's place in a Brain of their own tenant."""
 
     id = uuid_pk()
     tenant = tenant_fk()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    brain = brain_fk(db_column="brain", related_name="memberships")
+    brain_id = brain_column("brain")
+    brain = brain_of("brain_id", related_name="memberships")
     role = text(choices=MembershipRole.choices, default=MembershipRole.MEMBER)
     created_at = created_at()
 
     class Meta:
         db_table = "mwms_memberships"
-        ordering = ["brain", "user"]
+        ordering = ["brain_id", "user"]
         constraints = [
             choices_check("role", MembershipRole, table="mwms_memberships"),
-            models.UniqueConstraint(fields=["user", "brain"], name="mwms_memberships_one_per_brain"),
+            models.UniqueConstraint(fields=["user", "brain_id"], name="mwms_memberships_one_per_brain"),
+            # HeadOffice is granted only by its own tenant's HeadOffice Brain.
+            models.CheckConstraint(
+                condition=~models.Q(role=MembershipRole.HEAD_OFFICE_REVIEWER) | models.Q(brain_id=Brain.HEADOFFICE),
+                name="mwms_memberships_reviewer_of_headoffice",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -123,7 +180,8 @@ class ApiToken(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    brain = brain_fk(db_column="brain", related_name="api_tokens")
+    brain_id = brain_column("brain")
+    brain = brain_of("brain_id", related_name="api_tokens")
     role = text(choices=TokenRole.choices)
     label = models.TextField()
     prefix = models.TextField(help_text="The first characters of the token, to recognise it in lists.")
@@ -135,7 +193,13 @@ class ApiToken(models.Model):
     class Meta:
         db_table = "mwms_api_tokens"
         ordering = ["-created_at"]
-        constraints = [choices_check("role", TokenRole, table="mwms_api_tokens")]
+        constraints = [
+            choices_check("role", TokenRole, table="mwms_api_tokens"),
+            tenant_key("mwms_api_tokens"),
+            # A headoffice token acts for HeadOffice, so it belongs to the tenant's HeadOffice Brain.
+            models.CheckConstraint(condition=~models.Q(role=TokenRole.HEADOFFICE) | models.Q(brain_id=Brain.HEADOFFICE),
+                                   name="mwms_api_tokens_headoffice_of_headoffice"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.role} · {self.brain_id})"
@@ -174,7 +238,8 @@ class DecisionRecord(AppendOnlyModel):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    authority = brain_fk(db_column="authority", related_name="decisions")
+    authority_id = brain_column("authority")
+    authority = brain_of("authority_id", related_name="decisions")
     related_request = models.ForeignKey(
         "requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
@@ -213,6 +278,7 @@ class DecisionRecord(AppendOnlyModel):
                 condition=~models.Q(decision_kind=DecisionKind.MCR_DECISION) | models.Q(mcr_decision__isnull=False),
                 name="mwms_decision_records_mcr_decision_named",
             ),
+            tenant_key("mwms_decision_records"),
         ]
         indexes = [models.Index(fields=["tenant", "created_at"], name="mwms_decisions_tenant_time")]
 
@@ -225,7 +291,8 @@ class LessonLearned(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    originating_brain = brain_fk(db_column="originating_brain", related_name="lessons")
+    originating_brain_id = brain_column("originating_brain")
+    originating_brain = brain_of("originating_brain_id", related_name="lessons")
     related_decision = models.ForeignKey(
         DecisionRecord, on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
     )
@@ -269,7 +336,10 @@ class CanonDocument(models.Model):
     class Meta:
         db_table = "mwms_canon_documents"
         ordering = ["title"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_canon_documents_slug")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_canon_documents_slug"),
+            tenant_key("mwms_canon_documents"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} {self.version}"

@@ -15,14 +15,27 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance_app.kernel.actors import Actor
-from governance_app.models import CanonDocument, DecisionKind, DecisionRecord, LessonLearned, Tenant
+from governance_app.models import (
+    CanonDocument,
+    DecisionKind,
+    DecisionRecord,
+    LessonLearned,
+    Tenant,
+)
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
     RequestEvent,
     RequestStatus,
 )
-from requests_app.queues import FEEDBACK_WAITING, QUEUE_SPECS, QueueSpec, feedback_q, queue_conditions, stale_after_days
+from requests_app.queues import (
+    FEEDBACK_WAITING,
+    QUEUE_SPECS,
+    QueueSpec,
+    feedback_q,
+    queue_conditions,
+    stale_after_days,
+)
 from requests_app.selectors import REQUEST_RELATED, requests_visible_to
 
 S = RequestStatus
@@ -141,7 +154,7 @@ def dashboard_health(*, actor: Actor) -> Health:
     open_requests = visible.exclude(status__in=FINAL_STATUSES)
 
     by_status = dict(open_requests.order_by().values_list("status").annotate(n=Count("pk")))
-    destinations = (open_requests.order_by().values("target_brain", "target_brain__name")
+    destinations = (open_requests.order_by().values("target_brain_id", "target_brain__name")
                     .annotate(n=Count("pk")).order_by("-n", "target_brain__name"))
 
     measures: dict[str, Any] = {}
@@ -161,7 +174,7 @@ def dashboard_health(*, actor: Actor) -> Health:
     return Health(
         open_total=sum(by_status.values()),
         by_status=[Bar(s.value, s.label, by_status[s.value]) for s in S if by_status.get(s.value)],
-        by_destination=[Bar(row["target_brain"], row["target_brain__name"], row["n"]) for row in destinations],
+        by_destination=[Bar(row["target_brain_id"], row["target_brain__name"], row["n"]) for row in destinations],
         aging=[Bar(key, label, totals[key] or 0) for key, label, _s, _e in AGING_BUCKETS],
         closures=[WeekBar(monday, totals[f"closed_{i}"] or 0, totals[f"rejected_{i}"] or 0)
                   for i, monday in enumerate(starts)],
@@ -212,7 +225,7 @@ def decisions_visible_to(actor: Actor) -> QuerySet[DecisionRecord]:
     qs = DecisionRecord.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
-    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(authority__in=actor.brains))
+    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(authority_id__in=actor.brains))
 
 
 def decisions_for_list(*, actor: Actor) -> QuerySet[DecisionRecord]:
@@ -226,7 +239,7 @@ def lessons_visible_to(actor: Actor) -> QuerySet[LessonLearned]:
     qs = LessonLearned.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
-    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(originating_brain__in=actor.brains))
+    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(originating_brain_id__in=actor.brains))
 
 
 def lessons_for_list(*, actor: Actor) -> QuerySet[LessonLearned]:

@@ -2,9 +2,13 @@
 the MCR gate, canon amendments and lessons. Each records its decision on the request's lineage and
 moves the request through requests_app's lock/commit, in one transaction."""
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -13,6 +17,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
+from governance_app.kernel.tenancy import member_add
 from governance_app.kernel.text_rules import required_text, substantive
 from governance_app.models import (
     ApiToken,
@@ -24,8 +29,18 @@ from governance_app.models import (
     DecisionRecord,
     LessonLearned,
     McrDecision,
+    MembershipRole,
+    SubscriptionTier,
+    Tenant,
 )
-from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEventType, RequestStatus
+from governance_app.registry import BRAINS
+from requests_app.models import (
+    BrainRequest,
+    McrUpdateStatus,
+    OutcomeType,
+    RequestEventType,
+    RequestStatus,
+)
 from requests_app.selectors import request_get
 from requests_app.services import (
     held_from,
@@ -46,9 +61,11 @@ def decision_authority(*, actor: Actor) -> Brain:
     """The Brain in whose authority this actor decides: HeadOffice, or a Brain allowed to decide."""
     if actor.is_executor or actor.is_integration:
         raise DomainError("Executors and integrations cannot record decisions.", kind=Refusal.FORBIDDEN)
-    if actor.is_head_office:
-        return Brain.objects.get(slug=Brain.HEADOFFICE)
-    brain = Brain.objects.filter(slug__in=actor.brains, may_record_decisions=True).order_by("slug").first()
+    registry = active_brains(actor.tenant_id)
+    if actor.is_head_office and Brain.HEADOFFICE in registry:
+        return registry[Brain.HEADOFFICE]  # the actor's own tenant's HeadOffice
+    brain = next((registry[slug] for slug in sorted(actor.brains)
+                  if slug in registry and registry[slug].may_record_decisions), None)
     if brain is None:
         raise DomainError("Only HeadOffice or a Brain whose registry entry allows it may record decisions.",
                           kind=Refusal.FORBIDDEN)
@@ -332,7 +349,50 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
 
 # --- tokens ----------------------------------------------------------------------------------
 
-def api_token_revoke(*, tokens: QuerySet[ApiToken], actor: Actor) -> int:
-    """Revoke the given tokens that are still live; returns how many were revoked."""
+def api_token_revoke(*, tokens: QuerySet[ApiToken], actor: Actor, every_tenant: bool = False) -> int:
+    """Revoke the given tokens of the actor's tenant (of any tenant for an installation superuser,
+    `every_tenant`) that are still live; returns how many were revoked."""
+    live = tokens.filter(revoked_at__isnull=True)
     with transaction.atomic():
-        return tokens.filter(tenant_id=actor.tenant_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+        return (live if every_tenant else live.filter(tenant_id=actor.tenant_id)).update(revoked_at=clock.now())
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+TENANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def tenant_create(*, slug: str, name: str, reviewer_username: str, reviewer_password: str,
+                  domain: str | None = None, subscription_tier: str = SubscriptionTier.STARTER) -> Tenant:
+    """A new tenant with the protocol's nine standard Brains and its first HeadOffice reviewer, all
+    or nothing. The reviewer is a new person: someone who already exists belongs to a tenant."""
+    slug = (slug or "").strip()
+    if not TENANT_SLUG.match(slug):
+        raise DomainError(f"Tenant slug {slug!r}: use lowercase letters, digits and hyphens (e.g. acme).",
+                          field="slug")
+    name = required_text(name, field="name", label="Name")
+    username = required_text(reviewer_username, field="reviewer", label="Reviewer username")
+    domain = (domain or "").strip() or None
+    if subscription_tier not in SubscriptionTier.values:
+        raise DomainError(f"Unknown subscription tier {subscription_tier!r}: choose one of "
+                          f"{', '.join(SubscriptionTier.values)}.", field="subscription_tier")
+    User = get_user_model()
+    with transaction.atomic():
+        if Tenant.objects.filter(slug=slug).exists():
+            raise DomainError(f"A tenant {slug!r} exists already.", field="slug", kind=Refusal.CONFLICT)
+        if domain and Tenant.objects.filter(domain=domain).exists():
+            raise DomainError(f"Another tenant has the domain {domain!r}.", field="domain", kind=Refusal.CONFLICT)
+        if User.objects.filter(username=username).exists():
+            raise DomainError(f"{username!r} exists already, and a person belongs to one tenant: name a new "
+                              f"reviewer.", field="reviewer", kind=Refusal.CONFLICT)
+        reviewer = User(username=username)
+        try:
+            validate_password(reviewer_password, reviewer)
+        except ValidationError as error:
+            raise DomainError(" ".join(error.messages), field="password") from None
+        tenant = Tenant.objects.create(slug=slug, name=name, domain=domain, subscription_tier=subscription_tier)
+        brains = {spec["slug"]: Brain.objects.create(tenant=tenant, **spec) for spec in BRAINS}
+        reviewer.set_password(reviewer_password)
+        reviewer.save()
+        member_add(user=reviewer, brain=brains[Brain.HEADOFFICE], role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    return tenant

@@ -126,7 +126,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # when. An administrator unlocks early by deleting the attempts in the admin ("Access attempts").
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, refusing the people of an inactive tenant.
+    "governance_app.kernel.tenancy.ActiveTenantBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))

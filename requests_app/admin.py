@@ -15,7 +15,11 @@ from governance_app.kernel.admin import (
     NoDeleteAdminMixin,
     OneLineTextMixin,
     ReadOnlyAdminMixin,
+    TenantMatchedAdminForm,
+    TenantScopedAdminMixin,
+    brain_filter,
     changed_fields_from_form,
+    displayed_field_names,
     titled_filter,
 )
 from requests_app.models import BrainRequest, RequestEvent, Signal
@@ -28,7 +32,7 @@ EDITABLE_REQUEST_FIELDS = (
 )
 
 
-class RequestEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class RequestEventInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = RequestEvent
     fields = ("created_at", "event_type", "actor", "from_status", "to_status", "event_summary", "note",
               "changed_fields")
@@ -36,7 +40,7 @@ class RequestEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ("created_at",)
 
 
-class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
+class TaskInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     # requests_app reaches tasks through the reverse relation (README, "Layout").
     model = BrainRequest.tasks.field.model
     fk_name = "request"
@@ -49,14 +53,14 @@ class TaskInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("assigned_brain")
 
 
-class BrainRequestAdminForm(LockVersionAdminForm):
+class BrainRequestAdminForm(LockVersionAdminForm, TenantMatchedAdminForm):
     class Meta:
         model = BrainRequest
         fields = "__all__"
 
 
 @admin.register(BrainRequest)
-class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+class BrainRequestAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     form = BrainRequestAdminForm
     list_display = ("request_title", "request_type", "origin_brain", "destination_brain", "request_status",
                     "priority", "escalation_flag", "head_office_visible", "updated_at")
@@ -64,8 +68,8 @@ class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
         ("status", titled_filter("request status")),
         "priority",
         "request_type",
-        ("requesting_brain", titled_filter("origin brain")),
-        ("target_brain", titled_filter("destination brain")),
+        brain_filter("requesting_brain_id", "origin brain"),
+        brain_filter("target_brain_id", "destination brain"),
         "escalation_flag",
         "head_office_visible",
         "mcr_update_status",
@@ -95,7 +99,7 @@ class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        model_fields = [f.name for f in BrainRequest._meta.concrete_fields if f.name not in EDITABLE_REQUEST_FIELDS]
+        model_fields = [name for name in displayed_field_names(BrainRequest) if name not in EDITABLE_REQUEST_FIELDS]
         return ("request_id", "origin_brain", "destination_brain", "request_status", *model_fields)
 
     def has_add_permission(self, request) -> bool:
@@ -107,11 +111,11 @@ class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     def request_id(self, obj: BrainRequest) -> str:
         return str(obj.id)
 
-    @admin.display(description="origin brain", ordering="requesting_brain")
+    @admin.display(description="origin brain", ordering="requesting_brain_id")
     def origin_brain(self, obj: BrainRequest):
         return obj.requesting_brain
 
-    @admin.display(description="destination brain", ordering="target_brain")
+    @admin.display(description="destination brain", ordering="target_brain_id")
     def destination_brain(self, obj: BrainRequest):
         return obj.target_brain
 
@@ -128,7 +132,7 @@ class BrainRequestAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
 
 
 @admin.register(RequestEvent)
-class RequestEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RequestEventAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Append-only history of every request change."""
 
     list_display = ("created_at", "request", "event_type", "actor", "from_status", "to_status", "event_summary")
@@ -139,10 +143,10 @@ class RequestEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Signal)
-class SignalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SignalAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Signals arrive through the API and trigger requests; they are evidence, so not edited here."""
 
     list_display = ("summary", "signal_type", "direction", "source_brain", "request", "created_by", "created_at")
-    list_filter = ("signal_type", "direction", "source_brain")
+    list_filter = ("signal_type", "direction", brain_filter("source_brain_id", "source brain"))
     list_select_related = ("source_brain", "request")
     search_fields = ("summary", "created_by", "request__request_title")

@@ -9,12 +9,14 @@ from django.db import models
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
-    brain_fk,
+    brain_column,
+    brain_of,
     choices_check,
     created_at,
     json_list,
     json_object,
     tenant_fk,
+    tenant_key,
     text,
     updated_at,
     uuid_pk,
@@ -127,8 +129,10 @@ class BrainRequest(models.Model):
     # The canon's required columns.
     id = uuid_pk()
     requesting_authority = models.TextField(help_text="Who the request is made on behalf of.")
-    requesting_brain = brain_fk(db_column="requesting_brain", null=True, related_name="requests_sent")
-    target_brain = brain_fk(db_column="target_brain", related_name="requests_received")
+    requesting_brain_id = brain_column("requesting_brain", null=True)
+    requesting_brain = brain_of("requesting_brain_id", null=True, related_name="requests_sent")
+    target_brain_id = brain_column("target_brain")
+    target_brain = brain_of("target_brain_id", related_name="requests_received")
     operating_layer = text(choices=OperatingLayer.choices, default=OperatingLayer.OPERATIONAL)
     request_summary = models.TextField()
     required_output = models.TextField()
@@ -161,9 +165,12 @@ class BrainRequest(models.Model):
     escalation_flag = models.BooleanField(default=False, db_default=False)
     escalation_reason = text(blank=True)
     closure_reason = text(blank=True)
-    review_owner = brain_fk(db_column="review_owner", null=True, related_name="requests_reviewed")
-    escalation_owner = brain_fk(db_column="escalation_owner", null=True, related_name="requests_escalated_to")
-    primary_brain = brain_fk(db_column="primary_brain", null=True, related_name="requests_led")
+    review_owner_id = brain_column("review_owner", null=True)
+    review_owner = brain_of("review_owner_id", null=True, related_name="requests_reviewed")
+    escalation_owner_id = brain_column("escalation_owner", null=True)
+    escalation_owner = brain_of("escalation_owner_id", null=True, related_name="requests_escalated_to")
+    primary_brain_id = brain_column("primary_brain", null=True)
+    primary_brain = brain_of("primary_brain_id", null=True, related_name="requests_led")
     supporting_brains = json_list(help_text="Slugs of the Brains supporting the primary Brain.")
     created_by = text(blank=True)
     feedback_required = models.BooleanField(default=False, db_default=False)
@@ -203,7 +210,7 @@ class BrainRequest(models.Model):
             # Escalation names its reason and owner (connector escalation rules).
             models.CheckConstraint(
                 condition=~models.Q(status=RequestStatus.ESCALATED)
-                | (models.Q(escalation_owner__isnull=False) & ~models.Q(escalation_reason="")),
+                | (models.Q(escalation_owner_id__isnull=False) & ~models.Q(escalation_reason="")),
                 name=f"{TABLE}_escalation_has_owner_and_reason",
             ),
             # Only a decision can approve an MCR update; the row must at least say it was proposed.
@@ -232,15 +239,16 @@ class BrainRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=~models.Q(status__in=[RequestStatus.ROUTED, RequestStatus.IN_PROGRESS])
-                | models.Q(review_owner__isnull=False),
+                | models.Q(review_owner_id__isnull=False),
                 name=f"{TABLE}_routed_has_review_owner",
             ),
             models.CheckConstraint(condition=models.Q(lock_version__gte=0), name=f"{TABLE}_lock_version_positive"),
+            tenant_key(TABLE),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_req_status_updated"),
-            models.Index(fields=["tenant", "target_brain", "status"], name="mwms_req_destination"),
-            models.Index(fields=["tenant", "requesting_brain", "status"], name="mwms_req_origin"),
+            models.Index(fields=["tenant", "target_brain_id", "status"], name="mwms_req_destination"),
+            models.Index(fields=["tenant", "requesting_brain_id", "status"], name="mwms_req_origin"),
             models.Index(fields=["tenant", "created_at"], name="mwms_req_created"),
             models.Index(fields=["tenant", "request_type", "status"], name="mwms_req_type"),
             models.Index(fields=["parent_request"], name="mwms_req_parent"),
@@ -338,7 +346,8 @@ class Signal(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    source_brain = brain_fk(db_column="source_brain", related_name="signals")
+    source_brain_id = brain_column("source_brain")
+    source_brain = brain_of("source_brain_id", related_name="signals")
     signal_type = text(choices=SignalType.choices)
     direction = text(choices=SignalDirection.choices, default=SignalDirection.UPWARD, db_default=SignalDirection.UPWARD)
     summary = models.TextField()

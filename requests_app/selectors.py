@@ -14,7 +14,12 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.models import DecisionRecord
-from requests_app.models import FINAL_STATUSES, BrainRequest, RequestEvent, RequestStatus
+from requests_app.models import (
+    FINAL_STATUSES,
+    BrainRequest,
+    RequestEvent,
+    RequestStatus,
+)
 
 REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain")
 
@@ -34,14 +39,14 @@ def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
     if actor.is_head_office:
         return qs
     if actor.is_integration:
-        return qs.filter(requesting_brain__in=actor.brains, created_by=actor.label)
+        return qs.filter(requesting_brain_id__in=actor.brains, created_by=actor.label)
     if not actor.brains:
         return qs.none()
     # Owners of a role on the request see it too: an authority Brain named escalation owner, or a
     # Brain named review owner, must see what it is asked to decide (protocol rule 6).
-    condition = (Q(requesting_brain__in=actor.brains) | Q(target_brain__in=actor.brains)
-                 | Q(primary_brain__in=actor.brains) | Q(escalation_owner__in=actor.brains)
-                 | Q(review_owner__in=actor.brains))
+    condition = (Q(requesting_brain_id__in=actor.brains) | Q(target_brain_id__in=actor.brains)
+                 | Q(primary_brain_id__in=actor.brains) | Q(escalation_owner_id__in=actor.brains)
+                 | Q(review_owner_id__in=actor.brains))
     for slug in actor.brains:
         condition |= _supporting_q(slug)
     return qs.filter(condition)
@@ -64,8 +69,8 @@ def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
     """A Brain's workspace: what to act on, what it waits for, and its tasks (three queries)."""
     visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
         "requesting_brain", "target_brain").order_by("-updated_at")
-    incoming = visible.filter(Q(target_brain=brain.slug) | Q(primary_brain=brain.slug) | _supporting_q(brain.slug))
-    outgoing = visible.filter(requesting_brain=brain.slug).exclude(target_brain=brain.slug)
+    incoming = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug) | _supporting_q(brain.slug))
+    outgoing = visible.filter(requesting_brain_id=brain.slug).exclude(target_brain_id=brain.slug)
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
     return Inbox(incoming=list(incoming[:100]), outgoing=list(outgoing[:100]), tasks=list(tasks[:100]))
@@ -186,7 +191,7 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
 
     tasks = request.tasks.all()
     if actor.is_executor:  # it works its Brain's tasks and sees no other (tasks_app.selectors.tasks_visible_to)
-        tasks = tasks.filter(assigned_brain__in=actor.brains)
+        tasks = tasks.filter(assigned_brain_id__in=actor.brains)
     tasks = list(tasks.select_related("assigned_brain").prefetch_related("events", "artifacts").order_by("created_at"))
     decisions = list(request.decisions.select_related("authority", "supersedes").order_by("created_at"))
     lessons = list(request.lessons.select_related("originating_brain").order_by("created_at"))

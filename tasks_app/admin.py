@@ -14,7 +14,11 @@ from governance_app.kernel.admin import (
     NoDeleteAdminMixin,
     OneLineTextMixin,
     ReadOnlyAdminMixin,
+    TenantMatchedAdminForm,
+    TenantScopedAdminMixin,
+    brain_filter,
     changed_fields_from_form,
+    displayed_field_names,
     titled_filter,
 )
 from tasks_app.models import Task, TaskArtifact, TaskEvent
@@ -26,28 +30,28 @@ EDITABLE_TASK_FIELDS = (
 )
 
 
-class TaskEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class TaskEventInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = TaskEvent
     fields = ("created_at", "event_type", "actor", "from_status", "to_status", "event_summary", "event_payload")
     extra = 0
     ordering = ("created_at",)
 
 
-class TaskArtifactInline(ReadOnlyAdminMixin, admin.TabularInline):
+class TaskArtifactInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = TaskArtifact
     fields = ("created_at", "artifact_type", "artifact_summary", "content_location", "content_hash", "created_by")
     extra = 0
     show_change_link = True
 
 
-class TaskAdminForm(LockVersionAdminForm):
+class TaskAdminForm(LockVersionAdminForm, TenantMatchedAdminForm):
     class Meta:
         model = Task
         fields = "__all__"
 
 
 @admin.register(Task)
-class TaskAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
+class TaskAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     form = TaskAdminForm
     list_display = ("__str__", "task_type", "request", "assigned_brain", "task_status", "priority", "risk_level",
                     "attempts", "updated_at")
@@ -55,7 +59,7 @@ class TaskAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
         ("status", titled_filter("task status")),
         "priority",
         "risk_level",
-        "assigned_brain",
+        brain_filter("assigned_brain_id", "assigned brain"),
         "output_mode",
         "escalation_flag",
     )
@@ -74,7 +78,7 @@ class TaskAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     )
 
     def get_readonly_fields(self, request, obj=None):
-        model_fields = [f.name for f in Task._meta.concrete_fields if f.name not in EDITABLE_TASK_FIELDS]
+        model_fields = [name for name in displayed_field_names(Task) if name not in EDITABLE_TASK_FIELDS]
         return ("task_status", *model_fields)
 
     def has_add_permission(self, request) -> bool:
@@ -94,7 +98,7 @@ class TaskAdmin(NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TaskEventAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Append-only audit timeline of every task."""
 
     list_display = ("created_at", "task", "event_type", "actor", "from_status", "to_status", "event_summary")
@@ -105,7 +109,7 @@ class TaskEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TaskArtifact)
-class TaskArtifactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TaskArtifactAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Artifacts are the evidence a request's outcome cites; an edit would break their content hash."""
 
     list_display = ("artifact_summary", "artifact_type", "task", "content_location", "created_by", "created_at")

@@ -8,12 +8,14 @@ from django.db import models
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
-    brain_fk,
+    brain_column,
+    brain_of,
     choices_check,
     created_at,
     json_list,
     json_object,
     tenant_fk,
+    tenant_key,
     text,
     updated_at,
     uuid_pk,
@@ -85,7 +87,8 @@ class Task(models.Model):
     id = uuid_pk()
     request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="tasks")
     task_type = models.TextField()
-    assigned_brain = brain_fk(db_column="assigned_brain", related_name="tasks")
+    assigned_brain_id = brain_column("assigned_brain")
+    assigned_brain = brain_of("assigned_brain_id", related_name="tasks")
     assigned_employee = models.TextField(null=True, blank=True, help_text="The executor or person working it.")
     input_payload = json_object()
     output_mode = text(choices=OutputMode.choices, default=OutputMode.ARTIFACT)
@@ -127,11 +130,12 @@ class Task(models.Model):
                 condition=~models.Q(status=TaskStatus.FAILED) | models.Q(last_error__isnull=False),
                 name=f"{TABLE}_failed_has_error",
             ),
+            tenant_key(TABLE),
         ]
         indexes = [
             # The executor queue: a Brain's queued tasks, priority first, oldest first — the claim
             # reads the next task straight off this index.
-            models.Index(models.F("assigned_brain"), models.F("status"), PriorityRank("priority"),
+            models.Index(models.F("assigned_brain_id"), models.F("status"), PriorityRank("priority"),
                          models.F("created_at"), name="mwms_tasks_queue"),
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_tasks_status"),
         ]
@@ -210,6 +214,7 @@ class TaskArtifact(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(artifact_type=""), name="mwms_task_artifacts_type_not_empty"),
+            tenant_key("mwms_task_artifacts"),
         ]
 
     def __str__(self) -> str:

@@ -18,10 +18,10 @@ def tasks_visible_to(actor: Actor) -> QuerySet[Task]:
     if actor.is_head_office and not actor.is_executor:
         return qs
     if actor.is_executor:
-        return qs.filter(assigned_brain__in=actor.brains)
+        return qs.filter(assigned_brain_id__in=actor.brains)
     if actor.is_integration:
         return qs.filter(request__in=requests_visible_to(actor).values("pk"))
-    return qs.filter(Q(assigned_brain__in=actor.brains) | Q(request__in=requests_visible_to(actor).values("pk")))
+    return qs.filter(Q(assigned_brain_id__in=actor.brains) | Q(request__in=requests_visible_to(actor).values("pk")))
 
 
 def _pk(task_id: Any) -> uuid.UUID | None:

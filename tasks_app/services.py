@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from governance_app.kernel import clock
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
@@ -22,7 +23,12 @@ from governance_app.models import Brain
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
-from requests_app.transitions import TASKABLE_STATUSES, moves_open, tasks_open, working_brains
+from requests_app.transitions import (
+    TASKABLE_STATUSES,
+    moves_open,
+    tasks_open,
+    working_brains,
+)
 from tasks_app.models import (
     OutputMode,
     PriorityRank,
@@ -33,7 +39,13 @@ from tasks_app.models import (
     TaskEventType,
     TaskStatus,
 )
-from tasks_app.transitions import TASK_MOVE_NAMES, TaskMove, TaskRole, task_move_check, task_roles_of
+from tasks_app.transitions import (
+    TASK_MOVE_NAMES,
+    TaskMove,
+    TaskRole,
+    task_move_check,
+    task_roles_of,
+)
 
 T = TaskStatus
 
@@ -111,14 +123,14 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
         if brain_slug not in working:
             raise DomainError(f"A task can only be assigned to a Brain working this request "
                               f"({', '.join(working)}), not {brain_slug!r}.", field="assigned_brain")
-        brain = Brain.objects.get(slug=brain_slug)
         task = Task.objects.create(
-            tenant_id=locked.tenant_id, request=locked, task_type=task_type, assigned_brain=brain,
+            tenant_id=locked.tenant_id, request=locked, task_type=task_type, assigned_brain_id=brain_slug,
             assigned_employee=(assigned_employee or None), title=(title or "").strip(),
             input_payload=dict(input_payload or {}), output_mode=output_mode, risk_level=risk_level,
             priority=priority or locked.priority, max_attempts=max_attempts,
             execution_notes=(execution_notes or "").strip(),
         )
+        brain = active_brains(locked.tenant_id).get(brain_slug, brain_slug)
         task_event_write(task=task, actor=actor, event_type=TaskEventType.CREATED, to_status=task.status,
                          summary=f"Task created for {brain}: {task}")
         request_event_write(request=locked, actor=actor, event_type=RequestEventType.TASK_CREATED,

@@ -2,13 +2,15 @@
 Django test client with that token on every call. Nothing here calls a service the API would."""
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from governance_app.models import TokenRole
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.tokens import api_token_issue
+from governance_app.models import TokenRole
 
 BASE = "/api/v1"
 
@@ -38,10 +40,11 @@ class Api:
         return f"<Api {self.label}>"
 
 
-def api_as(brain: str, role: str = TokenRole.BRAIN, label: str | None = None) -> Api:
-    """A client holding a fresh token of this Brain and role."""
+def api_as(brain: str, role: str = TokenRole.BRAIN, label: str | None = None, *,
+           tenant_id: uuid.UUID = DEFAULT_TENANT_ID) -> Api:
+    """A client holding a fresh token of this Brain (of the demo tenant unless told) and role."""
     label = label or f"{brain}-{role}"
-    _token, secret = api_token_issue(brain=brain, role=role, label=label)
+    _token, secret = api_token_issue(tenant_id=tenant_id, brain=brain, role=role, label=label)
     return Api(secret, label=label)
 
 

@@ -14,7 +14,9 @@ from django.contrib.messages import get_messages
 from django.db import connection
 
 from governance_app.kernel.brains import forget_brains
-from governance_app.models import Brain, Membership, MembershipRole
+from governance_app.kernel.db import DEFAULT_TENANT_ID
+from governance_app.kernel.tenancy import member_add
+from governance_app.models import Brain, MembershipRole
 
 # Shared checks keep pytest's detailed assertion messages.
 pytest.register_assert_rewrite("tests.admin_pages")
@@ -67,12 +69,12 @@ def _fresh_brain_registry():
 @pytest.fixture
 def brains(db) -> dict[str, Brain]:
     """The nine Brains of the registry, created by migration."""
-    return {brain.slug: brain for brain in Brain.objects.all()}
+    return {brain.slug: brain for brain in Brain.objects.filter(tenant_id=DEFAULT_TENANT_ID)}
 
 
 def _member(username: str, brain: Brain, role: str):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
-    Membership.objects.create(user=user, brain=brain, role=role, tenant_id=brain.tenant_id)
+    member_add(user=user, brain=brain, role=role)
     return user
 
 

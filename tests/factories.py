@@ -20,18 +20,22 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 
+from governance_app.kernel.admin import brain_relations
+from governance_app.kernel.db import DEFAULT_TENANT_ID
+from governance_app.kernel.tenancy import tenant_user_link
 from governance_app.models import (
     ApiToken,
     Brain,
     CanonAmendment,
-    Classification,
     CanonDocument,
+    Classification,
     DecisionKind,
     DecisionRecord,
     LessonLearned,
     McrDecision,
     Membership,
     MembershipRole,
+    Tenant,
     TokenRole,
 )
 from requests_app.models import (
@@ -60,7 +64,14 @@ def _create(model: type[M], defaults: dict[str, Any], overrides: dict[str, Any])
     """Create `model` from defaults and overrides; a foreign key may be overridden by name or attname,
     with an instance or with its key value (a Brain slug, a uuid)."""
     fields = dict(defaults)
+    brain_columns = {relation.name: column for column, relation in brain_relations(model).items()}
     for key, value in overrides.items():
+        if key in brain_columns or key in brain_columns.values():  # target_brain / target_brain_id
+            column = brain_columns.get(key, key)
+            fields.pop(column, None)
+            fields.pop(column.removesuffix("_id"), None)
+            fields[column] = value.slug if isinstance(value, Brain) else value
+            continue
         field = next(
             (f for f in model._meta.concrete_fields if f.is_relation and key in (f.name, f.attname)), None
         )
@@ -79,6 +90,12 @@ def make_user(**overrides: Any):
     return get_user_model().objects.create_user(**{**defaults, **overrides})
 
 
+def make_tenant(**overrides: Any) -> Tenant:
+    """A tenant beyond the demo one, with no Brains (tenant_create gives a tenant its nine)."""
+    n = _n()
+    return _create(Tenant, {"slug": f"tenant-{n}", "name": f"Tenant {n}"}, overrides)
+
+
 def make_brain(**overrides: Any) -> Brain:
     """A Brain beyond the nine of the registry."""
     n = _n()
@@ -92,14 +109,20 @@ def make_brain(**overrides: Any) -> Brain:
 
 
 def make_membership(*, user=None, **overrides: Any) -> Membership:
-    defaults = {"user": user or make_user(), "brain_id": "research", "role": MembershipRole.MEMBER}
+    user = user or make_user()
+    # A HeadOffice reviewer is a member of the headoffice Brain (the database insists).
+    reviewer = overrides.get("role") == MembershipRole.HEAD_OFFICE_REVIEWER
+    defaults = {"user": user, "brain_id": "headoffice" if reviewer else "research", "role": MembershipRole.MEMBER}
+    # A person belongs to one tenant before they join its Brains.
+    tenant_user_link(user=user, tenant_id=overrides.get("tenant_id", DEFAULT_TENANT_ID))
     return _create(Membership, defaults, overrides)
 
 
 def make_api_token(**overrides: Any) -> ApiToken:
     n = _n()
     defaults = {
-        "brain_id": "research",
+        # A headoffice token belongs to the headoffice Brain (the database insists).
+        "brain_id": "headoffice" if overrides.get("role") == TokenRole.HEADOFFICE else "research",
         "role": TokenRole.EXECUTOR,
         "label": f"Research executor {n}",
         "prefix": f"mwms_{n:04d}",

@@ -17,7 +17,15 @@ from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 
 from governance_app.kernel.db import AppendOnlyModel
-from governance_app.models import Authority, Classification, DecisionKind, McrDecision, MembershipRole, TokenRole
+from governance_app.models import (
+    Authority,
+    Classification,
+    DecisionKind,
+    McrDecision,
+    MembershipRole,
+    SubscriptionTier,
+    TokenRole,
+)
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -43,6 +51,7 @@ from tests.factories import (
     make_task,
     make_task_artifact,
     make_task_event,
+    make_tenant,
     request_fields_for,
 )
 
@@ -79,7 +88,17 @@ CASES: list[Case] = [
     Case("mwms_brains_authority_valid", make_brain, {"authority": "emperor"}),
     Case("mwms_brains_slug_not_empty", make_brain, {"slug": ""}),
     Case("mwms_memberships_role_valid", make_membership, {"role": "admin"}),
+    Case("mwms_memberships_reviewer_of_headoffice", make_membership,
+         {"role": MembershipRole.HEAD_OFFICE_REVIEWER, "brain_id": "research"}),
     Case("mwms_api_tokens_role_valid", make_api_token, {"role": "superuser"}),
+    Case("mwms_api_tokens_headoffice_of_headoffice", make_api_token,
+         {"role": TokenRole.HEADOFFICE, "brain_id": "research"}),
+    # Tenants (seed 004).
+    Case("mwms_tenants_subscription_tier_valid", make_tenant, {"subscription_tier": "gold"}),
+    Case("mwms_tenants_slug_not_empty", make_tenant, {"slug": ""}),
+    Case("mwms_tenants_name_not_empty", make_tenant, {"name": ""}),
+    Case("mwms_tenants_max_users_positive", make_tenant, {"max_users": 0}),
+    Case("mwms_tenants_budget_not_negative", make_tenant, {"max_monthly_budget": -1}),
     # Decision records.
     Case("mwms_decision_records_decision_kind_valid", make_decision_record, {"decision_kind": "whim"}),
     Case("mwms_decision_records_classification_valid", make_decision_record,
@@ -222,6 +241,7 @@ def test_a_raw_sql_update_that_breaks_a_check_constraint_is_refused(
 # --- Every listed value is accepted: no CHECK is stricter than the model's choices ----------------
 
 ENUMERATIONS: list[tuple[Callable[..., models.Model], str, type[models.TextChoices]]] = [
+    (make_tenant, "subscription_tier", SubscriptionTier),
     (make_brain, "authority", Authority),
     (make_membership, "role", MembershipRole),
     (make_api_token, "role", TokenRole),
@@ -306,19 +326,21 @@ def test_an_update_that_meets_a_status_rule_is_accepted(fields: dict[str, Any]) 
 def test_a_brain_that_is_not_in_the_registry_is_refused_by_the_foreign_key(
     make: Callable[..., models.Model], column: str
 ) -> None:
-    # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, checked at commit; check_constraints()
-    # checks now (SET CONSTRAINTS ALL IMMEDIATE on PostgreSQL, PRAGMA foreign_key_check on SQLite).
+    # The Brain columns are checked against the row's own tenant's registry: a composite foreign
+    # key (tenant_id, column) on PostgreSQL, a trigger on SQLite, both named <table>_<column>_tenant_fk.
     with pytest.raises(IntegrityError) as excinfo:
         with transaction.atomic():
             make(**{column: "marketing"})
             connection.check_constraints()
 
     message = str(excinfo.value)
+    table = get_type_hints(make)["return"]._meta.db_table
     if connection.vendor == "postgresql":
-        assert f'Key ({column})=(marketing) is not present in table "mwms_brains"' in message
+        assert f'violates foreign key constraint "{table}_{column}_tenant_fk"' in message
+        assert f"=(00000000-0000-0000-0000-000000000001, marketing) is not present in table" in message
     else:
-        assert f".{column} contains a value 'marketing' that does not have a corresponding value in " \
-               "mwms_brains.slug" in message
+        assert message == (f"{table}.{column} must name a row of mwms_brains in the same tenant "
+                           f"({table}_{column}_tenant_fk)")
 
 
 @pytest.mark.django_db

@@ -3,13 +3,15 @@
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.core.exceptions import PermissionDenied
+
 from governance_app.kernel.db import DEFAULT_TENANT_ID
-from governance_app.models import Brain, Membership, MembershipRole, TokenRole
+from governance_app.models import Brain, Membership, TenantUser, TokenRole
 
 
 @dataclass(frozen=True)
 class Actor:
-    tenant_id: UUID
+    tenant_id: UUID | None  # None: a person of no tenant yet, who sees nothing
     label: str
     brains: frozenset[str] = field(default_factory=frozenset)
     is_head_office: bool = False
@@ -35,18 +37,31 @@ class Actor:
 SYSTEM = Actor(tenant_id=DEFAULT_TENANT_ID, label="system", is_head_office=True)
 
 
+class TenantInactive(PermissionDenied):
+    """The person's or token's organisation is inactive: nothing of it opens."""
+
+
 def actor_for_user(user) -> Actor:
-    """The actor a signed-in person is: their Brains, and whether they review for HeadOffice."""
-    memberships = list(Membership.objects.filter(user=user).select_related("brain"))
-    tenant_id = memberships[0].tenant_id if memberships else DEFAULT_TENANT_ID
-    head_office = any(
-        m.role == MembershipRole.HEAD_OFFICE_REVIEWER or m.brain_id == Brain.HEADOFFICE for m in memberships
-    )
+    """The actor a signed-in person is: their tenant, their Brains, and whether they review for
+    HeadOffice, which only a membership of their tenant's own HeadOffice Brain grants.
+
+    One query: the database keeps every membership in the person's one tenant (a composite key
+    to mwms_tenant_users), so the first membership names it. A person with no membership yet is
+    looked up in mwms_tenant_users; one of no tenant sees nothing.
+    """
+    memberships = list(Membership.objects.filter(user=user).select_related("tenant"))
+    if memberships:
+        tenant = memberships[0].tenant
+    else:
+        link = TenantUser.objects.filter(user=user).select_related("tenant").first()
+        tenant = link.tenant if link else None
+    if tenant is not None and not tenant.is_active:
+        raise TenantInactive(f"{tenant.name} is inactive, so its people cannot sign in or act.")
     return Actor(
-        tenant_id=tenant_id,
+        tenant_id=tenant.id if tenant else None,
         label=user.get_username(),
         brains=frozenset(m.brain_id for m in memberships),
-        is_head_office=head_office,
+        is_head_office=any(m.brain_id == Brain.HEADOFFICE for m in memberships),
         user_id=user.pk,
     )
 

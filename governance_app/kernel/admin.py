@@ -9,8 +9,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.http import HttpRequest
+
+from governance_app.kernel.tenancy import user_tenant_id
+from governance_app.models import Brain, Tenant
 
 
 class ReadOnlyAdminMixin:
@@ -21,7 +25,7 @@ class ReadOnlyAdminMixin:
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):
         # Every column is shown as text and none becomes a form field (created_at, say, could not).
-        return [f.name for f in self.model._meta.concrete_fields]
+        return displayed_field_names(self.model)
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
@@ -110,3 +114,168 @@ def titled_filter(title: str) -> type[admin.FieldListFilter]:
             return spec
 
     return TitledFieldListFilter
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant-bound admin
+# ---------------------------------------------------------------------------------------------
+
+EVERY_TENANT = object()  # what a superuser works on
+
+
+def admin_tenant_id(request: HttpRequest):
+    """The tenant whose rows this admin user sees and edits: EVERY_TENANT for a superuser, their
+    own tenant for other staff, None for staff of no tenant (who see nothing)."""
+    if request.user.is_superuser:
+        return EVERY_TENANT
+    if not hasattr(request, "_mwms_admin_tenant"):
+        request._mwms_admin_tenant = user_tenant_id(request.user)
+    return request._mwms_admin_tenant
+
+
+def brain_relations(model: type[Model]) -> dict[str, Any]:
+    """{column field name: its brain_of relation} for the model's Brain columns (target_brain_id → target_brain)."""
+    relations = {}
+    for field in model._meta.get_fields():
+        if field.is_relation and field.many_to_one and not field.concrete and field.related_model is Brain:
+            (column,) = [local for local in field.local_related_fields if local.name != "tenant"]
+            relations[column.name] = field
+    return relations
+
+
+def displayed_field_names(model: type[Model]) -> list[str]:
+    """The model's columns as the admin shows them: a Brain column by its relation (the Brain's name)."""
+    relations = brain_relations(model)
+    return [relations[f.name].name if f.name in relations else f.name for f in model._meta.concrete_fields]
+
+
+def _tenant_of(model: type[Model]) -> str | None:
+    """The lookup from a model to its tenant's id, or None for a model outside any tenant."""
+    if model is Tenant:
+        return "id"
+    if model is get_user_model():
+        return "tenant_link__tenant_id"
+    names = {f.name for f in model._meta.concrete_fields}
+    return "tenant_id" if "tenant" in names else None
+
+
+class TenantMatchedAdminForm(forms.ModelForm):
+    """Refuses, field by field, a Brain or a row of another tenant than the record's own.
+
+    Staff who are not superusers are only offered their tenant's rows anyway; this is what stops a
+    superuser, who is offered every tenant's, from pointing one tenant's record into another (the
+    database would refuse it too, with an error rather than a form message).
+    """
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant")
+        tenant_id = tenant.pk if tenant is not None else getattr(self.instance, "tenant_id", None)
+        if tenant_id is None:
+            return cleaned
+        relations = brain_relations(self._meta.model)
+        for name, value in list(cleaned.items()):
+            if name in relations and value:
+                if not Brain.objects.filter(tenant_id=tenant_id, slug=value).exists():
+                    self.add_error(name, f"There is no Brain {value!r} in this record's tenant.")
+            elif isinstance(value, Model) and name != "tenant" and getattr(value, "tenant_id", tenant_id) != tenant_id:
+                self.add_error(name, f"This {value._meta.verbose_name} belongs to another tenant.")
+        return cleaned
+
+
+class TenantScopedAdminMixin:
+    """A staff user who is not a superuser sees and edits only their tenant's rows, and every
+    choice a form offers (foreign keys, Brains) is of their tenant; new rows land in it. Superusers
+    see every tenant, with a tenant column and filter in the lists."""
+
+    form = TenantMatchedAdminForm
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request)
+        tenant_id = admin_tenant_id(request)
+        if tenant_id is EVERY_TENANT:
+            return qs
+        lookup = _tenant_of(self.model)
+        return qs.filter(**{lookup: tenant_id}) if tenant_id is not None and lookup else qs.none()
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        tenant_id = admin_tenant_id(request)
+        lookup = _tenant_of(db_field.related_model)
+        if tenant_id is not EVERY_TENANT and lookup:
+            kwargs["queryset"] = db_field.related_model._default_manager.filter(**{lookup: tenant_id})
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name in brain_relations(self.model):
+            tenant_id = admin_tenant_id(request)
+            brains = Brain.objects.filter(is_active=True).order_by("name")
+            if tenant_id is not EVERY_TENANT:
+                brains = brains.filter(tenant_id=tenant_id)
+            choices = list(dict.fromkeys(brains.values_list("slug", "name")))
+            return forms.TypedChoiceField(
+                choices=[("", "---------"), *choices] if db_field.null else choices,
+                required=not db_field.null, empty_value=None, label=db_field.name.removesuffix("_id").replace("_", " "),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        tenant_id = admin_tenant_id(request)
+        if obj is not None or tenant_id in (EVERY_TENANT, None) or _tenant_of(self.model) != "tenant_id":
+            return form
+
+        class InOwnTenant(form):
+            # A new row of a staff user's form is of their tenant from the start, so the form
+            # checks its Brains and references against that tenant.
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                self.instance.tenant_id = tenant_id
+
+        return InOwnTenant
+
+    def get_list_display(self, request: HttpRequest):
+        shown = list(super().get_list_display(request))
+        if request.user.is_superuser and "tenant" not in shown and _tenant_of(self.model) == "tenant_id":
+            shown.append("tenant")
+        return shown
+
+    def get_list_select_related(self, request: HttpRequest):
+        related = super().get_list_select_related(request)
+        if request.user.is_superuser and _tenant_of(self.model) == "tenant_id" and related is not True:
+            return (*(related or ()), "tenant")  # the superuser's tenant column, in the same query
+        return related
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser and "tenant" not in filters and _tenant_of(self.model) == "tenant_id":
+            filters.append("tenant")
+        return filters
+
+    def save_model(self, request: HttpRequest, obj: Model, form, change: bool) -> None:
+        tenant_id = admin_tenant_id(request)
+        if not change and tenant_id is not EVERY_TENANT and _tenant_of(type(obj)) == "tenant_id":
+            obj.tenant_id = tenant_id  # new rows land in the staff user's own tenant
+        super().save_model(request, obj, form, change)
+
+
+class BrainListFilter(admin.SimpleListFilter):
+    """Filter a list by one of its Brain columns, offering the Brains of the admin user's tenant."""
+
+    column = ""
+
+    def lookups(self, request, model_admin):
+        tenant_id = admin_tenant_id(request)
+        brains = Brain.objects.order_by("name")
+        if tenant_id is not EVERY_TENANT:
+            brains = brains.filter(tenant_id=tenant_id)
+        return list(dict.fromkeys(brains.values_list("slug", "name")))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.column: self.value()}) if self.value() else queryset
+
+
+def brain_filter(column: str, title: str | None = None) -> type[BrainListFilter]:
+    """A list filter on the Brain column `column` (e.g. "target_brain_id"), headed `title`."""
+    name = column.removesuffix("_id")
+    return type(f"{name.title().replace('_', '')}Filter", (BrainListFilter,),
+                {"column": column, "parameter_name": name, "title": title or name.replace("_", " ")})

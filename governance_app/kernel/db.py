@@ -14,6 +14,7 @@ from typing import Any
 import pgtrigger
 from django.db import models
 from django.db.migrations.operations.base import Operation
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.functions import Now
 
 from governance_app.kernel import clock
@@ -90,18 +91,61 @@ def tenant_fk() -> models.ForeignKey:
     )
 
 
-def brain_fk(*, null: bool = False, related_name: str = "+", db_column: str, **kwargs) -> models.ForeignKey:
-    """A canonical brain column (text, e.g. target_brain) that must name a Brain in the registry."""
-    return models.ForeignKey(
+def brain_column(db_column: str, *, null: bool = False) -> models.TextField:
+    """A canonical Brain column (text, e.g. target_brain): the slug of a Brain of the row's own tenant.
+
+    Name the field `<relation>_id` and pair it with `brain_of`, so `row.target_brain_id` is the slug
+    and `row.target_brain` the Brain. Brain slugs are unique per tenant, so the database checks the
+    pair with a composite foreign key (tenant_id, column) → mwms_brains (tenant_id, slug), added by
+    a `TenantMatched` migration operation (Django cannot declare one).
+    """
+    return models.TextField(db_column=db_column, null=null, blank=null)
+
+
+class _BrainDescriptor(ForwardManyToOneDescriptor):
+    """`row.target_brain = …` takes a Brain of the row's tenant, its slug, or None, and writes only
+    the row's own column: a relation matched on (tenant, slug) must never rewrite the row's tenant
+    (Django's would set tenant_id to None with the Brain)."""
+
+    def __set__(self, instance, value):
+        (column,) = [local for local in self.field.local_related_fields if local.name != "tenant"]
+        if value is None or isinstance(value, str):
+            setattr(instance, column.attname, value)
+            if self.field.is_cached(instance):
+                self.field.delete_cached_value(instance)
+            return
+        if not isinstance(value, self.field.remote_field.model):
+            raise ValueError(f"{self.field.name} takes a Brain or a Brain's slug, not {value!r}.")
+        if value.tenant_id != instance.tenant_id:
+            raise ValueError(f"{self.field.name}: {value.slug} is a Brain of another tenant than this "
+                             f"{instance._meta.verbose_name}'s.")
+        setattr(instance, column.attname, value.slug)
+        self.field.set_cached_value(instance, value)
+
+
+class BrainRelation(models.ForeignObject):
+    """The Brain a `brain_column` names, matched on (tenant, slug)."""
+
+    forward_related_accessor_class = _BrainDescriptor
+
+
+def brain_of(column: str, *, null: bool = False, related_name: str = "+") -> BrainRelation:
+    """The Brain a `brain_column` names, matched on (tenant, slug): joins and select_related never
+    cross into another tenant's registry."""
+    return BrainRelation(
         "governance_app.Brain",
-        to_field="slug",
-        db_column=db_column,
         on_delete=models.PROTECT,
+        from_fields=("tenant", column),
+        to_fields=("tenant", "slug"),
         null=null,
         blank=null,
         related_name=related_name,
-        **kwargs,
     )
+
+
+def tenant_key(table: str) -> models.UniqueConstraint:
+    """UNIQUE (tenant_id, id): what a tenant-matched reference to this table points at."""
+    return models.UniqueConstraint(fields=["tenant", "id"], name=f"{table}_tenant_key")
 
 
 def choices_check(field: str, choices: type[models.TextChoices] | Iterable[str], *, table: str,
@@ -146,7 +190,8 @@ class SQLiteAppendOnlyTriggers(Operation):
     """The SQLite twin of append_only_trigger: BEFORE UPDATE/DELETE triggers that RAISE(ABORT).
 
     pgtrigger installs its triggers only on PostgreSQL, so on SQLite this migration operation does
-    the same job; on PostgreSQL it does nothing.
+    the same job; on PostgreSQL it does nothing. SQLite drops a table's triggers when Django
+    rebuilds the table (most AlterField and AddConstraint operations do): run it again after one.
     """
 
     reduces_to_sql = True
@@ -160,7 +205,7 @@ class SQLiteAppendOnlyTriggers(Operation):
 
     def _statements(self) -> list[str]:
         return [
-            f"CREATE TRIGGER {self.table}_no_{op.lower()} BEFORE {op} ON {self.table} "
+            f"CREATE TRIGGER IF NOT EXISTS {self.table}_no_{op.lower()} BEFORE {op} ON {self.table} "
             f"BEGIN SELECT RAISE(ABORT, '{self.table} is append-only: {op} is not allowed'); END"
             for op in ("UPDATE", "DELETE")
         ]
@@ -180,3 +225,83 @@ class SQLiteAppendOnlyTriggers(Operation):
 
     def deconstruct(self):
         return (self.__class__.__qualname__, [self.table], {})
+
+
+class TenantMatched(Operation):
+    """Every reference `table.column → ref_table.ref_column` stays inside the row's tenant.
+
+    On PostgreSQL: a composite foreign key (tenant_id, column) → ref_table (tenant_id, ref_column),
+    named `<table>_<column>_tenant_fk`, checked at each statement and restricting deletes and
+    renames of the row it points at. On SQLite (the single-tenant embedded default, which cannot add
+    a constraint to an existing table): BEFORE INSERT / UPDATE triggers that refuse a value with no
+    such row in the same tenant. A new table or reference adds its own operation.
+    """
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, table: str, column: str, ref_table: str, ref_column: str = "id"):
+        self.table, self.column, self.ref_table, self.ref_column = table, column, ref_table, ref_column
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_{self.column}_tenant_fk"
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def _message(self) -> str:
+        return (f"{self.table}.{self.column} must name a row of {self.ref_table} in the same tenant "
+                f"({self.name})")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        t, c, rt, rc = self.table, self.column, self.ref_table, self.ref_column
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                f"ALTER TABLE {t} ADD CONSTRAINT {self.name} FOREIGN KEY (tenant_id, {c}) "
+                f"REFERENCES {rt} (tenant_id, {rc}) ON UPDATE NO ACTION ON DELETE NO ACTION "
+                f"DEFERRABLE INITIALLY IMMEDIATE"
+            )
+        elif schema_editor.connection.vendor == "sqlite":
+            check = (f"SELECT RAISE(ABORT, '{self._message()}') WHERE NEW.{c} IS NOT NULL AND NOT EXISTS "
+                     f"(SELECT 1 FROM {rt} WHERE {rt}.tenant_id = NEW.tenant_id AND {rt}.{rc} = NEW.{c})")
+            schema_editor.execute(f"CREATE TRIGGER {self.name}_insert BEFORE INSERT ON {t} BEGIN {check}; END")
+            schema_editor.execute(
+                f"CREATE TRIGGER {self.name}_update BEFORE UPDATE OF tenant_id, {c} ON {t} BEGIN {check}; END"
+            )
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"ALTER TABLE {self.table} DROP CONSTRAINT IF EXISTS {self.name}")
+        elif schema_editor.connection.vendor == "sqlite":
+            for op in ("insert", "update"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.name}_{op}")
+
+    def describe(self) -> str:
+        return f"Keep {self.table}.{self.column} inside its tenant's {self.ref_table}"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.table, self.column, self.ref_table, self.ref_column], {})
+
+
+def brain_fk_to_brain_column(model_name: str, name: str, *, null: bool = False,
+                             related_name: str = "+") -> tuple[Operation, list[Operation]]:
+    """Migration operations that turn a foreign key to the installation-unique `Brain.slug` (column
+    `name`) into a `brain_column` (`<name>_id`) and its `brain_of` relation (`<name>`).
+
+    Returns the database operation (the text column and its values stay; the single-column foreign
+    key and its index go) and the state operations that swap the fields. Run every database
+    operation of a table before its state operations: on SQLite the table is rebuilt from the state
+    of the moment, which must still hold the indexes and constraints (a rebuild drops the table's
+    triggers, so re-create those after). A `TenantMatched` operation adds the composite key.
+    """
+    from django.db import migrations
+
+    fk = models.ForeignKey("governance_app.brain", to_field="slug", db_column=name, db_constraint=False,
+                           db_index=False, on_delete=models.PROTECT, null=null, blank=null,
+                           related_name=related_name)
+    return migrations.AlterField(model_name, name, fk), [
+        migrations.RemoveField(model_name, name),
+        migrations.AddField(model_name, f"{name}_id", brain_column(name, null=null)),
+        migrations.AddField(model_name, name, brain_of(f"{name}_id", null=null, related_name=related_name)),
+    ]

@@ -84,7 +84,7 @@ def versioned_update(instance: models.Model, values: Mapping[str, Any]) -> bool:
     model = type(instance)
     meta = model._meta
     connection = _connection_for_write(instance)
-    fields = [meta.get_field(name) for name in values]
+    fields = [_own_column(meta.get_field(name)) for name in values]
     key = ("update", connection.vendor, model, tuple(values))
     sql = _statements.get(key)
     if sql is None:
@@ -98,16 +98,29 @@ def versioned_update(instance: models.Model, values: Mapping[str, Any]) -> bool:
             f"WHERE {quote(meta.pk.column)} = %s AND {version} = %s"
         )
     params = []
-    for field, value in zip(fields, values.values()):
+    for name, field, value in zip(values, fields, values.values()):
         if hasattr(value, "prepare_database_save"):
-            if not field.remote_field:
+            relation = meta.get_field(name)
+            if relation is not field:  # a tenant-matched relation: its own column takes the key
+                value = getattr(value, dict(relation.related_fields)[field].attname)
+            elif not field.remote_field:
                 raise TypeError(f"{field.name} cannot take a model instance ({value!r}).")
-            value = value.prepare_database_save(field)
+            else:
+                value = value.prepare_database_save(field)
         params.append(field.get_db_prep_save(value, connection))
     params += [meta.pk.get_db_prep_value(instance.pk, connection), instance.lock_version]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+def _own_column(field: models.Field) -> models.Field:
+    """The column a field writes: itself, or for a relation matched on (tenant, key) such as a
+    Brain column's `brain_of`, the row's own key column (the tenant column is not rewritten)."""
+    if field.column is not None or not field.is_relation:
+        return field
+    (own,) = [local for local in field.local_related_fields if local.name != "tenant"]
+    return own
 
 
 def load_row(model: type[models.Model], row: Iterable[Any], connection) -> models.Model:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError
-from governance_app.models import ApiToken, Brain, TokenRole
+from governance_app.models import ApiToken, Brain, Tenant, TokenRole
 
 SECRET_PREFIX = "mwms_"
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8
@@ -28,23 +28,24 @@ def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def api_token_issue(*, brain: str, role: str, label: str) -> tuple[ApiToken, str]:
-    """Create a token bound to one Brain; return it with its secret, which is never stored."""
+def api_token_issue(*, tenant_id: uuid.UUID, brain: str, role: str, label: str) -> tuple[ApiToken, str]:
+    """Create a token bound to one Brain of the tenant; return it with its secret, which is never stored."""
     label = (label or "").strip()
     if not label:
         raise DomainError("The label is required: say who or what will use the token.", field="label")
     if role not in TokenRole.values:
         raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(TokenRole.values)}.", field="role")
-    found = Brain.objects.filter(slug=(brain or "").strip(), is_active=True).first()
+    registry = active_brains(tenant_id)
+    found = registry.get((brain or "").strip())
     if found is None:
-        known = ", ".join(Brain.objects.filter(is_active=True).order_by("slug").values_list("slug", flat=True))
-        raise DomainError(f"Unknown Brain {brain!r}: choose one of {known}.", field="brain")
+        raise DomainError(f"Unknown Brain {brain!r} in this tenant: choose one of {', '.join(sorted(registry))}.",
+                          field="brain")
     if role == TokenRole.HEADOFFICE and found.slug != Brain.HEADOFFICE:
         raise DomainError(f"A headoffice token acts for HeadOffice, so it belongs to the {Brain.HEADOFFICE} "
                           f"Brain, not {found.slug}: use --brain {Brain.HEADOFFICE}.", field="role")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = ApiToken.objects.create(tenant_id=found.tenant_id, brain=found, role=role, label=label,
+        token = ApiToken.objects.create(tenant_id=found.tenant_id, brain_id=found.slug, role=role, label=label,
                                         prefix=secret[:PREFIX_LENGTH], token_hash=token_hash(secret))
     return token, secret
 
@@ -65,16 +66,20 @@ def api_token_authenticate(secret: str) -> ApiToken:
     stale = connection.ops.adapt_datetimefield_value(now - TOUCH_EVERY)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, tenant_id, brain, role, label, revoked_at IS NOT NULL, "
-            f"(last_used_at IS NULL OR last_used_at < %s) FROM {ApiToken._meta.db_table} WHERE token_hash = %s",
+            f"SELECT t.id, t.tenant_id, t.brain, t.role, t.label, t.revoked_at IS NOT NULL, "
+            f"(t.last_used_at IS NULL OR t.last_used_at < %s), o.is_active "
+            f"FROM {ApiToken._meta.db_table} t JOIN {Tenant._meta.db_table} o ON o.id = t.tenant_id "
+            f"WHERE t.token_hash = %s",
             [stale, token_hash(secret)],
         )
         row = cursor.fetchone()
     if row is None:
         raise TokenRefused("Unknown token: send Authorization: Bearer <token> with a token from issue_token.")
-    token_id, tenant_id, brain, role, label, revoked, touch = row
+    token_id, tenant_id, brain, role, label, revoked, touch, tenant_active = row
     if revoked:
         raise TokenRefused(f"This token ({label}) was revoked; ask HeadOffice for a new one.")
+    if not tenant_active:
+        raise TokenRefused("This token's organisation is inactive, so its tokens open nothing.")
     if brain not in active_brains(_uuid(tenant_id)):
         raise TokenRefused(f"This token's Brain ({brain}) is no longer active, so its tokens open nothing.")
     token = ApiToken(id=_uuid(token_id), tenant_id=_uuid(tenant_id), brain_id=brain, role=role, label=label)

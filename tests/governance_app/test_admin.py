@@ -17,19 +17,25 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.test.client import RequestFactory
 
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.models import (
-    IdempotencyRecord,
     ApiToken,
     Brain,
     CanonAmendment,
     CanonDocument,
     DecisionRecord,
+    IdempotencyRecord,
     LessonLearned,
     Membership,
     Tenant,
+    TenantUser,
 )
 from requests_app.models import BrainRequest
-from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer
+from tests.admin_pages import (
+    admin_url,
+    assert_changelist_query_count_is_flat,
+    assert_pages_answer,
+)
 
 _seq = itertools.count(1)
 
@@ -76,6 +82,7 @@ def _token() -> ApiToken:
 
 def _membership() -> Membership:
     user = User.objects.create_user(username=f"member{next(_seq)}")
+    TenantUser.objects.create(user=user, tenant_id=DEFAULT_TENANT_ID)
     return Membership.objects.create(user=user, brain_id="research", role="member")
 
 
@@ -97,6 +104,8 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Brain: lambda: Brain.objects.create(slug=f"brain-{next(_seq)}", name="Pricing Brain",
                                         accepted_request_types=["research_request"]),
     Membership: _membership,
+    TenantUser: lambda: TenantUser.objects.create(user=User.objects.create_user(username=f"linked{next(_seq)}"),
+                                                  tenant_id=DEFAULT_TENANT_ID),
     ApiToken: _token,
     DecisionRecord: _decision,
     LessonLearned: _lesson,
@@ -205,7 +214,7 @@ def test_a_lesson_cannot_be_deleted_in_the_admin(admin_client, admin_user, brain
 
 def test_a_lesson_added_in_the_admin_records_who_recorded_it(admin_client, admin_user, brains):
     response = admin_client.post(admin_url(LessonLearned, "add"), {
-        "originating_brain": "research", "event_or_experiment": "Offer test", "result": "Lift of 4%",
+        "tenant": str(DEFAULT_TENANT_ID), "originating_brain_id": "research", "event_or_experiment": "Offer test", "result": "Lift of 4%",
         "insight": "Bundles beat discounts", "recommended_improvement": "Bundle by default", "_save": "Save",
     })
 

@@ -117,7 +117,7 @@ def test_a_deciding_brain_holding_every_other_role_still_cannot_decide_mcr(owner
     request = new_request(actor(owner), destination="finance", request_type="mcr_update_suggestion",
                           mcr_update_suggested=True)
     gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update", note=WHY)
-    BrainRequest.objects.filter(pk=request.pk).update(review_owner="finance", escalation_owner="finance")
+    BrainRequest.objects.filter(pk=request.pk).update(review_owner_id="finance", escalation_owner_id="finance")
     request = BrainRequest.objects.get(pk=request.pk)
     decisions, events = DecisionRecord.objects.count(), request.events.count()
 

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     invariant,
-    MultipleResults,
     multiple,
     precondition,
     rule,
@@ -34,11 +34,29 @@ from hypothesis.stateful import (
 from governance_app import services as gs
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError, Refusal
-from governance_app.models import CanonDocument, Classification, DecisionRecord, McrDecision, MembershipRole
 from governance_app.kernel.text_rules import is_placeholder
+from governance_app.models import (
+    CanonDocument,
+    Classification,
+    DecisionRecord,
+    McrDecision,
+    MembershipRole,
+)
 from requests_app import services as rs
-from requests_app.models import BrainRequest, McrUpdateStatus, OutcomeType, RequestEvent, RequestStatus
-from requests_app.transitions import MOVE_NAMES, MOVES, RESUME, TASKABLE_STATUSES, moves_open
+from requests_app.models import (
+    BrainRequest,
+    McrUpdateStatus,
+    OutcomeType,
+    RequestEvent,
+    RequestStatus,
+)
+from requests_app.transitions import (
+    MOVE_NAMES,
+    MOVES,
+    RESUME,
+    TASKABLE_STATUSES,
+    moves_open,
+)
 from tasks_app import services as ts
 from tasks_app.models import OPEN_TASK_STATUSES, Task, TaskEvent, TaskStatus
 from tasks_app.transitions import task_moves_open
@@ -464,7 +482,7 @@ class RequestLifecycle(RuleBasedStateMachine):
 
     def _claim_next(self, brain: str) -> None:
         # Every task here has its request's priority (medium), so the queue hands out the oldest.
-        oldest = (Task.objects.filter(pk__in=list(self.task_events), assigned_brain=brain, status=TaskStatus.QUEUED)
+        oldest = (Task.objects.filter(pk__in=list(self.task_events), assigned_brain_id=brain, status=TaskStatus.QUEUED)
                   .order_by("created_at").values_list("pk", flat=True).first())
         claimed = ts.task_claim_next(actor=self.cast.executors[brain])
         if claimed is None:

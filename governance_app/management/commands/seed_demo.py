@@ -42,6 +42,7 @@ from governance_app.kernel import clock
 from governance_app.kernel.actors import Actor, actor_for_token, actor_for_user
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.tenancy import member_add
 from governance_app.models import (
     Brain,
     CanonDocument,
@@ -82,7 +83,7 @@ def organisation_ensure() -> tuple[Tenant, dict[str, Brain]]:
     tenant, _ = Tenant.objects.get_or_create(id=DEFAULT_TENANT_ID, defaults={"slug": "mwms", "name": "MWMS"})
     brains = {}
     for spec in BRAINS:
-        brains[spec["slug"]], _ = Brain.objects.get_or_create(slug=spec["slug"], defaults={**spec, "tenant": tenant})
+        brains[spec["slug"]], _ = Brain.objects.get_or_create(tenant=tenant, slug=spec["slug"], defaults=spec)
     return tenant, brains
 
 
@@ -128,13 +129,11 @@ def people_ensure(*, people: list[Person], brains: dict[str, Brain], password: s
                 user.save(update_fields=["is_staff", "is_superuser"])
                 changes.append(f"{person.username} made superuser")
         brain = brains[person.brain]
-        membership, created = Membership.objects.get_or_create(
-            user=user, brain=brain, defaults={"role": person.role, "tenant_id": brain.tenant_id}
-        )
-        if not created and membership.role != person.role:
-            membership.role = person.role
-            membership.save(update_fields=["role"])
-            changes.append(f"{person.username} is now {person.role} of {brain.slug}")
+        membership = Membership.objects.filter(user=user, brain_id=brain.slug).first()
+        if membership is None or membership.role != person.role:
+            member_add(user=user, brain=brain, role=person.role)
+            if membership is not None:
+                changes.append(f"{person.username} is now {person.role} of {brain.slug}")
     return changes
 
 
