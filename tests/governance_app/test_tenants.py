@@ -241,3 +241,58 @@ def test_issue_token_issues_in_the_named_tenant_and_refuses_an_unknown_one(acme)
     with pytest.raises(CommandError, match="Unknown tenant 'nope'"):
         run("issue_token", tenant="nope", brain="research", role="brain", label="x")
     assert run("issue_token", brain="research", role="brain", label="mwms-default").count("of mwms") == 1
+
+
+# --- the admin is tenant-bound ---------------------------------------------------------------
+
+
+@pytest.fixture
+def acme_staff(acme):
+    """Staff of Acme with every admin permission, but not a superuser."""
+    from django.contrib.auth.models import Permission
+
+    user = acme_member(acme, "acme_admin", "headoffice", MembershipRole.HEAD_OFFICE_REVIEWER)
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.all())
+    return user
+
+
+def test_staff_of_one_tenant_see_and_reach_none_of_anothers_rows_in_the_admin(client, acme_staff, owner):
+    mwms_request = new_request(actor(owner), request_title="An MWMS request")
+    acme_request = new_request(actor(User.objects.get(username="acme_admin")), request_title="An Acme request")
+    client.force_login(acme_staff)
+
+    listed = client.get("/admin/requests_app/brainrequest/")
+    other = client.get(f"/admin/requests_app/brainrequest/{mwms_request.pk}/change/")
+    own = client.get(f"/admin/requests_app/brainrequest/{acme_request.pk}/change/")
+    people = client.get("/admin/auth/user/")
+    brains = client.get("/admin/governance_app/brain/")
+
+    assert listed.status_code == 200
+    assert b"An Acme request" in listed.content and b"An MWMS request" not in listed.content
+    assert other.status_code == 302 and own.status_code == 200  # the admin's "does not exist" redirect
+    assert b"research_owner" not in people.content and b"acme_admin" in people.content
+    assert brains.content.count(b"Research Brain") == 1
+
+
+def test_staff_cannot_add_a_person_of_another_tenant_to_their_brain(client, acme_staff, owner):
+    client.force_login(acme_staff)
+
+    page = client.post("/admin/governance_app/membership/add/",
+                       {"user": owner.pk, "brain_id": "research", "role": MembershipRole.MEMBER})
+
+    assert page.status_code == 200 and b"errorlist" in page.content
+    assert list(Membership.objects.filter(user=owner).values_list("tenant_id", flat=True)) == [DEFAULT_TENANT_ID]
+
+
+def test_a_superuser_sees_every_tenant_with_a_tenant_column(client, acme, owner):
+    admin_user = User.objects.create_superuser("root", password=PASSWORD)
+    new_request(actor(owner), request_title="An MWMS request")
+    new_request(actor(acme_member(acme, "acme_research", "research")), request_title="An Acme request")
+    client.force_login(admin_user)
+
+    listed = client.get("/admin/requests_app/brainrequest/")
+
+    assert b"An Acme request" in listed.content and b"An MWMS request" in listed.content
+    assert b"Acme Consulting" in listed.content and b"column-tenant" in listed.content
