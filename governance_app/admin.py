@@ -21,7 +21,7 @@ from governance_app.kernel.admin import (
     admin_tenant_id,
     brain_filter,
 )
-from governance_app.kernel.tenancy import member_add, tenant_user_link
+from governance_app.kernel.tenancy import ELSEWHERE, belongs_elsewhere, member_add, tenant_user_link
 from governance_app.models import (
     ApiToken,
     Brain,
@@ -105,11 +105,10 @@ class MembershipAdminForm(TenantMatchedAdminForm):
     def clean(self):
         cleaned = super().clean()
         user, tenant = cleaned.get("user"), cleaned.get("tenant")
-        if user is not None and tenant is not None:
-            other = user.memberships.exclude(tenant_id=tenant.pk).exists() or (
-                hasattr(user, "tenant_link") and user.tenant_link.tenant_id != tenant.pk)
-            if other:
-                self.add_error("user", "This person belongs to another tenant; a person belongs to exactly one.")
+        tenant_id = tenant.pk if tenant is not None else self.instance.tenant_id
+        # member_add would refuse it too; here it is a message on the field.
+        if user is not None and belongs_elsewhere(user, tenant_id):
+            self.add_error("user", ELSEWHERE.format(user=user.get_username()))
         return cleaned
 
 

@@ -133,6 +133,18 @@ def admin_tenant_id(request: HttpRequest):
     return request._mwms_admin_tenant
 
 
+def admin_brain_choices(request: HttpRequest, *, active_only: bool = False) -> list[tuple[str, str]]:
+    """(slug, name) of the Brains this admin user may pick: their tenant's, or every tenant's for a
+    superuser (a slug several tenants share is offered once)."""
+    tenant_id = admin_tenant_id(request)
+    brains = Brain.objects.order_by("name")
+    if active_only:
+        brains = brains.filter(is_active=True)
+    if tenant_id is not EVERY_TENANT:
+        brains = brains.filter(tenant_id=tenant_id)
+    return list(dict.fromkeys(brains.values_list("slug", "name")))
+
+
 def brain_relations(model: type[Model]) -> dict[str, Any]:
     """{column field name: its brain_of relation} for the model's Brain columns (target_brain_id → target_brain)."""
     relations = {}
@@ -207,11 +219,7 @@ class TenantScopedAdminMixin:
 
     def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
         if db_field.name in brain_relations(self.model):
-            tenant_id = admin_tenant_id(request)
-            brains = Brain.objects.filter(is_active=True).order_by("name")
-            if tenant_id is not EVERY_TENANT:
-                brains = brains.filter(tenant_id=tenant_id)
-            choices = list(dict.fromkeys(brains.values_list("slug", "name")))
+            choices = admin_brain_choices(request, active_only=True)
             return forms.TypedChoiceField(
                 choices=[("", "---------"), *choices] if db_field.null else choices,
                 required=not db_field.null, empty_value=None, label=db_field.name.removesuffix("_id").replace("_", " "),
@@ -233,21 +241,25 @@ class TenantScopedAdminMixin:
 
         return InOwnTenant
 
+    def _shows_tenant(self, request: HttpRequest) -> bool:
+        """A superuser's lists carry the row's tenant (column, filter, and its join)."""
+        return request.user.is_superuser and _tenant_of(self.model) == "tenant_id"
+
     def get_list_display(self, request: HttpRequest):
         shown = list(super().get_list_display(request))
-        if request.user.is_superuser and "tenant" not in shown and _tenant_of(self.model) == "tenant_id":
+        if self._shows_tenant(request) and "tenant" not in shown:
             shown.append("tenant")
         return shown
 
     def get_list_select_related(self, request: HttpRequest):
         related = super().get_list_select_related(request)
-        if request.user.is_superuser and _tenant_of(self.model) == "tenant_id" and related is not True:
+        if self._shows_tenant(request) and related is not True:
             return (*(related or ()), "tenant")  # the superuser's tenant column, in the same query
         return related
 
     def get_list_filter(self, request: HttpRequest):
         filters = list(super().get_list_filter(request))
-        if request.user.is_superuser and "tenant" not in filters and _tenant_of(self.model) == "tenant_id":
+        if self._shows_tenant(request) and "tenant" not in filters:
             filters.append("tenant")
         return filters
 
@@ -264,11 +276,7 @@ class BrainListFilter(admin.SimpleListFilter):
     column = ""
 
     def lookups(self, request, model_admin):
-        tenant_id = admin_tenant_id(request)
-        brains = Brain.objects.order_by("name")
-        if tenant_id is not EVERY_TENANT:
-            brains = brains.filter(tenant_id=tenant_id)
-        return list(dict.fromkeys(brains.values_list("slug", "name")))
+        return admin_brain_choices(request)
 
     def queryset(self, request, queryset):
         return queryset.filter(**{self.column: self.value()}) if self.value() else queryset

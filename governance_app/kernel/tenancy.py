@@ -35,12 +35,19 @@ def user_tenant_id(user) -> uuid.UUID | None:
     return TenantUser.objects.filter(user=user).values_list("tenant_id", flat=True).first()
 
 
+def belongs_elsewhere(user, tenant_id: uuid.UUID) -> bool:
+    """Whether `user` is already a person of another tenant than this one."""
+    return TenantUser.objects.filter(user=user).exclude(tenant_id=tenant_id).exists()
+
+
+ELSEWHERE = "{user} belongs to another tenant; a person belongs to exactly one."
+
+
 def tenant_user_link(*, user, tenant_id: uuid.UUID) -> TenantUser:
     """Make `user` a person of this tenant; refused when they already belong to another."""
     link, _created = TenantUser.objects.get_or_create(user=user, defaults={"tenant_id": tenant_id})
     if link.tenant_id != tenant_id:
-        raise DomainError(f"{user.get_username()} belongs to another tenant; a person belongs to exactly one.",
-                          field="user")
+        raise DomainError(ELSEWHERE.format(user=user.get_username()), field="user")
     return link
 
 
@@ -71,5 +78,5 @@ class ActiveTenantBackend(ModelBackend):
         return user
 
 
-__all__ = ["ActiveTenantBackend", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_SLUG", "member_add", "tenant_for_slug", "tenant_user_link",
+__all__ = ["ELSEWHERE", "ActiveTenantBackend", "belongs_elsewhere", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_SLUG", "member_add", "tenant_for_slug", "tenant_user_link",
            "user_tenant_id"]
