@@ -9,15 +9,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from governance_app.kernel import clock
+from governance_app.kernel import claims, clock
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
-from governance_app.kernel.tenancy import member_add
+from governance_app.kernel.tenancy import member_add, tenant_exists
 from governance_app.kernel.text_rules import required_text, substantive
 from governance_app.models import (
     ApiToken,
@@ -377,11 +377,12 @@ def tenant_create(*, slug: str, name: str, reviewer_username: str, reviewer_pass
         raise DomainError(f"Unknown subscription tier {subscription_tier!r}: choose one of "
                           f"{', '.join(SubscriptionTier.values)}.", field="subscription_tier")
     User = get_user_model()
-    with transaction.atomic():
-        if Tenant.objects.filter(slug=slug).exists():
+    tenant = Tenant(slug=slug, name=name, domain=domain, subscription_tier=subscription_tier)
+    # Acting for the new tenant from the start (row-level security on PostgreSQL): no other
+    # tenant's rows are visible, so the unique slug and domain are asked of the database.
+    with claims.tenant_claim(tenant.id):
+        if tenant_exists(slug):
             raise DomainError(f"A tenant {slug!r} exists already.", field="slug", kind=Refusal.CONFLICT)
-        if domain and Tenant.objects.filter(domain=domain).exists():
-            raise DomainError(f"Another tenant has the domain {domain!r}.", field="domain", kind=Refusal.CONFLICT)
         if User.objects.filter(username=username).exists():
             raise DomainError(f"{username!r} exists already, and a person belongs to one tenant: name a new "
                               f"reviewer.", field="reviewer", kind=Refusal.CONFLICT)
@@ -390,7 +391,14 @@ def tenant_create(*, slug: str, name: str, reviewer_username: str, reviewer_pass
             validate_password(reviewer_password, reviewer)
         except ValidationError as error:
             raise DomainError(" ".join(error.messages), field="password") from None
-        tenant = Tenant.objects.create(slug=slug, name=name, domain=domain, subscription_tier=subscription_tier)
+        try:
+            with transaction.atomic():
+                tenant.save(force_insert=True)
+        except IntegrityError as error:  # the other tenants are invisible here: their unique keys answer
+            if "slug" in str(error):
+                raise DomainError(f"A tenant {slug!r} exists already.", field="slug", kind=Refusal.CONFLICT) from None
+            raise DomainError(f"Another tenant has the domain {domain!r}.", field="domain",
+                              kind=Refusal.CONFLICT) from None
         brains = {spec["slug"]: Brain.objects.create(tenant=tenant, **spec) for spec in BRAINS}
         reviewer.set_password(reviewer_password)
         reviewer.save()

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mwms_site.web.DatabaseUnavailableMiddleware",
+    # One transaction per request, acting for the person's or the token's tenant (row-level security).
+    "mwms_site.web.TenantClaimMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -113,6 +115,32 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # is locked" at once, the busy timeout notwithstanding (a reader cannot be upgraded).
     _db.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 DATABASES = {"default": _db}
+
+# Two roles on PostgreSQL (README, "Row-level security and the two database roles"): DATABASE_URL is the runtime role the app runs
+# as (NOSUPERUSER NOBYPASSRLS, owns nothing); DATABASE_OWNER_URL, when set, is the owner that
+# `migrate` connects as, and that grants the runtime role only what MWMS_DB_TABLE_KINDS says.
+# Only the owner URL's user, password, host and port are used; the database is DATABASE_URL's.
+_owner_url = env_str("DATABASE_OWNER_URL")
+DATABASE_OWNER = (dj_database_url.parse(_owner_url)
+                  if _owner_url and _db["ENGINE"] == "django.db.backends.postgresql" else None)
+MWMS_DB_RUNTIME_ROLE = env_str("DB_RUNTIME_ROLE") or None  # when the login name is not the role's
+MWMS_DB_LOCK_DATABASE = env_bool("DB_LOCK_DATABASE", default=True)  # false on Supabase
+# What the runtime role may do to each table. A table in none of these makes `migrate` fail with
+# its name, so a new table never gets write access by accident.
+MWMS_DB_TABLE_KINDS = {
+    # History: INSERT and SELECT only.
+    "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments"],
+    # The chain and its registry: never deleted.
+    "lineage": ["mwms_brain_requests", "mwms_tasks", "mwms_task_artifacts", "mwms_lessons_learned",
+                "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants"],
+    "mutable": ["django_session", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions",
+                "auth_user", "auth_user_groups", "auth_user_user_permissions", "django_admin_log", "axes_*",
+                "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
+                "mwms_idempotency_keys"],
+    "read_only": ["django_migrations"],
+}
+MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
+                             "public.mwms_tenant_for_slug(text)"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,12 +4,13 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from governance_app.kernel import claims
 from mwms_site.api_errors import api_path
 from mwms_site.api_kit import error_body, json_response
 
@@ -66,10 +67,17 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(http_request)
 
     def process_exception(self, http_request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            logger.warning("Database unavailable for %s: %s", http_request.path, exception)
-            return database_unavailable_response(http_request)
+        if isinstance(exception, DATABASE_GONE):
+            return database_unavailable(http_request, exception)
         return None
+
+
+DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def database_unavailable(http_request: HttpRequest, exception: Exception) -> HttpResponse:
+    logger.warning("Database unavailable for %s: %s", http_request.path, exception)
+    return database_unavailable_response(http_request)
 
 
 class PermissionsPolicyMiddleware:
@@ -82,3 +90,88 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(http_request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+class TenantClaimMiddleware:
+    """On PostgreSQL, each web request and API call is one transaction that acts for one tenant.
+
+    Row-level security shows a transaction only the rows of the tenant its claim names
+    (`request.jwt.claims`, kernel.claims). For a signed-in person the claim is their tenant (an
+    installation superuser in the Django admin acts for every tenant); the API sets it from the
+    bearer token's tenant (kernel.tokens). The claim is transaction-local, so a pooled connection
+    never carries it into the next request; nested in an outer transaction (a test), the previous
+    claim is put back on the way out.
+
+    A 5xx answer rolls the transaction back (Django has already turned the exception into the
+    response, so the atomic block alone would commit a half-done write). A streaming answer is
+    read in a transaction of its own with the same claim. On SQLite this does nothing: the
+    selectors' tenant filter is the guard there.
+    """
+
+    # Answers that read no table (the OpenAPI document and its viewer) open no transaction.
+    NO_DATABASE = ("/openapi.json", "/docs")
+
+    STATEMENT = claims.TAG + (
+        "SELECT s.previous, set_config('request.jwt.claims', "
+        "json_build_object('tenant_id', s.tenant_id, 'mwms_scope', %s::text)::text, true), s.tenant_id "
+        "FROM (SELECT current_setting('request.jwt.claims', true) AS previous, "
+        "public.mwms_user_tenant(%s) AS tenant_id) s"
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The view's own database errors reach DatabaseUnavailableMiddleware; these are the claim's
+        # (the first statement of a request, so the one that finds the database gone).
+        try:
+            return self._in_a_claimed_transaction(request)
+        except DATABASE_GONE as exception:
+            return database_unavailable(request, exception)
+
+    def _in_a_claimed_transaction(self, request: HttpRequest) -> HttpResponse:
+        if connection.vendor != "postgresql" or not self._acts_for_a_tenant(request):
+            return self.get_response(request)
+        nested = connection.in_atomic_block
+        with transaction.atomic():
+            previous, tenant_id = self._claim(request, nested)
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            elif nested:
+                claims.restore_claim(previous)
+        if tenant_id and getattr(response, "streaming", False) and not getattr(response, "is_async", False):
+            response.streaming_content = _streamed_with_claim(response.streaming_content, tenant_id)
+        return response
+
+    def _acts_for_a_tenant(self, request: HttpRequest) -> bool:
+        """A signed-in person's page, or an API call with a bearer token. Anyone else (the sign-in
+        page, a 404 for a stranger) sees no tenant's rows, so needs neither claim nor transaction."""
+        if request.path_info.endswith(self.NO_DATABASE):
+            return False
+        if "HTTP_AUTHORIZATION" in request.META:
+            return True
+        user = getattr(request, "user", None)
+        return user is not None and user.is_authenticated
+
+    def _claim(self, request: HttpRequest, nested: bool):
+        """Set the signed-in person's claim; return the claim it replaces and their tenant. An API
+        call's claim is set by its token's lookup (kernel.tokens), so here only the claim to put
+        back is read, and only when there is an outer transaction to put it back in."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            if not nested:
+                return None, None
+            with connection.cursor() as cursor:
+                cursor.execute(claims.TAG + "SELECT current_setting('request.jwt.claims', true)")
+                return cursor.fetchone()[0], None
+        every = user.is_superuser and request.path_info.startswith("/admin/")
+        with connection.cursor() as cursor:
+            cursor.execute(self.STATEMENT, ["installation" if every else None, user.pk])
+            previous, _set, tenant_id = cursor.fetchone()
+        return previous, tenant_id
+
+
+def _streamed_with_claim(content, tenant_id):
+    with claims.tenant_claim(tenant_id):
+        yield from content

@@ -5,6 +5,8 @@ CI sets MWMS_REQUIRE_POSTGRES=1 / MWMS_REQUIRE_E2E=1 so that such a test fails i
 skipping, and nothing PostgreSQL- or browser-only silently stops running.
 """
 
+import contextlib
+import functools
 import os
 import shutil
 
@@ -14,9 +16,14 @@ from django.contrib.messages import get_messages
 from django.db import connection
 
 from governance_app.kernel.brains import forget_brains
+from governance_app.kernel.claims import set_session_claim
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.tenancy import member_add
 from governance_app.models import Brain, MembershipRole
+
+# The test database is created and migrated as the owner when DATABASE_OWNER_URL is set, and the
+# tests run as the runtime role, through its grants and row-level security.
+from tests.db_roles import assert_app_queries, django_db_setup, every_tenant, tenant_session_claim  # noqa: E402, F401
 
 # Shared checks keep pytest's detailed assertion messages.
 pytest.register_assert_rewrite("tests.admin_pages")
@@ -55,6 +62,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness protects real passwords; in tests it only costs minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def django_assert_num_queries(pytestconfig):
+    """pytest-django's fixture, counting the app's queries and not the tenant claim's bookkeeping."""
+    return functools.partial(assert_app_queries, pytestconfig)
+
+
+@pytest.fixture
+def django_assert_max_num_queries(pytestconfig):
+    return functools.partial(assert_app_queries, pytestconfig, exact=False)
+
+
+@pytest.fixture(autouse=True)
+def _acting_for_the_demo_tenant(request, django_db_blocker):
+    """The tests' own reads and writes act for the demo tenant, as a command would (on PostgreSQL
+    row-level security shows nothing without a claim). A test acting for another tenant wraps that
+    part in `claims.tenant_claim(...)`; the app's requests set their own claim and put this one back."""
+    if "django_db_setup" not in request.fixturenames or connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock():
+        set_session_claim(DEFAULT_TENANT_ID)
+    yield
+    if connection.connection is not None:
+        with django_db_blocker.unblock(), contextlib.suppress(Exception):
+            set_session_claim(None)
 
 
 @pytest.fixture(autouse=True)

@@ -14,12 +14,14 @@ for a queryset's update().
 """
 
 import itertools
+import uuid
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 
+from governance_app.kernel import claims
 from governance_app.kernel.admin import brain_relations
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.tenancy import tenant_user_link
@@ -91,9 +93,13 @@ def make_user(**overrides: Any):
 
 
 def make_tenant(**overrides: Any) -> Tenant:
-    """A tenant beyond the demo one, with no Brains (tenant_create gives a tenant its nine)."""
+    """A tenant beyond the demo one, with no Brains (tenant_create gives a tenant its nine). It is
+    written acting for itself (row-level security on PostgreSQL), so the demo tenant's tests do not
+    see it: read it back inside `tests.db_roles.acting_for(tenant)`."""
     n = _n()
-    return _create(Tenant, {"slug": f"tenant-{n}", "name": f"Tenant {n}"}, overrides)
+    tenant_id = overrides.pop("id", None) or uuid.uuid4()
+    with claims.tenant_claim(tenant_id):
+        return _create(Tenant, {"id": tenant_id, "slug": f"tenant-{n}", "name": f"Tenant {n}"}, overrides)
 
 
 def make_brain(**overrides: Any) -> Brain:
@@ -185,7 +191,22 @@ def make_request(**overrides: Any) -> BrainRequest:
     if overrides.get("mcr_update_status", McrUpdateStatus.NONE) != McrUpdateStatus.NONE:
         # Only a request that suggested an MCR update has an MCR update status.
         defaults["mcr_update_suggested"] = True
+    if overrides.get("mcr_update_status") == McrUpdateStatus.APPROVED:
+        # Approved only with HeadOffice's MCR decision on record, which PostgreSQL checks.
+        request = _create(BrainRequest, defaults, {**overrides, "mcr_update_status": McrUpdateStatus.PROPOSED})
+        mcr_approval_record(request)
+        return request
     return _create(BrainRequest, defaults, overrides)
+
+
+def mcr_approval_record(request: BrainRequest) -> DecisionRecord:
+    """HeadOffice's MCR decision approving `request`, then its approved status (the order PostgreSQL
+    insists on: mwms_mcr_approval_requires_decision)."""
+    decision = make_decision_record(request=request, decision_kind=DecisionKind.MCR_DECISION,
+                                    mcr_decision=McrDecision.APPROVED)
+    BrainRequest.objects.filter(pk=request.pk).update(mcr_update_status=McrUpdateStatus.APPROVED)
+    request.mcr_update_status = McrUpdateStatus.APPROVED
+    return decision
 
 
 def make_request_event(request: BrainRequest | None = None, **overrides: Any) -> RequestEvent:
@@ -306,15 +327,14 @@ def make_canon_document(**overrides: Any) -> CanonDocument:
 
 def make_canon_amendment(document: CanonDocument | None = None, request: BrainRequest | None = None,
                          decision: DecisionRecord | None = None, **overrides: Any) -> CanonAmendment:
-    """An amendment approved by a HeadOffice MCR decision on an MCR update suggestion."""
+    """An amendment approved by a HeadOffice MCR decision on an MCR update suggestion (recorded
+    first: on PostgreSQL the request's status becomes approved only with that decision on record)."""
     document = document or make_canon_document()
     request = request or make_request(
         request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice", mcr_update_suggested=True,
-        mcr_update_status=McrUpdateStatus.APPROVED,
+        mcr_update_status=McrUpdateStatus.PROPOSED,
     )
-    decision = decision or make_decision_record(
-        request=request, decision_kind=DecisionKind.MCR_DECISION, mcr_decision=McrDecision.APPROVED,
-    )
+    decision = decision or mcr_approval_record(request)
     defaults = {
         "document": document,
         "request": request,

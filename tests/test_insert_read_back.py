@@ -5,16 +5,16 @@ its row exactly."""
 import pytest
 from django.apps import apps
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from governance_app.kernel.actors import actor_for_user
 from requests_app.services import request_create, request_event_write
+from tests.db_roles import AppQueries
 
 pytestmark = pytest.mark.django_db
 
 
 def test_creating_a_request_reads_nothing_back_and_matches_its_rows(owner):
-    with CaptureQueriesContext(connection) as queries:
+    with AppQueries(connection) as queries:
         created = request_create(actor=actor_for_user(owner), destination_brain="affiliate",
                                  request_type="offer_review_request", request_title="Review the offer",
                                  request_summary="Review the offer against the latest research signal.")

@@ -65,17 +65,29 @@ def api_token_authenticate(secret: str) -> ApiToken:
     now = timezone.now()
     stale = connection.ops.adapt_datetimefield_value(now - TOUCH_EVERY)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.id, t.tenant_id, t.brain, t.role, t.label, t.revoked_at IS NOT NULL, "
-            f"(t.last_used_at IS NULL OR t.last_used_at < %s), o.is_active "
-            f"FROM {ApiToken._meta.db_table} t JOIN {Tenant._meta.db_table} o ON o.id = t.tenant_id "
-            f"WHERE t.token_hash = %s",
-            [stale, token_hash(secret)],
-        )
+        if connection.vendor == "postgresql":
+            # Row-level security hides every token until the tenant is known, so the owner's
+            # SECURITY DEFINER lookup finds this one, and the same statement sets the claim to its
+            # tenant for the rest of the call's transaction (kernel.claims).
+            cursor.execute(
+                "SELECT t.id, t.tenant_id, t.brain, t.role, t.label, t.revoked, "
+                "(t.last_used_at IS NULL OR t.last_used_at < %s), t.tenant_active, "
+                "set_config('request.jwt.claims', json_build_object('tenant_id', t.tenant_id)::text, true) "
+                "FROM public.mwms_token_lookup(%s) t",
+                [stale, token_hash(secret)],
+            )
+        else:
+            cursor.execute(
+                f"SELECT t.id, t.tenant_id, t.brain, t.role, t.label, t.revoked_at IS NOT NULL, "
+                f"(t.last_used_at IS NULL OR t.last_used_at < %s), o.is_active, NULL "
+                f"FROM {ApiToken._meta.db_table} t JOIN {Tenant._meta.db_table} o ON o.id = t.tenant_id "
+                f"WHERE t.token_hash = %s",
+                [stale, token_hash(secret)],
+            )
         row = cursor.fetchone()
     if row is None:
         raise TokenRefused("Unknown token: send Authorization: Bearer <token> with a token from issue_token.")
-    token_id, tenant_id, brain, role, label, revoked, touch, tenant_active = row
+    token_id, tenant_id, brain, role, label, revoked, touch, tenant_active, _claim = row
     if revoked:
         raise TokenRefused(f"This token ({label}) was revoked; ask HeadOffice for a new one.")
     if not tenant_active:

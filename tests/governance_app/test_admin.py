@@ -36,6 +36,7 @@ from tests.admin_pages import (
     assert_changelist_query_count_is_flat,
     assert_pages_answer,
 )
+from tests.factories import make_tenant
 
 _seq = itertools.count(1)
 
@@ -100,7 +101,7 @@ def _idempotency_record() -> IdempotencyRecord:
 
 BUILDERS: dict[type[Model], Callable[[], Model]] = {
     IdempotencyRecord: _idempotency_record,
-    Tenant: lambda: Tenant.objects.create(slug=f"tenant-{next(_seq)}", name="Second organisation"),
+    Tenant: lambda: make_tenant(name="Second organisation"),
     Brain: lambda: Brain.objects.create(slug=f"brain-{next(_seq)}", name="Pricing Brain",
                                         accepted_request_types=["research_request"]),
     Membership: _membership,

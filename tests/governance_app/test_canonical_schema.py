@@ -157,16 +157,19 @@ def _columns(table: str) -> dict[str, tuple[str, bool, str | None]]:
 
 
 def _foreign_keys() -> set[tuple[str, str, str, str]]:
-    """Every single-column foreign key of the schema: (table, column, referenced table, referenced column)."""
+    """Each column of each foreign key of the schema: (table, column, referenced table, referenced
+    column); a composite key (tenant_id, target_brain) → (tenant_id, slug) gives one per column.
+
+    Read from pg_catalog: information_schema shows a constraint only to its table's owner or to a
+    role with a privilege beyond SELECT, and the runtime role (DATABASE_URL) owns nothing."""
     rows = _query(
         """
-        SELECT kcu.table_name, kcu.column_name, ccu.table_name, ccu.column_name
-          FROM information_schema.table_constraints tc
-          JOIN information_schema.key_column_usage kcu
-            ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name
-          JOIN information_schema.constraint_column_usage ccu
-            ON ccu.constraint_schema = tc.constraint_schema AND ccu.constraint_name = tc.constraint_name
-         WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()
+        SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, fa.attname
+          FROM pg_constraint c
+         CROSS JOIN LATERAL unnest(c.conkey, c.confkey) AS k(attnum, fattnum)
+          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+          JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = k.fattnum
+         WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
         """
     )
     return set(rows)

@@ -28,9 +28,12 @@ from requests_app.models import BrainRequest
 from tests.api_client import api_as, new_request_body
 from tests.conftest import PASSWORD
 from tests.engine import actor, new_request
+from tests.db_roles import with_no_claim
 from tests.factories import make_lesson, make_request
 
-pytestmark = pytest.mark.django_db
+# The tests see both tenants (the app's and the keys' refusals are under test here; row-level
+# security's are tests/test_row_level_security.py's).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_tenant")]
 
 User = get_user_model()
 
@@ -197,8 +200,10 @@ def test_an_inactive_tenants_tokens_and_people_are_refused(client, acme):
 
 
 def run(command: str, *args, **options) -> str:
+    """The command's output, run as from a shell: acting for no tenant until it says which."""
     out = StringIO()
-    call_command(command, *args, stdout=out, **options)
+    with with_no_claim():
+        call_command(command, *args, stdout=out, **options)
     return out.getvalue()
 
 
@@ -206,7 +211,7 @@ def test_tenant_create_makes_the_nine_brains_and_a_reviewer_who_can_sign_in(clie
     said = run("tenant_create", "beta", name="Beta Ltd", reviewer="beta_reviewer", password=PASSWORD)
 
     beta = Tenant.objects.get(slug="beta")
-    assert "Created tenant beta" in said
+    assert "Created tenant beta (Beta Ltd) with 9 Brains" in said
     assert Brain.objects.filter(tenant=beta).count() == 9
     reviewer = User.objects.get(username="beta_reviewer")
     assert TenantUser.objects.get(user=reviewer).tenant_id == beta.id

@@ -13,13 +13,13 @@ from django.contrib import admin
 from django.db import connection
 from django.db.models import Model
 from django.test.client import RequestFactory
-from django.test.utils import CaptureQueriesContext
 
 from governance_app.kernel.actors import SYSTEM
 from requests_app.models import BrainRequest, RequestEvent, RequestEventType, Signal
 from requests_app.services import request_event_write
 from tasks_app.models import Task
 from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer, change_form_data
+from tests.db_roles import AppQueries
 
 _seq = itertools.count(1)
 
@@ -86,7 +86,7 @@ def test_request_change_page_query_count_does_not_grow_with_events_and_tasks(
     for _ in range(3):
         _event(request), _task(request)
     admin_client.get(url)
-    with CaptureQueriesContext(connection) as with_three:
+    with AppQueries(connection) as with_three:
         admin_client.get(url)
 
     for _ in range(27):

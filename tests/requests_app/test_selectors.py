@@ -2,7 +2,6 @@
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from requests_app.models import BrainRequest
 from requests_app.selectors import (
@@ -11,6 +10,7 @@ from requests_app.selectors import (
     requests_visible_to,
 )
 from tasks_app.models import Task, TaskArtifact, TaskEvent
+from tests.db_roles import AppQueries
 from tests.engine import actor, new_request, token_actor
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +105,7 @@ def _grow(root: BrainRequest, *, depth: int, tasks: int) -> BrainRequest:
 
 
 def _queries(reviewer, request) -> int:
-    with CaptureQueriesContext(connection) as captured:
+    with AppQueries(connection) as captured:
         lineage = request_lineage(actor=actor(reviewer), request=request)
         [len(t.events.all()) + len(t.artifacts.all()) for t in lineage.tasks]
     return len(captured.captured_queries)

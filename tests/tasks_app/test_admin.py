@@ -13,13 +13,13 @@ from django.contrib import admin
 from django.db import connection
 from django.db.models import Model
 from django.test.client import RequestFactory
-from django.test.utils import CaptureQueriesContext
 
 from governance_app.kernel.actors import SYSTEM
 from requests_app.models import BrainRequest
 from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType
 from tasks_app.services import task_event_write
 from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer, change_form_data
+from tests.db_roles import AppQueries
 
 _seq = itertools.count(1)
 
@@ -87,7 +87,7 @@ def test_task_change_page_query_count_does_not_grow_with_events_and_artifacts(
     for _ in range(3):
         _event(task), _artifact(task)
     admin_client.get(url)
-    with CaptureQueriesContext(connection) as with_three:
+    with AppQueries(connection) as with_three:
         admin_client.get(url)
 
     for _ in range(27):

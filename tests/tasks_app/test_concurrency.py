@@ -16,6 +16,8 @@ import pytest
 from django.db import connection
 
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.claims import set_session_claim
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import MembershipRole
 from requests_app import services as rs
@@ -36,13 +38,15 @@ def committed(transactional_db, django_db_serialized_rollback) -> None:
 def at_once(*calls: Callable[[], Any]) -> list[Any]:
     """Run each call in its own thread and connection, all released together by a barrier.
 
-    Returns what each call returned, or the exception it raised, in call order.
+    Returns what each call returned, or the exception it raised, in call order. Each connection acts
+    for the demo tenant (row-level security on PostgreSQL), as a web request or an API call would.
     """
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = [None] * len(calls)
 
     def run(index: int, call: Callable[[], Any]) -> None:
         try:
+            set_session_claim(DEFAULT_TENANT_ID)
             barrier.wait(timeout=RACE_TIMEOUT)
             outcomes[index] = call()
         except BaseException as error:  # noqa: BLE001 — the test asserts on whatever was raised

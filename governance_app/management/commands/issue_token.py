@@ -7,6 +7,7 @@ only its SHA-256 is stored.
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from governance_app.kernel import claims
 from governance_app.kernel.errors import DomainError
 from governance_app.kernel.tenancy import DEFAULT_TENANT_SLUG, tenant_for_slug
 from governance_app.kernel.tokens import api_token_issue
@@ -26,7 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, tenant: str, brain: str, role: str, label: str, **options) -> None:
         try:
             found = tenant_for_slug(tenant)
-            token, secret = api_token_issue(tenant_id=found.id, brain=brain, role=role, label=label)
+            with claims.tenant_claim(found.id):  # acting for the tenant (row-level security)
+                token, secret = api_token_issue(tenant_id=found.id, brain=brain, role=role, label=label)
         except DomainError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"Issued a {token.get_role_display()} token for {token.brain_id} of {found.slug}, "

@@ -38,7 +38,7 @@ from governance_app.demo_scale import (
     executor_token,
     owner_username,
 )
-from governance_app.kernel import clock
+from governance_app.kernel import claims, clock
 from governance_app.kernel.actors import Actor, actor_for_token, actor_for_user
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.errors import DomainError
@@ -405,7 +405,8 @@ class Command(BaseCommand):
             raise CommandError(f"--password: {' '.join(error.messages)}") from error
         started = time.monotonic()
         now = timezone.now()
-        with transaction.atomic():
+        # One transaction acting for the demo tenant (row-level security on PostgreSQL).
+        with claims.tenant_claim(DEFAULT_TENANT_ID):
             tenant, brains = organisation_ensure()
             people = demo_people(brains)
             for change in people_ensure(people=people, brains=brains, password=password):

@@ -8,6 +8,7 @@ once. A refusal is one line and changes nothing. Then issue its tokens with
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from governance_app.kernel import claims
 from governance_app.kernel.errors import DomainError
 from governance_app.models import Brain, SubscriptionTier, Tenant
 from governance_app.services import tenant_create
@@ -38,4 +39,5 @@ class Command(BaseCommand):
 
 
 def tenant_brain_count(tenant: Tenant) -> int:
-    return Brain.objects.filter(tenant=tenant).count()
+    with claims.tenant_claim(tenant.id):  # acting for the new tenant (row-level security)
+        return Brain.objects.filter(tenant=tenant).count()
