@@ -12,6 +12,9 @@ paired ratios (candidate / baseline). Run from the project root:
         [--rounds 8] [--phase 800]
 
 Both checkouts run with this project's virtualenv; each is migrated into its own database first.
+With `--candidate-runtime-role USER:PASSWORD` the candidate runs as production does on PostgreSQL:
+migrated as --pg-user (DATABASE_OWNER_URL), served as that runtime role (DATABASE_URL), so its
+figures include the grants and row-level security; the baseline keeps one role.
 """
 
 import argparse
@@ -27,6 +30,7 @@ from api_bench import (
     ROOT,
     Client,
     add_postgres_arguments,
+    database_url,
     free_port,
     issue_token,
     manage,
@@ -51,14 +55,20 @@ Task.objects.bulk_create(
 class Version:
     """One checkout, served by its own gunicorn on its own database, with a queue of tasks."""
 
-    def __init__(self, name: str, root: Path, args: argparse.Namespace, queue: int) -> None:
+    def __init__(self, name: str, root: Path, args: argparse.Namespace, queue: int,
+                 runtime_role: str | None = None) -> None:
         self.name, self.root = name, root
         self.creates: list[float] = []
         self.claims: list[float] = []
         args = argparse.Namespace(**{**vars(args), "database": f"mwms_compare_{name}"})
-        print(f"{name}: {root} → database {args.database} …", flush=True)
+        served_as = f" served as {runtime_role.split(':')[0]}" if runtime_role else ""
+        print(f"{name}: {root} → database {args.database}{served_as} …", flush=True)
         recreate_database(args)
-        env = server_env(args)
+        owner_env = env = server_env(args)
+        if runtime_role:
+            user, _, password = runtime_role.partition(":")
+            runtime = argparse.Namespace(**{**vars(args), "pg_user": user, "pg_password": password})
+            env = {**owner_env, "DATABASE_URL": database_url(runtime), "DATABASE_OWNER_URL": database_url(args)}
         manage(env, "migrate", "--no-input", root=root)
         self.port = free_port()
         tokens = {label: issue_token(env, brain, role, f"compare-{label}", root=root) for label, brain, role in (
@@ -74,7 +84,9 @@ class Version:
         status, routed = head_office.call("POST", f"/requests/{created['request_id']}/transition",
                                           {"to_status": "routed", "review_owner": "headoffice"})
         assert status == 200, routed
-        manage(env, "shell", "-c", QUEUE_SCRIPT.format(request_id=created["request_id"], count=queue), root=root)
+        # As the owner: the queue is set-up, and the owner sees every tenant's rows.
+        manage(owner_env, "shell", "-c", QUEUE_SCRIPT.format(request_id=created["request_id"], count=queue),
+               root=root)
 
     def phase(self, clients: list[Client], method: str, path: str, body: object, calls: int) -> float:
         """Calls per second for `calls` calls spread over the clients, each in its own thread."""
@@ -109,6 +121,8 @@ def main() -> None:
     parser.add_argument("candidate", type=Path, nargs="?", default=ROOT, help="default: this checkout")
     parser.add_argument("--rounds", type=int, default=8, help="phases per version and call (default 8)")
     parser.add_argument("--phase", type=int, default=800, help="calls per phase (default 800)")
+    parser.add_argument("--candidate-runtime-role", metavar="USER:PASSWORD", default=None,
+                        help="serve the candidate as this runtime role, migrated as --pg-user (row-level security)")
     add_postgres_arguments(parser)
     args = parser.parse_args()
     for root in (args.baseline, args.candidate):
@@ -116,7 +130,8 @@ def main() -> None:
             raise SystemExit(f"{root} is not a checkout of this project (no manage.py)")
 
     queue = (args.rounds + 1) * args.phase + 100
-    versions = [Version("a", args.baseline.resolve(), args, queue), Version("b", args.candidate.resolve(), args, queue)]
+    versions = [Version("a", args.baseline.resolve(), args, queue), Version("b", args.candidate.resolve(), args, queue,
+                                                                           args.candidate_runtime_role)]
     try:
         for version in versions:  # warm both up before measuring
             version.phase([version.research] * 8, "POST", "/requests", REQUEST_BODY, 160)
