@@ -90,20 +90,10 @@ def install_owner_flush(monkeypatch: pytest.MonkeyPatch) -> None:
     def deserialize_for_every_tenant(creation, data):
         """serialized_rollback puts back every tenant's migrated rows (the registry), so it writes
         with the claim of every tenant, then puts the connection's own claim back."""
-        from governance_app.kernel.claims import CLAIM, EVERY_TENANT
+        from governance_app.kernel.claims import EVERY_TENANT, claim_json
         from governance_app.kernel.db import DEFAULT_TENANT_ID
-        alias = creation.connection.alias
-        if creation.connection.vendor != "postgresql":
-            return deserialize(creation, data)
-        with creation.connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting(%s, true)", [CLAIM])
-            previous = cursor.fetchone()[0] or ""
-        set_session_claim(DEFAULT_TENANT_ID, alias, **EVERY_TENANT)
-        try:
+        with session_claim_swapped(claim_json(DEFAULT_TENANT_ID, **EVERY_TENANT), creation.connection.alias):
             deserialize(creation, data)
-        finally:
-            with creation.connection.cursor() as cursor:
-                cursor.execute("SELECT set_config(%s, %s, false)", [CLAIM, previous])
 
     monkeypatch.setattr(BaseDatabaseCreation, "deserialize_db_from_string", deserialize_for_every_tenant)
 
@@ -266,19 +256,24 @@ def every_tenant(django_db_blocker):
 
 
 @contextlib.contextmanager
-def with_no_claim(using: str = "default"):
-    """The block starts with no tenant claim, as a management command run from a shell does; the
-    test's own claim is back afterwards."""
+def session_claim_swapped(claim: str, using: str = "default"):
+    """The connection's session claim is `claim` ('' for none) in the block, and its own afterwards."""
     from governance_app.kernel.claims import CLAIM
     connection = connections[using]
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true), set_config(%s, '', false)", [CLAIM, CLAIM])
+        cursor.execute("SELECT current_setting(%s, true), set_config(%s, %s, false)", [CLAIM, CLAIM, claim])
         previous = cursor.fetchone()[0] or ""
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config(%s, %s, false)", [CLAIM, previous])
+
+
+def with_no_claim(using: str = "default"):
+    """The block starts with no tenant claim, as a management command run from a shell does; the
+    test's own claim is back afterwards."""
+    return session_claim_swapped("", using)
