@@ -12,6 +12,8 @@ runtime role, with the rest of the security layer.
 
 from django.db import migrations
 
+from governance_app.migrations._postgres import postgres_only
+
 MCR_GATE_SQL = r"""
 -- mcr_update_status may become 'approved' only when a HeadOffice MCR decision approving this very
 -- request (same tenant) exists. Immediate: the decision must be inserted first (same transaction is
@@ -78,18 +80,6 @@ DROP FUNCTION IF EXISTS public.mwms_token_lookup(text);
 DROP FUNCTION IF EXISTS public.mwms_user_tenant(bigint);
 DROP FUNCTION IF EXISTS public.mwms_tenant_for_slug(text);
 """
-
-
-def postgres_only(sql: str, reverse_sql: str) -> migrations.RunPython:
-    def forward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql, params=None)
-
-    def backward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(reverse_sql, params=None)
-
-    return migrations.RunPython(forward, backward, elidable=False)
 
 
 class Migration(migrations.Migration):
