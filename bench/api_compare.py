@@ -5,7 +5,9 @@ hides a 10% change. This serves both versions at once (each its own gunicorn wit
 and its own scratch database, mwms_compare_a and mwms_compare_b) and alternates short phases
 between them — POST /api/v1/requests from 8 threads, then POST /api/v1/tasks/claim from 8
 executors — so both see the same host. It prints each version's median and the median of the
-paired ratios (candidate / baseline). Run from the project root:
+paired ratios (candidate / baseline), and the CPU each call cost the version's gunicorn workers and
+its own database's PostgreSQL backends: CPU per call moves much less than throughput when other work
+shares the machine, so its ratio is the steadier of the two. Run from the project root:
 
     git worktree add /tmp/baseline main
     .venv/bin/python bench/api_compare.py /tmp/baseline [CANDIDATE_DIR, default: this checkout]
@@ -29,6 +31,8 @@ from api_bench import (
     REQUEST_BODY,
     ROOT,
     Client,
+    _cpu_seconds,
+    _pids,
     add_postgres_arguments,
     database_url,
     free_port,
@@ -52,6 +56,13 @@ Task.objects.bulk_create(
 """
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 class Version:
     """One checkout, served by its own gunicorn on its own database, with a queue of tasks."""
 
@@ -60,7 +71,9 @@ class Version:
         self.name, self.root = name, root
         self.creates: list[float] = []
         self.claims: list[float] = []
-        args = argparse.Namespace(**{**vars(args), "database": f"mwms_compare_{name}"})
+        self.cpu: dict[str, list[float]] = {"POST /requests": [], "POST /tasks/claim": []}  # ms per call
+        self.database = f"mwms_compare_{name}"
+        args = argparse.Namespace(**{**vars(args), "database": self.database})
         served_as = f" served as {runtime_role.split(':')[0]}" if runtime_role else ""
         print(f"{name}: {root} → database {args.database}{served_as} …", flush=True)
         recreate_database(args)
@@ -100,15 +113,27 @@ class Version:
                     failures.append((status, answer))
 
         threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+        processes = self.processes()
+        cpu_before = _cpu_seconds(processes)
         start = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - start
+        cpu_after = _cpu_seconds(processes)
         if failures:
             raise SystemExit(f"{self.name}: {method} {path} answered {failures[0]}")
-        return calls // len(clients) * len(clients) / seconds
+        done = calls // len(clients) * len(clients)
+        spent = sum(cpu_after[pid] - cpu_before[pid] for pid in cpu_before.keys() & cpu_after.keys())
+        self.cpu[f"{method} {path}"].append(spent / done * 1000)
+        return done / seconds
+
+    def processes(self) -> list[int]:
+        """The gunicorn workers, and the PostgreSQL backends connected to this version's database
+        (they live as long as the workers' pooled connections, so they exist after the warm-up)."""
+        return _pids("gunicorn", parent=self.server.pid) + [
+            pid for pid in _pids("postgres") if f" {self.database} " in _command_line(pid)]
 
     def round(self, calls: int) -> None:
         self.creates.append(self.phase([self.research] * 8, "POST", "/requests", REQUEST_BODY, calls))
@@ -136,6 +161,7 @@ def main() -> None:
         for version in versions:  # warm both up before measuring
             version.phase([version.research] * 8, "POST", "/requests", REQUEST_BODY, 160)
             version.phase(version.executors, "POST", "/tasks/claim", None, 160)
+            version.cpu = {call: [] for call in version.cpu}
         for n in range(args.rounds):
             for version in versions if n % 2 == 0 else versions[::-1]:
                 version.round(args.phase)
@@ -154,6 +180,11 @@ def main() -> None:
     create_ratio = statistics.median(y / x for x, y in zip(a.creates, b.creates))
     claim_ratio = statistics.median(y / x for x, y in zip(a.claims, b.claims))
     print(f"b / a, median of paired rounds: creations {create_ratio:.3f}, claims {claim_ratio:.3f}")
+    print("CPU per call, gunicorn workers + the version's PostgreSQL backends (median ms):")
+    for call in a.cpu:
+        cpu_ratio = statistics.median(y / x for x, y in zip(a.cpu[call], b.cpu[call]))
+        print(f"  {call}: a {statistics.median(a.cpu[call]):.2f}, b {statistics.median(b.cpu[call]):.2f}, "
+              f"b / a paired {cpu_ratio:.3f} (above 1: b costs more)")
     print(f"(a = {a.root}, b = {b.root})")
 
 
