@@ -19,6 +19,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
 from governance_app.kernel.tenancy import member_add, tenant_exists
 from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.transactions import atomic
 from governance_app.models import (
     ApiToken,
     Brain,
@@ -108,7 +109,7 @@ def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: st
                     supersedes_id: Any = None) -> DecisionRecord:
     """Record a decision on a request's lineage; a correction supersedes an earlier decision."""
     authority = decision_authority(actor=actor)
-    with transaction.atomic():
+    with atomic():
         visible = request_get(actor=actor, request_id=request.pk)
         if visible is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
@@ -141,7 +142,7 @@ def escalation_resolve(*, request: BrainRequest, actor: Actor, resolution: str, 
     where it was, closes with a complete outcome, or is blocked."""
     if resolution not in RESOLUTIONS:
         raise DomainError(f"Resolution must be one of: {', '.join(RESOLUTIONS)}.", field="resolution")
-    with transaction.atomic():
+    with atomic():
         locked, rule = request_lock(request=request, actor=actor, move="resolve_escalation",
                                     expected_version=expected_version)
         authority = decision_authority(actor=actor) if actor.is_head_office else locked.escalation_owner
@@ -192,7 +193,7 @@ def feedback_classify(*, request: BrainRequest, actor: Actor, classification: st
     if classification not in C.values:
         raise DomainError(f"Classification must be one of: {', '.join(C.values)}.", field="classification")
     reasoning = substantive(note, field="note", label="The classification's reasoning")
-    with transaction.atomic():
+    with atomic():
         locked, rule = request_lock(request=request, actor=actor, move="classify", expected_version=expected_version)
         if not locked.is_feedback:
             raise DomainError("Only feedback requests are classified (HeadOffice review requests, MCR update "
@@ -250,7 +251,7 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
     An approval may carry the amendment itself; canon changes in no other way."""
     if decision not in McrDecision.values:
         raise DomainError(f"The MCR decision must be one of: {', '.join(McrDecision.values)}.", field="decision")
-    with transaction.atomic():
+    with atomic():
         locked, rule = request_lock(request=request, actor=actor, move="mcr_decide", expected_version=expected_version)
         # request_lock refused everyone the transition table does not name (only HeadOffice decides
         # MCR updates, protocol rule 13), so the authority is HeadOffice's.
@@ -317,7 +318,7 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
     """Record what was learned, tied to the request and to its task or decision."""
     if actor.is_executor or actor.is_integration:
         raise DomainError("Lessons are recorded by Brains and HeadOffice.", kind=Refusal.FORBIDDEN)
-    with transaction.atomic():
+    with atomic():
         visible = request_get(actor=actor, request_id=request.pk)
         if visible is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
@@ -353,7 +354,7 @@ def api_token_revoke(*, tokens: QuerySet[ApiToken], actor: Actor, every_tenant: 
     """Revoke the given tokens of the actor's tenant (of any tenant for an installation superuser,
     `every_tenant`) that are still live; returns how many were revoked."""
     live = tokens.filter(revoked_at__isnull=True)
-    with transaction.atomic():
+    with atomic():
         return (live if every_tenant else live.filter(tenant_id=actor.tenant_id)).update(revoked_at=clock.now())
 
 

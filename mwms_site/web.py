@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from governance_app.kernel import claims
+from governance_app.kernel import claims, transactions
 from mwms_site.api_errors import api_path
 from mwms_site.api_kit import error_body, json_response
 
@@ -103,7 +103,8 @@ class TenantClaimMiddleware:
     claim is put back on the way out.
 
     A 5xx answer rolls the transaction back (Django has already turned the exception into the
-    response, so the atomic block alone would commit a half-done write). A streaming answer is
+    response, so the atomic block alone would commit a half-done write). An API call's transaction
+    is final (kernel.transactions): its services take no savepoint, and a refusal rolls it back. A streaming answer is
     read in a transaction of its own with the same claim. On SQLite this does nothing: the
     selectors' tenant filter is the guard there.
     """
@@ -133,13 +134,15 @@ class TenantClaimMiddleware:
         if connection.vendor != "postgresql" or not self._acts_for_a_tenant(request):
             return self.get_response(request)
         nested = connection.in_atomic_block
-        with transaction.atomic():
+        # An API call answers a refusal and does nothing more, so its services need no savepoint.
+        final = "HTTP_AUTHORIZATION" in request.META and api_path(request)
+        with transactions.call_transaction(final=final):
             previous, tenant_id = self._claim(request, nested)
             response = self.get_response(request)
             if response.status_code >= 500:
                 transaction.set_rollback(True)
-            elif nested:
-                claims.restore_claim(previous)
+            elif nested and not transactions.doomed():
+                claims.restore_claim(previous)  # (a doomed call's rollback to its savepoint restores it)
         if tenant_id and getattr(response, "streaming", False) and not getattr(response, "is_async", False):
             response.streaming_content = _streamed_with_claim(response.streaming_content, tenant_id)
         return response

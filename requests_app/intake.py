@@ -7,10 +7,9 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from django.db import transaction
-
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.transactions import atomic
 from requests_app.models import BrainRequest, Priority, RequestType, Signal, SignalDirection, SignalType
 from requests_app.services import request_create
 
@@ -64,7 +63,7 @@ def signal_intake(*, actor: Actor, signal_type: str, summary: str, destination_b
         raise DomainError(f"Direction must be one of: {', '.join(SignalDirection.values)}.", field="direction")
     signal_id = uuid.uuid4()
     label = SignalType(signal_type).label
-    with transaction.atomic(), _fields_named({"request_summary": "summary"}, {"Request summary": "The summary"}):
+    with atomic(), _fields_named({"request_summary": "summary"}, {"Request summary": "The summary"}):
         request = request_create(
             actor=actor, origin_brain=origin_brain, destination_brain=destination_brain,
             request_type=request_type or SIGNAL_REQUEST_TYPE[signal_type],

@@ -24,6 +24,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal
 from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.transactions import atomic
 from governance_app.models import Authority, Brain
 from requests_app.models import (
     BrainRequest,
@@ -70,7 +71,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
 def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fields: dict[str, list[Any]],
                               note: str = "") -> BrainRequest:
     """Save a governed admin edit of a request and record who changed which fields from what to what."""
-    with transaction.atomic():
+    with atomic():
         request.updated_at = clock.now()
         request.lock_version += 1
         request.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
@@ -145,7 +146,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
     title = required_text(request_title, field="request_title", label="Request title")
     summary = substantive(request_summary, field="request_summary", label="Request summary")
 
-    with transaction.atomic():
+    with atomic():
         parent = originating_task = None
         if originating_task_id:
             # Read only, through the originating_task relation: a lineage lookup, no task module imported.
@@ -267,7 +268,7 @@ def request_move(*, request: BrainRequest, actor: Actor, move: str, fields: Mapp
                  note: str = "", expected_version: int | None = None) -> BrainRequest:
     """Make one move of the transition table that needs no decision record (route, accept, close, …)."""
     fields = dict(fields or {})
-    with transaction.atomic():
+    with atomic():
         locked, rule = request_lock(request=request, actor=actor, move=move, expected_version=expected_version)
         if rule.decision:
             raise DomainError(f"{rule.label} is recorded as a decision; use its own form.",

@@ -1,6 +1,7 @@
 """Every write that changes a task. Each is atomic, checks the task transition table, and writes
 its task event; an executor's refused move leaves a rule_violation event behind."""
 
+import functools
 import hashlib
 import json
 import uuid
@@ -19,6 +20,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from governance_app.kernel.refusals import records_refusal
 from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.transactions import after_refusal, atomic, doomed
 from governance_app.models import Brain
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
@@ -74,7 +76,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
 
 def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str, list[Any]]) -> Task:
     """Save a governed admin edit of a task and record who changed which fields from what to what."""
-    with transaction.atomic():
+    with atomic():
         task.updated_at = clock.now()
         task.lock_version += 1
         task.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
@@ -108,7 +110,7 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
         raise DomainError(f"Priority must be one of: {', '.join(Priority.values)}.", field="priority")
     if not isinstance(max_attempts, int) or not 1 <= max_attempts <= 20:
         raise DomainError("Max attempts must be a whole number from 1 to 20.", field="max_attempts")
-    with transaction.atomic():
+    with atomic():
         locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
         if locked is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
@@ -189,15 +191,18 @@ def task_claim_next(*, actor: Actor) -> Task | None:
         raise DomainError("This actor belongs to no Brain, so it has no queue.", kind=Refusal.FORBIDDEN)
     for _ in range(5):
         try:
-            with transaction.atomic():
+            with atomic():
                 candidate = _next_queued(actor)
                 if candidate is None:
                     return None
                 # The candidate row is already locked by this transaction: claim it as it is.
                 return _claim(candidate, actor)
         except DomainError as error:
-            if error.kind != Refusal.CONFLICT:  # a conflict is a lost race on SQLite: take the next
-                task_refusal_record(task=candidate, actor=actor, move="claim", error=error)
+            # A conflict is a lost race on SQLite: take the next. (PostgreSQL's locked candidate
+            # cannot be lost, so a doomed call transaction never needs the retry.)
+            if error.kind != Refusal.CONFLICT or doomed():
+                after_refusal(actor.tenant_id, functools.partial(
+                    task_refusal_record, task=candidate, actor=actor, move="claim", error=error))
                 raise
     return None
 
@@ -246,7 +251,7 @@ def _claim(locked: Task, actor: Actor) -> Task:
 @records_refusal(task_refusal_record, subject="task", move="claim")
 def task_claim(*, task: Task, actor: Actor) -> Task:
     """Pick a queued task up; every pick-up counts as an attempt."""
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "claim")
         return _claim(locked, actor)
 
@@ -254,7 +259,7 @@ def task_claim(*, task: Task, actor: Actor) -> Task:
 @records_refusal(task_refusal_record, subject="task", move="start")
 def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Start work on a picked-up task."""
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "start")
         changes = {"status": T.RUNNING}
         if locked.started_at is None:
@@ -268,7 +273,7 @@ def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[st
                   warning: bool = False) -> TaskEvent:
     """Report progress (or a warning) on a running task; the status does not change."""
     text = required_text(summary, field="summary", label="Progress summary")
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "warn" if warning else "progress")
         return _task_commit(task=locked, actor=actor, changes={},
                             event_type=TaskEventType.WARNING if warning else TaskEventType.PROGRESS,
@@ -279,7 +284,7 @@ def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[st
 def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
                   evidence_links: list[str] | None = None) -> Task:
     """Complete a running task; its result must be on record (an artifact or a real summary)."""
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "complete")
         changes: dict[str, Any] = {"status": T.COMPLETED, "completed_at": clock.now()}
         if result_summary.strip() or not locked.artifacts.exists():
@@ -300,7 +305,7 @@ def task_fail(*, task: Task, actor: Actor, error: str) -> Task:
     """Record a failure. While attempts remain the task is queued again; when they run out, the
     parent request is escalated to HeadOffice (protocol rule 8: repeated task failures)."""
     message = required_text(error, field="error", label="The error")
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "fail")
         _task_commit(task=locked, actor=actor, changes={"status": T.FAILED, "last_error": message},
                      event_type=TaskEventType.ERROR, summary=message,
@@ -326,7 +331,7 @@ def _request_escalate_for(*, task: Task, reason: str) -> None:
 @records_refusal(task_refusal_record, subject="task", move="retry")
 def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Queue a failed task again; if it had used all its attempts, it gets one more."""
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "retry")
         changes = {"status": T.QUEUED}
         if locked.attempts >= locked.max_attempts:
@@ -339,7 +344,7 @@ def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
 def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
     """Cancel an open task, saying why."""
     text = substantive(reason, field="reason", label="Cancelling needs a reason; it")
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "cancel")
         return _task_commit(task=locked, actor=actor, changes={"status": T.CANCELLED, "completed_at": clock.now()},
                             event_type=TaskEventType.CANCELLED, summary=text)
@@ -349,7 +354,7 @@ def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
 def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: str = Brain.HEADOFFICE) -> Task:
     """Escalate a task; its request is escalated on the same lineage (connector rule 6)."""
     text = substantive(reason, field="reason", label="Escalation reason")
-    with transaction.atomic():
+    with atomic():
         locked, _ = _task_lock(task, actor, "escalate")
         _task_commit(task=locked, actor=actor, changes={"status": T.ESCALATED, "escalation_flag": True},
                      event_type=TaskEventType.ESCALATED, summary=text, payload={"escalation_owner": escalation_owner})
@@ -402,7 +407,7 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
     summary = required_text(artifact_summary, field="artifact_summary", label="Artifact summary")
     content = dict(content_json or {})
     location = (content_location or "").strip()
-    with transaction.atomic():
+    with atomic():
         locked = Task.objects.select_for_update().select_related("request").filter(
             pk=task.pk, tenant_id=actor.tenant_id).first()
         if locked is None:

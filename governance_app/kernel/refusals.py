@@ -4,14 +4,16 @@ A service refuses by raising DomainError inside its transaction, so everything i
 back. Some refusals must still leave a trace (a token's forbidden move is a `rule_violation` event
 on the request's or the task's history): `records_refusal` runs the service and, when it refuses,
 calls the app's recorder after the rollback, then lets the refusal go on to the caller. The
-recorder decides which refusals it keeps.
+recorder decides which refusals it keeps. Inside an API call's transaction the rollback may be the
+whole call's; the recorder then runs after it (kernel.transactions.after_refusal).
 """
 
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.transactions import after_refusal
 
 Service = TypeVar("Service", bound=Callable[..., Any])
 
@@ -26,8 +28,9 @@ def records_refusal(recorder: Callable[..., None], *, subject: str, move: str | 
             try:
                 return service(**kwargs)
             except DomainError as error:
-                recorder(**{subject: kwargs[subject]}, actor=kwargs["actor"], move=move or kwargs["move"],
-                         error=error)
+                actor = kwargs["actor"]
+                after_refusal(actor.tenant_id, partial(
+                    recorder, **{subject: kwargs[subject]}, actor=actor, move=move or kwargs["move"], error=error))
                 raise
         return run  # type: ignore[return-value]
     return wrap
