@@ -47,8 +47,9 @@ class TenantAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, 
     """Tenants are created with `manage.py tenant_create` (its nine Brains and first reviewer with
     it); here a superuser edits one, and a tenant's staff see their own."""
 
-    list_display = ("name", "slug", "domain", "subscription_tier", "max_users", "is_active", "created_at")
-    list_filter = ("subscription_tier", "is_active")
+    list_display = ("name", "slug", "domain", "subscription_tier", "max_users", "four_eyes_rule", "is_active",
+                    "created_at")
+    list_filter = ("subscription_tier", "four_eyes_rule", "is_active")
     search_fields = ("name", "slug", "domain")
     one_line_fields = ("name", "slug")
 
@@ -57,10 +58,11 @@ class TenantAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, 
 
     def get_readonly_fields(self, request, obj=None):
         # Other systems address a tenant by its slug: it is fixed once the tenant exists. Only a
-        # superuser changes what the tenant may use or whether it is active.
+        # superuser changes what the tenant may use, whether it is active, and its four-eyes rule
+        # (which binds the tenant's own reviewers, who are its staff).
         fixed = ("id", "slug", "created_at") if obj else ("id", "created_at")
         if not request.user.is_superuser:
-            fixed = (*fixed, "subscription_tier", "max_users", "max_monthly_budget", "is_active")
+            fixed = (*fixed, "subscription_tier", "max_users", "max_monthly_budget", "four_eyes_rule", "is_active")
         return fixed
 
 

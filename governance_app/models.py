@@ -49,6 +49,11 @@ class Tenant(models.Model):
     max_monthly_budget = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("1000.00"),
                                              db_default=Decimal("1000.00"))
     is_active = models.BooleanField(default=True, db_default=True)
+    # Beyond seed 004: the tenant's governance options.
+    four_eyes_rule = models.BooleanField(
+        "four-eyes rule", default=False, db_default=False,
+        help_text="The HeadOffice reviewer who classified a suggestion as propose_mcr_update may not also "
+                  "approve the MCR update: another reviewer must.")
     created_at = created_at()
 
     class Meta:

@@ -278,6 +278,8 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
         # request_lock refused everyone the transition table does not name (only HeadOffice decides
         # MCR updates, protocol rule 13), so the authority is HeadOffice's.
         authority = decision_authority(actor=actor)
+        if decision == McrDecision.APPROVED:
+            four_eyes_check(request=locked, actor=actor)
         label = McrDecision(decision).label
         record = _decision_create(actor=actor, authority=authority, request=locked, kind=DecisionKind.MCR_DECISION,
                                   mcr_decision=decision, decision_summary=f"MCR update {label.lower()}",
@@ -307,6 +309,23 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
                        summary=f"MCR update {label.lower()} by HeadOffice", note=reasoning.strip(),
                        payload={"move": rule.name, "decision_id": str(record.pk), "mcr_decision": decision})
         return record
+
+
+def four_eyes_check(*, request: BrainRequest, actor: Actor) -> None:
+    """The tenant's four-eyes rule, when it is on: whoever classified the suggestion as
+    propose_mcr_update does not also approve it (rejecting or parking it stays open to them).
+
+    Who is compared by the name on the record (`recorded_by`: the username, or the token's label),
+    the one the classification decision keeps."""
+    if not Tenant.objects.filter(pk=request.tenant_id, four_eyes_rule=True).exists():
+        return
+    proposal = (request.decisions.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION,
+                                         classification=C.PROPOSE_MCR_UPDATE)
+                .order_by("-created_at").values_list("recorded_by", flat=True).first())
+    if proposal is not None and proposal == actor.label:
+        raise DomainError(f"Four-eyes rule: {actor} classified this suggestion as {C.PROPOSE_MCR_UPDATE}, so "
+                          f"another HeadOffice reviewer approves the MCR update (you may still reject or park it).",
+                          kind=Refusal.FORBIDDEN)
 
 
 def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecord, document_id: Any, body: str,
