@@ -31,6 +31,7 @@ from governance_app.models import (
     IdempotencyRecord,
     LessonLearned,
     Membership,
+    RefusalWindow,
     Tenant,
     TenantUser,
 )
@@ -177,6 +178,18 @@ class IdempotencyRecordAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.M
     list_select_related = ("token",)
 
 
+@admin.register(RefusalWindow)
+class RefusalWindowAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """How many refused calls each rule_violation event stands for: one window per actor, record
+    and move (MWMS_REFUSAL_WINDOW_MINUTES), kept by the services, read here."""
+
+    list_display = ("actor", "rule", "subject_kind", "subject_id", "refusal_count", "window_start",
+                    "last_refused_at")
+    list_filter = ("subject_kind", "rule")
+    search_fields = ("actor", "rule", "=subject_id")
+    date_hierarchy = "window_start"
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     """Tokens are issued by `issue_token`; here they are listed, relabelled and revoked."""
@@ -284,3 +297,4 @@ class CanonAmendmentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Mode
     list_filter = ("document",)
     list_select_related = ("document", "request")
     search_fields = ("document__title", "approved_by", "diff")
+

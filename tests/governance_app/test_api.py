@@ -3,7 +3,7 @@ rule 13) and the MCR gate, each only for those allowed."""
 
 import pytest
 
-from governance_app.models import DecisionRecord, TokenRole
+from governance_app.models import DecisionRecord
 from requests_app.models import BrainRequest
 from tests.api_client import (  # noqa: F401 - fixtures
     OUTCOME,
