@@ -31,6 +31,7 @@ from governance_app.models import (
     IdempotencyRecord,
     LessonLearned,
     Membership,
+    RefusalWindow,
     Tenant,
     TenantUser,
 )
@@ -47,8 +48,9 @@ class TenantAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, 
     """Tenants are created with `manage.py tenant_create` (its nine Brains and first reviewer with
     it); here a superuser edits one, and a tenant's staff see their own."""
 
-    list_display = ("name", "slug", "domain", "subscription_tier", "max_users", "is_active", "created_at")
-    list_filter = ("subscription_tier", "is_active")
+    list_display = ("name", "slug", "domain", "subscription_tier", "max_users", "four_eyes_rule", "is_active",
+                    "created_at")
+    list_filter = ("subscription_tier", "four_eyes_rule", "is_active")
     search_fields = ("name", "slug", "domain")
     one_line_fields = ("name", "slug")
 
@@ -57,10 +59,11 @@ class TenantAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, 
 
     def get_readonly_fields(self, request, obj=None):
         # Other systems address a tenant by its slug: it is fixed once the tenant exists. Only a
-        # superuser changes what the tenant may use or whether it is active.
+        # superuser changes what the tenant may use, whether it is active, and its four-eyes rule
+        # (which binds the tenant's own reviewers, who are its staff).
         fixed = ("id", "slug", "created_at") if obj else ("id", "created_at")
         if not request.user.is_superuser:
-            fixed = (*fixed, "subscription_tier", "max_users", "max_monthly_budget", "is_active")
+            fixed = (*fixed, "subscription_tier", "max_users", "max_monthly_budget", "four_eyes_rule", "is_active")
         return fixed
 
 
@@ -175,6 +178,18 @@ class IdempotencyRecordAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.M
     list_select_related = ("token",)
 
 
+@admin.register(RefusalWindow)
+class RefusalWindowAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """How many refused calls each rule_violation event stands for: one window per actor, record
+    and move (MWMS_REFUSAL_WINDOW_MINUTES), kept by the services, read here."""
+
+    list_display = ("actor", "rule", "subject_kind", "subject_id", "refusal_count", "window_start",
+                    "last_refused_at")
+    list_filter = ("subject_kind", "rule")
+    search_fields = ("actor", "rule", "=subject_id")
+    date_hierarchy = "window_start"
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
     """Tokens are issued by `issue_token`; here they are listed, relabelled and revoked."""
@@ -282,3 +297,4 @@ class CanonAmendmentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Mode
     list_filter = ("document",)
     list_select_related = ("document", "request")
     search_fields = ("document__title", "approved_by", "diff")
+

@@ -80,11 +80,13 @@ def actor_label(by: str) -> str:
 def executor_token(*, brain: str, label: str, tenant_id: uuid.UUID = DEFAULT_TENANT_ID) -> ApiToken:
     """The live executor token of this Brain and label, issued when there is none. Its secret is
     discarded at once: the token stands for the executor that did the work, and nobody signs in
-    with it."""
-    token = ApiToken.objects.filter(tenant_id=tenant_id, brain_id=brain, role=TokenRole.EXECUTOR, label=label,
+    with it. HeadOffice's own tasks are worked by a headoffice token, the one role a token of the
+    HeadOffice Brain may have."""
+    role = TokenRole.HEADOFFICE if brain == Brain.HEADOFFICE else TokenRole.EXECUTOR
+    token = ApiToken.objects.filter(tenant_id=tenant_id, brain_id=brain, role=role, label=label,
                                     revoked_at__isnull=True).first()
     if token is None:
-        token, _secret = api_token_issue(tenant_id=tenant_id, brain=brain, role=TokenRole.EXECUTOR, label=label)
+        token, _secret = api_token_issue(tenant_id=tenant_id, brain=brain, role=role, label=label)
     return token
 
 

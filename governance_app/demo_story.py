@@ -770,8 +770,9 @@ FLOWS: tuple[Flow, ...] = (
                      note="Event types are listed in the Task Schema Standard; only an MCR decision may add to "
                           "them."),
             # Only a HeadOffice MCR decision approves a canon change, and the amendment comes with it
-            # (protocol rule 13).
-            DecideMcr(at=120, by="reviewer", key="mcr-approved-decision", decision="approved", to="closed",
+            # (protocol rule 13). The demo tenant keeps the four-eyes rule: the reviewer proposed it,
+            # so another HeadOffice reviewer (the admin) approves it.
+            DecideMcr(at=120, by=ADMIN, key="mcr-approved-decision", decision="approved", to="closed",
                       reasoning="The three moves are real executor states; naming them keeps reports honest and "
                                 "changes no existing meaning. Executor logs show 'progress' standing for three "
                                 "different moves.",

@@ -49,6 +49,11 @@ class Tenant(models.Model):
     max_monthly_budget = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("1000.00"),
                                              db_default=Decimal("1000.00"))
     is_active = models.BooleanField(default=True, db_default=True)
+    # Beyond seed 004: the tenant's governance options.
+    four_eyes_rule = models.BooleanField(
+        "four-eyes rule", default=False, db_default=False,
+        help_text="The HeadOffice reviewer who classified a suggestion as propose_mcr_update may not also "
+                  "approve the MCR update: another reviewer must.")
     created_at = created_at()
 
     class Meta:
@@ -392,3 +397,49 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status}"
+
+
+class RefusalSubject(models.TextChoices):
+    REQUEST = "request", "Request"
+    TASK = "task", "Task"
+
+
+class RefusalWindow(models.Model):
+    """How often one actor was refused one move on one request or task within one window of time
+    (MWMS_REFUSAL_WINDOW_MINUTES, windows starting on the clock's multiples of it).
+
+    The history stays append-only and readable under a flood of refused calls: the window's first
+    refusal is a rule_violation event on the record's history (`event_id`), the later ones only count
+    up `refusal_count` here, and the next window opens with a new event and a new row. A counter,
+    not history: it is the one row a refusal updates.
+    """
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    actor_key = models.TextField(help_text="Who was refused: token:<id>, user:<id>, or the actor's name.")
+    actor = models.TextField(help_text="The actor as the history names it.")
+    subject_kind = text(choices=RefusalSubject.choices)
+    subject_id = models.UUIDField(help_text="The request or task the refused call was about.")
+    rule = models.TextField(help_text="The move that was refused.")
+    window_start = models.DateTimeField()
+    refusal_count = models.IntegerField(default=1, db_default=1)
+    event_id = models.UUIDField(null=True, blank=True,
+                                help_text="The rule_violation event that recorded the window's first refusal.")
+    last_refused_at = models.DateTimeField()
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_refusal_windows"
+        ordering = ["-last_refused_at"]
+        verbose_name = "refusal window"
+        constraints = [
+            choices_check("subject_kind", RefusalSubject, table="mwms_refusal_windows"),
+            models.CheckConstraint(condition=models.Q(refusal_count__gte=1),
+                                   name="mwms_refusal_windows_count_positive"),
+            models.UniqueConstraint(fields=["tenant", "actor_key", "subject_kind", "subject_id", "rule", "window_start"],
+                                    name="mwms_refusal_windows_one_per_window"),
+        ]
+        indexes = [models.Index(fields=["event_id"], name="mwms_refusal_windows_event")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} refused {self.rule} ×{self.refusal_count}"

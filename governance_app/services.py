@@ -36,13 +36,14 @@ from governance_app.models import (
 )
 from governance_app.registry import BRAINS
 from requests_app.models import (
+    FINAL_STATUSES,
     BrainRequest,
     McrUpdateStatus,
     OutcomeType,
     RequestEventType,
     RequestStatus,
 )
-from requests_app.selectors import request_get
+from requests_app.selectors import request_get, requests_visible_to
 from requests_app.services import (
     held_from,
     outcome_changes,
@@ -103,16 +104,37 @@ def _decision_create(*, actor: Actor, authority: Brain, request: BrainRequest | 
     return decision
 
 
+def decisions_open_check(request: BrainRequest) -> None:
+    """A closed or rejected request takes no more decisions, correcting ones included: its outcome
+    was decided on the record as it stood (protocol rule 7). What was learned goes into a lesson,
+    and new work into a new request."""
+    if request.status in FINAL_STATUSES:
+        raise DomainError(f"This request is {request.get_status_display().lower()}: a closed or rejected request "
+                          f"takes no more decisions, and its decisions are not superseded. Record a lesson, or "
+                          f"open a new request.", kind=Refusal.CONFLICT)
+
+
+def supersede_check(*, decision: DecisionRecord, authority: Brain) -> None:
+    """A decision is superseded only in its own authority, or by HeadOffice."""
+    allowed = list(dict.fromkeys((decision.authority_id, Brain.HEADOFFICE)))
+    if authority.slug not in allowed:
+        raise DomainError(f"A decision of {decision.authority_id} is superseded only by {' or '.join(allowed)}, "
+                          f"not by {authority.slug}.", field="supersedes_id", kind=Refusal.FORBIDDEN)
+
+
 def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: str, reasoning: str,
                     evidence_used: str | None = None, expected_outcome: str | None = None,
                     affected_brains: list[str] | None = None, task_id: Any = None,
                     supersedes_id: Any = None) -> DecisionRecord:
-    """Record a decision on a request's lineage; a correction supersedes an earlier decision."""
+    """Record a decision on an open request's lineage; a correction supersedes an earlier decision
+    of the same authority (or HeadOffice corrects any)."""
     authority = decision_authority(actor=actor)
     with atomic():
-        visible = request_get(actor=actor, request_id=request.pk)
+        # Locked, so that a close cannot slip in between the check and the decision.
+        visible = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
         if visible is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        decisions_open_check(visible)
         task = None
         if task_id:
             task = visible.tasks.filter(pk=task_id).first()
@@ -123,6 +145,7 @@ def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: st
             supersedes = DecisionRecord.objects.filter(pk=supersedes_id, related_request=visible).first()
             if supersedes is None:
                 raise DomainError("The decision to supersede must belong to this request.", field="supersedes_id")
+            supersede_check(decision=supersedes, authority=authority)
         return _decision_create(actor=actor, authority=authority, request=visible, task=task,
                                 decision_summary=decision_summary, reasoning=reasoning,
                                 evidence_used=evidence_used, expected_outcome=expected_outcome,
@@ -256,6 +279,8 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
         # request_lock refused everyone the transition table does not name (only HeadOffice decides
         # MCR updates, protocol rule 13), so the authority is HeadOffice's.
         authority = decision_authority(actor=actor)
+        if decision == McrDecision.APPROVED:
+            four_eyes_check(request=locked, actor=actor)
         label = McrDecision(decision).label
         record = _decision_create(actor=actor, authority=authority, request=locked, kind=DecisionKind.MCR_DECISION,
                                   mcr_decision=decision, decision_summary=f"MCR update {label.lower()}",
@@ -285,6 +310,23 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
                        summary=f"MCR update {label.lower()} by HeadOffice", note=reasoning.strip(),
                        payload={"move": rule.name, "decision_id": str(record.pk), "mcr_decision": decision})
         return record
+
+
+def four_eyes_check(*, request: BrainRequest, actor: Actor) -> None:
+    """The tenant's four-eyes rule, when it is on: whoever classified the suggestion as
+    propose_mcr_update does not also approve it (rejecting or parking it stays open to them).
+
+    Who is compared by the name on the record (`recorded_by`: the username, or the token's label),
+    the one the classification decision keeps."""
+    if not Tenant.objects.filter(pk=request.tenant_id, four_eyes_rule=True).exists():
+        return
+    proposal = (request.decisions.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION,
+                                         classification=C.PROPOSE_MCR_UPDATE)
+                .order_by("-created_at").values_list("recorded_by", flat=True).first())
+    if proposal is not None and proposal == actor.label:
+        raise DomainError(f"Four-eyes rule: {actor} classified this suggestion as {C.PROPOSE_MCR_UPDATE}, so "
+                          f"another HeadOffice reviewer approves the MCR update (you may still reject or park it).",
+                          kind=Refusal.FORBIDDEN)
 
 
 def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecord, document_id: Any, body: str,

@@ -279,7 +279,8 @@ def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | Non
     filterset = DecisionFilter(data, queryset=queryset, brain_choices=_brains(actor))
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
     subject = subject or _subject(actor, filterset)
-    if subject is not None and form is None and _may_decide(actor):
+    # A closed or rejected request takes no more decisions (services.decisions_open_check).
+    if subject is not None and form is None and not subject.is_final and _may_decide(actor):
         form = DecisionForm(decisions=selectors.request_decision_options(request=subject))
     return {"filter": filterset, "page": _page(http_request, rows), "query": _query_without(data, "page"),
             "subject": subject, "form": form, "next": _here(http_request, "governance:decisions")}

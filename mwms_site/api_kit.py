@@ -20,7 +20,7 @@ from ninja.errors import AuthenticationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from governance_app.kernel.actors import Actor, actor_for_token
-from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal, not_found  # noqa: F401 - the apps' API modules use it
 from governance_app.kernel.tokens import TokenRefused, api_token_authenticate
 from governance_app.models import IdempotencyRecord
 
@@ -58,10 +58,6 @@ def json_response(status: int, body: Any) -> HttpResponse:
 
 def domain_error_response(error: DomainError) -> HttpResponse:
     return json_response(STATUS_FOR[error.kind], error_body(error.message, error.errors))
-
-
-def not_found(what: str) -> DomainError:
-    return DomainError(f"No {what} with that id that you can see.", kind=Refusal.NOT_FOUND)
 
 
 # --- the caller --------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ MWMS_DB_TABLE_KINDS = {
     "mutable": ["django_session", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions",
                 "auth_user", "auth_user_groups", "auth_user_user_permissions", "django_admin_log", "axes_*",
                 "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
-                "mwms_idempotency_keys"],
+                "mwms_idempotency_keys", "mwms_refusal_windows"],
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
@@ -230,6 +230,12 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 
 # How long a request may go without a change before the dashboard calls it stale.
 MWMS_STALE_AFTER_DAYS = env_int("MWMS_STALE_AFTER_DAYS", 7)
+# A refused call by a token is a rule_violation event once per actor, record and move in each
+# window of this many minutes; the refusals after it are counted (mwms_refusal_windows).
+MWMS_REFUSAL_WINDOW_MINUTES = env_int("MWMS_REFUSAL_WINDOW_MINUTES", 10)
+if not 1 <= MWMS_REFUSAL_WINDOW_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("MWMS_REFUSAL_WINDOW_MINUTES must be from 1 to 1440 (a day), "
+                               f"not {MWMS_REFUSAL_WINDOW_MINUTES}")
 
 LOGGING = {
     "version": 1,

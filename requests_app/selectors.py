@@ -13,11 +13,12 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
-from governance_app.models import DecisionRecord
+from governance_app.models import DecisionRecord, RefusalWindow
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
     RequestEvent,
+    RequestEventType,
     RequestStatus,
 )
 
@@ -201,10 +202,24 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
     for task in tasks:
         timeline += [{"at": e.created_at, "kind": "task", "event": e, "task": task} for e in task.events.all()]
     timeline.sort(key=lambda item: item["at"])
+    refusal_counts_attach([item["event"] for item in timeline], tenant_id=request.tenant_id)
     return Lineage(request=request, ancestors=ancestors, children=children, tasks=tasks, decisions=decisions,
                    lessons=lessons, events=events, timeline=timeline,
                    warnings=lineage_warnings(request=request, tasks=tasks),
                    hidden_ancestors=len(ancestor_ids) - len(ancestors))
+
+
+def refusal_counts_attach(events: list[Any], *, tenant_id: uuid.UUID) -> None:
+    """Give each rule_violation event its `refusal_count`: the refused calls of its window, the
+    first one included (kernel.refusals). One query, and none when there is no violation."""
+    # Task events share the value (TaskEventType.RULE_VIOLATION).
+    violations = [event for event in events if event.event_type == RequestEventType.RULE_VIOLATION]
+    if not violations:
+        return
+    counts = dict(RefusalWindow.objects.filter(tenant_id=tenant_id, event_id__in=[e.pk for e in violations])
+                  .values_list("event_id", "refusal_count"))
+    for event in violations:
+        event.refusal_count = counts.get(event.pk, 1)  # recorded before windows were kept: one
 
 
 def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -22,10 +23,10 @@ from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, versioned_update
-from governance_app.kernel.refusals import records_refusal
+from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import required_text, substantive
 from governance_app.kernel.transactions import atomic
-from governance_app.models import Authority, Brain
+from governance_app.models import Authority, Brain, RefusalSubject
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -253,12 +254,17 @@ def _field_value(value: Any) -> Any:
 
 
 def request_refusal_record(*, request: BrainRequest, actor: Actor, move: str, error: DomainError) -> None:
-    """A token tried a move it may not make: the attempt stays visible as a rule_violation event."""
+    """A token tried a move it may not make: the attempt stays visible as a rule_violation event,
+    one per token, request and move in each refusal window; the refusals after it are counted."""
     if actor.token_role is None or error.kind != Refusal.FORBIDDEN or not isinstance(request, BrainRequest):
         return
     with transaction.atomic():
-        request_event_write(request=request, actor=actor, event_type=RequestEventType.RULE_VIOLATION,
-                            summary=f"Refused {move}: {error.message}", payload={"move": move})
+        event_id = refusal_count(tenant_id=request.tenant_id, actor=actor, subject_kind=RefusalSubject.REQUEST,
+                                 subject_id=request.pk, rule=move)
+        if event_id is not None:
+            request_event_write(request=request, actor=actor, event_type=RequestEventType.RULE_VIOLATION,
+                                summary=f"Refused {move}: {error.message}", event_id=event_id,
+                                payload={"move": move, "window_minutes": settings.MWMS_REFUSAL_WINDOW_MINUTES})
 
 
 # --- the moves ---------------------------------------------------------------------------------

@@ -223,8 +223,9 @@ def get_task(request: HttpRequest, task_id: UUID):
 
 @post(router, "/tasks/{task_id}/transition", response={200: TaskOut, **TASK_WRITE_ERRORS})
 def transition_task(request: HttpRequest, task_id: UUID, data: TaskTransitionIn):
-    """Move a task (409 from the wrong status; 403 for another Brain's task, which an executor's
-    attempt leaves on the task's timeline as a rule_violation event)."""
+    """Move a task (409 from the wrong status; 403 for a move that is not the caller's; 404 for an
+    executor's attempt on another Brain's task, which leaves a rule_violation event on that task's
+    timeline, once per executor, task and move in each refusal window)."""
     task = services.task_move(task=_task(request.auth, task_id), actor=request.auth,
                               move=TASK_MOVE_FOR_STATUS[data.to_status], fields=data.model_dump(mode="json"))
     return task_out(task, request.auth)

@@ -52,8 +52,9 @@ def task_get_or_404(*, actor: Actor, task_id: Any) -> Task:
 def task_to_act_on(*, actor: Actor, task_id: Any) -> Task | None:
     """A task the actor may see, for a move; the task services then decide whether it may act.
 
-    An executor is the exception: it gets any task of its tenant, so that its attempt on another
-    Brain's task is refused and recorded (a rule_violation event) rather than hidden behind a 404."""
+    An executor is the exception: it gets any task of its tenant, so that the task services can
+    record its attempt on another Brain's task (a rule_violation event) before they answer it as a
+    task that does not exist (404)."""
     pk = _pk(task_id)
     if pk is None:
         return None

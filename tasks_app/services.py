@@ -1,5 +1,5 @@
 """Every write that changes a task. Each is atomic, checks the task transition table, and writes
-its task event; an executor's refused move leaves a rule_violation event behind."""
+its task event; an executor's refused move leaves a rule_violation event behind (one per window)."""
 
 import functools
 import hashlib
@@ -8,20 +8,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from governance_app.kernel import clock
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
-from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.errors import DomainError, Refusal, not_found
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
-from governance_app.kernel.refusals import records_refusal
+from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import required_text, substantive
 from governance_app.kernel.transactions import after_refusal, atomic, doomed
-from governance_app.models import Brain
+from governance_app.models import Brain, RefusalSubject
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
@@ -50,6 +52,7 @@ from tasks_app.transitions import (
 )
 
 T = TaskStatus
+Service = TypeVar("Service", bound=Callable[..., Any])
 
 
 def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
@@ -142,12 +145,33 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
 
 # --- the move machinery ----------------------------------------------------------------------
 
+def _task_in_sight(task: Task | Any, actor: Actor) -> None:
+    """An executor works its own Brain's tasks and sees no other: another Brain's task is answered
+    as one that does not exist (404, naming no Brain), as a request it may not see is. The attempt
+    is still recorded on that task's history (task_refusal_record)."""
+    if actor.is_executor and isinstance(task, Task) and not actor.belongs_to(task.assigned_brain_id):
+        raise not_found("task")
+
+
+def _task_service(move: str) -> Callable[[Service], Service]:
+    """A service making task move `move`: an executor's attempt on another Brain's task is refused
+    before anything else is looked at (its input included), and an executor's refusals are recorded."""
+    def wrap(service: Service) -> Service:
+        @wraps(service)
+        def in_sight(**kwargs: Any) -> Any:
+            _task_in_sight(kwargs["task"], kwargs["actor"])
+            return service(**kwargs)
+        return records_refusal(task_refusal_record, subject="task", move=move)(in_sight)  # type: ignore[arg-type]
+    return wrap
+
+
 def _task_lock(task: Task | Any, actor: Actor, move: str) -> tuple[Task, TaskMove]:
     pk = task.pk if isinstance(task, Task) else task
     locked = Task.objects.select_for_update().select_related("request").filter(
         pk=pk, tenant_id=actor.tenant_id).first()
     if locked is None:
-        raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
+        raise not_found("task")
+    _task_in_sight(locked, actor)  # as it is now, should the task have moved to another Brain meanwhile
     return locked, task_move_check(locked, move, actor)
 
 
@@ -168,15 +192,28 @@ def _task_commit(*, task: Task, actor: Actor, changes: Mapping[str, Any], event_
 
 
 def task_refusal_record(*, task: Task | Any, actor: Actor, move: str, error: DomainError) -> None:
-    """An executor tried what it may not: refused, and the attempt stays on the task's timeline."""
-    if not actor.is_executor or error.kind != Refusal.FORBIDDEN:
+    """An executor tried what it may not (a move that is not an executor's, or any move on another
+    Brain's task, which it was told does not exist): the attempt stays on the task's timeline as a
+    rule_violation event, one per executor, task and move in each refusal window; the refusals after
+    it are counted (kernel.refusals)."""
+    if not actor.is_executor or error.kind not in (Refusal.FORBIDDEN, Refusal.NOT_FOUND):
         return
-    task_obj = task if isinstance(task, Task) else Task.objects.filter(pk=task).first()
-    if task_obj is None:
+    task_obj = task if isinstance(task, Task) else Task.objects.filter(pk=task, tenant_id=actor.tenant_id).first()
+    if task_obj is None or task_obj.tenant_id != actor.tenant_id:
         return
+    if error.kind == Refusal.NOT_FOUND:
+        if actor.belongs_to(task_obj.assigned_brain_id):
+            return  # not an intrusion: the task went missing under a move of its own Brain
+        reason = f"this task belongs to {task_obj.assigned_brain_id}, not to {', '.join(sorted(actor.brains))}"
+    else:
+        reason = error.message
     with transaction.atomic():
-        task_event_write(task=task_obj, actor=actor, event_type=TaskEventType.RULE_VIOLATION,
-                         summary=f"Refused {move} by {actor}: {error.message}", payload={"move": move})
+        event_id = refusal_count(tenant_id=task_obj.tenant_id, actor=actor, subject_kind=RefusalSubject.TASK,
+                                 subject_id=task_obj.pk, rule=move)
+        if event_id is not None:
+            task_event_write(task=task_obj, actor=actor, event_type=TaskEventType.RULE_VIOLATION, event_id=event_id,
+                             summary=f"Refused {move} by {actor}: {reason}",
+                             payload={"move": move, "window_minutes": settings.MWMS_REFUSAL_WINDOW_MINUTES})
 
 
 # --- the moves ---------------------------------------------------------------------------------
@@ -248,7 +285,7 @@ def _claim(locked: Task, actor: Actor) -> Task:
                                  "assigned_employee": actor.label})
 
 
-@records_refusal(task_refusal_record, subject="task", move="claim")
+@_task_service("claim")
 def task_claim(*, task: Task, actor: Actor) -> Task:
     """Pick a queued task up; every pick-up counts as an attempt."""
     with atomic():
@@ -256,7 +293,7 @@ def task_claim(*, task: Task, actor: Actor) -> Task:
         return _claim(locked, actor)
 
 
-@records_refusal(task_refusal_record, subject="task", move="start")
+@_task_service("start")
 def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Start work on a picked-up task."""
     with atomic():
@@ -268,7 +305,7 @@ def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
                             summary=note.strip() or "Started")
 
 
-@records_refusal(task_refusal_record, subject="task", move="progress")
+@_task_service("progress")
 def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[str, Any] | None = None,
                   warning: bool = False) -> TaskEvent:
     """Report progress (or a warning) on a running task; the status does not change."""
@@ -280,7 +317,7 @@ def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[st
                             summary=text, payload=payload).last_event
 
 
-@records_refusal(task_refusal_record, subject="task", move="complete")
+@_task_service("complete")
 def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
                   evidence_links: list[str] | None = None) -> Task:
     """Complete a running task; its result must be on record (an artifact or a real summary)."""
@@ -300,7 +337,7 @@ def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
                             summary=result_summary.strip() or f"Completed with {latest}")
 
 
-@records_refusal(task_refusal_record, subject="task", move="fail")
+@_task_service("fail")
 def task_fail(*, task: Task, actor: Actor, error: str) -> Task:
     """Record a failure. While attempts remain the task is queued again; when they run out, the
     parent request is escalated to HeadOffice (protocol rule 8: repeated task failures)."""
@@ -328,7 +365,7 @@ def _request_escalate_for(*, task: Task, reason: str) -> None:
                      fields={"escalation_reason": reason, "escalation_owner": Brain.HEADOFFICE})
 
 
-@records_refusal(task_refusal_record, subject="task", move="retry")
+@_task_service("retry")
 def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
     """Queue a failed task again; if it had used all its attempts, it gets one more."""
     with atomic():
@@ -340,7 +377,7 @@ def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
                             summary=note.strip() or "Queued again by hand")
 
 
-@records_refusal(task_refusal_record, subject="task", move="cancel")
+@_task_service("cancel")
 def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
     """Cancel an open task, saying why."""
     text = substantive(reason, field="reason", label="Cancelling needs a reason; it")
@@ -350,7 +387,7 @@ def task_cancel(*, task: Task, actor: Actor, reason: str) -> Task:
                             event_type=TaskEventType.CANCELLED, summary=text)
 
 
-@records_refusal(task_refusal_record, subject="task", move="escalate")
+@_task_service("escalate")
 def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: str = Brain.HEADOFFICE) -> Task:
     """Escalate a task; its request is escalated on the same lineage (connector rule 6)."""
     text = substantive(reason, field="reason", label="Escalation reason")
@@ -398,7 +435,7 @@ def task_move(*, task: Task, actor: Actor, move: str, fields: Mapping[str, Any] 
     return service(task, actor, dict(fields or {}))
 
 
-@records_refusal(task_refusal_record, subject="task", move="save_artifact")
+@_task_service("save_artifact")
 def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact_summary: str,
                        content_location: str = "", content_json: Mapping[str, Any] | None = None,
                        as_result: bool = False) -> TaskArtifact:
@@ -411,7 +448,8 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
         locked = Task.objects.select_for_update().select_related("request").filter(
             pk=task.pk, tenant_id=actor.tenant_id).first()
         if locked is None:
-            raise DomainError("No such task.", kind=Refusal.NOT_FOUND)
+            raise not_found("task")
+        _task_in_sight(locked, actor)
         if not task_roles_of(actor, locked) & {TaskRole.WORKER, TaskRole.MANAGER}:
             raise DomainError(f"Only the Brain working this task can save its output, not {actor}.",
                               kind=Refusal.FORBIDDEN)

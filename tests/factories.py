@@ -37,6 +37,8 @@ from governance_app.models import (
     McrDecision,
     Membership,
     MembershipRole,
+    RefusalSubject,
+    RefusalWindow,
     Tenant,
     TokenRole,
 )
@@ -135,6 +137,15 @@ def make_api_token(**overrides: Any) -> ApiToken:
         "token_hash": f"{n:064x}",
     }
     return _create(ApiToken, defaults, overrides)
+
+
+def make_refusal_window(**overrides: Any) -> RefusalWindow:
+    """A window of refused calls by an executor on a task (the subject need not exist: it is a counter)."""
+    now = timezone.now()
+    defaults = {"actor_key": f"token:{uuid.uuid4()}", "actor": "token:ads-executor", "subject_kind": RefusalSubject.TASK,
+                "subject_id": uuid.uuid4(), "rule": "claim", "window_start": now.replace(second=0, microsecond=0),
+                "refusal_count": 1, "last_refused_at": now}
+    return _create(RefusalWindow, defaults, overrides)
 
 
 def request_fields_for(status: str) -> dict[str, Any]:

@@ -8,11 +8,13 @@ must be committed, hence `transactional_db` (with the migrated registry put back
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
 
-from governance_app.models import TokenRole
+from governance_app.kernel.clock import clock_set
+from governance_app.models import RefusalWindow, TokenRole
 from requests_app.models import BrainRequest, RequestEvent
 from tasks_app.models import Task, TaskEvent
 from tests.api_client import Api, api_as, new_request_body
@@ -99,3 +101,24 @@ def test_concurrent_retries_of_one_idempotent_move_all_get_the_first_answer():
     assert all(a.json() == answers[0].json() for a in answers)
     assert BrainRequest.objects.get().status == "routed"
     assert RequestEvent.objects.filter(event_type="status_changed").count() == 1
+
+
+def test_eight_refusals_arriving_together_are_one_rule_violation_counted_eight_times():
+    """The first refusal of a window opens its row; the others, waiting on its unique key, count in it
+    (issue 17: refusal floods)."""
+    research, head_office, affiliate = api_as("research"), api_as("headoffice", "headoffice"), api_as("affiliate")
+    request_id = research.post("/requests", new_request_body()).json()["request_id"]
+    assert head_office.post(f"/requests/{request_id}/transition",
+                            {"to_status": "routed", "review_owner": "headoffice"}).status_code == 200
+    task_id = affiliate.post(f"/requests/{request_id}/tasks", {"task_type": "offer_review_task"}).json()["task_id"]
+    intruder = api_as("finance", TokenRole.EXECUTOR, label="finance-executor")
+    clients = [Api(intruder.secret, label=f"intruder-{i}") for i in range(8)]
+    inside = datetime(2026, 12, 2, 9, 14, tzinfo=UTC)  # one window, however slow the race
+
+    def refused(api: Api):
+        with clock_set(lambda: inside):
+            return api.post(f"/tasks/{task_id}/transition", {"to_status": "picked_up"}).status_code
+
+    assert race([lambda api=api: refused(api) for api in clients]) == [404] * 8
+    assert TaskEvent.objects.filter(task_id=task_id, event_type="rule_violation").count() == 1
+    assert list(RefusalWindow.objects.values_list("refusal_count", flat=True)) == [8]

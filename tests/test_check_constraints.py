@@ -23,6 +23,7 @@ from governance_app.models import (
     DecisionKind,
     McrDecision,
     MembershipRole,
+    RefusalSubject,
     SubscriptionTier,
     TokenRole,
 )
@@ -46,6 +47,7 @@ from tests.factories import (
     make_decision_record,
     make_lesson,
     make_membership,
+    make_refusal_window,
     make_request,
     make_request_event,
     make_signal,
@@ -164,6 +166,9 @@ CASES: list[Case] = [
     Case("mwms_task_events_from_status_valid", make_task_event, {"from_status": "done"}),
     Case("mwms_task_events_to_status_valid", make_task_event, {"to_status": "done"}),
     Case("mwms_task_artifacts_type_not_empty", make_task_artifact, {"artifact_type": ""}),
+    # Refusal windows (the counter behind one rule_violation per window).
+    Case("mwms_refusal_windows_subject_kind_valid", make_refusal_window, {"subject_kind": "decision"}),
+    Case("mwms_refusal_windows_count_positive", make_refusal_window, {"refusal_count": 0}),
 ]
 
 # Append-only rows cannot be updated at all (the trigger refuses first), so only inserts prove them.
@@ -223,6 +228,7 @@ def test_an_update_that_breaks_a_check_constraint_is_refused(case: Case) -> None
             (make_task, T, "status", "done", f"{T}_status_valid"),
             (make_task, T, "risk_level", "extreme", f"{T}_risk_level_valid"),
             (make_task, T, "attempts", -1, f"{T}_attempts_not_negative"),
+            (make_refusal_window, "mwms_refusal_windows", "refusal_count", 0, "mwms_refusal_windows_count_positive"),
         ]
     ],
 )
@@ -270,6 +276,7 @@ ENUMERATIONS: list[tuple[Callable[..., models.Model], str, type[models.TextChoic
     (make_task_event, "event_type", TaskEventType),
     (make_task_event, "from_status", TaskStatus),
     (make_task_event, "to_status", TaskStatus),
+    (make_refusal_window, "subject_kind", RefusalSubject),
 ]
 
 

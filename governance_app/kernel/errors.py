@@ -25,3 +25,9 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def not_found(what: str) -> DomainError:
+    """The refusal for a record that does not exist or is not the actor's to see: the same words
+    either way, so the answer tells nothing of a record the actor may not see."""
+    return DomainError(f"No {what} with that id that you can see.", kind=Refusal.NOT_FOUND)

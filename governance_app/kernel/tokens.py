@@ -40,14 +40,31 @@ def api_token_issue(*, tenant_id: uuid.UUID, brain: str, role: str, label: str) 
     if found is None:
         raise DomainError(f"Unknown Brain {brain!r} in this tenant: choose one of {', '.join(sorted(registry))}.",
                           field="brain")
-    if role == TokenRole.HEADOFFICE and found.slug != Brain.HEADOFFICE:
-        raise DomainError(f"A headoffice token acts for HeadOffice, so it belongs to the {Brain.HEADOFFICE} "
-                          f"Brain, not {found.slug}: use --brain {Brain.HEADOFFICE}.", field="role")
+    misfit = role_misfit(role=role, brain=found.slug)
+    if misfit:
+        raise DomainError(misfit, field="role")
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(tenant_id=found.tenant_id, brain_id=found.slug, role=role, label=label,
                                         prefix=secret[:PREFIX_LENGTH], token_hash=token_hash(secret))
     return token, secret
+
+
+def role_misfit(*, role: str, brain: str) -> str | None:
+    """Why a token of this role cannot belong to this Brain, or None when it can.
+
+    HeadOffice's Brain and the headoffice role go together both ways: a headoffice token belongs to
+    the HeadOffice Brain, and a token of the HeadOffice Brain is a headoffice token. A `brain`,
+    `executor` or `integration` token of the HeadOffice Brain would hold HeadOffice's place on every
+    request it reviews (review owner, decision authority) without being HeadOffice's token.
+    """
+    if role == TokenRole.HEADOFFICE and brain != Brain.HEADOFFICE:
+        return (f"A headoffice token acts for HeadOffice, so it belongs to the {Brain.HEADOFFICE} Brain, "
+                f"not {brain}: use --brain {Brain.HEADOFFICE}.")
+    if brain == Brain.HEADOFFICE and role != TokenRole.HEADOFFICE:
+        return (f"A token of the {Brain.HEADOFFICE} Brain has the {TokenRole.HEADOFFICE} role, not {role}: "
+                f"use --role {TokenRole.HEADOFFICE}, or issue the {role} token for another Brain.")
+    return None
 
 
 class TokenRefused(Exception):
@@ -92,6 +109,9 @@ def api_token_authenticate(secret: str) -> ApiToken:
         raise TokenRefused(f"This token ({label}) was revoked; ask HeadOffice for a new one.")
     if not tenant_active:
         raise TokenRefused("This token's organisation is inactive, so its tokens open nothing.")
+    if role_misfit(role=role, brain=brain):  # issued before the rule: it opens nothing
+        raise TokenRefused(f"This token ({label}) is a {role} token of the {brain} Brain, which only "
+                           f"{TokenRole.HEADOFFICE} tokens may be; ask HeadOffice for a new one.")
     if brain not in active_brains(_uuid(tenant_id)):
         raise TokenRefused(f"This token's Brain ({brain}) is no longer active, so its tokens open nothing.")
     token = ApiToken(id=_uuid(token_id), tenant_id=_uuid(tenant_id), brain_id=brain, role=role, label=label)

@@ -27,6 +27,7 @@ from governance_app.models import (
     IdempotencyRecord,
     LessonLearned,
     Membership,
+    RefusalWindow,
     Tenant,
     TenantUser,
 )
@@ -36,7 +37,7 @@ from tests.admin_pages import (
     assert_changelist_query_count_is_flat,
     assert_pages_answer,
 )
-from tests.factories import make_tenant
+from tests.factories import make_refusal_window, make_tenant
 
 _seq = itertools.count(1)
 
@@ -112,6 +113,7 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     LessonLearned: _lesson,
     CanonDocument: _document,
     CanonAmendment: _amendment,
+    RefusalWindow: make_refusal_window,
     User: lambda: User.objects.create_user(username=f"person{next(_seq)}"),
     Group: lambda: Group.objects.create(name=f"group {next(_seq)}"),
 }

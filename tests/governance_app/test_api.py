@@ -3,7 +3,7 @@ rule 13) and the MCR gate, each only for those allowed."""
 
 import pytest
 
-from governance_app.models import DecisionRecord, TokenRole
+from governance_app.models import DecisionRecord
 from requests_app.models import BrainRequest
 from tests.api_client import (  # noqa: F401 - fixtures
     OUTCOME,
@@ -101,6 +101,57 @@ def test_a_correction_supersedes_and_never_edits(head_office, routed):
     for method in ("put", "patch", "delete"):
         assert getattr(head_office.client, method)(f"/api/v1/requests/{routed['request_id']}/decisions",
                                                    headers=auth).status_code == 405
+
+
+def _decisions_of(request_id: str) -> list[tuple]:
+    return list(DecisionRecord.objects.filter(related_request_id=request_id).order_by("created_at")
+                .values_list("pk", "authority", "decision_summary", "supersedes"))
+
+
+def test_a_decision_is_superseded_only_by_its_own_authority_or_headoffice(escalated, head_office, brains):
+    """Issue 17: a Finance token superseded a HeadOffice decision. Finance corrects Finance's own
+    decisions; HeadOffice corrects any; Finance correcting HeadOffice is 403 and records nothing."""
+    url = f"/requests/{escalated['request_id']}/decisions"
+    finance = api_as("finance")
+    ours = head_office.post(url, DECISION).json()["decision"]
+    theirs = finance.post(url, {**DECISION, "decision_summary": "Hold the budget at 300 EUR."}).json()["decision"]
+    before = _decisions_of(escalated["request_id"])
+
+    refused = finance.post(url, {**DECISION, "decision_summary": "Hold the budget at 200 EUR.",
+                                 "supersedes_id": ours["decision_id"]})
+
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "A decision of headoffice is superseded only by headoffice, not by finance."
+    assert refused.json()["errors"] == {"supersedes_id": refused.json()["detail"]}
+    assert _decisions_of(escalated["request_id"]) == before
+    own = finance.post(url, {**DECISION, "decision_summary": "Hold the budget at 250 EUR.",
+                             "supersedes_id": theirs["decision_id"]})
+    by_headoffice = head_office.post(url, {**DECISION, "decision_summary": "Hold the budget at 400 EUR.",
+                                           "supersedes_id": theirs["decision_id"]})
+    assert (own.status_code, own.json()["decision"]["supersedes_id"]) == (201, theirs["decision_id"])
+    assert (by_headoffice.status_code, by_headoffice.json()["decision"]["authority"]) == (201, "headoffice")
+
+
+def test_a_closed_request_takes_no_more_decisions_nor_corrections(escalated, head_office, brains):
+    """Issue 17: a Finance token superseded HeadOffice's escalation decision on a closed request
+    (201). A closed or rejected request takes no more decisions, from anyone: 409."""
+    url = f"/requests/{escalated['request_id']}/decisions"
+    closing = head_office.post(url, {**DECISION, "resolution": "close", **OUTCOME}).json()
+    assert closing["request"]["request_status"] == "closed"
+    resolution = closing["decision"]["decision_id"]
+    before = _decisions_of(escalated["request_id"])
+    events = BrainRequest.objects.get(pk=escalated["request_id"]).events.count()
+
+    answers = [api_as("finance").post(url, {**DECISION, "supersedes_id": resolution}),
+               head_office.post(url, {**DECISION, "supersedes_id": resolution}),
+               head_office.post(url, DECISION)]
+
+    assert [a.status_code for a in answers] == [409, 409, 409]
+    assert answers[0].json()["detail"] == (
+        "This request is closed: a closed or rejected request takes no more decisions, and its decisions are not "
+        "superseded. Record a lesson, or open a new request.")
+    assert _decisions_of(escalated["request_id"]) == before
+    assert BrainRequest.objects.get(pk=escalated["request_id"]).events.count() == events
 
 
 def test_a_decision_on_a_request_the_caller_cannot_see_is_404(routed, brains):

@@ -6,7 +6,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance_app.models import ApiToken
+from governance_app.kernel.tokens import token_hash
+from governance_app.models import ApiToken, DecisionRecord
+from requests_app.models import BrainRequest, RequestStatus
+from tests.api_client import OUTCOME
+from tests.factories import make_api_token, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +56,10 @@ def test_the_printed_token_opens_the_api(client):
         ({"brain": "research", "role": "admin", "label": "x"}, "Unknown role 'admin'"),
         ({"brain": "research", "role": "brain", "label": "   "}, "The label is required"),
         ({"brain": "research", "role": "headoffice", "label": "x"}, "belongs to the headoffice Brain"),
+        # A token of the HeadOffice Brain is a headoffice token (issue 17): any other role is refused.
+        ({"brain": "headoffice", "role": "brain", "label": "x"}, "has the headoffice role, not brain"),
+        ({"brain": "headoffice", "role": "executor", "label": "x"}, "has the headoffice role, not executor"),
+        ({"brain": "headoffice", "role": "integration", "label": "x"}, "has the headoffice role, not integration"),
     ],
 )
 def test_bad_input_is_a_clear_command_error_and_writes_nothing(options, message):
@@ -59,6 +67,40 @@ def test_bad_input_is_a_clear_command_error_and_writes_nothing(options, message)
         issue(**options)
 
     assert ApiToken.objects.count() == 0
+
+
+def test_a_headoffice_brain_token_of_another_role_is_refused_in_one_line():
+    with pytest.raises(CommandError) as refused:
+        issue(brain="headoffice", role="brain", label="sneaky")
+
+    assert str(refused.value) == ("A token of the headoffice Brain has the headoffice role, not brain: use --role "
+                                  "headoffice, or issue the brain token for another Brain.")
+    assert "\n" not in str(refused.value)
+    assert ApiToken.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", ["brain", "executor", "integration"])
+def test_a_headoffice_brain_token_of_another_role_issued_before_the_rule_opens_nothing(client, brains, role):
+    """Such a token held HeadOffice's place (review owner, decision authority) without being
+    HeadOffice's token; one issued before the rule is refused at every call, and changes nothing."""
+    secret = "mwms_issued-before-the-rule"
+    make_api_token(brain_id="headoffice", role=role, label="old-token", token_hash=token_hash(secret))
+    request = make_request(status=RequestStatus.UNDER_REVIEW)
+    before = BrainRequest.objects.filter(pk=request.pk).values().get()
+    bearer = {"Authorization": f"Bearer {secret}"}
+
+    listed = client.get("/api/v1/requests", headers=bearer)
+    rejected = client.post(f"/api/v1/requests/{request.pk}/transition", {"to_status": "rejected", **OUTCOME},
+                           content_type="application/json", headers=bearer)
+    decided = client.post(f"/api/v1/requests/{request.pk}/decisions",
+                          {"decision_summary": "Cap the test at 500 EUR", "reasoning": "Pacing limits apply."},
+                          content_type="application/json", headers=bearer)
+
+    assert [listed.status_code, rejected.status_code, decided.status_code] == [401, 401, 401]
+    assert rejected.json()["detail"] == (f"This token (old-token) is a {role} token of the headoffice Brain, which "
+                                         f"only headoffice tokens may be; ask HeadOffice for a new one.")
+    assert BrainRequest.objects.filter(pk=request.pk).values().get() == before
+    assert not DecisionRecord.objects.exists()
 
 
 def test_the_unknown_role_message_lists_the_roles():

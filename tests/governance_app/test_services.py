@@ -9,6 +9,7 @@ from requests_app import services as rs
 from requests_app.models import BrainRequest, McrUpdateStatus, RequestStatus
 from tests.conftest import _member
 from tests.engine import actor, in_progress_request, new_request
+from tests.factories import make_request, request_fields_for
 
 pytestmark = pytest.mark.django_db
 WHY = "Seen in three workspaces over two weeks; the evidence is consistent."
@@ -42,6 +43,53 @@ def test_a_correction_is_a_new_decision_that_supersedes_the_old(owner, reviewer)
                                 reasoning=WHY, supersedes_id=first.pk)
     assert second.supersedes == first
     assert DecisionRecord.objects.get(pk=first.pk).decision_summary == "Cap at 1,000 EUR"
+
+
+def test_a_decision_is_superseded_only_in_its_own_authority_or_by_headoffice(reviewer, brains):
+    request = make_request(status=RequestStatus.IN_PROGRESS, target_brain_id="finance")
+    finance, sit = (actor(_member(name, brains[name], "owner")) for name in ("finance", "sit"))
+    ours = gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Cap at 1,000 EUR",
+                              reasoning=WHY)
+    theirs = gs.decision_record(actor=finance, request=request, decision_summary="Hold the budget at 300 EUR",
+                                reasoning=WHY)
+    count = DecisionRecord.objects.count()
+
+    with pytest.raises(DomainError) as refused:
+        gs.decision_record(actor=finance, request=request, decision_summary="Cap at 2,000 EUR", reasoning=WHY,
+                           supersedes_id=ours.pk)
+
+    assert (refused.value.kind, refused.value.field) == (Refusal.FORBIDDEN, "supersedes_id")
+    assert refused.value.message == "A decision of headoffice is superseded only by headoffice, not by finance."
+    assert DecisionRecord.objects.count() == count
+    sit_request = make_request(status=RequestStatus.IN_PROGRESS, target_brain_id="sit", requesting_brain_id="finance")
+    of_finance = gs.decision_record(actor=finance, request=sit_request, decision_summary="Hold it at 300 EUR",
+                                    reasoning=WHY)
+    with pytest.raises(DomainError, match="A decision of finance is superseded only by finance or headoffice, "
+                                          "not by sit."):
+        gs.decision_record(actor=sit, request=sit_request, decision_summary="Hold it at 200 EUR", reasoning=WHY,
+                           supersedes_id=of_finance.pk)
+    assert gs.decision_record(actor=finance, request=request, decision_summary="Hold the budget at 250 EUR",
+                              reasoning=WHY, supersedes_id=theirs.pk).supersedes == theirs
+    assert gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Hold it at 400 EUR",
+                              reasoning=WHY, supersedes_id=theirs.pk).authority_id == "headoffice"
+
+
+@pytest.mark.parametrize("status", [RequestStatus.CLOSED, RequestStatus.REJECTED])
+def test_a_closed_or_rejected_request_takes_no_decision_nor_correction(reviewer, status):
+    request = make_request(status=RequestStatus.IN_PROGRESS)
+    first = gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Cap at 1,000 EUR",
+                               reasoning=WHY)
+    BrainRequest.objects.filter(pk=request.pk).update(status=status, **request_fields_for(status))
+    before = (DecisionRecord.objects.count(), request.events.count())
+
+    for supersedes_id in (first.pk, None):
+        with pytest.raises(DomainError) as refused:
+            gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Cap at 1,500 EUR",
+                               reasoning=WHY, supersedes_id=supersedes_id)
+        assert refused.value.kind == Refusal.CONFLICT
+        assert refused.value.message.startswith(f"This request is {status}: a closed or rejected request takes no "
+                                                f"more decisions")
+    assert (DecisionRecord.objects.count(), request.events.count()) == before
 
 
 @pytest.mark.parametrize(("classification", "status"), [

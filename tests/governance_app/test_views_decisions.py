@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from governance_app.models import DecisionKind, DecisionRecord
-from requests_app.models import RequestEvent
+from requests_app.models import RequestEvent, RequestStatus
 from tests.conftest import _member, said
 from tests.engine import actor, new_request
 from tests.factories import make_decision_record, make_request
@@ -176,6 +176,39 @@ def test_superseding_a_decision_of_another_request_is_refused(client, reviewer, 
     assert f'<ul class="field-error"><li>{escape(errors["supersedes_id"][0])}' in page.text   # by its field
     assert said(page) == [REFUSED]
     assert list(DecisionRecord.objects.all()) == [elsewhere]
+    assert RequestEvent.objects.filter(request=request).count() == events
+
+
+def test_a_decision_of_headoffice_is_not_superseded_by_finance(client, reviewer, brains):
+    finance = _member("finance_owner", brains["finance"], "owner")
+    request = make_request(requesting_brain="finance", target_brain="research", status=RequestStatus.IN_PROGRESS)
+    ours = make_decision_record(request=request, authority="headoffice")
+    events = RequestEvent.objects.filter(request=request).count()
+    page = signed_in(client, finance).post(create_url(request), decision(request, supersedes_id=ours.pk, next=URL))
+    assert page.status_code == 200
+    message = "A decision of headoffice is superseded only by headoffice, not by finance."
+    assert page.context["form"].errors == {"supersedes_id": [message]}
+    assert f'<ul class="field-error"><li>{escape(message)}' in page.text   # by its field
+    assert said(page) == [REFUSED]
+    assert list(DecisionRecord.objects.all()) == [ours]
+    assert RequestEvent.objects.filter(request=request).count() == events
+
+
+@pytest.mark.parametrize("status", [RequestStatus.CLOSED, RequestStatus.REJECTED])
+def test_a_closed_or_rejected_request_offers_no_decision_form_and_refuses_one(client, reviewer, status):
+    request = make_request(status=status)
+    first = make_decision_record(request=request)
+    events = RequestEvent.objects.filter(request=request).count()
+    page = signed_in(client, reviewer).get(URL, {"request": request.pk})
+    assert page.status_code == 200 and page.context["form"] is None
+    assert f"This request is {status}: it takes no more decisions" in page.text
+    refused = client.post(create_url(request), decision(request, supersedes_id=first.pk, next=URL))
+    assert refused.status_code == 200
+    message = (f"This request is {status}: a closed or rejected request takes no more decisions, and its decisions "
+               f"are not superseded. Record a lesson, or open a new request.")
+    assert refused.context["form"].errors == {"__all__": [message]}
+    assert escape(message) in refused.text and said(refused) == [REFUSED]
+    assert list(DecisionRecord.objects.all()) == [first]
     assert RequestEvent.objects.filter(request=request).count() == events
 
 

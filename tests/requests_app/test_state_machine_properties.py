@@ -5,7 +5,8 @@ moves of the request transition table (decision moves through the governance ser
 tasks and works them, each by a random member of the cast, with good fields or placeholders. Every
 call either succeeds or raises DomainError; anything else fails the test. After every step it reads
 the database and checks: statuses are valid; every change has exactly one event (counted against the
-calls that succeeded; a refused move adds none, or a rule_violation for a token) and the events chain
+calls that succeeded; a refused move adds none, or a rule_violation for a token's first refusal of its
+window) and the events chain
 from status to status; a final request has a complete outcome, a closed_at and no open task, and stays
 final; only a HeadOffice MCR decision approves an MCR update; lineage never changes; attempts never
 pass max_attempts, and a queued task has an attempt left. Each example runs inside a savepoint that
@@ -18,6 +19,7 @@ from uuid import UUID
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -33,7 +35,9 @@ from hypothesis.stateful import (
 
 from governance_app import services as gs
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.clock import clock_set
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.refusals import refusal_window_start
 from governance_app.kernel.text_rules import is_placeholder
 from governance_app.models import (
     CanonDocument,
@@ -134,10 +138,27 @@ class RequestLifecycle(RuleBasedStateMachine):
         self.lineage: dict[UUID, tuple] = {}
         self.task_request: dict[UUID, UUID] = {}
         self.final: dict[UUID, str] = {}
+        # A token's refusal is an event once per actor, record and move in each refusal window
+        # (kernel.refusals). The example runs on a clock set back to the start of the current
+        # window, so that it stays in that one window and the count is known: the first refusal.
+        self.refused: set[tuple] = set()
+        started = timezone.now()
+        shift = started - refusal_window_start(started)
+        self._clock = clock_set(lambda: timezone.now() - shift)
+        self._clock.__enter__()
 
     def teardown(self) -> None:
+        self._clock.__exit__(None, None, None)
         transaction.set_rollback(True)
         self._savepoint.__exit__(None, None, None)
+
+    def _first_refusal(self, by: Actor, subject: UUID, rule: str) -> bool:
+        """Whether this refusal opens its window, and so is recorded as an event."""
+        key = (by.token_id or by.user_id or by.label, subject, rule)
+        if key in self.refused:
+            return False
+        self.refused.add(key)
+        return True
 
     # --- who acts ------------------------------------------------------------------------------
 
@@ -269,7 +290,8 @@ class RequestLifecycle(RuleBasedStateMachine):
             else:
                 self._decide(move, obj, by, good, expected_version, data)
         except DomainError as error:
-            if direct and by.token_role is not None and error.kind == Refusal.FORBIDDEN:
+            if direct and by.token_role is not None and error.kind == Refusal.FORBIDDEN \
+                    and self._first_refusal(by, pk, move):
                 self.request_events[pk]["rule_violation"] += 1
             if stale and direct:
                 assert error.kind == Refusal.CONFLICT
@@ -458,7 +480,10 @@ class RequestLifecycle(RuleBasedStateMachine):
         try:
             calls[action]()
         except DomainError as error:
-            if by.is_executor and error.kind == Refusal.FORBIDDEN:
+            # Another Brain's task is answered as one that does not exist, and recorded all the same.
+            rule = {"warn": "progress", "artifact": "save_artifact"}.get(action, action)
+            if by.is_executor and error.kind in (Refusal.FORBIDDEN, Refusal.NOT_FOUND) \
+                    and self._first_refusal(by, task, rule):
                 self.task_events[task]["rule_violation"] += 1
             return
         expected = self.task_events[task]

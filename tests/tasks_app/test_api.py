@@ -171,22 +171,22 @@ def test_an_executor_claiming_another_brains_task_is_refused_and_the_attempt_rec
 
     response = task_move(intruder, queued["task_id"], to_status="picked_up")
 
-    assert response.status_code == 403
+    assert response.status_code == 404  # as a task that does not exist (issue 17)
     assert Task.objects.get().status == "queued"
     violation = TaskEvent.objects.get(task_id=queued["task_id"], event_type="rule_violation")
     assert violation.actor == "token:finance-executor"
 
 
 def test_an_executor_acting_on_another_brains_task_is_refused_whatever_its_status(running, brains):
-    """Who may act comes before when: the intruder learns nothing of the status, and its attempt
-    stays on the task's timeline."""
+    """Who may act comes before when: the intruder learns nothing of the status (nor that the task
+    exists), and each move it attempted stays on the task's timeline."""
     intruder = api_as("finance", TokenRole.EXECUTOR, label="finance-executor")
 
     answers = [task_move(intruder, running["task_id"], to_status="picked_up"),
                task_move(intruder, running["task_id"], to_status="completed", result_summary="Scored it, 8/10."),
                intruder.post(f"/tasks/{running['task_id']}/events", {"summary": "Taking this over"})]
 
-    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert [a.status_code for a in answers] == [404, 404, 404]
     assert all("running" not in a.json()["detail"] for a in answers)
     assert Task.objects.get().status == "running"
     assert TaskEvent.objects.filter(task_id=running["task_id"], event_type="rule_violation").count() == 3

@@ -64,10 +64,12 @@ def test_an_executor_never_claims_another_brains_task(working):
     assert ts.task_claim_next(actor=stranger) is None
     with pytest.raises(DomainError) as refused:
         ts.task_claim(task=task, actor=stranger)
-    assert refused.value.kind == Refusal.FORBIDDEN
+    # Answered as a task that does not exist (issue 17), and recorded all the same.
+    assert (refused.value.kind, refused.value.message) == (Refusal.NOT_FOUND, "No task with that id that you can see.")
     assert Task.objects.get(pk=task.pk).status == TaskStatus.QUEUED
     violation = TaskEvent.objects.get(task=task, event_type="rule_violation")
     assert violation.actor == "token:ads-executor"
+    assert violation.event_summary == "Refused claim by token:ads-executor: this task belongs to affiliate, not to ads"
 
 
 def test_a_failure_requeues_while_attempts_remain_then_escalates_the_request(working):

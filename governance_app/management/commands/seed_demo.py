@@ -28,7 +28,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.utils import timezone
 
 from governance_app import demo_story as story
@@ -419,6 +418,13 @@ class Command(BaseCommand):
                     self.stdout.write(f"  + {flow.story}")
                 else:
                     self.stdout.write(f"  · {flow.story} (already there)")
+            if missing and not tenant.four_eyes_rule:
+                # The demo shows the four-eyes rule at work (its MCR approval is the admin's, not the
+                # classifying reviewer's). Set when the story is told, so a later run leaves the
+                # operator's choice alone.
+                tenant.four_eyes_rule = True
+                tenant.save(update_fields=["four_eyes_rule"])
+                self.stdout.write("  four-eyes rule on: the reviewer who proposes an MCR update does not approve it")
             story_tell(flows=missing, now=now)
             if scale:
                 self.stdout.write(f"Adding {scale:,} synthetic requests in batches of {batch_size:,} …")
