@@ -10,16 +10,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from governance_app.kernel import limits
 from governance_app.kernel.actors import Actor, actor_for_token
+from governance_app.kernel.db import SNAKE_CASE_WORD
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.tokens import TokenRefused, api_token_authenticate
 from governance_app.models import IdempotencyRecord
@@ -89,7 +92,8 @@ MAX_JSON_DEPTH = 32  # nesting a field's JSON may have; pydantic cannot write ou
 
 def _unstorable(value: Any) -> str | None:
     """Why a value cannot be stored (PostgreSQL refuses NUL in text and jsonb; a value nested
-    deeper than MAX_JSON_DEPTH could not be answered back), or None."""
+    deeper than MAX_JSON_DEPTH could not be answered back; JSON over limits.JSON characters), or
+    None. A string's length is its schema field's business (max_length)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -99,12 +103,11 @@ def _unstorable(value: Any) -> str | None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, str):
-            if "\x00" in item:
-                return "must not contain the NUL character (\\u0000)"
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return "must be valid Unicode text (no lone surrogates)"
+            problem = limits.unstorable_text(item)
+            if problem:
+                return problem
+    if isinstance(value, dict | list):
+        return limits.too_large(value)
     return None
 
 
@@ -119,12 +122,46 @@ def _storable_text(value: str) -> str:
 # takes no NUL in text, so a filter holding one would fail there and match nothing on SQLite.
 QueryText = Annotated[str, AfterValidator(_storable_text)]
 
+# The text of an input body, each kind with its maximum (governance_app/kernel/limits.py); the 422
+# names the field: "request_title: at most 300 characters".
+Title = Annotated[str, Field(max_length=limits.TITLE)]
+Text = Annotated[str, Field(max_length=limits.TEXT)]
+Name = Annotated[str, Field(max_length=limits.NAME)]
+Link = Annotated[str, Field(max_length=limits.LINK)]
+Document = Annotated[str, Field(max_length=limits.DOCUMENT)]
+SnakeCaseWord = Annotated[str, Field(min_length=1, max_length=limits.WORD, pattern=SNAKE_CASE_WORD)]
+
+
+ALIAS_CONFLICT = "alias_conflict"
+
 
 class In(BaseModel):
     """An input body: unknown fields are refused (a typo must not be silently ignored), and text
-    that the database cannot store is refused with the field named."""
+    that the database cannot store is refused with the field named.
+
+    `aliases` maps other accepted spellings of a field to it ({"summary": "event_summary"}): the
+    OpenAPI document shows the field's own name only, either spelling is taken, and both at once
+    must agree (a 422 naming the field otherwise)."""
 
     model_config = ConfigDict(extra="forbid")
+    aliases: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spelled_either_way(cls, data: Any) -> Any:
+        if not cls.aliases or not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for alias, name in cls.aliases.items():
+            if alias not in data:
+                continue
+            value = data.pop(alias)
+            if name in data and data[name] != value:
+                raise PydanticCustomError(
+                    ALIAS_CONFLICT, "{alias} and {name} are two spellings of one field, sent with different "
+                    "values; send one", {"field": name, "alias": alias, "name": name})
+            data[name] = value
+        return data
 
     @field_validator("*", mode="before")
     @classmethod
