@@ -184,28 +184,48 @@ IDEMPOTENCY_DOC = {
         "description": (
             "Makes the call safe to retry. A successful (2xx) answer is stored for this token and key, "
             "and a retry with the same key and the same body gets that answer back (same status and "
-            "body, header `Idempotent-Replayed: true`) without doing the work again. The same key with "
-            "a different method, path or body is refused with 422. Refused calls (4xx) change nothing "
-            "and are not stored: retrying one runs it again."
+            "body, header `Idempotent-Replayed: true`) without doing the work again. The body is "
+            "compared as JSON: the same fields and values with the keys in another order or other spacing "
+            "are the same body. The same key with a different method, path or body is refused with 422. "
+            "Refused calls (4xx) change nothing and are not stored: retrying one runs it again."
         ),
     }],
 }
 
 
-def _fingerprint(request: HttpRequest) -> str:
+def _canonical_body(body: bytes) -> bytes:
+    """The body's JSON written one way (keys sorted, no spaces), so that the same request
+    serialised again (other key order or spacing) is recognised as a retry; a body that is no JSON
+    as it came (the call answers 400 then, and nothing is stored)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8 text
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+
+
+def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
+    for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _fingerprints(request: HttpRequest) -> tuple[str, str]:
+    """The call's fingerprint (method, path and the body's canonical JSON), then the one stored
+    before issue 17 (the body's bytes as sent), which a record written then still holds."""
+    method, path = request.method.encode(), request.path.encode()
+    return _digest(method, path, _canonical_body(request.body)), _digest(method, path, request.body)
 
 
 def _stored(actor: Actor, key: str) -> IdempotencyRecord | None:
     return IdempotencyRecord.objects.filter(token_id=actor.token_id, key=key).first()
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
-    if record.fingerprint != fingerprint:
+def _replay(record: IdempotencyRecord, fingerprints: tuple[str, str]) -> HttpResponse:
+    if record.fingerprint not in fingerprints:
         message = (f"This {IDEMPOTENCY_HEADER} was already used for a different request; "
                    f"use a new key for a new request.")
         return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
@@ -234,16 +254,16 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         if not 1 <= len(key) <= 255 or _unstorable(key):
             message = f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters of text."
             return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
-        fingerprint = _fingerprint(request)
+        fingerprints = _fingerprints(request)
         stored = _stored(actor, key)
         if stored is not None:
-            return _replay(stored, fingerprint)
+            return _replay(stored, fingerprints)
         try:
             with transaction.atomic():
                 response = run(request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
                     IdempotencyRecord.objects.create(
-                        tenant_id=actor.tenant_id, token_id=actor.token_id, key=key, fingerprint=fingerprint,
+                        tenant_id=actor.tenant_id, token_id=actor.token_id, key=key, fingerprint=fingerprints[0],
                         response_status=response.status_code,
                         response_body=json.loads(response.content) if response.content else None,
                     )
@@ -253,13 +273,13 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             stored = _stored(actor, key)
             if stored is None:
                 raise
-            return _replay(stored, fingerprint)
+            return _replay(stored, fingerprints)
         if 400 <= response.status_code < 500:
             # A retry that ran while the first call held its locks finds the work already done
             # (a 409, say); the first call's answer has committed with that work, so give it back.
             stored = _stored(actor, key)
             if stored is not None:
-                return _replay(stored, fingerprint)
+                return _replay(stored, fingerprints)
         return response
 
     return wrapper
