@@ -95,10 +95,9 @@ def _message(error: dict) -> str:
 
 
 def _error_field(error: dict) -> str:
-    field = _field(tuple(error.get("loc", ())))
-    if error.get("type") == ALIAS_CONFLICT:  # raised about the whole body; ctx names the field
-        field = ".".join([*field.split(".")[:-1], error["ctx"]["field"]]) if field != "body" else error["ctx"]["field"]
-    return field
+    if error.get("type") == ALIAS_CONFLICT:  # raised for the body as a whole; ctx names the field
+        return error["ctx"]["field"]
+    return _field(tuple(error.get("loc", ())))
 
 
 @api.exception_handler(ValidationError)
