@@ -15,7 +15,7 @@ from pydantic import Field
 from governance_app import services
 from governance_app.kernel.actors import Actor
 from governance_app.models import Classification, DecisionKind, DecisionRecord, McrDecision
-from mwms_site.api_kit import In, Out, errors, get, post
+from mwms_site.api_kit import Document, In, Name, Out, Text, errors, get, post
 from requests_app.api import (
     OutcomeIn,
     RequestEventOut,
@@ -128,15 +128,15 @@ class DecisionIn(OutcomeIn):
     (continue where it was, close with the outcome fields, or block); a correction names the decision
     it supersedes."""
 
-    decision_summary: str
-    reasoning: str
-    evidence_used: str | None = None
-    expected_outcome: str | None = None
-    affected_brains: list[str] | None = None
+    decision_summary: Text
+    reasoning: Text
+    evidence_used: Text | None = None
+    expected_outcome: Text | None = None
+    affected_brains: list[Name] | None = None
     task_id: UUID | None = None
     supersedes_id: UUID | None = None
     resolution: Literal["continue", "close", "block"] | None = None
-    note: str = ""
+    note: Text = ""
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1)
 
 
@@ -145,8 +145,8 @@ class ClassificationIn(In):
     route_to_another_brain (and may redirect the other work classifications)."""
 
     classification: Classification
-    note: str = Field(description="Why: the classification's reasoning.")
-    route_to: str | None = None
+    note: Text = Field(description="Why: the classification's reasoning.")
+    route_to: Name | None = None
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1)
 
 
@@ -155,10 +155,10 @@ class McrDecisionIn(In):
     the canon amendment itself."""
 
     decision: McrDecision
-    reasoning: str
+    reasoning: Text
     canon_document_id: UUID | None = None
-    amended_body: str = ""
-    new_version: str = ""
+    amended_body: Document = ""
+    new_version: Name = ""
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1)
 
 

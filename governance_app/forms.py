@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 
+from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, FormRefusalMixin
 from governance_app.models import Classification, McrDecision
 from requests_app.forms import move_field, move_input
@@ -23,9 +24,9 @@ RESOLUTIONS = [
 
 
 def _text(label: str, *, help_text: str = "", widget: forms.Widget | None = TEXTAREA,
-          required: bool = True) -> forms.CharField:
+          required: bool = True, max_length: int = limits.TEXT) -> forms.CharField:
     """A text input the service checks; `required` only marks it for the browser and the reader."""
-    field = forms.CharField(label=label, help_text=help_text, required=False, widget=widget)
+    field = forms.CharField(label=label, help_text=help_text, required=False, widget=widget, max_length=max_length)
     if required:
         field.widget.attrs["data-required"] = "true"
     return field
@@ -98,8 +99,9 @@ class McrDecisionForm(GovernanceForm):
                                           help_text="Optional, with an approval: the amendment is recorded with "
                                                     "before, after and diff.")
     amended_body = _text("Amended canon text", help_text="The document's full new text.", required=False,
-                         widget=forms.Textarea(attrs={"rows": 5}))
-    new_version = _text("New version", help_text="e.g. v1.3", widget=forms.TextInput, required=False)
+                         widget=forms.Textarea(attrs={"rows": 5}), max_length=limits.DOCUMENT)
+    new_version = _text("New version", help_text="e.g. v1.3", widget=forms.TextInput, required=False,
+                        max_length=limits.NAME)
 
     def __init__(self, *args, documents: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,7 +138,7 @@ class DecisionForm(GovernanceForm):
 class LessonForm(GovernanceForm):
     """What was learned from a request, optionally tied to one of its tasks or decisions."""
 
-    event_or_experiment = _text("Event or experiment", widget=forms.TextInput)
+    event_or_experiment = _text("Event or experiment", widget=forms.TextInput, max_length=limits.TITLE)
     result = _text("Result", widget=SHORT)
     insight = _text("Insight", widget=SHORT)
     recommended_improvement = _text("Recommended improvement", widget=SHORT)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from governance_app.kernel import limits
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
@@ -18,6 +19,7 @@ from governance_app.kernel.db import (
     created_at,
     json_list,
     json_object,
+    length_checks,
     tenant_fk,
     tenant_key,
     text,
@@ -40,9 +42,10 @@ class Tenant(models.Model):
     tokens are refused."""
 
     id = uuid_pk()
-    slug = models.TextField(unique=True)
-    name = models.TextField()
-    domain = models.TextField(unique=True, null=True, blank=True, help_text="e.g. oms.com")
+    slug = models.TextField(unique=True, max_length=limits.columns("mwms_tenants")["slug"])
+    name = models.TextField(max_length=limits.columns("mwms_tenants")["name"])
+    domain = models.TextField(unique=True, null=True, blank=True, max_length=limits.columns("mwms_tenants")["domain"],
+                              help_text="e.g. oms.com")
     subscription_tier = text(choices=SubscriptionTier.choices, default=SubscriptionTier.STARTER,
                              db_default=SubscriptionTier.STARTER)
     max_users = models.IntegerField(default=10, db_default=10)
@@ -66,6 +69,7 @@ class Tenant(models.Model):
             models.CheckConstraint(condition=models.Q(max_users__gte=1), name="mwms_tenants_max_users_positive"),
             models.CheckConstraint(condition=models.Q(max_monthly_budget__gte=0),
                                    name="mwms_tenants_budget_not_negative"),
+            *length_checks("mwms_tenants"),
         ]
 
     def __str__(self) -> str:
@@ -92,10 +96,11 @@ class Brain(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    slug = models.TextField()
-    name = models.TextField()
+    slug = models.TextField(max_length=limits.columns("mwms_brains")["slug"])
+    name = models.TextField(max_length=limits.columns("mwms_brains")["name"])
     authority = text(choices=Authority.choices, default=Authority.OPERATIONAL, db_default=Authority.OPERATIONAL)
-    charter = text(blank=True, help_text="What this Brain is for and where its authority ends.")
+    charter = text(blank=True, max_length=limits.columns("mwms_brains")["charter"],
+                   help_text="What this Brain is for and where its authority ends.")
     accepted_request_types = json_list(help_text="Request types this Brain accepts when a request is routed to it.")
     may_record_decisions = models.BooleanField(default=False, db_default=False)
     is_active = models.BooleanField(default=True, db_default=True)
@@ -108,6 +113,7 @@ class Brain(models.Model):
             choices_check("authority", Authority, table="mwms_brains"),
             models.CheckConstraint(condition=~models.Q(slug=""), name="mwms_brains_slug_not_empty"),
             models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_brains_tenant_slug"),
+            *length_checks("mwms_brains"),
         ]
 
     def __str__(self) -> str:
@@ -188,9 +194,10 @@ class ApiToken(models.Model):
     brain_id = brain_column("brain")
     brain = brain_of("brain_id", related_name="api_tokens")
     role = text(choices=TokenRole.choices)
-    label = models.TextField()
-    prefix = models.TextField(help_text="The first characters of the token, to recognise it in lists.")
-    token_hash = models.TextField(unique=True)
+    label = models.TextField(max_length=limits.columns("mwms_api_tokens")["label"])
+    prefix = models.TextField(max_length=limits.columns("mwms_api_tokens")["prefix"],
+                              help_text="The first characters of the token, to recognise it in lists.")
+    token_hash = models.TextField(unique=True, max_length=limits.columns("mwms_api_tokens")["token_hash"])
     created_at = created_at()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -204,6 +211,7 @@ class ApiToken(models.Model):
             # A headoffice token acts for HeadOffice, so it belongs to the tenant's HeadOffice Brain.
             models.CheckConstraint(condition=~models.Q(role=TokenRole.HEADOFFICE) | models.Q(brain_id=Brain.HEADOFFICE),
                                    name="mwms_api_tokens_headoffice_of_headoffice"),
+            *length_checks("mwms_api_tokens"),
         ]
 
     def __str__(self) -> str:
@@ -238,6 +246,12 @@ class McrDecision(models.TextChoices):
     PARKED = "parked", "Parked"
 
 
+DECISION_CAP = limits.columns("mwms_decision_records")
+LESSON_CAP = limits.columns("mwms_lessons_learned")
+CANON_CAP = limits.columns("mwms_canon_documents")
+AMENDMENT_CAP = limits.columns("mwms_canon_amendments")
+
+
 class DecisionRecord(AppendOnlyModel):
     """A decision at governance or capital stakes. Append-only: a correction supersedes it."""
 
@@ -252,10 +266,10 @@ class DecisionRecord(AppendOnlyModel):
         "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
     )
     affected_brains = json_list()
-    decision_summary = models.TextField()
-    reasoning = models.TextField()
-    evidence_used = models.TextField(null=True, blank=True)
-    expected_outcome = models.TextField(null=True, blank=True)
+    decision_summary = models.TextField(max_length=DECISION_CAP["decision_summary"])
+    reasoning = models.TextField(max_length=DECISION_CAP["reasoning"])
+    evidence_used = models.TextField(null=True, blank=True, max_length=DECISION_CAP["evidence_used"])
+    expected_outcome = models.TextField(null=True, blank=True, max_length=DECISION_CAP["expected_outcome"])
     created_at = created_at()
     # Beyond the canon: what kind of decision this is, who recorded it, and what it corrects.
     decision_kind = text(choices=DecisionKind.choices, default=DecisionKind.DECISION, db_default=DecisionKind.DECISION)
@@ -264,7 +278,8 @@ class DecisionRecord(AppendOnlyModel):
     supersedes = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
-    recorded_by = text(blank=True, help_text="The person or token that recorded the decision.")
+    recorded_by = text(blank=True, max_length=DECISION_CAP["recorded_by"],
+                       help_text="The person or token that recorded the decision.")
 
     class Meta:
         db_table = "mwms_decision_records"
@@ -284,6 +299,7 @@ class DecisionRecord(AppendOnlyModel):
                 name="mwms_decision_records_mcr_decision_named",
             ),
             tenant_key("mwms_decision_records"),
+            *length_checks("mwms_decision_records"),
         ]
         indexes = [models.Index(fields=["tenant", "created_at"], name="mwms_decisions_tenant_time")]
 
@@ -304,22 +320,23 @@ class LessonLearned(models.Model):
     related_task = models.ForeignKey(
         "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
     )
-    event_or_experiment = models.TextField()
-    result = models.TextField()
-    insight = models.TextField()
-    recommended_improvement = models.TextField()
+    event_or_experiment = models.TextField(max_length=LESSON_CAP["event_or_experiment"])
+    result = models.TextField(max_length=LESSON_CAP["result"])
+    insight = models.TextField(max_length=LESSON_CAP["insight"])
+    recommended_improvement = models.TextField(max_length=LESSON_CAP["recommended_improvement"])
     created_at = created_at()
     # Beyond the canon: the request a lesson belongs to, so lineage pages find it in one query.
     related_request = models.ForeignKey(
         "requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
     )
-    recorded_by = text(blank=True)
+    recorded_by = text(blank=True, max_length=LESSON_CAP["recorded_by"])
 
     class Meta:
         db_table = "mwms_lessons_learned"
         ordering = ["-created_at"]
         verbose_name = "lesson learned"
         verbose_name_plural = "lessons learned"
+        constraints = [*length_checks("mwms_lessons_learned")]
 
     def __str__(self) -> str:
         return self.insight[:80]
@@ -330,11 +347,11 @@ class CanonDocument(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    slug = models.TextField()
-    title = models.TextField()
-    document_type = text(blank=True)
-    version = text(default="v1.0", db_default="v1.0")
-    body = text(blank=True)
+    slug = models.TextField(max_length=CANON_CAP["slug"])
+    title = models.TextField(max_length=CANON_CAP["title"])
+    document_type = text(blank=True, max_length=CANON_CAP["document_type"])
+    version = text(default="v1.0", db_default="v1.0", max_length=CANON_CAP["version"])
+    body = text(blank=True, max_length=CANON_CAP["body"])
     created_at = created_at()
     updated_at = updated_at()
 
@@ -344,6 +361,7 @@ class CanonDocument(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "slug"], name="mwms_canon_documents_slug"),
             tenant_key("mwms_canon_documents"),
+            *length_checks("mwms_canon_documents"),
         ]
 
     def __str__(self) -> str:
@@ -358,13 +376,13 @@ class CanonAmendment(AppendOnlyModel):
     document = models.ForeignKey(CanonDocument, on_delete=models.PROTECT, related_name="amendments")
     request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="amendments")
     decision = models.ForeignKey(DecisionRecord, on_delete=models.PROTECT, related_name="amendments")
-    version_before = models.TextField()
-    version_after = models.TextField()
-    body_before = text(blank=True)
-    body_after = text(blank=True)
-    diff = text(blank=True)
+    version_before = models.TextField(max_length=AMENDMENT_CAP["version_before"])
+    version_after = models.TextField(max_length=AMENDMENT_CAP["version_after"])
+    body_before = text(blank=True, max_length=AMENDMENT_CAP["body_before"])
+    body_after = text(blank=True, max_length=AMENDMENT_CAP["body_after"])
+    diff = text(blank=True, max_length=AMENDMENT_CAP["diff"])
     evidence = json_object()
-    approved_by = models.TextField()
+    approved_by = models.TextField(max_length=AMENDMENT_CAP["approved_by"])
     can_rollback = models.BooleanField(default=True, db_default=True)
     created_at = created_at()
 
@@ -372,6 +390,7 @@ class CanonAmendment(AppendOnlyModel):
         db_table = "mwms_canon_amendments"
         ordering = ["-created_at"]
         triggers = [append_only_trigger("mwms_canon_amendments")]
+        constraints = [*length_checks("mwms_canon_amendments")]
 
     def __str__(self) -> str:
         return f"{self.document} {self.version_before} → {self.version_after}"
@@ -384,8 +403,9 @@ class IdempotencyRecord(models.Model):
     id = uuid_pk()
     tenant = tenant_fk()
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="idempotency_records")
-    key = models.TextField()
-    fingerprint = models.TextField(help_text="SHA-256 of the method, path and body of the first call.")
+    key = models.TextField(max_length=limits.columns("mwms_idempotency_keys")["key"])
+    fingerprint = models.TextField(max_length=limits.columns("mwms_idempotency_keys")["fingerprint"],
+                                   help_text="SHA-256 of the method, the path and the body's JSON of the first call.")
     response_status = models.IntegerField()
     response_body = models.JSONField(null=True, blank=True)
     created_at = created_at()
@@ -393,7 +413,8 @@ class IdempotencyRecord(models.Model):
     class Meta:
         db_table = "mwms_idempotency_keys"
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["token", "key"], name="mwms_idempotency_keys_one_per_token")]
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="mwms_idempotency_keys_one_per_token"),
+                       *length_checks("mwms_idempotency_keys")]
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status}"
@@ -416,11 +437,14 @@ class RefusalWindow(models.Model):
 
     id = uuid_pk()
     tenant = tenant_fk()
-    actor_key = models.TextField(help_text="Who was refused: token:<id>, user:<id>, or the actor's name.")
-    actor = models.TextField(help_text="The actor as the history names it.")
+    actor_key = models.TextField(max_length=limits.columns("mwms_refusal_windows")["actor_key"],
+                                 help_text="Who was refused: token:<id>, user:<id>, or the actor's name.")
+    actor = models.TextField(max_length=limits.columns("mwms_refusal_windows")["actor"],
+                             help_text="The actor as the history names it.")
     subject_kind = text(choices=RefusalSubject.choices)
     subject_id = models.UUIDField(help_text="The request or task the refused call was about.")
-    rule = models.TextField(help_text="The move that was refused.")
+    rule = models.TextField(max_length=limits.columns("mwms_refusal_windows")["rule"],
+                            help_text="The move that was refused.")
     window_start = models.DateTimeField()
     refusal_count = models.IntegerField(default=1, db_default=1)
     event_id = models.UUIDField(null=True, blank=True,
@@ -438,6 +462,7 @@ class RefusalWindow(models.Model):
                                    name="mwms_refusal_windows_count_positive"),
             models.UniqueConstraint(fields=["tenant", "actor_key", "subject_kind", "subject_id", "rule", "window_start"],
                                     name="mwms_refusal_windows_one_per_window"),
+            *length_checks("mwms_refusal_windows"),
         ]
         indexes = [models.Index(fields=["event_id"], name="mwms_refusal_windows_event")]
 

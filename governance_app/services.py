@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from governance_app.kernel import claims, clock
+from governance_app.kernel import claims, clock, limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
 from governance_app.kernel.tenancy import member_add, tenant_exists
-from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import optional_text, required_text, substantive
 from governance_app.kernel.transactions import atomic
 from governance_app.models import (
     ApiToken,
@@ -94,7 +94,8 @@ def _decision_create(*, actor: Actor, authority: Brain, request: BrainRequest | 
     decision = DecisionRecord.objects.create(
         tenant_id=actor.tenant_id, authority=authority, related_request=request, related_task=task,
         affected_brains=affected_brains, decision_summary=summary, reasoning=why,
-        evidence_used=(evidence_used or None), expected_outcome=(expected_outcome or None), decision_kind=kind,
+        evidence_used=optional_text(evidence_used, field="evidence_used") or None,
+        expected_outcome=optional_text(expected_outcome, field="expected_outcome") or None, decision_kind=kind,
         classification=classification, mcr_decision=mcr_decision, supersedes=supersedes, recorded_by=actor.label,
     )
     if request is not None:
@@ -231,7 +232,7 @@ def feedback_classify(*, request: BrainRequest, actor: Actor, classification: st
                 raise DomainError("Name the Brain to route this to.", field="route_to")
             changes.update(route_changes(request=locked, actor=actor, check_accepts=False, fields={
                 "destination_brain": destination, "review_owner": Brain.HEADOFFICE,
-                "routing_notes": f"{label}: {reasoning}"}))
+                "routing_notes": limits.clip(f"{label}: {reasoning}", limits.TEXT)}))
         elif to_status in (S.PARKED, S.AWAITING_EVIDENCE):
             changes["held_from_status"] = locked.status
         elif to_status == S.AWAITING_MCR_DECISION:
@@ -243,7 +244,7 @@ def feedback_classify(*, request: BrainRequest, actor: Actor, classification: st
             changes.update(_decided_outcome(
                 request=locked, decision=decision,
                 outcome_type=OutcomeType.CLOSED_WITHOUT_ACTION if to_status == S.CLOSED else OutcomeType.REJECTED,
-                result=f"HeadOffice classified this feedback as “{label}”: {reasoning}",
+                result=limits.clip(f"HeadOffice classified this feedback as “{label}”: {reasoning}", limits.TEXT),
                 next_step="No further action on this feedback; the origin Brain may submit new evidence "
                           "in a new request.",
             ))
@@ -304,7 +305,8 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
             changes.update(_decided_outcome(
                 request=locked, decision=record,
                 outcome_type=OutcomeType.DECISION_RECORDED if to_status == S.CLOSED else OutcomeType.REJECTED,
-                result=f"HeadOffice MCR decision: {label.lower()}. {reasoning.strip()}", next_step=next_step,
+                result=limits.clip(f"HeadOffice MCR decision: {label.lower()}. {reasoning.strip()}", limits.TEXT),
+                next_step=next_step,
             ))
         request_commit(request=locked, actor=actor, to_status=to_status, changes=changes,
                        summary=f"MCR update {label.lower()} by HeadOffice", note=reasoning.strip(),
@@ -334,8 +336,8 @@ def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecor
     document = CanonDocument.objects.select_for_update().filter(pk=document_id, tenant_id=actor.tenant_id).first()
     if document is None:
         raise DomainError("No such canon document.", field="canon_document_id")
-    body = required_text(body, field="amended_body", label="The amended canon text")
-    version = required_text(version, field="new_version", label="The new canon version")
+    body = required_text(body, field="amended_body", label="The amended canon text", limit=limits.DOCUMENT)
+    version = required_text(version, field="new_version", label="The new canon version", limit=limits.NAME)
     if version == document.version:
         raise DomainError(f"The new version must differ from the current {document.version}.", field="new_version")
     import difflib
@@ -379,7 +381,7 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
             tenant_id=actor.tenant_id, originating_brain_id=slug, related_request=visible, related_task=task,
             related_decision=decision, recorded_by=actor.label,
             event_or_experiment=required_text(event_or_experiment, field="event_or_experiment",
-                                              label="The event or experiment"),
+                                              label="The event or experiment", limit=limits.TITLE),
             result=substantive(result, field="result", label="The result"),
             insight=substantive(insight, field="insight", label="The insight"),
             recommended_improvement=substantive(recommended_improvement, field="recommended_improvement",
@@ -413,9 +415,10 @@ def tenant_create(*, slug: str, name: str, reviewer_username: str, reviewer_pass
     if not TENANT_SLUG.match(slug):
         raise DomainError(f"Tenant slug {slug!r}: use lowercase letters, digits and hyphens (e.g. acme).",
                           field="slug")
-    name = required_text(name, field="name", label="Name")
-    username = required_text(reviewer_username, field="reviewer", label="Reviewer username")
-    domain = (domain or "").strip() or None
+    name = required_text(name, field="name", label="Name", limit=limits.NAME)
+    username = required_text(reviewer_username, field="reviewer", label="Reviewer username",
+                             limit=get_user_model()._meta.get_field("username").max_length or limits.NAME)
+    domain = optional_text(domain, field="domain", limit=limits.HOST) or None
     if subscription_tier not in SubscriptionTier.values:
         raise DomainError(f"Unknown subscription tier {subscription_tier!r}: choose one of "
                           f"{', '.join(SubscriptionTier.values)}.", field="subscription_tier")

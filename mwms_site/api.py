@@ -12,7 +12,7 @@ import logging
 import math
 from typing import Any
 
-from django.db import DataError, InterfaceError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -21,8 +21,9 @@ from ninja.security import HttpBearer
 
 from governance_app.api import router as governance_router
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.db import SNAKE_CASE_WORD, limit_violated
 from governance_app.kernel.errors import DomainError
-from mwms_site.api_kit import bearer_actor, domain_error_response, error_body, json_response
+from mwms_site.api_kit import ALIAS_CONFLICT, bearer_actor, domain_error_response, error_body, json_response
 from mwms_site.web import database_unavailable_response
 from requests_app.api import router as requests_router
 from tasks_app.api import router as tasks_router
@@ -79,18 +80,31 @@ def _field(loc: tuple) -> str:
 
 
 def _message(error: dict) -> str:
-    if error.get("type") == "missing":
+    kind, context = error.get("type"), error.get("ctx") or {}
+    if kind == "missing":
         return "is required"
-    if error.get("type") == "extra_forbidden":
+    if kind == "extra_forbidden":
         return "is not a field of this call"
+    if kind == "string_too_long":
+        return f"at most {context['max_length']:,} characters"
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return "must not be empty"
+    if kind == "string_pattern_mismatch" and context.get("pattern") == SNAKE_CASE_WORD:
+        return "must be a lowercase snake_case word (a-z, 0-9 and _, a letter first), e.g. report"
     return str(error.get("msg", "is not valid")).removeprefix("Value error, ")
+
+
+def _error_field(error: dict) -> str:
+    if error.get("type") == ALIAS_CONFLICT:  # raised for the body as a whole; ctx names the field
+        return error["ctx"]["field"]
+    return _field(tuple(error.get("loc", ())))
 
 
 @api.exception_handler(ValidationError)
 def validation_failed(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     fields: dict[str, str] = {}
     for error in exc.errors:
-        fields.setdefault(_field(tuple(error.get("loc", ()))), _message(error))
+        fields.setdefault(_error_field(error), _message(error))
     detail = "; ".join(f"{field}: {message}" for field, message in fields.items()) or "The input is not valid"
     return json_response(422, error_body(detail + ".", fields))
 
@@ -126,6 +140,21 @@ def unstorable(request: HttpRequest, exc: DataError) -> HttpResponse:
     if connection.vendor == "postgresql" and connection.in_atomic_block:
         transaction.set_rollback(True)
     return json_response(422, error_body("A value in this call cannot be stored (out of range or malformed)."))
+
+
+@api.exception_handler(IntegrityError)
+def refused_by_a_limit(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+    # The schemas and services check every limit first; should a value still reach the database
+    # too long (text the app composed from the input, say), it is the input's fault: a 422 naming
+    # the column, not a 500. Any other integrity error is the app's own bug and stays one.
+    column = limit_violated(exc)
+    if column is None:
+        raise exc
+    logger.warning("API input over a database limit: %s", exc)
+    if connection.in_atomic_block:
+        transaction.set_rollback(True)
+    message = f"{column}: too long to store."
+    return json_response(422, error_body(message, {column: message}))
 
 
 @api.exception_handler(OperationalError)

@@ -10,16 +10,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 from ninja.errors import AuthenticationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from governance_app.kernel import limits
 from governance_app.kernel.actors import Actor, actor_for_token
+from governance_app.kernel.db import SNAKE_CASE_WORD
 from governance_app.kernel.errors import DomainError, Refusal, not_found  # noqa: F401 - the apps' API modules use it
 from governance_app.kernel.tokens import TokenRefused, api_token_authenticate
 from governance_app.models import IdempotencyRecord
@@ -85,7 +88,8 @@ MAX_JSON_DEPTH = 32  # nesting a field's JSON may have; pydantic cannot write ou
 
 def _unstorable(value: Any) -> str | None:
     """Why a value cannot be stored (PostgreSQL refuses NUL in text and jsonb; a value nested
-    deeper than MAX_JSON_DEPTH could not be answered back), or None."""
+    deeper than MAX_JSON_DEPTH could not be answered back; JSON over limits.JSON characters), or
+    None. A string's length is its schema field's business (max_length)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -95,12 +99,11 @@ def _unstorable(value: Any) -> str | None:
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, str):
-            if "\x00" in item:
-                return "must not contain the NUL character (\\u0000)"
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return "must be valid Unicode text (no lone surrogates)"
+            problem = limits.unstorable_text(item)
+            if problem:
+                return problem
+    if isinstance(value, dict | list):
+        return limits.too_large(value)
     return None
 
 
@@ -115,12 +118,46 @@ def _storable_text(value: str) -> str:
 # takes no NUL in text, so a filter holding one would fail there and match nothing on SQLite.
 QueryText = Annotated[str, AfterValidator(_storable_text)]
 
+# The text of an input body, each kind with its maximum (governance_app/kernel/limits.py); the 422
+# names the field: "request_title: at most 300 characters".
+Title = Annotated[str, Field(max_length=limits.TITLE)]
+Text = Annotated[str, Field(max_length=limits.TEXT)]
+Name = Annotated[str, Field(max_length=limits.NAME)]
+Link = Annotated[str, Field(max_length=limits.LINK)]
+Document = Annotated[str, Field(max_length=limits.DOCUMENT)]
+SnakeCaseWord = Annotated[str, Field(min_length=1, max_length=limits.WORD, pattern=SNAKE_CASE_WORD)]
+
+
+ALIAS_CONFLICT = "alias_conflict"
+
 
 class In(BaseModel):
     """An input body: unknown fields are refused (a typo must not be silently ignored), and text
-    that the database cannot store is refused with the field named."""
+    that the database cannot store is refused with the field named.
+
+    `aliases` maps other accepted spellings of a field to it ({"summary": "event_summary"}): the
+    OpenAPI document shows the field's own name only, either spelling is taken, and both at once
+    must agree (a 422 naming the field otherwise)."""
 
     model_config = ConfigDict(extra="forbid")
+    aliases: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spelled_either_way(cls, data: Any) -> Any:
+        if not cls.aliases or not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for alias, name in cls.aliases.items():
+            if alias not in data:
+                continue
+            value = data.pop(alias)
+            if name in data and data[name] != value:
+                raise PydanticCustomError(
+                    ALIAS_CONFLICT, "{alias} and {name} are two spellings of one field, sent with different "
+                    "values; send one", {"field": name, "alias": alias, "name": name})
+            data[name] = value
+        return data
 
     @field_validator("*", mode="before")
     @classmethod
@@ -143,28 +180,48 @@ IDEMPOTENCY_DOC = {
         "description": (
             "Makes the call safe to retry. A successful (2xx) answer is stored for this token and key, "
             "and a retry with the same key and the same body gets that answer back (same status and "
-            "body, header `Idempotent-Replayed: true`) without doing the work again. The same key with "
-            "a different method, path or body is refused with 422. Refused calls (4xx) change nothing "
-            "and are not stored: retrying one runs it again."
+            "body, header `Idempotent-Replayed: true`) without doing the work again. The body is "
+            "compared as JSON: the same fields and values with the keys in another order or other spacing "
+            "are the same body. The same key with a different method, path or body is refused with 422. "
+            "Refused calls (4xx) change nothing and are not stored: retrying one runs it again."
         ),
     }],
 }
 
 
-def _fingerprint(request: HttpRequest) -> str:
+def _canonical_body(body: bytes) -> bytes:
+    """The body's JSON written one way (keys sorted, no spaces), so that the same request
+    serialised again (other key order or spacing) is recognised as a retry; a body that is no JSON
+    as it came (the call answers 400 then, and nothing is stored)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8 text
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+
+
+def _digest(*parts: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.body):
+    for part in parts:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _fingerprints(request: HttpRequest) -> tuple[str, str]:
+    """The call's fingerprint (method, path and the body's canonical JSON), then the one stored
+    before issue 17 (the body's bytes as sent), which a record written then still holds."""
+    method, path = request.method.encode(), request.path.encode()
+    return _digest(method, path, _canonical_body(request.body)), _digest(method, path, request.body)
 
 
 def _stored(actor: Actor, key: str) -> IdempotencyRecord | None:
     return IdempotencyRecord.objects.filter(token_id=actor.token_id, key=key).first()
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
-    if record.fingerprint != fingerprint:
+def _replay(record: IdempotencyRecord, fingerprints: tuple[str, str]) -> HttpResponse:
+    if record.fingerprint not in fingerprints:
         message = (f"This {IDEMPOTENCY_HEADER} was already used for a different request; "
                    f"use a new key for a new request.")
         return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
@@ -193,16 +250,16 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         if not 1 <= len(key) <= 255 or _unstorable(key):
             message = f"{IDEMPOTENCY_HEADER} must be 1 to 255 characters of text."
             return json_response(422, error_body(message, {IDEMPOTENCY_HEADER: message}))
-        fingerprint = _fingerprint(request)
+        fingerprints = _fingerprints(request)
         stored = _stored(actor, key)
         if stored is not None:
-            return _replay(stored, fingerprint)
+            return _replay(stored, fingerprints)
         try:
             with transaction.atomic():
                 response = run(request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
                     IdempotencyRecord.objects.create(
-                        tenant_id=actor.tenant_id, token_id=actor.token_id, key=key, fingerprint=fingerprint,
+                        tenant_id=actor.tenant_id, token_id=actor.token_id, key=key, fingerprint=fingerprints[0],
                         response_status=response.status_code,
                         response_body=json.loads(response.content) if response.content else None,
                     )
@@ -212,13 +269,13 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             stored = _stored(actor, key)
             if stored is None:
                 raise
-            return _replay(stored, fingerprint)
+            return _replay(stored, fingerprints)
         if 400 <= response.status_code < 500:
             # A retry that ran while the first call held its locks finds the work already done
             # (a 409, say); the first call's answer has committed with that work, so give it back.
             stored = _stored(actor, key)
             if stored is not None:
-                return _replay(stored, fingerprint)
+                return _replay(stored, fingerprints)
         return response
 
     return wrapper

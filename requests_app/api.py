@@ -20,7 +20,7 @@ from pydantic import Field
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
-from mwms_site.api_kit import In, Out, QueryText, errors, get, not_found, post
+from mwms_site.api_kit import In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
 from requests_app.filters import API_ALIASES, BrainRequestFilter
 from requests_app.intake import brain_room_message_intake, signal_intake
 from requests_app.models import (
@@ -224,28 +224,28 @@ class RequestIn(In):
     """A new Brain Request (protocol "Minimum Standard Brain Request Format"). Lineage fields are
     set here once; nothing rewrites them later."""
 
-    destination_brain: str
+    destination_brain: Name
     request_type: RequestType
-    request_title: str
-    request_summary: str = Field(description="What is asked and why; a placeholder is refused.")
-    origin_brain: str | None = Field(None, description="Defaults to the token's Brain.")
-    required_output: str = ""
+    request_title: Title
+    request_summary: Text = Field(description="What is asked and why; a placeholder is refused.")
+    origin_brain: Name | None = Field(None, description="Defaults to the token's Brain.")
+    required_output: Text = ""
     priority: Priority = Priority.MEDIUM
     operating_layer: OperatingLayer = OperatingLayer.OPERATIONAL
-    intake_id: str = ""
-    offer_id: str = ""
-    experiment_id: str = ""
+    intake_id: Name = ""
+    offer_id: Name = ""
+    experiment_id: Name = ""
     parent_request_id: UUID | None = None
     originating_task_id: UUID | None = None
-    source_origin: str = ""
-    source_page: str = ""
-    source_system: str = ""
+    source_origin: Name = ""
+    source_page: Link = ""
+    source_system: Name = ""
     head_office_visible: bool = True
     escalation_flag: bool = False
     feedback_required: bool = False
     mcr_update_suggested: bool = False
     meta_json: dict[str, Any] = Field(default_factory=dict)
-    note: str = ""
+    note: Text = ""
 
 
 class OutcomeIn(In):
@@ -253,14 +253,14 @@ class OutcomeIn(In):
     names (requests_app.transitions.CLOSING_FIELDS)."""
 
     outcome_type: OutcomeType | None = None
-    result_summary: str | None = None
-    outcome_decision: str | None = None
-    outcome_evidence: list[str] | None = Field(
+    result_summary: Text | None = None
+    outcome_decision: Text | None = None
+    outcome_evidence: list[Text] | None = Field(
         None, description="Ids of this lineage's artifacts, events or decisions, or external evidence text.")
-    next_step: str | None = None
-    next_step_owner: str | None = None
+    next_step: Text | None = None
+    next_step_owner: Name | None = None
     head_office_review_required: bool | None = None
-    closure_reason: str | None = None
+    closure_reason: Text | None = None
 
 
 assert tuple(OutcomeIn.model_fields) == CLOSING_FIELDS, "the outcome schema follows the transition table"
@@ -278,19 +278,19 @@ class TransitionIn(OutcomeIn):
 
     to_status: RequestStatus | None = None
     move: MoveName | None = None
-    note: str = ""
+    note: Text = ""
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1,
                                          description="The lock_version you saw; a newer one answers 409.")
-    destination_brain: str | None = None
-    review_owner: str | None = None
-    routing_notes: str | None = None
-    primary_brain: str | None = None
-    supporting_brains: list[str] | None = None
-    escalation_reason: str | None = None
-    escalation_owner: str | None = None
-    response_summary: str | None = None
-    request_summary: str | None = None
-    required_output: str | None = None
+    destination_brain: Name | None = None
+    review_owner: Name | None = None
+    routing_notes: Text | None = None
+    primary_brain: Name | None = None
+    supporting_brains: list[Name] | None = None
+    escalation_reason: Text | None = None
+    escalation_owner: Name | None = None
+    response_summary: Text | None = None
+    request_summary: Text | None = None
+    required_output: Text | None = None
 
 
 assert set(MOVE_FIELDS) <= set(TransitionIn.model_fields), "every move field has its place in the body"
@@ -342,16 +342,16 @@ class SignalIn(In):
     """A signal (connector "signal sources") that becomes a Brain Request citing it."""
 
     signal_type: SignalType
-    summary: str = Field(description="What was detected; becomes the request summary.")
-    destination_brain: str = Field(description="The Brain that should act on it (headoffice for upward signals).")
+    summary: Text = Field(description="What was detected; becomes the request summary.")
+    destination_brain: Name = Field(description="The Brain that should act on it (headoffice for upward signals).")
     direction: SignalDirection = SignalDirection.UPWARD
     request_type: RequestType | None = Field(None, description="Defaults from the signal type.")
-    request_title: str = ""
+    request_title: Title = ""
     priority: Priority = Priority.MEDIUM
     payload: dict[str, Any] = Field(default_factory=dict, description="The signal's data (metric, threshold, …).")
-    source_page: str = ""
-    source_system: str = ""
-    origin_brain: str | None = None
+    source_page: Link = ""
+    source_system: Name = ""
+    origin_brain: Name | None = None
 
 
 class SignalOut(Out):
@@ -369,15 +369,15 @@ class BrainRoomMessageIn(In):
     """A Brain Room instruction (protocol "Standard Flow Example 5"): it becomes a
     brain_room_request to the requested Brain, which then follows normal routing."""
 
-    requested_brain: str
-    user_instruction: str
+    requested_brain: Name
+    user_instruction: Text
     urgency: Priority = Priority.MEDIUM
-    task_type: str = ""
-    expected_output: str = ""
-    source_context: dict[str, Any] | str = Field(default_factory=dict)
-    request_title: str = ""
-    source_page: str = ""
-    origin_brain: str | None = None
+    task_type: Name = ""
+    expected_output: Text = ""
+    source_context: dict[str, Any] | Text = Field(default_factory=dict)
+    request_title: Title = ""
+    source_page: Link = ""
+    origin_brain: Name | None = None
 
 
 # --- endpoints -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ whose refusals come back onto the form next to the field they name.
 
 from django import forms
 
+from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, YES_NO, FormRefusalMixin
 from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
 from requests_app.transitions import Move
@@ -20,6 +21,9 @@ LABELS = {
     "escalation_reason": "Escalation reason", "escalation_owner": "Escalation owner", "note": "Note",
     "request_summary": "Revised summary", "required_output": "Revised required output",
 }
+# Every text input's maximum is its column's (kernel.limits); the note and the evidence list are TEXT.
+CAP = limits.columns("mwms_brain_requests")
+
 HELP = {
     "outcome_evidence": "One per line: ids of this request's artifacts, events or decisions, or a link or "
                         "sentence describing external evidence.",
@@ -41,9 +45,10 @@ def move_field(name: str, brains: list[tuple[str, str]], required: bool) -> form
         return forms.ChoiceField(choices=[("", "—"), *OutcomeType.choices], required=required, label=label)
     if name == "head_office_review_required":
         return forms.ChoiceField(choices=YES_NO, required=required, label=label)
+    limit = CAP.get(name, limits.TEXT)
     if name in ("next_step_owner",):
-        return forms.CharField(required=required, label=label, help_text=help_text)
-    return forms.CharField(required=required, label=label, help_text=help_text, widget=TEXTAREA)
+        return forms.CharField(required=required, label=label, help_text=help_text, max_length=limit)
+    return forms.CharField(required=required, label=label, help_text=help_text, widget=TEXTAREA, max_length=limit)
 
 
 class MoveForm(FormRefusalMixin, forms.Form):
@@ -62,7 +67,8 @@ class MoveForm(FormRefusalMixin, forms.Form):
         for name in move.optional:
             self.fields[name] = move_field(name, brains, required=False)
         if "note" not in self.fields:
-            self.fields["note"] = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+            self.fields["note"] = forms.CharField(required=False, label="Note", max_length=limits.TEXT,
+                                                  widget=forms.Textarea(attrs={"rows": 2}))
 
     def move_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -87,19 +93,21 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
     destination_brain = forms.ChoiceField(label="To (destination Brain)")
     request_type = forms.ChoiceField(choices=RequestType.choices)
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
-    request_title = forms.CharField(label="Title")
-    request_summary = forms.CharField(label="Summary", widget=TEXTAREA,
+    request_title = forms.CharField(label="Title", max_length=CAP["request_title"])
+    request_summary = forms.CharField(label="Summary", widget=TEXTAREA, max_length=CAP["request_summary"],
                                       help_text="What is being asked, and why now.")
-    required_output = forms.CharField(label="Required output", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    required_output = forms.CharField(label="Required output", required=False, max_length=CAP["required_output"],
+                                      widget=forms.Textarea(attrs={"rows": 2}))
     operating_layer = forms.ChoiceField(choices=OperatingLayer.choices, initial=OperatingLayer.OPERATIONAL)
-    parent_request_id = forms.CharField(label="Parent request id", required=False)
-    originating_task_id = forms.CharField(label="Originating task id", required=False)
-    intake_id = forms.CharField(required=False, label="Intake id")
-    offer_id = forms.CharField(required=False, label="Offer id")
-    experiment_id = forms.CharField(required=False, label="Experiment id")
-    source_origin = forms.CharField(required=False, label="Source origin", help_text="e.g. research_signal")
-    source_page = forms.CharField(required=False, label="Source page")
-    source_system = forms.CharField(required=False, label="Source system")
+    parent_request_id = forms.CharField(label="Parent request id", required=False, max_length=limits.NAME)
+    originating_task_id = forms.CharField(label="Originating task id", required=False, max_length=limits.NAME)
+    intake_id = forms.CharField(required=False, label="Intake id", max_length=CAP["intake_id"])
+    offer_id = forms.CharField(required=False, label="Offer id", max_length=CAP["offer_id"])
+    experiment_id = forms.CharField(required=False, label="Experiment id", max_length=CAP["experiment_id"])
+    source_origin = forms.CharField(required=False, label="Source origin", help_text="e.g. research_signal",
+                                    max_length=CAP["source_origin"])
+    source_page = forms.CharField(required=False, label="Source page", max_length=CAP["source_page"])
+    source_system = forms.CharField(required=False, label="Source system", max_length=CAP["source_system"])
     escalation_flag = forms.BooleanField(required=False, label="Escalation controls at creation")
     feedback_required = forms.BooleanField(required=False, label="Feedback for HeadOffice")
     mcr_update_suggested = forms.BooleanField(required=False, label="Suggests an MCR update")
@@ -109,3 +117,10 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["origin_brain"].choices = origins
         self.fields["destination_brain"].choices = [("", "—"), *brains]
+
+
+class NoteForm(FormRefusalMixin, forms.Form):
+    """A human note on a request's history (the drill-down's "Add a note")."""
+
+    note = forms.CharField(label="Add a note to the history", max_length=limits.TEXT,
+                           widget=forms.Textarea(attrs={"rows": 2}))

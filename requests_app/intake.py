@@ -7,6 +7,7 @@ import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from governance_app.kernel import limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError
 from governance_app.kernel.transactions import atomic
@@ -61,6 +62,9 @@ def signal_intake(*, actor: Actor, signal_type: str, summary: str, destination_b
         raise DomainError(f"Signal type must be one of: {', '.join(SignalType.values)}.", field="signal_type")
     if direction not in SignalDirection.values:
         raise DomainError(f"Direction must be one of: {', '.join(SignalDirection.values)}.", field="direction")
+    too_large = limits.too_large(payload or {})
+    if too_large:
+        raise DomainError(f"payload: {too_large}.", field="payload")
     signal_id = uuid.uuid4()
     label = SignalType(signal_type).label
     with atomic(), _fields_named({"request_summary": "summary"}, {"Request summary": "The summary"}):
@@ -85,9 +89,11 @@ def brain_room_message_intake(*, actor: Actor, requested_brain: str, user_instru
                               source_context: Any = None, request_title: str = "", source_page: str = "",
                               origin_brain: str | None = None) -> BrainRequest:
     """Convert a Brain Room message into a governed brain_room_request (protocol flow example 5)."""
-    fields = {"request_summary": "user_instruction", "destination_brain": "requested_brain", "priority": "urgency"}
+    # The message itself is kept in the request's meta_json: too large a one is too large a source_context.
+    fields = {"request_summary": "user_instruction", "destination_brain": "requested_brain", "priority": "urgency",
+              "meta_json": "source_context"}
     labels = {"Request summary": "The user instruction", "Destination Brain": "Requested Brain",
-              "Priority": "Urgency"}
+              "Priority": "Urgency", "meta_json": "source_context"}
     with _fields_named(fields, labels):
         return request_create(
             actor=actor, origin_brain=origin_brain, destination_brain=requested_brain,

@@ -4,8 +4,10 @@ The database keeps the canon's column names (requesting_brain, target_brain, sta
 the UI speak the protocol's (origin_brain, destination_brain, request_status) — see PROTOCOL_FIELDS.
 """
 
+import pgtrigger
 from django.db import models
 
+from governance_app.kernel import limits
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
@@ -15,6 +17,7 @@ from governance_app.kernel.db import (
     created_at,
     json_list,
     json_object,
+    length_checks,
     tenant_fk,
     tenant_key,
     text,
@@ -24,6 +27,9 @@ from governance_app.kernel.db import (
 from governance_app.models import Classification
 
 TABLE = "mwms_brain_requests"
+CAP = limits.columns(TABLE)
+EVENT_CAP = limits.columns("mwms_request_events")
+SIGNAL_CAP = limits.columns("mwms_signals")
 
 
 class RequestStatus(models.TextChoices):
@@ -46,6 +52,14 @@ class RequestStatus(models.TextChoices):
 
 
 FINAL_STATUSES = frozenset({RequestStatus.CLOSED, RequestStatus.REJECTED})
+
+# The schema standard's recommended request status for a finished request. The protocol names it
+# `closed` (docs/README.md: the protocol wins for statuses), so a direct writer's `completed` is
+# stored as `closed`: a BEFORE trigger rewrites it on PostgreSQL, before any CHECK looks at the row;
+# on SQLite, whose triggers cannot rewrite the row being written, the status CHECK lets the word
+# through, holds it to a closed request's rules, and an AFTER trigger (requests_app migration 0008)
+# turns it into `closed` in the same statement. The app itself never writes it.
+CANON_COMPLETED = "completed"
 
 
 class RequestType(models.TextChoices):
@@ -128,14 +142,15 @@ class BrainRequest(models.Model):
 
     # The canon's required columns.
     id = uuid_pk()
-    requesting_authority = models.TextField(help_text="Who the request is made on behalf of.")
+    requesting_authority = models.TextField(max_length=CAP["requesting_authority"],
+                                            help_text="Who the request is made on behalf of.")
     requesting_brain_id = brain_column("requesting_brain", null=True)
     requesting_brain = brain_of("requesting_brain_id", null=True, related_name="requests_sent")
     target_brain_id = brain_column("target_brain")
     target_brain = brain_of("target_brain_id", related_name="requests_received")
     operating_layer = text(choices=OperatingLayer.choices, default=OperatingLayer.OPERATIONAL)
-    request_summary = models.TextField()
-    required_output = models.TextField()
+    request_summary = models.TextField(max_length=CAP["request_summary"])
+    required_output = models.TextField(max_length=CAP["required_output"])
     priority = text(choices=Priority.choices, default=Priority.MEDIUM)
     status = text(choices=RequestStatus.choices, default=RequestStatus.NEW, db_default=RequestStatus.NEW)
     meta_json = json_object()
@@ -145,26 +160,26 @@ class BrainRequest(models.Model):
     # The protocol's minimum request format and the connector's minimum fields.
     tenant = tenant_fk()
     request_type = text(choices=RequestType.choices)
-    request_title = models.TextField()
-    intake_id = text(blank=True)
-    offer_id = text(blank=True)
-    experiment_id = text(blank=True)
+    request_title = models.TextField(max_length=CAP["request_title"])
+    intake_id = text(blank=True, max_length=CAP["intake_id"])
+    offer_id = text(blank=True, max_length=CAP["offer_id"])
+    experiment_id = text(blank=True, max_length=CAP["experiment_id"])
     parent_request = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
     )
     originating_task = models.ForeignKey(
         "tasks_app.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="spawned_requests"
     )
-    source_origin = text(blank=True)
-    source_page = text(blank=True)
-    source_system = text(blank=True)
-    routing_notes = text(blank=True)
-    response_summary = text(blank=True)
+    source_origin = text(blank=True, max_length=CAP["source_origin"])
+    source_page = text(blank=True, max_length=CAP["source_page"])
+    source_system = text(blank=True, max_length=CAP["source_system"])
+    routing_notes = text(blank=True, max_length=CAP["routing_notes"])
+    response_summary = text(blank=True, max_length=CAP["response_summary"])
     outcome_type = models.TextField(choices=OutcomeType.choices, null=True, blank=True)
     head_office_visible = models.BooleanField(default=True, db_default=True)
     escalation_flag = models.BooleanField(default=False, db_default=False)
-    escalation_reason = text(blank=True)
-    closure_reason = text(blank=True)
+    escalation_reason = text(blank=True, max_length=CAP["escalation_reason"])
+    closure_reason = text(blank=True, max_length=CAP["closure_reason"])
     review_owner_id = brain_column("review_owner", null=True)
     review_owner = brain_of("review_owner_id", null=True, related_name="requests_reviewed")
     escalation_owner_id = brain_column("escalation_owner", null=True)
@@ -172,7 +187,7 @@ class BrainRequest(models.Model):
     primary_brain_id = brain_column("primary_brain", null=True)
     primary_brain = brain_of("primary_brain_id", null=True, related_name="requests_led")
     supporting_brains = json_list(help_text="Slugs of the Brains supporting the primary Brain.")
-    created_by = text(blank=True)
+    created_by = text(blank=True, max_length=CAP["created_by"])
     feedback_required = models.BooleanField(default=False, db_default=False)
     mcr_update_suggested = models.BooleanField(default=False, db_default=False)
     mcr_update_status = text(choices=McrUpdateStatus.choices, default=McrUpdateStatus.NONE,
@@ -180,11 +195,11 @@ class BrainRequest(models.Model):
     feedback_classification = models.TextField(choices=Classification.choices, null=True, blank=True)
 
     # The complete outcome (protocol rule 7; connector "result handoff").
-    result_summary = text(blank=True, help_text="What was completed or found.")
-    outcome_decision = text(blank=True, help_text="The decision made.")
+    result_summary = text(blank=True, max_length=CAP["result_summary"], help_text="What was completed or found.")
+    outcome_decision = text(blank=True, max_length=CAP["outcome_decision"], help_text="The decision made.")
     outcome_evidence = json_list(help_text="Ids of this lineage's artifacts, events or decisions, or external evidence.")
-    next_step = text(blank=True)
-    next_step_owner = text(blank=True)
+    next_step = text(blank=True, max_length=CAP["next_step"])
+    next_step_owner = text(blank=True, max_length=CAP["next_step_owner"])
     head_office_review_required = models.BooleanField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # The status a hold (blocked, parked, awaiting evidence, escalated) returns to when it lifts.
@@ -196,8 +211,16 @@ class BrainRequest(models.Model):
     class Meta:
         db_table = TABLE
         ordering = ["-created_at"]
+        triggers = [
+            pgtrigger.Trigger(
+                name=f"{TABLE}_completed_is_closed", when=pgtrigger.Before,
+                operation=pgtrigger.Insert | pgtrigger.UpdateOf("status"),
+                condition=pgtrigger.Q(new__status=CANON_COMPLETED),
+                func=f"NEW.status := '{RequestStatus.CLOSED}'; RETURN NEW;",
+            ),
+        ]
         constraints = [
-            choices_check("status", RequestStatus, table=TABLE),
+            choices_check("status", [*RequestStatus.values, CANON_COMPLETED], table=TABLE),
             choices_check("priority", Priority, table=TABLE),
             choices_check("request_type", RequestType, table=TABLE),
             choices_check("operating_layer", OperatingLayer, table=TABLE),
@@ -226,7 +249,7 @@ class BrainRequest(models.Model):
                 name=f"{TABLE}_responded_has_summary",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status__in=FINAL_STATUSES)
+                condition=~models.Q(status__in=FINAL_STATUSES | {CANON_COMPLETED})
                 | (
                     models.Q(outcome_type__isnull=False, head_office_review_required__isnull=False,
                              closed_at__isnull=False)
@@ -244,6 +267,7 @@ class BrainRequest(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(lock_version__gte=0), name=f"{TABLE}_lock_version_positive"),
             tenant_key(TABLE),
+            *length_checks(TABLE),
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_req_status_updated"),
@@ -294,11 +318,11 @@ class RequestEvent(AppendOnlyModel):
     tenant = tenant_fk()
     request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="events")
     event_type = text(choices=RequestEventType.choices)
-    event_summary = text(blank=True)
-    actor = models.TextField(help_text="The person or token that made the change.")
+    event_summary = text(blank=True, max_length=EVENT_CAP["event_summary"])
+    actor = models.TextField(max_length=EVENT_CAP["actor"], help_text="The person or token that made the change.")
     from_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
     to_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
-    note = text(blank=True)
+    note = text(blank=True, max_length=EVENT_CAP["note"])
     changed_fields = json_object(help_text="{field: [before, after]} for every field the change touched.")
     event_payload = json_object()
     created_at = created_at()
@@ -311,6 +335,7 @@ class RequestEvent(AppendOnlyModel):
             choices_check("event_type", RequestEventType, table="mwms_request_events"),
             choices_check("from_status", RequestStatus, table="mwms_request_events", nullable=True),
             choices_check("to_status", RequestStatus, table="mwms_request_events", nullable=True),
+            *length_checks("mwms_request_events"),
         ]
         indexes = [models.Index(fields=["request", "created_at"], name="mwms_req_events_request")]
 
@@ -350,12 +375,12 @@ class Signal(models.Model):
     source_brain = brain_of("source_brain_id", related_name="signals")
     signal_type = text(choices=SignalType.choices)
     direction = text(choices=SignalDirection.choices, default=SignalDirection.UPWARD, db_default=SignalDirection.UPWARD)
-    summary = models.TextField()
+    summary = models.TextField(max_length=SIGNAL_CAP["summary"])
     payload = json_object()
     request = models.ForeignKey(
         BrainRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="signals"
     )
-    created_by = text(blank=True)
+    created_by = text(blank=True, max_length=SIGNAL_CAP["created_by"])
     created_at = created_at()
 
     class Meta:
@@ -364,6 +389,7 @@ class Signal(models.Model):
         constraints = [
             choices_check("signal_type", SignalType, table="mwms_signals"),
             choices_check("direction", SignalDirection, table="mwms_signals"),
+            *length_checks("mwms_signals"),
         ]
 
     def __str__(self) -> str:

@@ -17,14 +17,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from governance_app.kernel import clock
+from governance_app.kernel import clock, limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
-from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import optional_text, required_text, storable, substantive
 from governance_app.kernel.transactions import atomic
 from governance_app.models import Authority, Brain, RefusalSubject
 from requests_app.models import (
@@ -42,6 +42,7 @@ from requests_app.selectors import lineage_evidence_kinds, requests_visible_to
 from requests_app.transitions import HOLDS, RESUME, Move, move_check, resume_status
 
 S = RequestStatus
+CAP = limits.columns("mwms_brain_requests")
 
 
 def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str, summary: str = "",
@@ -59,11 +60,11 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         tenant_id=request.tenant_id,
         request=request,
         event_type=event_type,
-        event_summary=summary,
+        event_summary=limits.clip(summary, limits.TEXT),  # composed by the app, often quoting the input
         actor=actor.label,
         from_status=from_status,
         to_status=to_status,
-        note=note,
+        note=storable(note, field="note"),
         changed_fields={k: [json_safe(b), json_safe(a)] for k, (b, a) in (changed_fields or {}).items()},
         event_payload=payload or {},
     ))
@@ -144,8 +145,16 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
     _choice(request_type, RequestType, field="request_type", label="Request type")
     _choice(priority, Priority, field="priority", label="Priority")
     _choice(operating_layer, OperatingLayer, field="operating_layer", label="Operating layer")
-    title = required_text(request_title, field="request_title", label="Request title")
+    title = required_text(request_title, field="request_title", label="Request title", limit=CAP["request_title"])
     summary = substantive(request_summary, field="request_summary", label="Request summary")
+    text = {name: optional_text(value, field=name, limit=CAP[name]) for name, value in {
+        "required_output": required_output, "intake_id": intake_id, "offer_id": offer_id,
+        "experiment_id": experiment_id, "source_origin": source_origin, "source_page": source_page,
+        "source_system": source_system}.items()}
+    meta_json = dict(meta_json or {})
+    too_large = limits.too_large(meta_json)
+    if too_large:
+        raise DomainError(f"meta_json: {too_large}.", field="meta_json")
 
     with atomic():
         parent = originating_task = None
@@ -176,22 +185,16 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             request_type=request_type,
             request_title=title,
             request_summary=summary,
-            required_output=(required_output or "").strip(),
             priority=priority,
-            intake_id=(intake_id or "").strip(),
-            offer_id=(offer_id or "").strip(),
-            experiment_id=(experiment_id or "").strip(),
             parent_request=parent,
             originating_task=originating_task,
-            source_origin=(source_origin or "").strip(),
-            source_page=(source_page or "").strip(),
-            source_system=(source_system or "").strip(),
+            **text,
             head_office_visible=head_office_visible,
             escalation_flag=escalation_flag,
             feedback_required=feedback_required,
             mcr_update_suggested=mcr_update_suggested,
             mcr_update_status=McrUpdateStatus.SUGGESTED if mcr_update_suggested else McrUpdateStatus.NONE,
-            meta_json=dict(meta_json or {}),
+            meta_json=meta_json,
             created_by=actor.label,
         ))
         request_event_write(
@@ -342,7 +345,7 @@ def route_changes(*, request: BrainRequest, actor: Actor, fields: Mapping[str, A
         "review_owner": review_owner,
         "primary_brain": primary,
         "supporting_brains": supporting_slugs,
-        "routing_notes": (fields.get("routing_notes") or "").strip(),
+        "routing_notes": optional_text(fields.get("routing_notes"), field="routing_notes"),
     }
 
 
@@ -360,7 +363,7 @@ def _resubmit(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> 
         changes["request_summary"] = substantive(fields["request_summary"], field="request_summary",
                                                  label="Request summary")
     if fields.get("required_output"):
-        changes["required_output"] = fields["required_output"].strip()
+        changes["required_output"] = optional_text(fields["required_output"], field="required_output")
     return S.UNDER_REVIEW, changes, {}
 
 
@@ -407,7 +410,8 @@ def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: 
     evidence = take("outcome_evidence", evidence_normalise, request=request, items=fields.get("outcome_evidence"))
     next_step = take("next_step", substantive, fields.get("next_step"), field="next_step", label="The next step")
     owner = take("next_step_owner", required_text, fields.get("next_step_owner"), field="next_step_owner",
-                 label="Who owns the next step")
+                 label="Who owns the next step", limit=CAP["next_step_owner"])
+    closure_reason = take("closure_reason", optional_text, fields.get("closure_reason"), field="closure_reason")
     review = fields.get("head_office_review_required")
     if isinstance(review, str):
         review = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False}.get(
@@ -421,7 +425,7 @@ def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: 
         "outcome_type": outcome_type, "result_summary": result, "outcome_decision": decision,
         "outcome_evidence": evidence, "next_step": next_step, "next_step_owner": owner,
         "head_office_review_required": review,
-        "closure_reason": (fields.get("closure_reason") or "").strip(),
+        "closure_reason": closure_reason,
     }
 
 
@@ -458,6 +462,9 @@ def evidence_normalise(*, request: BrainRequest, items: Any) -> list[dict[str, s
         else:
             normalised.append({"kind": "external",
                                "text": substantive(item, field="outcome_evidence", label="External evidence")})
+    too_large = limits.too_large(normalised, limits.JSON_COLUMNS["mwms_brain_requests"]["outcome_evidence"])
+    if too_large:
+        raise DomainError(f"outcome_evidence: {too_large}.", field="outcome_evidence")
     return normalised
 
 

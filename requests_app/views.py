@@ -17,7 +17,7 @@ from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import selectors, services
 from requests_app.filters import BrainRequestFilter
-from requests_app.forms import MoveForm, RequestCreateForm
+from requests_app.forms import MoveForm, NoteForm, RequestCreateForm
 from requests_app.models import BrainRequest
 from requests_app.transitions import MOVES, moves_open
 
@@ -44,7 +44,8 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
 
 
-def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None) -> dict:
+def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None,
+                   note_form: NoteForm | None = None) -> dict:
     """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
     actor = actor_for_request(http_request)
     brains = _brains(http_request)
@@ -60,6 +61,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "r": request,
         "lineage": selectors.request_lineage(actor=actor, request=request),
         "move_forms": forms,
+        "note_form": note_form or NoteForm(),
         "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
         "brains": brains,
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
@@ -120,13 +122,18 @@ def request_move(http_request: HttpRequest, request_id, move: str) -> HttpRespon
 @login_required
 def request_note(http_request: HttpRequest, request_id) -> HttpResponse:
     request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
-    try:
-        services.request_note_add(request=request, actor=actor_for_request(http_request),
-                                  note=http_request.POST.get("note", ""))
-        messages.success(http_request, "Note added.")
-    except DomainError as error:
-        messages.error(http_request, error.message)
-    return redirect("requests:detail", request.pk)
+    form = NoteForm(http_request.POST)
+    if form.is_valid():
+        try:
+            services.request_note_add(request=request, actor=actor_for_request(http_request),
+                                      note=form.cleaned_data["note"])
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            messages.success(http_request, "Note added.")
+            return redirect("requests:detail", request.pk)
+    messages.error(http_request, "The note was not added: check the form.")
+    return render(http_request, "requests_app/detail.html", detail_context(http_request, request, note_form=form))
 
 
 def _origins(http_request: HttpRequest, brains: list[tuple[str, str]]) -> list[tuple[str, str]]:

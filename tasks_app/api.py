@@ -2,7 +2,7 @@
 (claim, start, progress, artifacts, complete or fail)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -10,8 +10,9 @@ from ninja import Router
 from ninja.responses import Status
 from pydantic import Field
 
+from governance_app.kernel import limits
 from governance_app.kernel.actors import Actor
-from mwms_site.api_kit import In, Out, errors, get, not_found, post
+from mwms_site.api_kit import In, Link, Name, Out, SnakeCaseWord, Text, Title, errors, get, not_found, post
 from requests_app.api import visible_request
 from requests_app.models import Priority
 from tasks_app import services
@@ -102,7 +103,7 @@ class TaskOut(Out):
     task_status: TaskStatus
     priority: Priority
     risk_level: RiskLevel
-    output_mode: OutputMode
+    output_mode: str
     attempts: int
     max_attempts: int
     last_error: str | None
@@ -139,20 +140,24 @@ def task_out(task: Task, actor: Actor) -> dict[str, Any]:
     }
 
 
+OUTPUT_MODE_HELP = (f"How the task delivers its output: any lowercase snake_case word (the canon's output_mode "
+                    f"is free text), usually one of {', '.join(OutputMode.values)}; e.g. report.")
+
+
 class TaskIn(In):
     """An execution task under a routed or in-progress request (connector rule 1)."""
 
-    task_type: str
-    title: str = ""
-    assigned_brain: str | None = Field(None, description="A Brain working the request; defaults to its "
-                                                         "primary or destination Brain.")
+    task_type: Name
+    title: Title = ""
+    assigned_brain: Name | None = Field(None, description="A Brain working the request; defaults to its "
+                                                          "primary or destination Brain.")
     input_payload: dict[str, Any] = Field(default_factory=dict)
-    output_mode: OutputMode = OutputMode.ARTIFACT
+    output_mode: SnakeCaseWord = Field(OutputMode.ARTIFACT.value, description=OUTPUT_MODE_HELP)
     risk_level: RiskLevel = RiskLevel.LOW
     priority: Priority | None = Field(None, description="Defaults to the request's priority.")
-    assigned_employee: str | None = None
+    assigned_employee: Annotated[str, Field(max_length=limits.ACTOR)] | None = None
     max_attempts: int = Field(3, ge=1, le=20)
-    execution_notes: str = ""
+    execution_notes: Text = ""
 
 
 class TaskTransitionIn(In):
@@ -161,24 +166,30 @@ class TaskTransitionIn(In):
     remain), queued (retry a failed task), cancelled or escalated (with reason)."""
 
     to_status: Literal["picked_up", "running", "completed", "failed", "queued", "cancelled", "escalated"]
-    note: str = ""
-    result_summary: str = ""
-    evidence_links: list[str] = Field(default_factory=list)
-    error: str = ""
-    reason: str = ""
-    escalation_owner: str = "headoffice"
+    note: Text = ""
+    result_summary: Text = ""
+    evidence_links: list[Text] = Field(default_factory=list)
+    error: Text = ""
+    reason: Text = ""
+    escalation_owner: Name = "headoffice"
 
 
 class TaskEventIn(In):
+    """A progress report or a warning, by the canon's column names (seed 000: mwms_task_events'
+    event_summary and event_payload). The short names `summary` and `payload` are taken too; sent
+    together with the canon's, they must agree."""
+
+    aliases = {"summary": "event_summary", "payload": "event_payload"}
+
     event_type: Literal["progress", "warning"] = "progress"
-    summary: str
-    payload: dict[str, Any] = Field(default_factory=dict)
+    event_summary: Text
+    event_payload: dict[str, Any] = Field(default_factory=dict)
 
 
 class ArtifactIn(In):
-    artifact_type: str
-    artifact_summary: str
-    content_location: str = ""
+    artifact_type: Name
+    artifact_summary: Text
+    content_location: Link = ""
     content_json: dict[str, Any] = Field(default_factory=dict)
     as_result: bool = Field(False, description="This artifact carries the task's result.")
 
@@ -236,7 +247,7 @@ def add_task_event(request: HttpRequest, task_id: UUID, data: TaskEventIn):
     """Report progress or a warning on a task being worked."""
     event = services.task_move(task=_task(request.auth, task_id), actor=request.auth,
                                move="warn" if data.event_type == "warning" else "progress",
-                               fields={"summary": data.summary, "payload": data.payload})
+                               fields={"summary": data.event_summary, "payload": data.event_payload})
     return Status(201, task_event_out(event))
 
 

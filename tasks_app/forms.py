@@ -1,22 +1,34 @@
 """Forms for the task panel of a request: create a task, move it, save an artifact."""
 
 from django import forms
+from django.core.validators import RegexValidator
 
-from governance_app.kernel.forms import FormRefusalMixin
+from governance_app.kernel import limits
+from governance_app.kernel.db import SNAKE_CASE_WORD
+from governance_app.kernel.forms import DatalistInput, FormRefusalMixin
 from requests_app.models import BrainRequest, Priority
 from requests_app.transitions import working_brains
 from tasks_app.models import OutputMode, RiskLevel
 
+CAP = limits.columns("mwms_tasks")
+ARTIFACT_CAP = limits.columns("mwms_task_artifacts")
+
 
 class TaskCreateForm(FormRefusalMixin, forms.Form):
-    task_type = forms.CharField(label="Task type", help_text="e.g. offer_review_task")
-    title = forms.CharField(required=False)
+    task_type = forms.CharField(label="Task type", help_text="e.g. offer_review_task", max_length=CAP["task_type"])
+    title = forms.CharField(required=False, max_length=CAP["title"])
     assigned_brain = forms.ChoiceField(label="Assigned Brain")
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
     risk_level = forms.ChoiceField(choices=RiskLevel.choices, initial=RiskLevel.LOW)
-    output_mode = forms.ChoiceField(choices=OutputMode.choices, initial=OutputMode.ARTIFACT)
+    output_mode = forms.CharField(
+        initial=OutputMode.ARTIFACT, max_length=limits.WORD, widget=DatalistInput(OutputMode.values),
+        help_text=f"{', '.join(OutputMode.values)}, or another word such as report",
+        validators=[RegexValidator(SNAKE_CASE_WORD, "Use a lowercase snake_case word: a-z, 0-9 and _, a letter "
+                                                    "first (e.g. report).")],
+    )
     max_attempts = forms.IntegerField(min_value=1, max_value=20, initial=3)
-    execution_notes = forms.CharField(required=False, label="Instructions", widget=forms.Textarea(attrs={"rows": 2}))
+    execution_notes = forms.CharField(required=False, label="Instructions", max_length=CAP["execution_notes"],
+                                      widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, request: BrainRequest, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,13 +57,16 @@ class TaskMoveForm(FormRefusalMixin, forms.Form):
         self.move = move
         if move in TASK_MOVE_FIELDS:
             name, label = TASK_MOVE_FIELDS[move]
-            self.fields[name] = forms.CharField(required=False, label=label, widget=forms.Textarea(attrs={"rows": 2}))
+            self.fields[name] = forms.CharField(required=False, label=label, max_length=limits.TEXT,
+                                                widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ArtifactForm(FormRefusalMixin, forms.Form):
-    artifact_type = forms.CharField(label="Type", help_text="e.g. verdict, scorecard, report")
-    artifact_summary = forms.CharField(label="Summary")
-    content_location = forms.CharField(required=False, label="Where it lives (link)")
+    artifact_type = forms.CharField(label="Type", help_text="e.g. verdict, scorecard, report",
+                                    max_length=ARTIFACT_CAP["artifact_type"])
+    artifact_summary = forms.CharField(label="Summary", max_length=ARTIFACT_CAP["artifact_summary"])
+    content_location = forms.CharField(required=False, label="Where it lives (link)",
+                                       max_length=ARTIFACT_CAP["content_location"])
     as_result = forms.BooleanField(required=False, label="This is the task's result")
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django.db import models
 
+from governance_app.kernel import limits
 from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
@@ -14,6 +15,8 @@ from governance_app.kernel.db import (
     created_at,
     json_list,
     json_object,
+    length_checks,
+    snake_case_word_check,
     tenant_fk,
     tenant_key,
     text,
@@ -23,6 +26,9 @@ from governance_app.kernel.db import (
 from requests_app.models import Priority
 
 TABLE = "mwms_tasks"
+CAP = limits.columns(TABLE)
+EVENT_CAP = limits.columns("mwms_task_events")
+ARTIFACT_CAP = limits.columns("mwms_task_artifacts")
 
 
 class TaskStatus(models.TextChoices):
@@ -45,6 +51,9 @@ class RiskLevel(models.TextChoices):
 
 
 class OutputMode(models.TextChoices):
+    """The usual output modes. The canon's output_mode is free `text`: any lowercase snake_case word
+    (a `report`, say) is accepted; these four are what the form and the OpenAPI suggest."""
+
     ARTIFACT = "artifact", "Artifact"
     INLINE = "inline", "Inline result"
     EXTERNAL = "external", "External location"
@@ -86,24 +95,26 @@ class Task(models.Model):
     # The canon's required columns.
     id = uuid_pk()
     request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="tasks")
-    task_type = models.TextField()
+    task_type = models.TextField(max_length=CAP["task_type"])
     assigned_brain_id = brain_column("assigned_brain")
     assigned_brain = brain_of("assigned_brain_id", related_name="tasks")
-    assigned_employee = models.TextField(null=True, blank=True, help_text="The executor or person working it.")
+    assigned_employee = models.TextField(null=True, blank=True, max_length=CAP["assigned_employee"],
+                                         help_text="The executor or person working it.")
     input_payload = json_object()
-    output_mode = text(choices=OutputMode.choices, default=OutputMode.ARTIFACT)
+    output_mode = text(default=OutputMode.ARTIFACT, max_length=limits.WORD,
+                       help_text="A lowercase snake_case word: artifact, inline, external, none, or another.")
     risk_level = text(choices=RiskLevel.choices, default=RiskLevel.LOW)
     status = text(choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_default=TaskStatus.QUEUED)
     attempts = models.IntegerField(default=0, db_default=0)
-    last_error = models.TextField(null=True, blank=True)
+    last_error = models.TextField(null=True, blank=True, max_length=CAP["last_error"])
     created_at = created_at()
     updated_at = updated_at()
 
     # The connector's execution-task fields and what the engine needs.
     tenant = tenant_fk()
-    title = text(blank=True)
+    title = text(blank=True, max_length=CAP["title"])
     priority = text(choices=Priority.choices, default=Priority.MEDIUM, db_default=Priority.MEDIUM)
-    execution_notes = text(blank=True)
+    execution_notes = text(blank=True, max_length=CAP["execution_notes"])
     evidence_links = json_list()
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -122,7 +133,7 @@ class Task(models.Model):
             choices_check("status", TaskStatus, table=TABLE),
             choices_check("risk_level", RiskLevel, table=TABLE),
             choices_check("priority", Priority, table=TABLE),
-            choices_check("output_mode", OutputMode, table=TABLE),
+            snake_case_word_check("output_mode", table=TABLE),
             models.CheckConstraint(condition=models.Q(attempts__gte=0), name=f"{TABLE}_attempts_not_negative"),
             models.CheckConstraint(condition=models.Q(max_attempts__gte=1), name=f"{TABLE}_max_attempts_positive"),
             models.CheckConstraint(condition=~models.Q(task_type=""), name=f"{TABLE}_task_type_not_empty"),
@@ -131,6 +142,7 @@ class Task(models.Model):
                 name=f"{TABLE}_failed_has_error",
             ),
             tenant_key(TABLE),
+            *length_checks(TABLE),
         ]
         indexes = [
             # The executor queue: a Brain's queued tasks, priority first, oldest first — the claim
@@ -172,11 +184,11 @@ class TaskEvent(AppendOnlyModel):
     id = uuid_pk()
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="events")
     event_type = text(choices=TaskEventType.choices)
-    event_summary = models.TextField()
+    event_summary = models.TextField(max_length=EVENT_CAP["event_summary"])
     event_payload = json_object()
     created_at = created_at()
     tenant = tenant_fk()
-    actor = text(blank=True)
+    actor = text(blank=True, max_length=EVENT_CAP["actor"])
     from_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
     to_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
 
@@ -188,6 +200,7 @@ class TaskEvent(AppendOnlyModel):
             choices_check("event_type", TaskEventType, table="mwms_task_events"),
             choices_check("from_status", TaskStatus, table="mwms_task_events", nullable=True),
             choices_check("to_status", TaskStatus, table="mwms_task_events", nullable=True),
+            *length_checks("mwms_task_events"),
         ]
         indexes = [models.Index(fields=["task", "created_at"], name="mwms_task_events_task")]
 
@@ -200,14 +213,15 @@ class TaskArtifact(models.Model):
 
     id = uuid_pk()
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="artifacts")
-    artifact_type = models.TextField()
-    artifact_summary = models.TextField()
-    content_location = text(blank=True)
+    artifact_type = models.TextField(max_length=ARTIFACT_CAP["artifact_type"])
+    artifact_summary = models.TextField(max_length=ARTIFACT_CAP["artifact_summary"])
+    content_location = text(blank=True, max_length=ARTIFACT_CAP["content_location"])
     content_json = json_object()
     created_at = created_at()
     tenant = tenant_fk()
-    content_hash = text(blank=True, help_text="SHA-256 of the content, for change detection.")
-    created_by = text(blank=True)
+    content_hash = text(blank=True, max_length=ARTIFACT_CAP["content_hash"],
+                        help_text="SHA-256 of the content, for change detection.")
+    created_by = text(blank=True, max_length=ARTIFACT_CAP["created_by"])
 
     class Meta:
         db_table = "mwms_task_artifacts"
@@ -215,6 +229,7 @@ class TaskArtifact(models.Model):
         constraints = [
             models.CheckConstraint(condition=~models.Q(artifact_type=""), name="mwms_task_artifacts_type_not_empty"),
             tenant_key("mwms_task_artifacts"),
+            *length_checks("mwms_task_artifacts"),
         ]
 
     def __str__(self) -> str:

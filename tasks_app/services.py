@@ -4,6 +4,7 @@ its task event; an executor's refused move leaves a rule_violation event behind 
 import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -14,14 +15,14 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection, transaction
 
-from governance_app.kernel import clock
+from governance_app.kernel import clock, limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
-from governance_app.kernel.db import json_safe
+from governance_app.kernel.db import SNAKE_CASE_WORD, json_safe
 from governance_app.kernel.errors import DomainError, Refusal, not_found
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
-from governance_app.kernel.text_rules import required_text, substantive
+from governance_app.kernel.text_rules import optional_text, required_text, substantive
 from governance_app.kernel.transactions import after_refusal, atomic, doomed
 from governance_app.models import Brain, RefusalSubject
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
@@ -53,6 +54,16 @@ from tasks_app.transitions import (
 
 T = TaskStatus
 Service = TypeVar("Service", bound=Callable[..., Any])
+CAP = limits.columns("mwms_tasks")
+ARTIFACT_CAP = limits.columns("mwms_task_artifacts")
+
+
+def _json_fits(value: Any, *, field: str) -> Any:
+    """The JSON value, or a refusal naming the field when it is over the size limit."""
+    too_large = limits.too_large(value)
+    if too_large:
+        raise DomainError(f"{field}: {too_large}.", field=field)
+    return value
 
 
 def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
@@ -69,7 +80,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
         tenant_id=task.tenant_id,
         task=task,
         event_type=event_type,
-        event_summary=summary,
+        event_summary=limits.clip(summary, limits.TEXT),  # composed by the app, often quoting the input
         actor=actor.label,
         from_status=from_status,
         to_status=to_status,
@@ -104,11 +115,18 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
     if actor.is_executor or actor.is_integration:
         raise DomainError("Tasks are created by the Brains working the request, not by executors or "
                           "integrations.", kind=Refusal.FORBIDDEN)
-    task_type = required_text(task_type, field="task_type", label="Task type")
+    task_type = required_text(task_type, field="task_type", label="Task type", limit=CAP["task_type"])
+    title = optional_text(title, field="title", limit=CAP["title"])
+    execution_notes = optional_text(execution_notes, field="execution_notes", limit=CAP["execution_notes"])
+    assigned_employee = optional_text(assigned_employee, field="assigned_employee", limit=CAP["assigned_employee"])
+    input_payload = _json_fits(dict(input_payload or {}), field="input_payload")
     if risk_level not in RiskLevel.values:
         raise DomainError(f"Risk level must be one of: {', '.join(RiskLevel.values)}.", field="risk_level")
-    if output_mode not in OutputMode.values:
-        raise DomainError(f"Output mode must be one of: {', '.join(OutputMode.values)}.", field="output_mode")
+    if not isinstance(output_mode, str) or not re.match(SNAKE_CASE_WORD, output_mode) \
+            or len(output_mode) > limits.WORD:
+        raise DomainError(f"Output mode must be a lowercase snake_case word of at most {limits.WORD} characters "
+                          f"(a-z, 0-9 and _, a letter first), such as {', '.join(OutputMode.values)} or report.",
+                          field="output_mode")
     if priority is not None and priority not in Priority.values:
         raise DomainError(f"Priority must be one of: {', '.join(Priority.values)}.", field="priority")
     if not isinstance(max_attempts, int) or not 1 <= max_attempts <= 20:
@@ -130,10 +148,10 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
                               f"({', '.join(working)}), not {brain_slug!r}.", field="assigned_brain")
         task = Task.objects.create(
             tenant_id=locked.tenant_id, request=locked, task_type=task_type, assigned_brain_id=brain_slug,
-            assigned_employee=(assigned_employee or None), title=(title or "").strip(),
-            input_payload=dict(input_payload or {}), output_mode=output_mode, risk_level=risk_level,
+            assigned_employee=(assigned_employee or None), title=title,
+            input_payload=input_payload, output_mode=output_mode, risk_level=risk_level,
             priority=priority or locked.priority, max_attempts=max_attempts,
-            execution_notes=(execution_notes or "").strip(),
+            execution_notes=execution_notes,
         )
         brain = active_brains(locked.tenant_id).get(brain_slug, brain_slug)
         task_event_write(task=task, actor=actor, event_type=TaskEventType.CREATED, to_status=task.status,
@@ -302,7 +320,7 @@ def task_start(*, task: Task, actor: Actor, note: str = "") -> Task:
         if locked.started_at is None:
             changes["started_at"] = clock.now()
         return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.STARTED,
-                            summary=note.strip() or "Started")
+                            summary=optional_text(note, field="note") or "Started")
 
 
 @_task_service("progress")
@@ -310,6 +328,7 @@ def task_progress(*, task: Task, actor: Actor, summary: str, payload: Mapping[st
                   warning: bool = False) -> TaskEvent:
     """Report progress (or a warning) on a running task; the status does not change."""
     text = required_text(summary, field="summary", label="Progress summary")
+    payload = _json_fits(dict(payload or {}), field="payload")
     with atomic():
         locked, _ = _task_lock(task, actor, "warn" if warning else "progress")
         return _task_commit(task=locked, actor=actor, changes={},
@@ -328,8 +347,13 @@ def task_complete(*, task: Task, actor: Actor, result_summary: str = "",
             summary = substantive(result_summary, field="result_summary",
                                   label="A task without an artifact needs a result summary; it")
             changes["execution_notes"] = "\n\n".join(filter(None, [locked.execution_notes, summary]))
+            if len(changes["execution_notes"]) > CAP["execution_notes"]:
+                raise DomainError(f"result_summary: the task's notes and this result together would pass "
+                                  f"{CAP['execution_notes']:,} characters; shorten the result summary "
+                                  f"(or save it as an artifact).", field="result_summary")
         if evidence_links:
-            changes["evidence_links"] = [*locked.evidence_links, *[str(link) for link in evidence_links]]
+            changes["evidence_links"] = _json_fits(
+                [*locked.evidence_links, *[str(link) for link in evidence_links]], field="evidence_links")
         latest = locked.artifacts.order_by("-created_at").first()
         if locked.result_id is None and latest is not None:
             changes["result"] = latest
@@ -351,8 +375,8 @@ def task_fail(*, task: Task, actor: Actor, error: str) -> Task:
             return _task_commit(task=locked, actor=actor, changes={"status": T.QUEUED},
                                 event_type=TaskEventType.REQUEUED,
                                 summary=f"Queued again: {locked.max_attempts - locked.attempts} attempt(s) left")
-        _request_escalate_for(task=locked, reason=f"Task “{locked}” failed {locked.attempts} times; "
-                                                  f"last error: {message}")
+        _request_escalate_for(task=locked, reason=limits.clip(f"Task “{locked}” failed {locked.attempts} times; "
+                                                              f"last error: {message}", limits.TEXT))
         return locked
 
 
@@ -374,7 +398,7 @@ def task_retry(*, task: Task, actor: Actor, note: str = "") -> Task:
         if locked.attempts >= locked.max_attempts:
             changes["max_attempts"] = locked.attempts + 1
         return _task_commit(task=locked, actor=actor, changes=changes, event_type=TaskEventType.REQUEUED,
-                            summary=note.strip() or "Queued again by hand")
+                            summary=optional_text(note, field="note") or "Queued again by hand")
 
 
 @_task_service("cancel")
@@ -397,8 +421,9 @@ def task_escalate(*, task: Task, actor: Actor, reason: str, escalation_owner: st
                      event_type=TaskEventType.ESCALATED, summary=text, payload={"escalation_owner": escalation_owner})
         system = replace(actor, label=f"{actor.label} (via task {locked.pk})", is_head_office=True, token_role=None)
         if any(m.name == "escalate" for m in moves_open(locked.request, system)):
+            reason = limits.clip(f"Task “{locked}” escalated: {text}", limits.TEXT)
             request_move(request=locked.request, actor=system, move="escalate",
-                         fields={"escalation_reason": f"Task “{locked}” escalated: {text}",
+                         fields={"escalation_reason": reason,
                                  "escalation_owner": escalation_owner})
         return locked
 
@@ -440,10 +465,11 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
                        content_location: str = "", content_json: Mapping[str, Any] | None = None,
                        as_result: bool = False) -> TaskArtifact:
     """Store or link a task output and write `output_saved` (schema standard: task artifacts)."""
-    artifact_type = required_text(artifact_type, field="artifact_type", label="Artifact type")
+    artifact_type = required_text(artifact_type, field="artifact_type", label="Artifact type",
+                                  limit=ARTIFACT_CAP["artifact_type"])
     summary = required_text(artifact_summary, field="artifact_summary", label="Artifact summary")
-    content = dict(content_json or {})
-    location = (content_location or "").strip()
+    content = _json_fits(dict(content_json or {}), field="content_json")
+    location = optional_text(content_location, field="content_location", limit=ARTIFACT_CAP["content_location"])
     with atomic():
         locked = Task.objects.select_for_update().select_related("request").filter(
             pk=task.pk, tenant_id=actor.tenant_id).first()

@@ -33,6 +33,7 @@ from governance_app.models import (
     Classification,
     DecisionKind,
     DecisionRecord,
+    IdempotencyRecord,
     LessonLearned,
     McrDecision,
     Membership,
@@ -146,6 +147,15 @@ def make_refusal_window(**overrides: Any) -> RefusalWindow:
                 "subject_id": uuid.uuid4(), "rule": "claim", "window_start": now.replace(second=0, microsecond=0),
                 "refusal_count": 1, "last_refused_at": now}
     return _create(RefusalWindow, defaults, overrides)
+
+
+def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:
+    """The stored first answer of a POST sent with an Idempotency-Key (by a token of its own)."""
+    n = _n()
+    token = overrides.pop("token", None) or make_api_token()
+    defaults = {"token": token, "tenant_id": token.tenant_id, "key": f"retry-{n}", "fingerprint": f"{n:064x}",
+                "response_status": 201, "response_body": {"request_id": str(uuid.uuid4())}}
+    return _create(IdempotencyRecord, defaults, overrides)
 
 
 def request_fields_for(status: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 
+from governance_app.kernel import limits
 from governance_app.kernel.db import AppendOnlyModel
 from governance_app.models import (
     Authority,
@@ -44,7 +45,10 @@ from tests.db_roles import acting_for, as_runtime_role
 from tests.factories import (
     make_api_token,
     make_brain,
+    make_canon_amendment,
+    make_canon_document,
     make_decision_record,
+    make_idempotency_record,
     make_lesson,
     make_membership,
     make_refusal_window,
@@ -156,7 +160,10 @@ CASES: list[Case] = [
     Case(f"{T}_status_valid", make_task, {"status": "done"}),
     Case(f"{T}_risk_level_valid", make_task, {"risk_level": "extreme"}),
     Case(f"{T}_priority_valid", make_task, {"priority": "critical"}),
-    Case(f"{T}_output_mode_valid", make_task, {"output_mode": "email"}),
+    # output_mode is any lowercase snake_case word (issue 17): these are not one.
+    *[Case(f"{T}_output_mode_valid", make_task, {"output_mode": bad}, label)
+      for label, bad in [("capitals", "Report"), ("hyphen", "e-mail"), ("empty", ""), ("digit-first", "2nd"),
+                         ("space", "web page"), ("too-long", "a" * (limits.WORD + 1))]],
     Case(f"{T}_attempts_not_negative", make_task, {"attempts": -1}),
     Case(f"{T}_max_attempts_positive", make_task, {"max_attempts": 0}),
     Case(f"{T}_task_type_not_empty", make_task, {"task_type": ""}),
@@ -170,6 +177,34 @@ CASES: list[Case] = [
     Case("mwms_refusal_windows_subject_kind_valid", make_refusal_window, {"subject_kind": "decision"}),
     Case("mwms_refusal_windows_count_positive", make_refusal_window, {"refusal_count": 0}),
 ]
+
+# Input limits (issue 17): every text column one character over its limit, every JSON column one
+# character of JSON over its size (kernel.limits lists both; the CHECKs are generated from it).
+MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
+    "mwms_tenants": make_tenant, "mwms_brains": make_brain, "mwms_api_tokens": make_api_token,
+    "mwms_idempotency_keys": make_idempotency_record, "mwms_refusal_windows": make_refusal_window,
+    "mwms_brain_requests": make_request,
+    "mwms_request_events": make_request_event, "mwms_signals": make_signal, "mwms_tasks": make_task,
+    "mwms_task_events": make_task_event, "mwms_task_artifacts": make_task_artifact,
+    "mwms_decision_records": make_decision_record, "mwms_lessons_learned": make_lesson,
+    "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
+}
+
+
+def json_of_size(size: int) -> dict[str, str]:
+    """A JSON object whose text (as Django writes it, and as PostgreSQL prints the jsonb) is `size`
+    characters long: '{"k": "xx…x"}'."""
+    return {"k": "x" * (size - len('{"k": ""}'))}
+
+
+TEXT_LIMITS = [(table, column, limit) for table, columns in limits.TEXT_COLUMNS.items()
+               for column, limit in columns.items()]
+JSON_LIMITS = [(table, column, limit) for table, columns in limits.JSON_COLUMNS.items()
+               for column, limit in columns.items()]
+CASES += [Case(f"{table}_{column}_length", MAKE_FOR_TABLE[table], {column: "x" * (limit + 1)})
+          for table, column, limit in TEXT_LIMITS]
+CASES += [Case(f"{table}_{column}_size", MAKE_FOR_TABLE[table], {column: json_of_size(limit + 1)})
+          for table, column, limit in JSON_LIMITS]
 
 # Append-only rows cannot be updated at all (the trigger refuses first), so only inserts prove them.
 UPDATABLE_CASES = [case for case in CASES if not issubclass(case.model, AppendOnlyModel)]
@@ -229,6 +264,9 @@ def test_an_update_that_breaks_a_check_constraint_is_refused(case: Case) -> None
             (make_task, T, "risk_level", "extreme", f"{T}_risk_level_valid"),
             (make_task, T, "attempts", -1, f"{T}_attempts_not_negative"),
             (make_refusal_window, "mwms_refusal_windows", "refusal_count", 0, "mwms_refusal_windows_count_positive"),
+            (make_request, R, "request_title", "x" * 301, f"{R}_request_title_length"),
+            (make_request, R, "request_summary", "x" * 2_400_000, f"{R}_request_summary_length"),
+            (make_task, T, "output_mode", "Report", f"{T}_output_mode_valid"),
         ]
     ],
 )
@@ -288,6 +326,38 @@ ENUMERATIONS: list[tuple[Callable[..., models.Model], str, type[models.TextChoic
 )
 def test_every_listed_value_is_accepted(make: Callable[..., models.Model], column: str, value: str) -> None:
     row = make(**{column: value})
+
+    with acting_for(row):
+        assert _row(type(row), row.pk)[column] == value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["report", "email_digest", "a", "v2_summary", "x" * limits.WORD])
+def test_any_lowercase_snake_case_word_is_an_output_mode(value: str) -> None:
+    # The canon's output_mode is free text (seed 000); the four OutputMode words are suggestions.
+    task = make_task(output_mode=value)
+
+    assert _row(type(task), task.pk)["output_mode"] == value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("table", "column", "limit"), TEXT_LIMITS, ids=lambda v: str(v))
+def test_text_of_exactly_its_limit_is_accepted(table: str, column: str, limit: int) -> None:
+    row = MAKE_FOR_TABLE[table](**{column: "x" * limit})
+
+    with acting_for(row):
+        assert len(_row(type(row), row.pk)[column]) == limit
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("table", "column", "limit"), JSON_LIMITS, ids=lambda v: str(v))
+def test_json_of_exactly_its_size_is_accepted(table: str, column: str, limit: int) -> None:
+    # The app's measure (kernel.limits.json_size) is the database's: what the services let through,
+    # the CHECK takes.
+    value = json_of_size(limit)
+    assert limits.json_size(value) == limit
+
+    row = MAKE_FOR_TABLE[table](**{column: value})
 
     with acting_for(row):
         assert _row(type(row), row.pk)[column] == value

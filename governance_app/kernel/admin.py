@@ -10,9 +10,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import Model
+from django.db.models import JSONField, Model
 from django.http import HttpRequest
 
+from governance_app.kernel import limits
 from governance_app.kernel.tenancy import user_tenant_id
 from governance_app.models import Brain, Tenant
 
@@ -171,6 +172,24 @@ def _tenant_of(model: type[Model]) -> str | None:
     return "tenant_id" if "tenant" in names else None
 
 
+class StorableJSONField(forms.JSONField):
+    """The admin's JSON input, refusing what the database could not store, next to the field: a
+    NUL anywhere in it (PostgreSQL's jsonb holds no \\u0000) or more than the column's size limit."""
+
+    def __init__(self, *args, limit: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        problem = limits.unstorable_json(value)
+        if problem:
+            raise forms.ValidationError(f"The JSON {problem}.", code="unstorable")
+        too_large = limits.too_large(value, self.limit) if self.limit else None
+        if too_large:
+            raise forms.ValidationError(f"The JSON must be {too_large}.", code="too_large")
+
+
 class TenantMatchedAdminForm(forms.ModelForm):
     """Refuses, field by field, a Brain or a row of another tenant than the record's own.
 
@@ -224,6 +243,9 @@ class TenantScopedAdminMixin:
                 choices=[("", "---------"), *choices] if db_field.null else choices,
                 required=not db_field.null, empty_value=None, label=db_field.name.removesuffix("_id").replace("_", " "),
             )
+        if isinstance(db_field, JSONField):
+            kwargs.update(form_class=StorableJSONField,
+                          limit=limits.JSON_COLUMNS.get(self.model._meta.db_table, {}).get(db_field.column))
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs):

@@ -8,16 +8,18 @@ write straight into PostgreSQL, so defaults live in the database, not only in Py
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pgtrigger
 from django.db import models
 from django.db.migrations.operations.base import Operation
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
-from django.db.models.functions import Now
+from django.db.models.functions import Cast, Length, Now
+from django.db.models.lookups import LessThanOrEqual
 
-from governance_app.kernel import clock
+from governance_app.kernel import clock, limits
 
 # The tenant that exists after `migrate` (created by governance_app's data migration); every
 # table's tenant_id defaults to it in the database, so a direct writer lands in it too.
@@ -158,6 +160,67 @@ def choices_check(field: str, choices: type[models.TextChoices] | Iterable[str],
     return models.CheckConstraint(condition=condition, name=f"{table}_{field}_valid")
 
 
+def length_checks(table: str) -> list[models.CheckConstraint]:
+    """`length(column) <= N` for each text column of the table, and `length(column::text) <= N`
+    for each JSON column, with the limits of kernel.limits (`<table>_<column>_length`, `_size`)."""
+    checks = [
+        models.CheckConstraint(condition=LessThanOrEqual(Length(column), limit), name=f"{table}_{column}_length",
+                               violation_error_message=f"{column}: at most {limit:,} characters.")
+        for column, limit in limits.TEXT_COLUMNS.get(table, {}).items()
+    ]
+    checks += [
+        models.CheckConstraint(condition=LessThanOrEqual(Length(Cast(column, models.TextField())), limit),
+                               name=f"{table}_{column}_size",
+                               violation_error_message=f"{column}: at most {limit:,} characters as JSON.")
+        for column, limit in limits.JSON_COLUMNS.get(table, {}).items()
+    ]
+    return checks
+
+
+def limit_violated(error: Exception) -> str | None:
+    """The column whose length or size CHECK (length_checks) refused a write, or None for any
+    other error. PostgreSQL names the constraint in the error's diagnostics, SQLite in its message."""
+    cause = getattr(error, "__cause__", None)
+    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if name is None:
+        name = str(error).removeprefix("CHECK constraint failed: ").strip()
+    for table in {*limits.TEXT_COLUMNS, *limits.JSON_COLUMNS}:
+        for column in [*limits.TEXT_COLUMNS.get(table, {}), *limits.JSON_COLUMNS.get(table, {})]:
+            if name in (f"{table}_{column}_length", f"{table}_{column}_size"):
+                return column
+    return None
+
+
+SNAKE_CASE_WORD = r"^[a-z][a-z0-9_]*$"
+
+
+class IsSnakeCaseWord(models.Func):
+    """True when the text is a lowercase snake_case word (SNAKE_CASE_WORD). PostgreSQL matches the
+    pattern; SQLite says the same with GLOB, which every SQLite client has (REGEXP is a function
+    Django adds to its own connections only)."""
+
+    output_field = models.BooleanField()
+    arity = 1
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} ~ %s)", [*params, SNAKE_CASE_WORD]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} GLOB %s AND {sql} NOT GLOB %s)", [*params, "[a-z]*", *params, "*[^a-z0-9_]*"]
+
+
+def snake_case_word_check(field: str, *, table: str, limit: int = limits.WORD) -> models.CheckConstraint:
+    """The column holds a lowercase snake_case word of at most `limit` characters."""
+    return models.CheckConstraint(
+        condition=models.Q(IsSnakeCaseWord(field)) & models.Q(LessThanOrEqual(Length(field), limit)),
+        name=f"{table}_{field}_valid",
+        violation_error_message=f"{field}: a lowercase snake_case word (a-z, 0-9 and _, a letter first) of at "
+                                f"most {limit} characters.",
+    )
+
+
 def append_only_trigger(table: str) -> pgtrigger.Protect:
     """PostgreSQL trigger that refuses UPDATE and DELETE, from the ORM and from raw SQL alike."""
     return pgtrigger.Protect(name=f"{table}_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
@@ -282,6 +345,102 @@ class TenantMatched(Operation):
 
     def deconstruct(self):
         return (self.__class__.__qualname__, [self.table, self.column, self.ref_table, self.ref_column], {})
+
+
+@contextmanager
+def sqlite_triggers_set_aside(schema_editor, tables: Iterable[str]) -> Iterator[None]:
+    """On SQLite, drop every trigger of `tables` or naming one of them, and create them again as
+    they were once the block is done; on PostgreSQL, nothing.
+
+    SQLite cannot add a CHECK constraint to a table, so Django rebuilds the table for one (and for
+    most AlterField operations): it creates the new table, copies the rows, drops the old one and
+    renames the new. The rebuilt table has lost its triggers (the append-only rules, the
+    tenant-matched references), and the rename fails while another table's trigger names the
+    dropped one. Wrap such a rebuild in this.
+    """
+    if schema_editor.connection.vendor != "sqlite":
+        yield
+        return
+    tables = list(tables)
+    naming = " OR ".join(["tbl_name = %s OR sql LIKE %s"] * len(tables))
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ({naming}) ORDER BY name",
+                       [value for table in tables for value in (table, f"%{table}%")])
+        triggers = cursor.fetchall()
+    for name, _sql in triggers:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {schema_editor.quote_name(name)}")
+    yield
+    for _name, sql in triggers:
+        schema_editor.execute(sql, params=None)
+
+
+class ChecksChanged(Operation):
+    """One model's CHECK constraints removed and added, and its text fields' max_length set, in one
+    step: on PostgreSQL an ALTER TABLE per constraint, on SQLite a single rebuild of the table (its
+    triggers and those naming it set aside meanwhile, see sqlite_triggers_set_aside).
+
+    Django's own operations would rebuild a SQLite table once per constraint and re-render the
+    project's state each time, which made `migrate` of the text limits (issue 17) take a quarter
+    of a minute. A text field's max_length changes no SQL, so it is state only.
+    """
+
+    reversible = True
+
+    def __init__(self, model_name: str, *, max_lengths: dict[str, int] | None = None,
+                 removed: Iterable[str] = (), added: Iterable[models.CheckConstraint] = ()):
+        self.model_name = model_name
+        self.max_lengths = dict(max_lengths or {})
+        self.removed, self.added = list(removed), list(added)
+
+    @property
+    def model_name_lower(self) -> str:
+        return self.model_name.lower()
+
+    def deconstruct(self):
+        kwargs = {"max_lengths": self.max_lengths, "removed": self.removed, "added": self.added}
+        return (self.__class__.__qualname__, [self.model_name], {k: v for k, v in kwargs.items() if v})
+
+    def state_forwards(self, app_label, state):
+        model_state = state.models[app_label, self.model_name_lower]
+        for name, limit in self.max_lengths.items():
+            field = model_state.fields[name].clone()
+            field.max_length = limit
+            model_state.fields[name] = field
+        kept = [c for c in model_state.options.get("constraints", []) if c.name not in self.removed]
+        model_state.options["constraints"] = [*kept, *self.added]
+        state.reload_model(app_label, self.model_name_lower, delay=True)
+
+    def _change(self, app_label, schema_editor, before, after, removed, added):
+        model = after.apps.get_model(app_label, self.model_name)
+        if not self.allow_migrate_model(schema_editor.connection.alias, model):
+            return
+        if schema_editor.connection.vendor == "sqlite":
+            with sqlite_triggers_set_aside(schema_editor, [model._meta.db_table]):
+                schema_editor._remake_table(model)
+            return
+        old = before.apps.get_model(app_label, self.model_name)
+        for constraint in old._meta.constraints:
+            if constraint.name in removed:
+                schema_editor.remove_constraint(old, constraint)
+        for constraint in model._meta.constraints:
+            if constraint.name in added:
+                schema_editor.add_constraint(model, constraint)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        self._change(app_label, schema_editor, from_state, to_state, removed=set(self.removed),
+                     added={c.name for c in self.added})
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._change(app_label, schema_editor, from_state, to_state, removed={c.name for c in self.added},
+                     added=set(self.removed))
+
+    def describe(self) -> str:
+        return (f"Change the CHECK constraints of {self.model_name} (-{len(self.removed)} +{len(self.added)}) "
+                f"and the max_length of {len(self.max_lengths)} fields")
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"{self.model_name_lower}_checks"
 
 
 def brain_fk_to_brain_column(model_name: str, name: str, *, null: bool = False,

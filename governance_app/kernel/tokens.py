@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from governance_app.kernel import limits
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError
 from governance_app.models import ApiToken, Brain, Tenant, TokenRole
@@ -33,6 +34,8 @@ def api_token_issue(*, tenant_id: uuid.UUID, brain: str, role: str, label: str) 
     label = (label or "").strip()
     if not label:
         raise DomainError("The label is required: say who or what will use the token.", field="label")
+    if len(label) > limits.NAME or limits.unstorable_text(label):
+        raise DomainError(f"The label must be text of at most {limits.NAME} characters.", field="label")
     if role not in TokenRole.values:
         raise DomainError(f"Unknown role {role!r}: choose one of {', '.join(TokenRole.values)}.", field="role")
     registry = active_brains(tenant_id)

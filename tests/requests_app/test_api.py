@@ -1,10 +1,12 @@
 """The requests API: /api/v1/requests, their transitions, signals and Brain Room messages, the
 bearer-token check every call goes through, and idempotent POSTs."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from governance_app.kernel.actors import SYSTEM
 from governance_app.models import ApiToken, Brain
 from governance_app.services import api_token_revoke
@@ -698,6 +700,41 @@ def test_the_same_key_with_a_different_body_is_422_and_creates_nothing(research)
 
     assert response.status_code == 422
     assert "Idempotency-Key" in response.json()["errors"]
+    assert BrainRequest.objects.count() == 1
+
+
+def test_the_same_body_serialised_again_is_a_replay_not_a_422(research):
+    # A client that rebuilds its JSON for the retry (another key order, other spacing) sends the
+    # same request: the fingerprint compares the parsed JSON, not the bytes.
+    body = new_request_body(meta_json={"campaign": {"id": 12, "markets": ["DE", "FR"]}})
+    first = research.post("/requests", raw=json.dumps(body), key="plugin-intake-882")
+    again = json.dumps(dict(reversed(list(body.items()))), indent=2, separators=(",", " :  "))
+
+    retry = research.post("/requests", raw=again, key="plugin-intake-882")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.get("Idempotent-Replayed") == "true" and retry.json() == first.json()
+    assert BrainRequest.objects.count() == 1
+
+
+def test_a_record_stored_before_the_json_fingerprint_still_replays(research):
+    # Records written before issue 17 hold the fingerprint of the body's bytes; their retries
+    # (the same bytes) are still replays.
+    import hashlib
+
+    from governance_app.models import IdempotencyRecord
+
+    raw = json.dumps(new_request_body())
+    first = research.post("/requests", raw=raw, key="plugin-intake-883")
+    digest = hashlib.sha256()
+    for part in (b"POST", b"/api/v1/requests", raw.encode()):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    IdempotencyRecord.objects.filter(key="plugin-intake-883").update(fingerprint=digest.hexdigest())
+
+    retry = research.post("/requests", raw=raw, key="plugin-intake-883")
+
+    assert retry.get("Idempotent-Replayed") == "true" and retry.json() == first.json()
     assert BrainRequest.objects.count() == 1
 
 

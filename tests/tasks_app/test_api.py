@@ -314,7 +314,8 @@ def test_task_json_nested_too_deep_is_422_naming_the_field(affiliate, executor, 
     answers = {
         "input_payload": affiliate.post(f"/requests/{routed['request_id']}/tasks",
                                         {"task_type": "offer_review_task", "input_payload": deep}),
-        "payload": executor.post(f"/tasks/{running['task_id']}/events", {"summary": "Scored", "payload": deep}),
+        "event_payload": executor.post(f"/tasks/{running['task_id']}/events",
+                                       {"event_summary": "Scored", "event_payload": deep}),
         "content_json": executor.post(f"/tasks/{running['task_id']}/artifacts", {
             "artifact_type": "verdict", "artifact_summary": "Offer scorecard: 8/10", "content_json": deep}),
     }
@@ -350,7 +351,8 @@ def test_an_event_needs_its_summary_and_a_known_type(executor, running):
     missing = executor.post(f"/tasks/{running['task_id']}/events", {"payload": {"n": 1}})
     unknown = executor.post(f"/tasks/{running['task_id']}/events", {"event_type": "error", "summary": "Broke"})
 
-    assert (missing.status_code, list(missing.json()["errors"])) == (422, ["summary"])
+    # Named by the canon's spelling, the one the OpenAPI document shows (summary is its alias).
+    assert (missing.status_code, list(missing.json()["errors"])) == (422, ["event_summary"])
     assert (unknown.status_code, list(unknown.json()["errors"])) == (422, ["event_type"])
 
 

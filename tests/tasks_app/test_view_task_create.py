@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from requests_app.models import BrainRequest, RequestEvent, RequestEventType, RequestStatus
-from tasks_app.models import Task, TaskEvent, TaskEventType, TaskStatus
+from tasks_app.models import OutputMode, Task, TaskEvent, TaskEventType, TaskStatus
 from tests.conftest import said
 from tests.engine import actor, new_request
 
@@ -104,3 +104,27 @@ def test_it_is_404_for_an_outsider(client, working, outsider):
     before = written(working)
     assert signed_in(client, outsider).post(create_url(working), TASK).status_code == 404
     assert written(working) == before
+
+
+# The canon's output_mode is free text (issue 17): any lowercase snake_case word, the usual four
+# suggested by a datalist.
+
+def test_the_task_form_takes_another_output_mode_and_suggests_the_usual_four(client, working, other_owner):
+    page = signed_in(client, other_owner).get(reverse("requests:detail", args=[working.pk]))
+    suggestions = "".join(f'<option value="{mode}"></option>' for mode in OutputMode.values)
+    assert f'list="id_output_mode-suggestions"' in page.text
+    assert f'<datalist id="id_output_mode-suggestions">{suggestions}</datalist>' in page.text
+
+    created = client.post(reverse("tasks:create", args=[working.pk]), {**TASK, "output_mode": "weekly_report"})
+
+    assert created.status_code == 302
+    assert Task.objects.get().output_mode == "weekly_report"
+
+
+def test_the_task_form_refuses_an_output_mode_that_is_no_word(client, working, other_owner):
+    page = signed_in(client, other_owner).post(reverse("tasks:create", args=[working.pk]),
+                                                {**TASK, "output_mode": "Weekly report"})
+
+    assert page.status_code == 200
+    assert "Use a lowercase snake_case word" in page.text
+    assert not Task.objects.exists()
