@@ -107,6 +107,18 @@ def test_detail_shows_the_protocol_fields_owners_and_open_actions(client, review
         assert text in page.text
 
 
+def test_detail_offers_a_decision_form_only_while_the_request_is_open(client, reviewer, owner):
+    request = new_request(actor(owner))
+    url = reverse("requests:detail", args=[request.pk])
+    assert "Record a decision" in signed_in(client, reviewer).get(url).text
+
+    rs.request_move(request=request, actor=actor(reviewer), move="reject",
+                    fields={**OUTCOME, "closure_reason": "Not a request for Affiliate."})
+    page = client.get(url)
+    assert "Record a decision" not in page.text
+    assert "A rejected request takes no more decisions." in page.text
+
+
 def test_detail_names_the_supporting_brains(client, reviewer, owner):
     request = new_request(actor(owner))
     rs.request_route(request=request, actor=actor(reviewer), review_owner="headoffice", primary_brain="affiliate",
