@@ -189,6 +189,8 @@ class CanonSpec:
     document_type: str
     version: str
     body: str
+    governs: tuple[str, ...] = ()        # the Brains it governs; () is every Brain
+    request_types: tuple[str, ...] = ()  # the request types it covers; () is every type
 
 
 # Evidence references inside outcome_evidence: "artifact:<key>", "decision:<key>"; anything else

@@ -352,6 +352,8 @@ class CanonDocument(models.Model):
     document_type = text(blank=True, max_length=CANON_CAP["document_type"])
     version = text(default="v1.0", db_default="v1.0", max_length=CANON_CAP["version"])
     body = text(blank=True, max_length=CANON_CAP["body"])
+    governs = json_list(help_text="Slugs of the Brains this document governs; empty: every Brain of the tenant.")
+    request_types = json_list(help_text="The request types it covers; empty: every type.")
     created_at = created_at()
     updated_at = updated_at()
 

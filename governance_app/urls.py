@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance_app import views
+from governance_app import canon_views, views
 
 app_name = "governance"
 urlpatterns = [
@@ -13,5 +13,8 @@ urlpatterns = [
     path("decisions/", views.decisions, name="decisions"),
     path("requests/<uuid:request_id>/decisions/", views.decision_create, name="decision_create"),
     path("lessons/", views.lessons, name="lessons"),
+    path("canon/", canon_views.canon_list, name="canon"),
+    path("canon/<slug:slug>/", canon_views.canon_document, name="canon_document"),
+    path("canon/<slug:slug>/versions/<str:version>/", canon_views.canon_version, name="canon_version"),
     path("requests/<uuid:request_id>/lessons/", views.lesson_create, name="lesson_create"),
 ]

@@ -27,7 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from governance_app import services as gs
 from governance_app.kernel.tenancy import member_add
 from governance_app.kernel.tokens import api_token_issue
-from governance_app.models import DecisionKind, MembershipRole, Tenant, TokenRole
+from governance_app.models import CanonDocument, DecisionKind, MembershipRole, Tenant, TokenRole
 from mwms_site.api import api
 from requests_app.models import BrainRequest, RequestStatus, RequestType
 from requests_app.transitions import MOVE_NAMES
@@ -37,6 +37,7 @@ from tests.api_client import Api
 from tests.conftest import PASSWORD
 from tests.db_roles import acting_for
 from tests.factories import (
+    make_canon_document,
     make_decision_record,
     make_lesson,
     make_request,
@@ -66,6 +67,7 @@ class TenantB:
     requests: dict[str, BrainRequest]  # by what they are for: "open", "escalated", "feedback"
     task: Task
     token_secret: str
+    canon: CanonDocument
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -99,7 +101,8 @@ def tenant_b(brains) -> TenantB:
         make_signal(**b, summary=f"{MARK} signal")
         _token, secret = api_token_issue(tenant_id=tenant.id, brain="research", role=TokenRole.BRAIN,
                                          label=f"{MARK} token")
-    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret)
+        canon = make_canon_document(**b, slug="zeta-canon", title=f"{MARK} canon", body=f"{MARK} canon text")
+    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon)
 
 
 def tenant_models() -> list[type]:
@@ -170,6 +173,8 @@ def site_routes() -> list[Route]:
 PARAMETERS = {
     "request_id": lambda b, name: str(b.requests[_request_for(name)].pk),
     "task_id": lambda b, name: str(b.task.pk),
+    "slug": lambda b, name: b.canon.slug,        # a canon document only tenant B has
+    "version": lambda b, name: b.canon.version,
     "move": None,    # every move of the state machine, one case each
     "brain": None,   # the slugs both tenants have
 }

@@ -374,6 +374,48 @@ def sqlite_triggers_set_aside(schema_editor, tables: Iterable[str]) -> Iterator[
         schema_editor.execute(sql, params=None)
 
 
+class TriggersSetAside(Operation):
+    """Django's own operations, run with the SQLite triggers of `tables` (and those naming them) set
+    aside, as sqlite_triggers_set_aside explains: for an AddField or AlterField that makes SQLite
+    rebuild a table another table's trigger names. On PostgreSQL, the operations as they are.
+
+        TriggersSetAside(["mwms_canon_documents"], [migrations.AddField(...), migrations.AddConstraint(...)])
+    """
+
+    reversible = True
+
+    def __init__(self, tables: Iterable[str], operations: Iterable[Operation]):
+        self.tables, self.operations = list(tables), list(operations)
+
+    def state_forwards(self, app_label, state):
+        for operation in self.operations:
+            operation.state_forwards(app_label, state)
+
+    def _states(self, app_label, from_state):
+        state = from_state
+        for operation in self.operations:
+            after = state.clone()
+            operation.state_forwards(app_label, after)
+            yield operation, state, after
+            state = after
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        with sqlite_triggers_set_aside(schema_editor, self.tables):
+            for operation, before, after in self._states(app_label, from_state):
+                operation.database_forwards(app_label, schema_editor, before, after)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        with sqlite_triggers_set_aside(schema_editor, self.tables):
+            for operation, before, after in reversed(list(self._states(app_label, to_state))):
+                operation.database_backwards(app_label, schema_editor, after, before)
+
+    def describe(self) -> str:
+        return f"{len(self.operations)} operation(s) on {', '.join(self.tables)}, SQLite triggers set aside"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.tables, self.operations], {})
+
+
 class ChecksChanged(Operation):
     """One model's CHECK constraints removed and added, and its text fields' max_length set, in one
     step: on PostgreSQL an ALTER TABLE per constraint, on SQLite a single rebuild of the table (its

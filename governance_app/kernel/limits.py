@@ -84,6 +84,7 @@ JSON_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_task_artifacts": {"content_json": JSON},
     "mwms_decision_records": {"affected_brains": JSON},
     "mwms_canon_amendments": {"evidence": JSON},
+    "mwms_canon_documents": {"governs": JSON, "request_types": JSON},
 }
 
 

@@ -145,7 +145,8 @@ def canon_ensure(*, tenant: Tenant, now: datetime) -> int:
         _, was_created = CanonDocument.objects.get_or_create(
             tenant=tenant, slug=spec.slug,
             defaults={"title": spec.title, "document_type": spec.document_type, "version": spec.version,
-                      "body": spec.body, "created_at": now - timedelta(days=200),
+                      "body": spec.body, "governs": list(spec.governs), "request_types": list(spec.request_types),
+                      "created_at": now - timedelta(days=200),
                       "updated_at": now - timedelta(days=200)},
         )
         created += was_created

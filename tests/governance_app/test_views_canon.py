@@ -1,0 +1,107 @@
+"""The Canon pages (issue 15, item 1): every document readable by anyone in the tenant, rendered
+from Markdown and sanitised, with its versions, any version's text and diff, search, and the
+drill-down's "canon as of"."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.engine import actor, new_request
+from tests.factories import make_canon_amendment, make_canon_document, make_decision_record, make_request
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def protocol(db):
+    """A document amended once: v1.0 → v1.1."""
+    document = make_canon_document(slug="request-protocol", title="Brain To Brain Request Protocol",
+                                   body="# Rules\n\nEvery request names **its owner**.", version="v1.0")
+    amendment = make_canon_amendment(document, version_after="v1.1",
+                                     body_after="# Rules\n\nEvery request names **its owner** and its deadline.")
+    document.version, document.body = "v1.1", amendment.body_after
+    document.save(update_fields=["version", "body"])
+    return document, amendment
+
+
+def test_a_brain_owner_reads_the_canon_list(client, owner, protocol):
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon")).content.decode()
+    assert "Brain To Brain Request Protocol" in page and "v1.1" in page and "1 amendment" in page
+    assert "Every Brain" in page
+
+
+def test_the_list_names_the_brains_a_document_governs(client, owner):
+    make_canon_document(title="Ads playbook", governs=["ads", "experimentation"])
+    client.force_login(owner)
+    assert "Ads Brain, Experimentation Brain" in client.get(reverse("governance:canon")).content.decode()
+
+
+def test_a_document_is_rendered_from_markdown_and_sanitised(client, owner):
+    make_canon_document(slug="unsafe", body="**Bold rule**\n\n<script>alert(1)</script>\n\n"
+                                            "[a link](javascript:alert(2)) <img src=x onerror=alert(3)>")
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon_document", args=["unsafe"])).content.decode()
+    assert "<strong>Bold rule</strong>" in page
+    assert "<script>alert(1)" not in page and "javascript:alert" not in page and "onerror" not in page
+
+
+def test_the_document_lists_its_versions_newest_first(client, owner, protocol):
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon_document", args=["request-protocol"])).content.decode()
+    assert page.index(">v1.1<") < page.index(">v1.0<")
+    assert "in force" in page and "the text it started from" in page and "its deadline" in page
+
+
+def test_a_version_shows_its_text_and_its_diff_against_the_one_before(client, owner, protocol):
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon_version", args=["request-protocol", "v1.1"])).content.decode()
+    assert "What changed from v1.0" in page
+    assert 'class="diff-del">− Every request names **its owner**.' in page
+    assert 'class="diff-add">+ Every request names **its owner** and its deadline.' in page
+    first = client.get(reverse("governance:canon_version", args=["request-protocol", "v1.0"])).content.decode()
+    assert "The text this document started from" in first and "What changed" not in first
+
+
+def test_an_unknown_document_or_version_is_not_found(client, owner, protocol):
+    client.force_login(owner)
+    assert client.get(reverse("governance:canon_document", args=["nothing"])).status_code == 404
+    assert client.get(reverse("governance:canon_version", args=["request-protocol", "v9"])).status_code == 404
+
+
+def test_search_finds_words_in_the_text_with_a_snippet(client, owner, protocol):
+    make_canon_document(title="Schema standard", body="Event logs are append-only: no updates, no deletes.")
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon"), {"q": "append-only"}).content.decode()
+    assert "1 document mention" in page and "Event logs are append-only" in page
+    none = client.get(reverse("governance:canon"), {"q": "blockchain"}).content.decode()
+    assert "Nothing in the canon says that." in none
+
+
+def test_the_drill_down_shows_the_version_in_force_when_it_was_decided(client, owner, reviewer, protocol):
+    document, amendment = protocol
+    request = new_request(actor(owner))
+    # Decided the day before the amendment: v1.0 was in force then.
+    make_decision_record(request=request, decision_summary="Proceed with the test",
+                         created_at=amendment.created_at - timedelta(days=1))
+    client.force_login(owner)
+    page = client.get(reverse("requests:detail", args=[request.pk])).content.decode()
+    assert "Canon as of its decision" in page
+    assert reverse("governance:canon_version", args=["request-protocol", "v1.0"]) in page and "now v1.1" in page
+
+
+def test_an_undecided_request_shows_the_canon_in_force_now(client, owner, protocol):
+    request = make_request(created_at=timezone.now())
+    client.force_login(owner)
+    page = client.get(reverse("requests:detail", args=[request.pk])).content.decode()
+    assert "Canon as of now" in page
+    assert reverse("governance:canon_version", args=["request-protocol", "v1.1"]) in page
+
+
+def test_a_document_for_other_brains_is_not_shown_on_the_drill_down(client, owner):
+    make_canon_document(slug="finance-rules", title="Finance rules", governs=["finance"])
+    request = new_request(actor(owner))
+    client.force_login(owner)
+    assert "Finance rules" not in client.get(reverse("requests:detail", args=[request.pk])).content.decode()
