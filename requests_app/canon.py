@@ -10,6 +10,7 @@ only a HeadOffice MCR decision changes it (governance_app.services).
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,7 +71,11 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
         if line.startswith(("---", "+++")):
             continue
         kind = {"@": "hunk", "+": "add", "-": "del"}.get(line[:1], "same")
-        out.append((kind, line[1:] if kind != "hunk" else line))
+        if kind == "hunk":  # "@@ -13,4 +13,7 @@" says where, in words a reader uses
+            start = re.search(r"\+(\d+)", line)
+            out.append((kind, f"Around line {start.group(1) if start else '?'}"))
+        else:
+            out.append((kind, line[1:]))
     return out
 
 

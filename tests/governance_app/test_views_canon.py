@@ -105,3 +105,10 @@ def test_a_document_for_other_brains_is_not_shown_on_the_drill_down(client, owne
     request = new_request(actor(owner))
     client.force_login(owner)
     assert "Finance rules" not in client.get(reverse("requests:detail", args=[request.pk])).content.decode()
+
+
+def test_a_list_right_after_a_line_is_a_list(client, owner):
+    make_canon_document(slug="events", body="Task event types (recommended):\n- created\n- picked_up")
+    client.force_login(owner)
+    page = client.get(reverse("governance:canon_document", args=["events"])).content.decode()
+    assert "<li>created</li>" in page and "<li>picked_up</li>" in page
