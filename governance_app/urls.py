@@ -14,4 +14,8 @@ urlpatterns = [
     path("requests/<uuid:request_id>/decisions/", views.decision_create, name="decision_create"),
     path("lessons/", views.lessons, name="lessons"),
     path("requests/<uuid:request_id>/lessons/", views.lesson_create, name="lesson_create"),
+    path("webhooks/", views.webhooks_page, name="webhooks"),
+    path("webhooks/subscribe/", views.webhook_subscribe, name="webhook_subscribe"),
+    path("webhooks/<uuid:subscription_id>/switch/", views.webhook_switch, name="webhook_switch"),
+    path("webhooks/deliveries/<uuid:delivery_id>/resend/", views.webhook_resend, name="webhook_resend"),
 ]

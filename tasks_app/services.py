@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection, transaction
 
-from governance_app.kernel import clock, limits
+from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import SNAKE_CASE_WORD, json_safe
@@ -74,7 +74,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    return insert_row(TaskEvent(
+    event = insert_row(TaskEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or clock.now(),
         tenant_id=task.tenant_id,
@@ -86,6 +86,8 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
         to_status=to_status,
         event_payload=payload or {},
     ))
+    webhooks.task_event_written(task=task, event=event)
+    return event
 
 
 def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str, list[Any]]) -> Task:

@@ -27,7 +27,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from governance_app import services as gs
 from governance_app.kernel.tenancy import member_add
 from governance_app.kernel.tokens import api_token_issue
-from governance_app.models import DecisionKind, MembershipRole, Tenant, TokenRole
+from governance_app.models import (
+    DecisionKind,
+    MembershipRole,
+    Tenant,
+    TokenRole,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from mwms_site.api import api
 from requests_app.models import BrainRequest, RequestStatus, RequestType
 from requests_app.transitions import MOVE_NAMES
@@ -45,6 +52,8 @@ from tests.factories import (
     make_task,
     make_task_artifact,
     make_task_event,
+    make_webhook_delivery,
+    make_webhook_subscription,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_tenant")]
@@ -66,6 +75,8 @@ class TenantB:
     requests: dict[str, BrainRequest]  # by what they are for: "open", "escalated", "feedback"
     task: Task
     token_secret: str
+    subscription: WebhookSubscription
+    delivery: WebhookDelivery
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -99,7 +110,10 @@ def tenant_b(brains) -> TenantB:
         make_signal(**b, summary=f"{MARK} signal")
         _token, secret = api_token_issue(tenant_id=tenant.id, brain="research", role=TokenRole.BRAIN,
                                          label=f"{MARK} token")
-    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret)
+        subscription = make_webhook_subscription(**b, name=f"{MARK} integration")
+        delivery = make_webhook_delivery(subscription, status="failed", last_answer=f"{MARK} answer")
+    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, subscription=subscription,
+                   delivery=delivery)
 
 
 def tenant_models() -> list[type]:
@@ -170,6 +184,8 @@ def site_routes() -> list[Route]:
 PARAMETERS = {
     "request_id": lambda b, name: str(b.requests[_request_for(name)].pk),
     "task_id": lambda b, name: str(b.task.pk),
+    "subscription_id": lambda b, name: str(b.subscription.pk),
+    "delivery_id": lambda b, name: str(b.delivery.pk),
     "move": None,    # every move of the state machine, one case each
     "brain": None,   # the slugs both tenants have
 }
