@@ -121,14 +121,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='webhookdelivery',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('event_type'), 200), name='mwms_webhook_deliveries_event_type_length', violation_error_message='event_type: at most 200 characters.'),
-        ),
-        migrations.AddConstraint(
-            model_name='webhookdelivery',
-            constraint=models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('status'), 64), name='mwms_webhook_deliveries_status_length', violation_error_message='status: at most 64 characters.'),
-        ),
-        migrations.AddConstraint(
-            model_name='webhookdelivery',
             constraint=models.CheckConstraint(condition=django.db.models.lookups.LessThanOrEqual(django.db.models.functions.text.Length('last_answer'), 20000), name='mwms_webhook_deliveries_last_answer_length', violation_error_message='last_answer: at most 20,000 characters.'),
         ),
         migrations.AddConstraint(
