@@ -140,7 +140,8 @@ MWMS_DB_TABLE_KINDS = {
     "mutable": ["django_session", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions",
                 "auth_user", "auth_user_groups", "auth_user_user_permissions", "django_admin_log", "axes_*",
                 "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
-                "mwms_idempotency_keys", "mwms_refusal_windows"],
+                "mwms_idempotency_keys", "mwms_refusal_windows",
+                "mwms_watches", "mwms_notifications", "mwms_notification_preferences"],
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
@@ -248,6 +249,18 @@ if not 1 <= MWMS_REFUSAL_WINDOW_MINUTES <= 24 * 60:
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
          if env_bool("MWMS_TASKS_IMMEDIATE", default=False) else
          {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Notifications by email (requests_app.notifications): the console in development, SMTP in
+# production (Django's EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or ("django.core.mail.backends.console.EmailBackend" if DEBUG
+                                             else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MWMS HeadOffice <headoffice@localhost>")
+# Where the links in emails point: the site's address as its users reach it.
+MWMS_SITE_URL = env_str("MWMS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Webhooks: each attempt waits this long for an answer; a failed one is tried again after
 # BACKOFF seconds, doubling, until MAX_ATTEMPTS attempts have failed.
 MWMS_WEBHOOK_TIMEOUT_SECONDS = env_int("MWMS_WEBHOOK_TIMEOUT_SECONDS", 5)

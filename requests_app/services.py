@@ -27,6 +27,7 @@ from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import optional_text, required_text, storable, substantive
 from governance_app.kernel.transactions import atomic
 from governance_app.models import Authority, Brain, RefusalSubject
+from requests_app import notifications
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -69,6 +70,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         event_payload=payload or {},
     ))
     webhooks.request_event_written(request=request, event=event)
+    notifications.request_event_written(request=request, event=event)
     return event
 
 

@@ -50,6 +50,9 @@ from governance_app.models import (
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
     OutcomeType,
     RequestEvent,
     RequestEventType,
@@ -168,6 +171,29 @@ def make_webhook_delivery(subscription: WebhookSubscription | None = None, **ove
                 "payload": {"event": "request.created"}, "status": DeliveryStatus.RETRYING, "attempts": 1,
                 "last_status_code": 500, "last_answer": "down", "next_attempt_at": timezone.now()}
     return _create(WebhookDelivery, defaults, overrides)
+
+
+def make_notification(request: BrainRequest | None = None, **overrides: Any) -> Notification:
+    """A person told of a request's change (the person is made when not given)."""
+    request = request or make_request(**({"tenant_id": overrides["tenant_id"]} if "tenant_id" in overrides else {}))
+    user = overrides.pop("user", None)
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=request.tenant_id)
+    defaults = {"user": user, "request": request, "tenant_id": request.tenant_id,
+                "kind": NotificationKind.STATUS_CHANGED, "summary": f"“{request.request_title}”: new → routed",
+                "event_id": uuid.uuid4()}
+    return _create(Notification, defaults, overrides)
+
+
+def make_notification_preference(**overrides: Any) -> NotificationPreference:
+    """A person's choice of notification email (a person of the demo tenant, made when not given)."""
+    tenant_id = overrides.get("tenant_id", DEFAULT_TENANT_ID)
+    user = overrides.pop("user", None)
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=tenant_id)
+    return _create(NotificationPreference, {"user": user, "tenant_id": tenant_id, "email_mode": "digest"}, overrides)
 
 
 def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:

@@ -51,6 +51,8 @@ from tests.factories import (
     make_idempotency_record,
     make_lesson,
     make_membership,
+    make_notification,
+    make_notification_preference,
     make_refusal_window,
     make_request,
     make_request_event,
@@ -183,6 +185,8 @@ CASES: list[Case] = [
     Case("mwms_webhook_deliveries_event_type_valid", make_webhook_delivery, {"event_type": "request.deleted"}),
     Case("mwms_webhook_deliveries_status_valid", make_webhook_delivery, {"status": "lost"}),
     Case("mwms_webhook_deliveries_attempts", make_webhook_delivery, {"attempts": -1}),
+    Case("mwms_notifications_kind_valid", make_notification, {"kind": "gossip"}),
+    Case("mwms_notification_preferences_email_mode_valid", make_notification_preference, {"email_mode": "hourly"}),
 ]
 
 # Input limits (issue 17): every text column one character over its limit, every JSON column one
@@ -196,6 +200,7 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_decision_records": make_decision_record, "mwms_lessons_learned": make_lesson,
     "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
     "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
+    "mwms_notifications": make_notification,
 }
 
 

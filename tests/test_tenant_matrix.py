@@ -36,7 +36,7 @@ from governance_app.models import (
     WebhookSubscription,
 )
 from mwms_site.api import api
-from requests_app.models import BrainRequest, RequestStatus, RequestType
+from requests_app.models import BrainRequest, Notification, RequestStatus, RequestType
 from requests_app.transitions import MOVE_NAMES
 from tasks_app.models import Task
 from tasks_app.transitions import TASK_MOVE_NAMES
@@ -46,6 +46,7 @@ from tests.db_roles import acting_for
 from tests.factories import (
     make_decision_record,
     make_lesson,
+    make_notification,
     make_request,
     make_request_event,
     make_signal,
@@ -77,6 +78,7 @@ class TenantB:
     token_secret: str
     subscription: WebhookSubscription
     delivery: WebhookDelivery
+    notification: Notification
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -112,8 +114,9 @@ def tenant_b(brains) -> TenantB:
                                          label=f"{MARK} token")
         subscription = make_webhook_subscription(**b, name=f"{MARK} integration")
         delivery = make_webhook_delivery(subscription, status="failed", last_answer=f"{MARK} answer")
+        notification = make_notification(requests["open"], summary=f"{MARK} notification")
     return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, subscription=subscription,
-                   delivery=delivery)
+                   delivery=delivery, notification=notification)
 
 
 def tenant_models() -> list[type]:
@@ -186,6 +189,7 @@ PARAMETERS = {
     "task_id": lambda b, name: str(b.task.pk),
     "subscription_id": lambda b, name: str(b.subscription.pk),
     "delivery_id": lambda b, name: str(b.delivery.pk),
+    "notification_id": lambda b, name: str(b.notification.pk),
     "move": None,    # every move of the state machine, one case each
     "brain": None,   # the slugs both tenants have
 }

@@ -42,6 +42,7 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_refusal_windows": {"actor_key": ACTOR, "actor": ACTOR, "rule": NAME},
     "mwms_webhook_subscriptions": {"name": NAME, "url": LINK, "secret": NAME, "created_by": ACTOR},
     "mwms_webhook_deliveries": {"last_answer": TEXT},
+    "mwms_notifications": {"summary": TEXT},
     "mwms_brain_requests": {
         "requesting_authority": NAME, "request_title": TITLE, "request_summary": TEXT, "required_output": TEXT,
         "intake_id": NAME, "offer_id": NAME, "experiment_id": NAME, "source_origin": NAME, "source_page": LINK,
