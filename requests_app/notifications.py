@@ -31,6 +31,7 @@ from django_tasks import task
 
 from governance_app.kernel import claims, clock, limits
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.transactions import atomic
 from governance_app.models import Brain, Membership, MembershipRole
@@ -41,6 +42,7 @@ from requests_app.models import (
     NotificationKind,
     NotificationPreference,
     RequestEvent,
+    RequestStatus,
     Watch,
 )
 from requests_app.selectors import request_get
@@ -77,27 +79,35 @@ def request_brains(request: BrainRequest) -> set[str]:
 
 
 def _what(request: BrainRequest, source: str, event: Any) -> tuple[str, str, set[str]]:
-    """The notification's kind and one-line summary, and the Brains whose members the change
-    assigns work to (they hear of it whether they watch or not)."""
+    """The notification's kind and one-line summary (in the words the pages use, not the codes),
+    and the Brains whose members the change assigns work to (told whether they watch or not)."""
+    names = active_brains(request.tenant_id)
+
+    def brain(slug: str | None) -> str:
+        return str(names.get(slug, slug or "—"))
+
+    def status(value: str | None) -> str:
+        return RequestStatus(value).label.lower() if value in RequestStatus.values else "new"
+
     title = request.request_title
     if source == "task":
         kind = NOTIFIED_TASK_STATUSES[event.to_status]
         verb = "completed" if kind == K.TASK_COMPLETED else "failed"
         return kind, f"Task {verb} on “{title}”: {event.event_summary}", set()
     if event.event_type == "created":
-        return K.REQUEST_CREATED, f"New request from {request.requesting_brain_id} for {request.target_brain_id}: " \
-                                  f"“{title}”", {request.target_brain_id}
+        return (K.REQUEST_CREATED, f"New request from {brain(request.requesting_brain_id)} for "
+                f"{brain(request.target_brain_id)}: “{title}”", {request.target_brain_id})
     if event.event_type == "task_created":
         assigned = (event.event_payload or {}).get("assigned_brain")
         return K.TASK_CREATED, f"New task on “{title}”: {event.event_summary}", {assigned} if assigned else set()
     if event.event_type == "decision_recorded":
         return K.DECISION_RECORDED, f"“{title}”: {event.event_summary}", set()
     if event.to_status == "escalated":
-        return K.ESCALATED, f"“{title}” was escalated to {request.escalation_owner_id}: " \
-                            f"{request.escalation_reason}", {request.escalation_owner_id}
+        return (K.ESCALATED, f"“{title}” was escalated to {brain(request.escalation_owner_id)}: "
+                f"{request.escalation_reason}", {request.escalation_owner_id})
     if event.to_status == "routed":
-        return K.ASSIGNED, f"“{title}” was routed to {request.target_brain_id}", {request.target_brain_id}
-    return K.STATUS_CHANGED, f"“{title}”: {event.from_status or 'new'} → {event.to_status}", set()
+        return K.ASSIGNED, f"“{title}” was routed to {brain(request.target_brain_id)}", {request.target_brain_id}
+    return K.STATUS_CHANGED, f"“{title}”: {status(event.from_status)} → {status(event.to_status)}", set()
 
 
 def recipients(request: BrainRequest, *, assigned: set[str], actor_label: str) -> list[int]:

@@ -35,7 +35,7 @@ def test_a_new_request_is_told_to_its_destination_not_to_its_author_or_strangers
     with commits():
         request = new_request(actor(owner))
     assert told(other_owner) == [(NotificationKind.REQUEST_CREATED,
-                                  f"New request from research for affiliate: “{request.request_title}”")]
+                                  f"New request from Research Brain for Affiliate Brain: “{request.request_title}”")]
     assert told(owner) == [] and told(outsider) == []
 
 
@@ -45,7 +45,7 @@ def test_routing_tells_the_default_watchers_and_the_brain_given_the_work(commits
     assert kinds(owner) == [NotificationKind.ASSIGNED]  # the origin's owner watches by default
     assert kinds(other_owner) == [NotificationKind.REQUEST_CREATED, NotificationKind.ASSIGNED]
     assert kinds(reviewer) == []  # the one who routed it
-    assert f"“{request.request_title}” was routed to affiliate" in told(owner)[0][1]
+    assert f"“{request.request_title}” was routed to Affiliate Brain" in told(owner)[0][1]
 
 
 def test_a_default_watcher_who_stops_hears_no_more(commits, owner, other_owner, reviewer):
@@ -66,7 +66,7 @@ def test_anyone_who_may_see_a_request_can_watch_it_and_then_hears_of_it(commits,
     with commits():
         rs.request_accept(request=request, actor=actor(other_owner))
     assert told(reviewer) == [
-        (NotificationKind.STATUS_CHANGED, f"“{request.request_title}”: routed → in_progress")]
+        (NotificationKind.STATUS_CHANGED, f"“{request.request_title}”: routed → in progress")]
 
 
 def test_nobody_watches_a_request_they_may_not_see(commits, owner, outsider):
