@@ -237,7 +237,8 @@ def watch_state(*, actor: Actor, request: BrainRequest) -> tuple[bool, str]:
     owned = sorted(Membership.objects.filter(user_id=actor.user_id, brain_id__in=defaults, role=MembershipRole.OWNER)
                    .values_list("brain_id", flat=True))
     if owned:
-        return True, f"You watch it as owner of {', '.join(owned)}."
+        names = active_brains(request.tenant_id)
+        return True, f"You watch it as owner of {', '.join(str(names.get(b, b)) for b in owned)}."
     return False, ""
 
 

@@ -176,7 +176,7 @@ def test_the_drill_down_watch_button(commits, client, owner, reviewer):
         request = new_request(actor(owner))
     client.force_login(owner)
     page = client.get(reverse("requests:detail", args=[request.pk])).content.decode()
-    assert "Stop watching" in page and "You watch it as owner of research." in page
+    assert "Stop watching" in page and "You watch it as owner of Research Brain." in page
     with commits():
         client.post(reverse("requests:watch", args=[request.pk]), {"watching": "false"})
     page = client.get(reverse("requests:detail", args=[request.pk])).content.decode()
