@@ -35,7 +35,11 @@ run: seed
 	@echo "  Sign in as 'reviewer' (HeadOffice) or '<brain>_owner' (e.g. research_owner), password: $(PASSWORD)"
 	@echo "  Django admin: http://127.0.0.1:8000/admin/ (user 'admin', same password)"
 	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "  A background worker (manage.py db_worker) sends webhook deliveries beside the web server."
+	@echo ""
+	@$(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver 127.0.0.1:8000
 
 # The layers contract (pyproject.toml, [tool.importlinter]) is checked before every test run.
 lint: install-dev

@@ -3,6 +3,8 @@
 live in governance_app/kernel/admin.py.
 """
 
+import dataclasses
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from governance_app.kernel import transactions, webhooks
 from governance_app.kernel.actors import actor_for_user
 from governance_app.kernel.admin import (
     EVERY_TENANT,
@@ -21,6 +24,7 @@ from governance_app.kernel.admin import (
     admin_tenant_id,
     brain_filter,
 )
+from governance_app.kernel.errors import DomainError
 from governance_app.kernel.tenancy import ELSEWHERE, belongs_elsewhere, member_add, tenant_user_link
 from governance_app.models import (
     ApiToken,
@@ -34,6 +38,8 @@ from governance_app.models import (
     RefusalWindow,
     Tenant,
     TenantUser,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from governance_app.services import api_token_revoke
 from requests_app.models import RequestType
@@ -298,3 +304,57 @@ class CanonAmendmentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Mode
     list_select_related = ("document", "request")
     search_fields = ("document__title", "approved_by", "diff")
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks: subscriptions (switched off, never deleted) and the delivery log (read-only)
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """Added on the Webhooks page or with `webhook_add` (which make the secret); here they are read
+    and switched on or off."""
+
+    list_display = ("name", "url", "event_types", "is_active", "created_by", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url")
+    fields = ("name", "url", "event_types", "is_active", "created_by", "created_at", "tenant")
+    readonly_fields = ("name", "url", "event_types", "created_by", "created_at", "tenant")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What was sent where and how it went; "Send again" queues a new delivery of the same event."""
+
+    list_display = ("event_type", "subscription", "status", "attempts", "last_status_code", "created_at",
+                    "delivered_at")
+    list_filter = ("status", "event_type")
+    list_select_related = ("subscription",)
+    search_fields = ("=id", "subscription__name")
+    date_hierarchy = "created_at"
+    actions = ("send_again",)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Send the selected deliveries again", permissions=["view"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        actor = actor_for_user(request.user)
+        sent, refused = 0, []
+        for delivery in queryset:
+            try:
+                with transactions.atomic():
+                    webhooks.delivery_resend(actor=dataclasses.replace(actor, tenant_id=delivery.tenant_id,
+                                                                       is_head_office=True)
+                                             if request.user.is_superuser else actor, delivery_id=delivery.pk)
+                sent += 1
+            except DomainError as error:
+                refused.append(f"{delivery.pk}: {error.message}")
+        if sent:
+            self.message_user(request, f"Queued {sent} delivery(ies) again.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)

@@ -11,7 +11,7 @@ from django import forms
 
 from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, FormRefusalMixin
-from governance_app.models import Classification, McrDecision
+from governance_app.models import Classification, McrDecision, WebhookEvent
 from requests_app.forms import move_field, move_input
 from requests_app.transitions import CLOSING_FIELDS
 
@@ -158,3 +158,18 @@ class LessonForm(GovernanceForm):
         for name in ("originating_brain", "task_id", "decision_id"):
             data[name] = data[name] or None
         return data
+
+
+class WebhookSubscriptionForm(GovernanceForm):
+    """Subscribe an integration's URL to some of the tenant's events (kernel.webhooks checks it)."""
+
+    name = forms.CharField(label="Name", max_length=limits.NAME, required=False,
+                           help_text="Who receives it, e.g. “WordPress plugin” or “Brain Room”.")
+    url = forms.CharField(label="URL", max_length=limits.LINK, required=False,
+                          widget=forms.URLInput(attrs={"placeholder": "https://example.org/hooks/mwms"}))
+    event_types = forms.MultipleChoiceField(label="Events", choices=WebhookEvent.choices, required=False,
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def service_kwargs(self) -> dict[str, Any]:
+        return {"name": self.cleaned_data["name"], "url": self.cleaned_data["url"],
+                "event_types": self.cleaned_data["event_types"]}

@@ -470,3 +470,105 @@ class RefusalWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} refused {self.rule} ×{self.refusal_count}"
+
+
+# --- webhooks -------------------------------------------------------------------------------------
+
+class WebhookEvent(models.TextChoices):
+    """What an integration can subscribe to (issue 14: request created/moved/closed, task
+    queued/completed/failed, decision recorded)."""
+
+    REQUEST_CREATED = "request.created", "Request created"
+    REQUEST_MOVED = "request.moved", "Request moved (any change of status)"
+    REQUEST_CLOSED = "request.closed", "Request closed or rejected"
+    TASK_QUEUED = "task.queued", "Task queued"
+    TASK_COMPLETED = "task.completed", "Task completed"
+    TASK_FAILED = "task.failed", "Task failed"
+    DECISION_RECORDED = "decision.recorded", "Decision recorded"
+
+
+class WebhookSubscription(models.Model):
+    """An integration's endpoint: the tenant's changes of the chosen kinds are POSTed to `url` as JSON,
+    signed with HMAC-SHA256 over the body with `secret` (kernel.webhooks)."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    name = models.TextField(max_length=limits.columns("mwms_webhook_subscriptions")["name"],
+                            help_text="Who receives it, e.g. “WordPress plugin” or “Brain Room”.")
+    url = models.TextField(max_length=limits.columns("mwms_webhook_subscriptions")["url"],
+                           help_text="Where deliveries are POSTed: an http:// or https:// address.")
+    secret = models.TextField(max_length=limits.columns("mwms_webhook_subscriptions")["secret"],
+                              help_text="The HMAC key of the X-MWMS-Signature header; the receiver keeps a copy.")
+    event_types = json_list(help_text="The events delivered: " + ", ".join(WebhookEvent.values) + ".")
+    is_active = models.BooleanField(default=True, db_default=True)
+    created_by = models.TextField(max_length=limits.columns("mwms_webhook_subscriptions")["created_by"])
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_webhook_subscriptions"
+        ordering = ["name"]
+        verbose_name = "webhook subscription"
+        constraints = [
+            tenant_key("mwms_webhook_subscriptions"),
+            models.CheckConstraint(condition=models.Q(url__startswith="http://") | models.Q(url__startswith="https://"),
+                                   name="mwms_webhook_subscriptions_url_http"),
+            *length_checks("mwms_webhook_subscriptions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"        # waiting for its first attempt
+    SENDING = "sending", "Sending"        # a worker holds it now
+    RETRYING = "retrying", "Retrying"     # the last attempt failed; the next is due at next_attempt_at
+    DELIVERED = "delivered", "Delivered"  # answered 2xx
+    FAILED = "failed", "Failed"           # every attempt failed; "Send again" makes a new delivery
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription, and how sending it went: the delivery log HeadOffice reads.
+
+    Written in the transaction of the change it reports (so a rolled-back change sends nothing) and
+    sent after commit by a background task; retried with backoff. "Send again" is a new delivery
+    naming the one it repeats, so each row's attempts and answer stay what happened."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.PROTECT, related_name="deliveries")
+    event_type = text(choices=WebhookEvent.choices)
+    payload = json_object()
+    status = text(choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_default=DeliveryStatus.PENDING)
+    attempts = models.IntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.IntegerField(null=True, blank=True,
+                                           help_text="The HTTP status of the last answer; empty when none came.")
+    last_answer = models.TextField(blank=True, default="", db_default="",
+                                   max_length=limits.columns("mwms_webhook_deliveries")["last_answer"],
+                                   help_text="The start of the last answer's body, or why no answer came.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_webhook_deliveries"
+        ordering = ["-created_at"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            tenant_key("mwms_webhook_deliveries"),
+            choices_check("event_type", WebhookEvent, table="mwms_webhook_deliveries"),
+            choices_check("status", DeliveryStatus, table="mwms_webhook_deliveries"),
+            models.CheckConstraint(condition=models.Q(attempts__gte=0), name="mwms_webhook_deliveries_attempts"),
+            *length_checks("mwms_webhook_deliveries"),
+        ]
+        indexes = [
+            # The sweep: what is due, oldest first.
+            models.Index(fields=["status", "next_attempt_at"], name="mwms_webhook_deliveries_due"),
+            models.Index(fields=["tenant", "-created_at"], name="mwms_webhook_deliveries_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.subscription_id} ({self.status})"

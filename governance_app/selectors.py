@@ -19,8 +19,11 @@ from governance_app.models import (
     CanonDocument,
     DecisionKind,
     DecisionRecord,
+    DeliveryStatus,
     LessonLearned,
     Tenant,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from requests_app.models import (
     FINAL_STATUSES,
@@ -259,3 +262,22 @@ def request_task_options(*, request: BrainRequest) -> list[tuple[str, str]]:
     """(id, title) of the tasks under one request, for a form's select."""
     rows = request.tasks.order_by("created_at").values_list("pk", "title", "task_type")
     return [(str(pk), title or task_type) for pk, title, task_type in rows]
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+def webhook_subscriptions_for(*, actor: Actor) -> QuerySet[WebhookSubscription]:
+    """The tenant's webhook subscriptions, for HeadOffice (nobody else sees them)."""
+    if not actor.is_head_office:
+        return WebhookSubscription.objects.none()
+    return WebhookSubscription.objects.filter(tenant_id=actor.tenant_id).order_by("-is_active", "name")
+
+
+def webhook_deliveries_for(*, actor: Actor, status: str | None = None) -> QuerySet[WebhookDelivery]:
+    """The delivery log, newest first (an index on tenant and created_at serves it at any size)."""
+    if not actor.is_head_office:
+        return WebhookDelivery.objects.none()
+    rows = WebhookDelivery.objects.filter(tenant_id=actor.tenant_id).select_related("subscription")
+    if status in DeliveryStatus.values:
+        rows = rows.filter(status=status)
+    return rows.order_by("-created_at")

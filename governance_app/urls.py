@@ -17,4 +17,8 @@ urlpatterns = [
     path("canon/<slug:slug>/", canon_views.canon_document, name="canon_document"),
     path("canon/<slug:slug>/versions/<str:version>/", canon_views.canon_version, name="canon_version"),
     path("requests/<uuid:request_id>/lessons/", views.lesson_create, name="lesson_create"),
+    path("webhooks/", views.webhooks_page, name="webhooks"),
+    path("webhooks/subscribe/", views.webhook_subscribe, name="webhook_subscribe"),
+    path("webhooks/<uuid:subscription_id>/switch/", views.webhook_switch, name="webhook_switch"),
+    path("webhooks/deliveries/<uuid:delivery_id>/resend/", views.webhook_resend, name="webhook_resend"),
 ]

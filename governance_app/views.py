@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -18,11 +19,19 @@ from django.views.decorators.vary import vary_on_headers
 
 from governance_app import selectors, services
 from governance_app.filters import DecisionFilter, LessonFilter
-from governance_app.forms import ClassifyForm, DecisionForm, EscalationResolveForm, LessonForm, McrDecisionForm
+from governance_app.forms import (
+    ClassifyForm,
+    DecisionForm,
+    EscalationResolveForm,
+    LessonForm,
+    McrDecisionForm,
+    WebhookSubscriptionForm,
+)
+from governance_app.kernel import transactions, webhooks
 from governance_app.kernel.actors import Actor, actor_for_request
 from governance_app.kernel.brains import brain_options
-from governance_app.kernel.errors import DomainError
-from governance_app.models import Brain
+from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
 from requests_app.models import BrainRequest
 from requests_app.selectors import request_get, request_get_or_404
@@ -366,3 +375,81 @@ def lesson_create(http_request: HttpRequest, request_id) -> HttpResponse:
     _refused(http_request, "The lesson")
     return render(http_request, "governance_app/lessons.html", _lessons_context(http_request, subject=request,
                                                                                 form=form))
+
+
+# --- webhooks ---------------------------------------------------------------------------------------
+
+def _head_office_only(actor: Actor) -> None:
+    if not actor.is_head_office:
+        raise PermissionDenied("Webhooks are managed by HeadOffice.")
+
+
+def _webhooks_context(http_request: HttpRequest, *, form: WebhookSubscriptionForm | None = None) -> dict:
+    actor = actor_for_request(http_request)
+    status = http_request.GET.get("status") or ""
+    return {"subscriptions": selectors.webhook_subscriptions_for(actor=actor),
+            "page": _page(http_request, selectors.webhook_deliveries_for(actor=actor, status=status)),
+            "query": _query_without(http_request.GET, "page"), "status": status,
+            "statuses": DeliveryStatus.choices, "form": form or WebhookSubscriptionForm(key="webhook")}
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def webhooks_page(http_request: HttpRequest) -> HttpResponse:
+    _head_office_only(actor_for_request(http_request))
+    return render_page_or_fragment(http_request, "governance_app/webhooks.html", _webhooks_context(http_request),
+                                   fragment="delivery-table")
+
+
+@require_POST
+@login_required
+def webhook_subscribe(http_request: HttpRequest) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    _head_office_only(actor)
+    form = WebhookSubscriptionForm(http_request.POST, key="webhook")
+    if form.is_valid():
+        try:
+            with transactions.atomic():
+                subscription, secret = webhooks.subscription_add(actor=actor, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            messages.success(http_request, f"Subscribed {subscription.url} to {', '.join(subscription.event_types)}. "
+                             f"Its signing secret, shown only this once — give it to the receiver: {secret}")
+            return redirect("governance:webhooks")
+    _refused(http_request, "The subscription")
+    return render(http_request, "governance_app/webhooks.html", _webhooks_context(http_request, form=form))
+
+
+@require_POST
+@login_required
+def webhook_switch(http_request: HttpRequest, subscription_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    _head_office_only(actor)
+    active = http_request.POST.get("active") == "true"
+    try:
+        with transactions.atomic():
+            subscription = webhooks.subscription_set_active(actor=actor, subscription_id=subscription_id,
+                                                            active=active)
+    except DomainError as error:
+        raise Http404(error.message) from None
+    messages.success(http_request, f"{subscription.name}: deliveries {'on' if active else 'off'}.")
+    return redirect("governance:webhooks")
+
+
+@require_POST
+@login_required
+def webhook_resend(http_request: HttpRequest, delivery_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    _head_office_only(actor)
+    try:
+        with transactions.atomic():
+            copy = webhooks.delivery_resend(actor=actor, delivery_id=delivery_id)
+    except DomainError as error:
+        if error.kind == Refusal.NOT_FOUND:
+            raise Http404(error.message) from None
+        messages.error(http_request, error.message)
+    else:
+        messages.success(http_request, f"Sent again as a new delivery ({copy.event_type} to {copy.subscription.name}).")
+    return redirect(next_url(http_request, reverse("governance:webhooks")))

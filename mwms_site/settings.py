@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django_filters",
     "pgtrigger",
     "ninja",  # its own copy of Swagger UI for /api/v1/docs, served from static/ rather than a CDN
+    "django_tasks",     # Django 6's Tasks API, backported to 5.2
+    "django_tasks_db",  # its database queue: `manage.py db_worker` runs what is enqueued
     "governance_app",
     "requests_app",
     "tasks_app",
@@ -132,11 +134,14 @@ MWMS_DB_TABLE_KINDS = {
     "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments"],
     # The chain and its registry: never deleted.
     "lineage": ["mwms_brain_requests", "mwms_tasks", "mwms_task_artifacts", "mwms_lessons_learned",
-                "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants"],
+                "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants",
+                # Switched off, never deleted: the delivery log keeps what was sent where.
+                "mwms_webhook_subscriptions", "mwms_webhook_deliveries"],
     "mutable": ["django_session", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions",
                 "auth_user", "auth_user_groups", "auth_user_user_permissions", "django_admin_log", "axes_*",
                 "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
-                "mwms_idempotency_keys", "mwms_refusal_windows"],
+                "mwms_idempotency_keys", "mwms_refusal_windows",
+                "mwms_watches", "mwms_notifications", "mwms_notification_preferences"],
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
@@ -236,6 +241,31 @@ MWMS_REFUSAL_WINDOW_MINUTES = env_int("MWMS_REFUSAL_WINDOW_MINUTES", 10)
 if not 1 <= MWMS_REFUSAL_WINDOW_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("MWMS_REFUSAL_WINDOW_MINUTES must be from 1 to 1440 (a day), "
                                f"not {MWMS_REFUSAL_WINDOW_MINUTES}")
+
+# Background work (webhook deliveries, their sweep) runs through Django's Tasks API on the database
+# queue: `manage.py db_worker` (started by `make run`; in production, as many as you like, since
+# they share the queue with SKIP LOCKED). MWMS_TASKS_IMMEDIATE=true runs each task in the process
+# that enqueues it, after commit (the tests do this).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+         if env_bool("MWMS_TASKS_IMMEDIATE", default=False) else
+         {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Notifications by email (requests_app.notifications): the console in development, SMTP in
+# production (Django's EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or ("django.core.mail.backends.console.EmailBackend" if DEBUG
+                                             else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MWMS HeadOffice <headoffice@localhost>")
+# Where the links in emails point: the site's address as its users reach it.
+MWMS_SITE_URL = env_str("MWMS_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Webhooks: each attempt waits this long for an answer; a failed one is tried again after
+# BACKOFF seconds, doubling, until MAX_ATTEMPTS attempts have failed.
+MWMS_WEBHOOK_TIMEOUT_SECONDS = env_int("MWMS_WEBHOOK_TIMEOUT_SECONDS", 5)
+MWMS_WEBHOOK_BACKOFF_SECONDS = env_int("MWMS_WEBHOOK_BACKOFF_SECONDS", 30)
+MWMS_WEBHOOK_MAX_ATTEMPTS = env_int("MWMS_WEBHOOK_MAX_ATTEMPTS", 6)
 
 LOGGING = {
     "version": 1,

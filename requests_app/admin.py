@@ -22,7 +22,7 @@ from governance_app.kernel.admin import (
     displayed_field_names,
     titled_filter,
 )
-from requests_app.models import BrainRequest, RequestEvent, Signal
+from requests_app.models import BrainRequest, Notification, NotificationPreference, RequestEvent, Signal, Watch
 from requests_app.services import request_record_admin_edit
 
 # What an administrator may edit; every other field of a request is read-only here.
@@ -150,3 +150,36 @@ class SignalAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("signal_type", "direction", brain_filter("source_brain_id", "source brain"))
     list_select_related = ("source_brain", "request")
     search_fields = ("summary", "created_by", "request__request_title")
+
+
+# --- watching and notifications: kept by the people themselves, read here -------------------------
+
+@admin.register(Watch)
+class WatchAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who chose to watch a request, or to stop (the drill-down's button)."""
+
+    list_display = ("request", "user", "watching", "created_at")
+    list_filter = ("watching",)
+    list_select_related = ("request", "user")
+    search_fields = ("user__username", "request__request_title")
+
+
+@admin.register(Notification)
+class NotificationAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each person was told, and whether they read it and were emailed it."""
+
+    list_display = ("summary", "user", "kind", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
+    list_select_related = ("user",)
+    search_fields = ("summary", "user__username")
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """How each person chose to be emailed (they choose on their Notifications page)."""
+
+    list_display = ("user", "email_mode", "last_digest_at")
+    list_filter = ("email_mode",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)

@@ -5,6 +5,7 @@ the UI speak the protocol's (origin_brain, destination_brain, request_status) â€
 """
 
 import pgtrigger
+from django.conf import settings
 from django.db import models
 
 from governance_app.kernel import limits
@@ -394,3 +395,92 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return self.summary[:80]
+
+
+# --- watching and notifications -------------------------------------------------------------------
+
+class Watch(models.Model):
+    """A person's own choice about one request: to hear of its changes (`watching`), or not to hear
+    of them although they would by default (the owners of its origin, destination, review and
+    escalation Brains watch every request of theirs unless they stop)."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="watches")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watches")
+    watching = models.BooleanField(default=True, db_default=True)
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_watches"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["request", "user"], name="mwms_watches_one_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'watches' if self.watching else 'ignores'} {self.request_id}"
+
+
+class NotificationKind(models.TextChoices):
+    REQUEST_CREATED = "request_created", "New request"
+    ASSIGNED = "assigned", "Assigned to your Brain"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ESCALATED = "escalated", "Escalated"
+    TASK_CREATED = "task_created", "New task"
+    TASK_COMPLETED = "task_completed", "Task completed"
+    TASK_FAILED = "task_failed", "Task failed"
+    DECISION_RECORDED = "decision_recorded", "Decision recorded"
+
+
+class Notification(models.Model):
+    """One change told to one person: in the header's inbox until read, and by email as they chose."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="+")
+    kind = text(choices=NotificationKind.choices)
+    summary = models.TextField(max_length=limits.columns("mwms_notifications")["summary"])
+    event_id = models.UUIDField(help_text="The request or task event that caused it.")
+    created_at = created_at()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "mwms_notifications"
+        ordering = ["-created_at"]
+        constraints = [
+            choices_check("kind", NotificationKind, table="mwms_notifications"),
+            models.UniqueConstraint(fields=["user", "event_id", "kind"], name="mwms_notifications_once_per_event"),
+            *length_checks("mwms_notifications"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="mwms_notifications_inbox"),
+            models.Index(fields=["user"], condition=models.Q(read_at__isnull=True), name="mwms_notifications_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary[:80]
+
+
+class EmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", "At once, one email per notification"
+    DIGEST = "digest", "A daily digest"
+    NONE = "none", "No email"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants their notifications by email (the default, with no row: a daily digest)."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_preference")
+    email_mode = text(choices=EmailMode.choices, default=EmailMode.DIGEST, db_default=EmailMode.DIGEST)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "mwms_notification_preferences"
+        constraints = [choices_check("email_mode", EmailMode, table="mwms_notification_preferences")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.email_mode}"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from governance_app.kernel import clock, limits
+from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
@@ -27,6 +27,7 @@ from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import optional_text, required_text, storable, substantive
 from governance_app.kernel.transactions import atomic
 from governance_app.models import Authority, Brain, RefusalSubject
+from requests_app import notifications
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -54,7 +55,7 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    return insert_row(RequestEvent(
+    event = insert_row(RequestEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or clock.now(),
         tenant_id=request.tenant_id,
@@ -68,6 +69,9 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         changed_fields={k: [json_safe(b), json_safe(a)] for k, (b, a) in (changed_fields or {}).items()},
         event_payload=payload or {},
     ))
+    webhooks.request_event_written(request=request, event=event)
+    notifications.request_event_written(request=request, event=event)
+    return event
 
 
 def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fields: dict[str, list[Any]],

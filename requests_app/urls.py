@@ -1,6 +1,6 @@
 from django.urls import path
 
-from requests_app import views
+from requests_app import notification_views, views
 
 app_name = "requests"
 urlpatterns = [
@@ -10,4 +10,10 @@ urlpatterns = [
     path("requests/<uuid:request_id>/moves/<slug:move>/", views.request_move, name="move"),
     path("requests/<uuid:request_id>/notes/", views.request_note, name="note"),
     path("workspace/<slug:brain>/", views.workspace, name="workspace"),
+    path("requests/<uuid:request_id>/watch/", notification_views.watch, name="watch"),
+    path("notifications/", notification_views.inbox, name="notifications"),
+    path("notifications/unread/", notification_views.unread_badge, name="unread_badge"),
+    path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
+    path("notifications/email/", notification_views.email_mode, name="email_mode"),
+    path("notifications/<uuid:notification_id>/", notification_views.notification_open, name="notification_open"),
 ]

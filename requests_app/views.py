@@ -15,7 +15,7 @@ from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
-from requests_app import canon, selectors, services
+from requests_app import canon, notifications, selectors, services
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import MoveForm, NoteForm, RequestCreateForm
 from requests_app.models import BrainRequest
@@ -66,6 +66,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "brains": brains,
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
         "canon": canon.canon_as_of(request=request),
+        "watch": notifications.watch_state(actor=actor, request=request),
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection, transaction
 
-from governance_app.kernel import clock, limits
+from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import SNAKE_CASE_WORD, json_safe
@@ -25,6 +25,7 @@ from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import optional_text, required_text, substantive
 from governance_app.kernel.transactions import after_refusal, atomic, doomed
 from governance_app.models import Brain, RefusalSubject
+from requests_app import notifications
 from requests_app.models import FINAL_STATUSES, BrainRequest, Priority, RequestEventType
 from requests_app.selectors import requests_visible_to
 from requests_app.services import request_event_write, request_move
@@ -74,7 +75,7 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    return insert_row(TaskEvent(
+    event = insert_row(TaskEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or clock.now(),
         tenant_id=task.tenant_id,
@@ -86,6 +87,9 @@ def task_event_write(*, task: Task, actor: Actor, event_type: str, summary: str,
         to_status=to_status,
         event_payload=payload or {},
     ))
+    webhooks.task_event_written(task=task, event=event)
+    notifications.task_event_written(task=task, event=event)
+    return event
 
 
 def task_record_admin_edit(*, task: Task, actor: Actor, changed_fields: dict[str, list[Any]]) -> Task:
@@ -157,7 +161,8 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
         task_event_write(task=task, actor=actor, event_type=TaskEventType.CREATED, to_status=task.status,
                          summary=f"Task created for {brain}: {task}")
         request_event_write(request=locked, actor=actor, event_type=RequestEventType.TASK_CREATED,
-                            summary=f"Task created for {brain}: {task}", payload={"task_id": str(task.pk)})
+                            summary=f"Task created for {brain}: {task}",
+                            payload={"task_id": str(task.pk), "assigned_brain": brain_slug})
     return task
 
 

@@ -64,6 +64,14 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_immediately(settings) -> None:
+    # Background tasks (webhook deliveries) run in the test's own process, right after the commit
+    # that enqueues them, so a test sees their result; tests/test_webhooks.py also runs the real
+    # database queue and its worker.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def django_assert_num_queries(pytestconfig):
     """pytest-django's fixture, counting the app's queries and not the tenant claim's bookkeeping."""

@@ -33,6 +33,7 @@ from governance_app.models import (
     Classification,
     DecisionKind,
     DecisionRecord,
+    DeliveryStatus,
     IdempotencyRecord,
     LessonLearned,
     McrDecision,
@@ -42,10 +43,16 @@ from governance_app.models import (
     RefusalWindow,
     Tenant,
     TokenRole,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
     OutcomeType,
     RequestEvent,
     RequestEventType,
@@ -147,6 +154,46 @@ def make_refusal_window(**overrides: Any) -> RefusalWindow:
                 "subject_id": uuid.uuid4(), "rule": "claim", "window_start": now.replace(second=0, microsecond=0),
                 "refusal_count": 1, "last_refused_at": now}
     return _create(RefusalWindow, defaults, overrides)
+
+
+def make_webhook_subscription(**overrides: Any) -> WebhookSubscription:
+    """An integration subscribed to every event, at an address nothing listens on."""
+    n = _n()
+    defaults = {"name": f"Integration {n}", "url": f"https://hooks-{n}.example.org/mwms", "secret": f"secret-{n:016d}",
+                "event_types": list(WebhookEvent.values), "created_by": "reviewer"}
+    return _create(WebhookSubscription, defaults, overrides)
+
+
+def make_webhook_delivery(subscription: WebhookSubscription | None = None, **overrides: Any) -> WebhookDelivery:
+    """A delivery that failed once and waits for its next attempt."""
+    subscription = subscription or make_webhook_subscription()
+    defaults = {"subscription": subscription, "tenant_id": subscription.tenant_id, "event_type": "request.created",
+                "payload": {"event": "request.created"}, "status": DeliveryStatus.RETRYING, "attempts": 1,
+                "last_status_code": 500, "last_answer": "down", "next_attempt_at": timezone.now()}
+    return _create(WebhookDelivery, defaults, overrides)
+
+
+def make_notification(request: BrainRequest | None = None, **overrides: Any) -> Notification:
+    """A person told of a request's change (the person is made when not given)."""
+    request = request or make_request(**({"tenant_id": overrides["tenant_id"]} if "tenant_id" in overrides else {}))
+    user = overrides.pop("user", None)
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=request.tenant_id)
+    defaults = {"user": user, "request": request, "tenant_id": request.tenant_id,
+                "kind": NotificationKind.STATUS_CHANGED, "summary": f"“{request.request_title}”: new → routed",
+                "event_id": uuid.uuid4()}
+    return _create(Notification, defaults, overrides)
+
+
+def make_notification_preference(**overrides: Any) -> NotificationPreference:
+    """A person's choice of notification email (a person of the demo tenant, made when not given)."""
+    tenant_id = overrides.get("tenant_id", DEFAULT_TENANT_ID)
+    user = overrides.pop("user", None)
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=tenant_id)
+    return _create(NotificationPreference, {"user": user, "tenant_id": tenant_id, "email_mode": "digest"}, overrides)
 
 
 def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:

@@ -51,6 +51,8 @@ from tests.factories import (
     make_idempotency_record,
     make_lesson,
     make_membership,
+    make_notification,
+    make_notification_preference,
     make_refusal_window,
     make_request,
     make_request_event,
@@ -59,6 +61,8 @@ from tests.factories import (
     make_task_artifact,
     make_task_event,
     make_tenant,
+    make_webhook_delivery,
+    make_webhook_subscription,
     request_fields_for,
 )
 
@@ -176,6 +180,13 @@ CASES: list[Case] = [
     # Refusal windows (the counter behind one rule_violation per window).
     Case("mwms_refusal_windows_subject_kind_valid", make_refusal_window, {"subject_kind": "decision"}),
     Case("mwms_refusal_windows_count_positive", make_refusal_window, {"refusal_count": 0}),
+    # Webhooks.
+    Case("mwms_webhook_subscriptions_url_http", make_webhook_subscription, {"url": "javascript:alert(1)"}),
+    Case("mwms_webhook_deliveries_event_type_valid", make_webhook_delivery, {"event_type": "request.deleted"}),
+    Case("mwms_webhook_deliveries_status_valid", make_webhook_delivery, {"status": "lost"}),
+    Case("mwms_webhook_deliveries_attempts", make_webhook_delivery, {"attempts": -1}),
+    Case("mwms_notifications_kind_valid", make_notification, {"kind": "gossip"}),
+    Case("mwms_notification_preferences_email_mode_valid", make_notification_preference, {"email_mode": "hourly"}),
 ]
 
 # Input limits (issue 17): every text column one character over its limit, every JSON column one
@@ -188,6 +199,8 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_task_events": make_task_event, "mwms_task_artifacts": make_task_artifact,
     "mwms_decision_records": make_decision_record, "mwms_lessons_learned": make_lesson,
     "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
+    "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
+    "mwms_notifications": make_notification,
 }
 
 
@@ -197,11 +210,18 @@ def json_of_size(size: int) -> dict[str, str]:
     return {"k": "x" * (size - len('{"k": ""}'))}
 
 
+def text_of(table: str, column: str, length: int) -> str:
+    """Text of exactly `length` characters that the column's other rules accept (a webhook's URL
+    must be http or https)."""
+    prefix = "https://" if (table, column) == ("mwms_webhook_subscriptions", "url") else ""
+    return prefix + "x" * (length - len(prefix))
+
+
 TEXT_LIMITS = [(table, column, limit) for table, columns in limits.TEXT_COLUMNS.items()
                for column, limit in columns.items()]
 JSON_LIMITS = [(table, column, limit) for table, columns in limits.JSON_COLUMNS.items()
                for column, limit in columns.items()]
-CASES += [Case(f"{table}_{column}_length", MAKE_FOR_TABLE[table], {column: "x" * (limit + 1)})
+CASES += [Case(f"{table}_{column}_length", MAKE_FOR_TABLE[table], {column: text_of(table, column, limit + 1)})
           for table, column, limit in TEXT_LIMITS]
 CASES += [Case(f"{table}_{column}_size", MAKE_FOR_TABLE[table], {column: json_of_size(limit + 1)})
           for table, column, limit in JSON_LIMITS]
@@ -343,7 +363,7 @@ def test_any_lowercase_snake_case_word_is_an_output_mode(value: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(("table", "column", "limit"), TEXT_LIMITS, ids=lambda v: str(v))
 def test_text_of_exactly_its_limit_is_accepted(table: str, column: str, limit: int) -> None:
-    row = MAKE_FOR_TABLE[table](**{column: "x" * limit})
+    row = MAKE_FOR_TABLE[table](**{column: text_of(table, column, limit)})
 
     with acting_for(row):
         assert len(_row(type(row), row.pk)[column]) == limit

@@ -27,9 +27,17 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from governance_app import services as gs
 from governance_app.kernel.tenancy import member_add
 from governance_app.kernel.tokens import api_token_issue
-from governance_app.models import CanonDocument, DecisionKind, MembershipRole, Tenant, TokenRole
+from governance_app.models import (
+    CanonDocument,
+    DecisionKind,
+    MembershipRole,
+    Tenant,
+    TokenRole,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from mwms_site.api import api
-from requests_app.models import BrainRequest, RequestStatus, RequestType
+from requests_app.models import BrainRequest, Notification, RequestStatus, RequestType
 from requests_app.transitions import MOVE_NAMES
 from tasks_app.models import Task
 from tasks_app.transitions import TASK_MOVE_NAMES
@@ -40,12 +48,15 @@ from tests.factories import (
     make_canon_document,
     make_decision_record,
     make_lesson,
+    make_notification,
     make_request,
     make_request_event,
     make_signal,
     make_task,
     make_task_artifact,
     make_task_event,
+    make_webhook_delivery,
+    make_webhook_subscription,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_tenant")]
@@ -68,6 +79,9 @@ class TenantB:
     task: Task
     token_secret: str
     canon: CanonDocument
+    subscription: WebhookSubscription
+    delivery: WebhookDelivery
+    notification: Notification
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -102,7 +116,11 @@ def tenant_b(brains) -> TenantB:
         _token, secret = api_token_issue(tenant_id=tenant.id, brain="research", role=TokenRole.BRAIN,
                                          label=f"{MARK} token")
         canon = make_canon_document(**b, slug="zeta-canon", title=f"{MARK} canon", body=f"{MARK} canon text")
-    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon)
+        subscription = make_webhook_subscription(**b, name=f"{MARK} integration")
+        delivery = make_webhook_delivery(subscription, status="failed", last_answer=f"{MARK} answer")
+        notification = make_notification(requests["open"], summary=f"{MARK} notification")
+    return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon,
+                   subscription=subscription, delivery=delivery, notification=notification)
 
 
 def tenant_models() -> list[type]:
@@ -175,6 +193,9 @@ PARAMETERS = {
     "task_id": lambda b, name: str(b.task.pk),
     "slug": lambda b, name: b.canon.slug,        # a canon document only tenant B has
     "version": lambda b, name: b.canon.version,
+    "subscription_id": lambda b, name: str(b.subscription.pk),
+    "delivery_id": lambda b, name: str(b.delivery.pk),
+    "notification_id": lambda b, name: str(b.notification.pk),
     "move": None,    # every move of the state machine, one case each
     "brain": None,   # the slugs both tenants have
 }

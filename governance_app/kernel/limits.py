@@ -40,6 +40,9 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_api_tokens": {"label": NAME, "prefix": NAME, "token_hash": NAME},
     "mwms_idempotency_keys": {"key": KEY, "fingerprint": NAME},
     "mwms_refusal_windows": {"actor_key": ACTOR, "actor": ACTOR, "rule": NAME},
+    "mwms_webhook_subscriptions": {"name": NAME, "url": LINK, "secret": NAME, "created_by": ACTOR},
+    "mwms_webhook_deliveries": {"last_answer": TEXT},
+    "mwms_notifications": {"summary": TEXT},
     "mwms_brain_requests": {
         "requesting_authority": NAME, "request_title": TITLE, "request_summary": TEXT, "required_output": TEXT,
         "intake_id": NAME, "offer_id": NAME, "experiment_id": NAME, "source_origin": NAME, "source_page": LINK,
@@ -85,6 +88,8 @@ JSON_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_decision_records": {"affected_brains": JSON},
     "mwms_canon_amendments": {"evidence": JSON},
     "mwms_canon_documents": {"governs": JSON, "request_types": JSON},
+    "mwms_webhook_subscriptions": {"event_types": JSON},
+    "mwms_webhook_deliveries": {"payload": JSON},
 }
 
 

@@ -28,6 +28,8 @@ from governance_app.models import (
     LessonLearned,
     Membership,
     RefusalWindow,
+    WebhookDelivery,
+    WebhookSubscription,
     Tenant,
     TenantUser,
 )
@@ -37,7 +39,7 @@ from tests.admin_pages import (
     assert_changelist_query_count_is_flat,
     assert_pages_answer,
 )
-from tests.factories import make_refusal_window, make_tenant
+from tests.factories import make_refusal_window, make_tenant, make_webhook_delivery, make_webhook_subscription
 
 _seq = itertools.count(1)
 
@@ -114,6 +116,8 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     CanonDocument: _document,
     CanonAmendment: _amendment,
     RefusalWindow: make_refusal_window,
+    WebhookSubscription: make_webhook_subscription,
+    WebhookDelivery: make_webhook_delivery,
     User: lambda: User.objects.create_user(username=f"person{next(_seq)}"),
     Group: lambda: Group.objects.create(name=f"group {next(_seq)}"),
 }

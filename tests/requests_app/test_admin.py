@@ -15,11 +15,20 @@ from django.db.models import Model
 from django.test.client import RequestFactory
 
 from governance_app.kernel.actors import SYSTEM
-from requests_app.models import BrainRequest, RequestEvent, RequestEventType, Signal
+from requests_app.models import (
+    BrainRequest,
+    Notification,
+    NotificationPreference,
+    RequestEvent,
+    RequestEventType,
+    Signal,
+    Watch,
+)
 from requests_app.services import request_event_write
 from tasks_app.models import Task
 from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer, change_form_data
 from tests.db_roles import AppQueries
+from tests.factories import make_notification, make_notification_preference
 
 _seq = itertools.count(1)
 
@@ -56,10 +65,13 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     BrainRequest: _request,
     RequestEvent: _event,
     Signal: _signal,
+    Watch: lambda: Watch.objects.create(request=_request(), user=make_notification_preference().user, watching=False),
+    Notification: lambda: make_notification(_request()),
+    NotificationPreference: make_notification_preference,
 }
 TESTED_HERE = sorted((m for m in admin.site._registry if m._meta.app_label == "requests_app"),
                      key=lambda m: m._meta.label)
-READ_ONLY = [RequestEvent, Signal]
+READ_ONLY = [RequestEvent, Signal, Watch, Notification, NotificationPreference]
 
 
 # --- every page answers -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def test_creating_a_task_from_the_drill_down(client, working, other_owner):
     assert (event.event_type, event.to_status, event.actor) == (TaskEventType.CREATED, TaskStatus.QUEUED,
                                                                  "affiliate_owner")
     on_request = RequestEvent.objects.get(request=working, event_type=RequestEventType.TASK_CREATED)
-    assert on_request.event_payload == {"task_id": str(task.pk)}
+    assert on_request.event_payload == {"task_id": str(task.pk), "assigned_brain": "affiliate"}
 
 
 def test_a_supporting_brain_is_a_working_brain_a_task_can_go_to(client, working, other_owner):

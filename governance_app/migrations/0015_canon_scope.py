@@ -12,7 +12,7 @@ from governance_app.kernel.db import TriggersSetAside
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance_app', '0013_refusal_window_limits'),
+        ('governance_app', '0014_webhooks'),
     ]
 
     operations = [TriggersSetAside(["mwms_canon_documents"], [
