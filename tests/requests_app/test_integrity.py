@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from governance_app.kernel.errors import DomainError, Refusal
-from governance_app.models import DecisionRecord, Tenant, TokenRole
+from governance_app.models import DecisionRecord, TokenRole
 from requests_app import services as rs
 from requests_app.integrity import lineage_findings, request_findings
 from requests_app.models import BrainRequest, RequestEvent, RequestStatus
@@ -325,4 +325,3 @@ def test_another_tenants_findings_never_show(client, brains, owner, reviewer):
     client.force_login(reviewer)
     assert "ZETA-B" not in client.get(reverse("governance:dashboard")).text
     assert api_as("headoffice", TokenRole.HEADOFFICE).get(f"/requests/{theirs.pk}/integrity").status_code == 404
-    assert Tenant.objects.filter(slug="zeta").exists()
