@@ -122,7 +122,7 @@ def dashboard(http_request: HttpRequest) -> HttpResponse:
 def integrity_queues(actor: Actor) -> dict[str, Any]:
     """The dashboard's Integrity and ping-pong queues (issue 13), in their own partial."""
     return {"integrity_rows": integrity_queue(actor=actor), "ping_pong_rows": ping_pong_queue(actor=actor),
-            "integrity_days": settings.MWMS_INTEGRITY_QUEUE_DAYS, "ping_pong_limit": settings.MWMS_PING_PONG_LIMIT}
+            "integrity_scan": settings.MWMS_INTEGRITY_QUEUE_SCAN, "ping_pong_limit": settings.MWMS_PING_PONG_LIMIT}
 
 
 # --- escalation review --------------------------------------------------------------------------

@@ -71,8 +71,8 @@ def lineage_findings(*, tenant_id: uuid.UUID, request_ids: Iterable[uuid.UUID] |
     so lineage_verify walks 100,000 requests in constant memory. `unattached=False` leaves out the
     decisions and lessons attached to nothing (a queue of requests has no row for them)."""
     requests = BrainRequest.objects.filter(tenant_id=tenant_id)
-    if request_ids is not None:
-        requests = requests.filter(pk__in=list(request_ids))
+    if request_ids is not None:  # ids, or a query of them (the dashboard's latest changed requests)
+        requests = requests.filter(pk__in=request_ids if isinstance(request_ids, QuerySet) else list(request_ids))
     if since is not None:
         requests = requests.filter(updated_at__gte=since)
     # A page asks about a few requests: one query says which checks can find anything, and only
