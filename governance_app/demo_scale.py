@@ -421,7 +421,7 @@ class _ScaleRequestStory:
             self.commit(move="reject", to=status, actor=reviewer, at=at, changes=self.outcome(
                 outcome_type="rejected", result="Reviewed by HeadOffice: outside the destination Brain's authority",
                 decision="Rejected; the origin re-raises it with the right destination",
-                evidence=[{"kind": "external", "text": "HeadOffice review of the destination Brain's charter"}],
+                evidence=[{"kind": "external", "text": "HO-2026-CHARTERS in Confluence"}],
                 next_step="Re-raise with the right request type and destination", reason="Wrong destination"))
         else:
             raise CommandError(f"--scale has no move to {status}")

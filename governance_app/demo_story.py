@@ -194,7 +194,7 @@ class CanonSpec:
 
 
 # Evidence references inside outcome_evidence: "artifact:<key>", "decision:<key>"; anything else
-# is kept as text (external evidence).
+# is external evidence, and so a reference a reader can follow (a link, or `DOC-1 in System`).
 
 ROUTED_BY_HEADOFFICE = {"review_owner": "headoffice"}
 
@@ -349,6 +349,17 @@ FLOWS: tuple[Flow, ...] = (
                 "response_summary": "The refund rate is 4.2%, not 1.5%: 38 of 902 marketplace orders in 90 days "
                                     "were returned, and the network reports 3.9% for the same period.",
                 "outcome_type": "recommendation_delivered",
+            }),
+            # The origin closes the validation before the offer review it serves closes: a parent
+            # does not close over an open child (issue 13).
+            RequestMove(at=8, by="affiliate", move="close", to="closed", fields={
+                "outcome_type": "recommendation_delivered",
+                "result_summary": "Sunbank Go 500's refund rate validated at 4.2% against marketplace returns and "
+                                  "network data; the offer scorecard uses the validated figure.",
+                "outcome_decision": "Score Sunbank Go 500 with the validated 4.2% refund rate, not the claimed 1.5%.",
+                "outcome_evidence": ["RET-2026-0207 in Marketplace Returns"],
+                "next_step": "Affiliate finishes the offer scorecard with the validated refund rate",
+                "next_step_owner": "affiliate", "head_office_review_required": False,
             }),
         ),
     ),

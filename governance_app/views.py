@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -34,7 +35,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
 from requests_app.models import BrainRequest
-from requests_app.selectors import request_get, request_get_or_404
+from requests_app.selectors import integrity_queue, ping_pong_queue, request_get, request_get_or_404
 from requests_app.transitions import move_roles_held, moves_open
 
 PAGE_SIZE = 25
@@ -122,8 +123,15 @@ def dashboard(http_request: HttpRequest) -> HttpResponse:
                                          for queue in selectors.dashboard_queues(actor=actor)]}
     if not htmx_partial(http_request):  # the tiles refresh on their own; the health panel comes with the page
         context["health"] = selectors.dashboard_health(actor=actor)
+        context.update(integrity_queues(actor))
     return render_page_or_fragment(http_request, "governance_app/dashboard.html", context,
                                    fragment="dashboard-queues")
+
+
+def integrity_queues(actor: Actor) -> dict[str, Any]:
+    """The dashboard's Integrity and ping-pong queues (issue 13), in their own partial."""
+    return {"integrity_rows": integrity_queue(actor=actor), "ping_pong_rows": ping_pong_queue(actor=actor),
+            "integrity_scan": settings.MWMS_INTEGRITY_QUEUE_SCAN, "ping_pong_limit": settings.MWMS_PING_PONG_LIMIT}
 
 
 # --- escalation review --------------------------------------------------------------------------

@@ -38,11 +38,25 @@ class Out(BaseModel):
     each dict in an attribute getter, a noticeable cost on the busiest calls."""
 
 
+class FindingOut(Out):
+    """One broken thing of a lineage (kernel.findings.Finding): its stable code, the table and row at
+    fault, what is wrong in words, and whether it refuses closing the request."""
+
+    code: str
+    table: str
+    row_id: str
+    message: str
+    request_id: str | None = None
+    blocking: bool = False
+
+
 class Error(Out):
-    """Every refusal: what went wrong in words, and for a 422 the fields at fault."""
+    """Every refusal: what went wrong in words, for a 422 the fields at fault, and for a close or a
+    reject a broken lineage refused (409) each problem of it."""
 
     detail: str
     errors: dict[str, str] | None = None
+    findings: list[FindingOut] | None = None
 
 
 def errors(*codes: int) -> dict[int, type[Error]]:
@@ -60,7 +74,10 @@ def json_response(status: int, body: Any) -> HttpResponse:
 
 
 def domain_error_response(error: DomainError) -> HttpResponse:
-    return json_response(STATUS_FOR[error.kind], error_body(error.message, error.errors))
+    body = error_body(error.message, error.errors)
+    if error.findings:
+        body["findings"] = [finding.as_json() for finding in error.findings]
+    return json_response(STATUS_FOR[error.kind], body)
 
 
 # --- the caller --------------------------------------------------------------------------------

@@ -241,6 +241,14 @@ MWMS_REFUSAL_WINDOW_MINUTES = env_int("MWMS_REFUSAL_WINDOW_MINUTES", 10)
 if not 1 <= MWMS_REFUSAL_WINDOW_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("MWMS_REFUSAL_WINDOW_MINUTES must be from 1 to 1440 (a day), "
                                f"not {MWMS_REFUSAL_WINDOW_MINUTES}")
+# The lineage check (requests_app.integrity): a request routed to a different Brain more than this
+# many times is in ping-pong (protocol rule 8, "requests with unclear ownership"); the dashboard's
+# Integrity queue checks the MWMS_INTEGRITY_QUEUE_SCAN requests changed last, a bounded cost per
+# page view (`manage.py lineage_verify` checks them all).
+MWMS_PING_PONG_LIMIT = env_int("MWMS_PING_PONG_LIMIT", 3)
+if MWMS_PING_PONG_LIMIT < 1:
+    raise ImproperlyConfigured(f"MWMS_PING_PONG_LIMIT must be 1 or more, not {MWMS_PING_PONG_LIMIT}")
+MWMS_INTEGRITY_QUEUE_SCAN = env_int("MWMS_INTEGRITY_QUEUE_SCAN", 300)
 
 # Background work (webhook deliveries, their sweep) runs through Django's Tasks API on the database
 # queue: `manage.py db_worker` (started by `make run`; in production, as many as you like, since

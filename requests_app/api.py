@@ -20,9 +20,10 @@ from pydantic import Field
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
-from mwms_site.api_kit import In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
+from mwms_site.api_kit import FindingOut, In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
 from requests_app.filters import API_ALIASES, BrainRequestFilter
 from requests_app.intake import brain_room_message_intake, signal_intake
+from requests_app.integrity import request_findings
 from requests_app.models import (
     BrainRequest,
     OperatingLayer,
@@ -459,6 +460,26 @@ def transition_request(request: HttpRequest, request_id: UUID, data: TransitionI
     moved = request_move(request=brain_request, actor=request.auth, move=rule.name, note=data.note,
                          fields=move_fields(data, rule), expected_version=data.expected_version)
     return request_out(moved, request.auth)
+
+
+class IntegrityOut(Out):
+    """The lineage check of one request: `verified` when nothing is broken, else each finding."""
+
+    request_id: UUID
+    verified: bool
+    findings: list[FindingOut]
+
+
+@get(router, "/requests/{request_id}/integrity", response={200: IntegrityOut, **errors(401, 404, 422)})
+def get_request_integrity(request: HttpRequest, request_id: UUID):
+    """What the lineage check finds broken in one request (requests_app.integrity): a history without
+    its created event, a status without its event, open tasks or child requests under a closed
+    request, evidence that does not resolve, ping-pong between Brains, and the hash chain's findings.
+    A `blocking` finding refuses closing or rejecting the request."""
+    brain_request = visible_request(request.auth, request_id)
+    findings = request_findings(request=brain_request)
+    return {"request_id": brain_request.pk, "verified": not findings,
+            "findings": [finding.as_json() for finding in findings]}
 
 
 @post(router, "/signals", response={201: SignalOut, **errors(400, 401, 403, 422)})

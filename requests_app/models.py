@@ -338,7 +338,12 @@ class RequestEvent(AppendOnlyModel):
             choices_check("to_status", RequestStatus, table="mwms_request_events", nullable=True),
             *length_checks("mwms_request_events"),
         ]
-        indexes = [models.Index(fields=["request", "created_at"], name="mwms_req_events_request")]
+        indexes = [
+            models.Index(fields=["request", "created_at"], name="mwms_req_events_request"),
+            # The changes of destination Brain, for the ping-pong check and queue (requests_app.integrity).
+            models.Index(fields=["tenant", "request", "created_at"], name="mwms_req_events_reroutes",
+                         condition=models.Q(changed_fields__has_key="target_brain")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.actor}"

@@ -8,18 +8,20 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.findings import Finding
 from governance_app.models import DecisionRecord, RefusalWindow
+from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
     RequestEvent,
     RequestEventType,
-    RequestStatus,
 )
 
 REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain")
@@ -155,8 +157,17 @@ class Lineage:
     lessons: list[Any]
     events: list[RequestEvent]
     timeline: list[dict[str, Any]]           # request and task events merged, oldest first
-    warnings: list[str]
+    findings: list[Finding]                  # what the lineage check finds broken (requests_app.integrity)
     hidden_ancestors: int = 0                # earlier requests in the chain the actor may not see
+
+    @property
+    def warnings(self) -> list[str]:
+        """The findings in words (the lineage API's `warnings`)."""
+        return [finding.message for finding in self.findings]
+
+    @property
+    def verified(self) -> bool:
+        return not self.findings
 
     @property
     def parent(self) -> BrainRequest | None:
@@ -205,7 +216,7 @@ def request_lineage(*, actor: Actor, request: BrainRequest) -> Lineage:
     refusal_counts_attach([item["event"] for item in timeline], tenant_id=request.tenant_id)
     return Lineage(request=request, ancestors=ancestors, children=children, tasks=tasks, decisions=decisions,
                    lessons=lessons, events=events, timeline=timeline,
-                   warnings=lineage_warnings(request=request, tasks=tasks),
+                   findings=request_findings(request=request),
                    hidden_ancestors=len(ancestor_ids) - len(ancestors))
 
 
@@ -222,30 +233,6 @@ def refusal_counts_attach(events: list[Any], *, tenant_id: uuid.UUID) -> None:
         event.refusal_count = counts.get(event.pk, 1)  # recorded before windows were kept: one
 
 
-def lineage_warnings(*, request: BrainRequest, tasks: list[Any]) -> list[str]:
-    """What is broken in this request's chain, in words (protocol rule 4, connector "result handoff")."""
-    warnings = []
-    open_tasks = [t for t in tasks if t.is_open]
-    if request.status in FINAL_STATUSES and open_tasks:
-        warnings.append(f"Closed with {len(open_tasks)} open task(s): the result cannot be trusted as final.")
-    if request.status == RequestStatus.RESPONDED and not request.outcome_type:
-        warnings.append("Responded without an outcome type: the result has no governed outcome.")
-    if request.status in FINAL_STATUSES and not request.outcome_type:
-        warnings.append("Closed without an outcome: what happened and what happens next is unknown.")
-    if request.status == RequestStatus.ESCALATED and not request.escalation_owner_id:
-        warnings.append("Escalated without an escalation owner: nobody is accountable for the decision.")
-    if request.status == RequestStatus.ESCALATED and not request.escalation_reason:
-        warnings.append("Escalated without a reason.")
-    if request.supporting_brains and not request.primary_brain_id:
-        warnings.append("Several Brains work this request but none is declared primary.")
-    if request.status in (RequestStatus.IN_PROGRESS, RequestStatus.ROUTED) and not request.review_owner_id:
-        warnings.append("Routed without a review owner.")
-    for task in tasks:
-        if task.status == "completed" and not task.artifacts.all() and not task.execution_notes:
-            warnings.append(f"Task “{task}” completed without an artifact or notes: its result is not on record.")
-    return warnings
-
-
 def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Which of these ids are artifacts, events or decisions of this request's lineage (its
     ancestors, itself and its descendants), and of what kind."""
@@ -260,3 +247,49 @@ def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> d
     ):
         kinds.update({pk: kind for pk in qs.filter(pk__in=refs).values_list("pk", flat=True)})
     return kinds
+
+
+# --- the dashboard's integrity and ping-pong queues (issue 13) ---------------------------------------
+
+@dataclass
+class IntegrityRow:
+    request: BrainRequest
+    findings: list[Finding]
+
+
+def integrity_queue(*, actor: Actor, limit: int = 20) -> list[IntegrityRow]:
+    """Of the MWMS_INTEGRITY_QUEUE_SCAN requests changed last, those whose lineage check finds
+    something broken, most findings first. The checks read those requests' own rows through their
+    indexes, so a page view costs the same at any size and never scans the history (measured at
+    100,000 requests: README); `manage.py lineage_verify` checks every request."""
+    latest = (BrainRequest.objects.filter(tenant_id=actor.tenant_id).order_by("-updated_at")
+              .values("pk")[:settings.MWMS_INTEGRITY_QUEUE_SCAN])
+    found: dict[uuid.UUID, list[Finding]] = {}
+    for finding in lineage_findings(tenant_id=actor.tenant_id, request_ids=latest):
+        if finding.request_id:
+            found.setdefault(uuid.UUID(finding.request_id), []).append(finding)
+    visible = requests_visible_to(actor).select_related("target_brain").in_bulk(list(found))
+    rows = [IntegrityRow(visible[pk], findings) for pk, findings in found.items() if pk in visible]
+    rows.sort(key=lambda row: (-len(row.findings), row.request.updated_at))
+    return rows[:limit]
+
+
+@dataclass
+class PingPongRow:
+    request: BrainRequest
+    moves: list[dict[str, Any]]     # from, to, actor, at: each change of destination Brain, oldest first
+
+
+def ping_pong_queue(*, actor: Actor, limit: int = 20) -> list[PingPongRow]:
+    """Open requests routed to a different Brain more than MWMS_PING_PONG_LIMIT times, with their
+    routing history, so HeadOffice can settle who owns them (protocol rule 8, "requests with unclear
+    ownership"). Three queries; the first reads only the partial index of destination changes."""
+    visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES)
+    counts = (reroutes(tenant_id=actor.tenant_id).filter(request__in=visible).values("request_id")
+              .annotate(n=Count("id")).filter(n__gt=settings.MWMS_PING_PONG_LIMIT).order_by("-n")
+              .values_list("request_id", flat=True))
+    requests = visible.select_related("target_brain").in_bulk(list(counts[:limit]))
+    history = routing_history(tenant_id=actor.tenant_id, request_ids=list(requests))
+    rows = [PingPongRow(r, history.get(pk, [])) for pk, r in requests.items()]
+    rows.sort(key=lambda row: -len(row.moves))
+    return rows

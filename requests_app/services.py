@@ -39,6 +39,7 @@ from requests_app.models import (
     RequestStatus,
     RequestType,
 )
+from requests_app.integrity import closing_findings
 from requests_app.selectors import lineage_evidence_kinds, requests_visible_to
 from requests_app.transitions import HOLDS, RESUME, Move, move_check, resume_status
 
@@ -392,10 +393,7 @@ def _final(request: BrainRequest, actor: Actor, rule: Move, fields: dict) -> tup
 
 def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: str) -> dict[str, Any]:
     """The complete outcome a final state needs (protocol rule 7), checked and normalised."""
-    open_tasks = request.tasks.open().count()
-    if open_tasks:
-        raise DomainError(f"{label} is not possible while {open_tasks} task(s) are still open: "
-                          f"complete or cancel them first.", kind=Refusal.CONFLICT)
+    closing_guard(request=request, label=label)
     errors: dict[str, str] = {}
 
     def take(key: str, fn, *args, **kwargs):
@@ -433,16 +431,39 @@ def outcome_changes(*, request: BrainRequest, fields: Mapping[str, Any], label: 
     }
 
 
-URL = re.compile(r"^https?://\S+$")
+def closing_guard(*, request: BrainRequest, label: str) -> None:
+    """Closing or rejecting is refused while the lineage has a blocking problem: an open task, an
+    open child request, a broken record (issue 13). Every way a request becomes final (the close and
+    reject moves, an escalation resolved by closing, a classification or MCR decision that closes)
+    passes here, through outcome_changes; the refusal names each problem."""
+    problems = closing_findings(request=request)
+    if problems:
+        listed = "; ".join(f"{n}. {finding.message}" for n, finding in enumerate(problems, 1))
+        raise DomainError(f"{label} is not possible while the lineage has {len(problems)} problem(s): {listed}.",
+                          kind=Refusal.CONFLICT, findings=problems)
+
+
+URL = re.compile(r"^https?://[^\s/]+\S*$")
+# A document id with its named system, the two ways people write it: `Confluence:DOC-123` (system,
+# colon, id without spaces) or `DOC-123 in Confluence` (an id holding a digit, "in", the system).
+SYSTEM_REF = re.compile(r"^(?!https?:)(?P<system>[A-Za-z][\w.-]{0,39}(?: [\w.-]{1,40}){0,2}):\s?(?P<id>[\w./#-]+)$")
+REF_IN_SYSTEM = re.compile(r"^(?P<id>[\w./#-]*\d[\w./#-]*) in (?P<system>[A-Z][\w.-]{0,39}(?: [\w.-]{1,40}){0,2})$")
+EXTERNAL_FORMS = "a link (https://…), or a document id with its system (Confluence:DOC-123, or DOC-123 in Confluence)"
+
+
+def external_reference(text: str) -> bool:
+    """Whether external evidence is a reference a reader can follow, not a sentence."""
+    return bool(URL.match(text) or SYSTEM_REF.match(text) or REF_IN_SYSTEM.match(text))
 
 
 def evidence_normalise(*, request: BrainRequest, items: Any) -> list[dict[str, str]]:
-    """Evidence is ids of this lineage's artifacts, events or decisions, or external evidence text."""
+    """Evidence is ids of this lineage's artifacts, events or decisions, or an external reference a
+    reader can follow (a link, or a document id with its system); a sentence is not evidence."""
     if isinstance(items, str):
         items = [part.strip() for part in items.splitlines() if part.strip()]
     if not items:
-        raise DomainError("Name the evidence: ids of this request's artifacts, events or decisions, "
-                          "or a link or sentence describing external evidence.", field="outcome_evidence")
+        raise DomainError(f"Name the evidence: ids of this request's artifacts, events or decisions, "
+                          f"or {EXTERNAL_FORMS}.", field="outcome_evidence")
     if not isinstance(items, list):
         raise DomainError("Evidence must be a list.", field="outcome_evidence")
     parsed: list[uuid.UUID | str] = []
@@ -454,18 +475,19 @@ def evidence_normalise(*, request: BrainRequest, items: Any) -> list[dict[str, s
             parsed.append(raw)
     refs = [p for p in parsed if isinstance(p, uuid.UUID)]
     kinds = lineage_evidence_kinds(request=request, refs=refs) if refs else {}
+    unresolved = [str(item) for item in refs if item not in kinds]
+    if unresolved:
+        raise DomainError(f"Evidence {', '.join(unresolved)}: not an artifact, event or decision of this "
+                          f"request's lineage.", field="outcome_evidence")
     normalised = []
     for item in parsed:
         if isinstance(item, uuid.UUID):
-            if item not in kinds:
-                raise DomainError(f"Evidence {item} is not an artifact, event or decision of this request's "
-                                  f"lineage.", field="outcome_evidence")
             normalised.append({"kind": kinds[item], "id": str(item)})
-        elif URL.match(item):
+        elif external_reference(item):
             normalised.append({"kind": "external", "text": item})
         else:
-            normalised.append({"kind": "external",
-                               "text": substantive(item, field="outcome_evidence", label="External evidence")})
+            raise DomainError(f"External evidence must be a reference a reader can follow: {EXTERNAL_FORMS}; "
+                              f"“{limits.clip(item, 80)}” is not one.", field="outcome_evidence")
     too_large = limits.too_large(normalised, limits.JSON_COLUMNS["mwms_brain_requests"]["outcome_evidence"])
     if too_large:
         raise DomainError(f"outcome_evidence: {too_large}.", field="outcome_evidence")

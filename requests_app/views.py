@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from governance_app.kernel.actors import actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.findings import Finding
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import canon, notifications, selectors, services
@@ -57,9 +58,12 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         else:
             forms.append(MoveForm(move=move, brains=brains, initial=_initial(request, move),
                                   prefix=move.name))
+    lineage = selectors.request_lineage(actor=actor, request=request)
     return {
         "r": request,
-        "lineage": selectors.request_lineage(actor=actor, request=request),
+        "lineage": lineage,
+        "integrity": [(finding, finding_href(finding, request)) for finding in lineage.findings],
+        "integrity_blocking": sum(finding.blocking for finding in lineage.findings),
         "move_forms": forms,
         "note_form": note_form or NoteForm(),
         "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
@@ -68,6 +72,23 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "canon": canon.canon_as_of(request=request),
         "watch": notifications.watch_state(actor=actor, request=request),
     }
+
+
+# Where a finding's row is shown: an anchor on this page, another request's page, or its admin page.
+FINDING_ANCHORS = {"mwms_request_events": "event", "mwms_task_events": "event", "mwms_tasks": "task",
+                   "mwms_decision_records": "decision", "mwms_lessons_learned": "lesson"}
+FINDING_ADMIN = {"mwms_task_artifacts": "admin:tasks_app_taskartifact_change"}
+
+
+def finding_href(finding: Finding, request: BrainRequest) -> str:
+    """The link to the row a finding names, so a reader goes straight to it."""
+    if finding.table == BrainRequest._meta.db_table:
+        return "#integrity" if finding.row_id == str(request.pk) else reverse("requests:detail", args=[finding.row_id])
+    if finding.table in FINDING_ANCHORS:
+        return f"#{FINDING_ANCHORS[finding.table]}-{finding.row_id}"
+    if finding.table in FINDING_ADMIN:
+        return reverse(FINDING_ADMIN[finding.table], args=[finding.row_id])
+    return ""
 
 
 def _brain_names(slugs: list[str], brains: list[tuple[str, str]]) -> list[str]:

@@ -9,7 +9,7 @@ OUTCOME = {
     "outcome_type": "recommendation_delivered",
     "result_summary": "Offer reviewed against the research signal; conversion evidence is strong.",
     "outcome_decision": "Proceed to a controlled test with a capped budget.",
-    "outcome_evidence": ["Research dossier shared in the Affiliate workspace on 2026-11-01"],
+    "outcome_evidence": ["https://wiki.example.org/affiliate/research-dossier-2026-11-01"],
     "next_step": "Experimentation Brain designs the test structure.",
     "next_step_owner": "experimentation",
     "head_office_review_required": False,

@@ -229,7 +229,7 @@ def request_fields_for(status: str) -> dict[str, Any]:
             ),
             result_summary="Validated demand in DE and FR; UK flat over 90 days.",
             outcome_decision="Proceed to an offer review for DE and FR only.",
-            outcome_evidence=["Search volume export, March 2026"],
+            outcome_evidence=["SV-2026-03 in Search Console exports"],
             next_step="Open an offer review request for DE and FR.",
             next_step_owner="affiliate",
             head_office_review_required=False,

@@ -105,6 +105,7 @@ def test_the_document_is_served_without_a_token_and_declares_every_endpoint(clie
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     assert operations == {
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{request_id}"),
+        ("GET", "/api/v1/requests/{request_id}/integrity"),
         ("POST", "/api/v1/requests/{request_id}/transition"), ("POST", "/api/v1/requests/{request_id}/tasks"),
         ("POST", "/api/v1/requests/{request_id}/decisions"), ("POST", "/api/v1/requests/{request_id}/classification"),
         ("POST", "/api/v1/requests/{request_id}/mcr-decision"), ("POST", "/api/v1/tasks/claim"),
@@ -134,6 +135,7 @@ def test_the_document_declares_each_answer_an_endpoint_can_give(client):
     assert codes("post", "/requests") == {"201", "400", "401", "403", "413", "422"}
     assert codes("get", "/requests") == {"200", "400", "401", "422"}
     assert codes("get", "/requests/{request_id}") == {"200", "400", "401", "404", "422"}
+    assert codes("get", "/requests/{request_id}/integrity") == {"200", "400", "401", "404", "422"}
     for path in ("/requests/{request_id}/transition", "/tasks/{task_id}/transition"):
         assert codes("post", path) == {"200", "413"} | ERRORS_OF_A_MOVE
     for path in ("/requests/{request_id}/tasks", "/requests/{request_id}/decisions", "/tasks/{task_id}/events",

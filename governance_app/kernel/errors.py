@@ -13,15 +13,17 @@ class Refusal(StrEnum):
 
 
 class DomainError(Exception):
-    """A refused action. `field` names the input at fault where there is one."""
+    """A refused action. `field` names the input at fault where there is one; `findings` the broken
+    things of a lineage that refused it (kernel.findings.Finding, e.g. an open child request)."""
 
     def __init__(self, message: str, *, kind: Refusal = Refusal.INVALID, field: str | None = None,
-                 errors: dict[str, str] | None = None):
+                 errors: dict[str, str] | None = None, findings: list | None = None):
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.field = field
         self.errors = errors or ({field: message} if field else {})
+        self.findings = list(findings or [])
 
     def __str__(self) -> str:
         return self.message

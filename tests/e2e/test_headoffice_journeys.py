@@ -91,7 +91,7 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
     field("outcome_type").select_option("recommendation_delivered")
     field("result_summary").fill("done")
     field("outcome_decision").fill("Proceed with the offer under standard terms.")
-    field("outcome_evidence").fill("Supplier terms PDF in the Affiliate workspace")
+    field("outcome_evidence").fill("https://affiliate.example.org/supplier-terms.pdf")
     field("next_step").fill("Affiliate adds the offer to the test queue.")
     field("next_step_owner").fill("affiliate")
     field("head_office_review_required").select_option("false")
@@ -99,7 +99,7 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
 
     form = page.locator(f"#move-close-{request.pk}")
     expect(form).to_contain_text("'done' is a placeholder, not an outcome")
-    expect(form.locator("[name=close-outcome_evidence]")).to_have_value("Supplier terms PDF in the Affiliate workspace")
+    expect(form.locator("[name=close-outcome_evidence]")).to_have_value("https://affiliate.example.org/supplier-terms.pdf")
     screenshot("close-refused")
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
 

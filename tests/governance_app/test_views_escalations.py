@@ -120,7 +120,7 @@ def test_blocking_holds_the_request(client, reviewer, escalated):
 
 
 def test_a_placeholder_outcome_is_refused_next_to_its_field_and_changes_nothing(client, reviewer, escalated):
-    outcome = {**OUTCOME, "outcome_evidence": "Dossier in the Affiliate workspace", "result_summary": "done",
+    outcome = {**OUTCOME, "outcome_evidence": "DOS-2026-11 in Affiliate Workspace", "result_summary": "done",
                "head_office_review_required": "false"}
     before = request_row(escalated)
     page = signed_in(client, reviewer).post(resolve_url(escalated),

@@ -146,10 +146,14 @@ def test_a_request_with_open_tasks_cannot_close(owner, reviewer, other_owner):
     # A task made earlier, while the request was in progress, is still queued.
     from tasks_app.models import Task
 
-    Task.objects.create(request=request, task_type="follow_up", assigned_brain_id="affiliate")
+    task = Task.objects.create(request=request, task_type="follow_up", assigned_brain_id="affiliate")
     with pytest.raises(DomainError) as refused:
         rs.request_close(request=request, actor=actor(owner), **OUTCOME)
-    assert refused.value.kind == Refusal.CONFLICT and "1 task(s) are still open" in refused.value.message
+    assert refused.value.kind == Refusal.CONFLICT
+    assert refused.value.message == (f"Close is not possible while the lineage has 1 problem(s): 1. task “follow_up” "
+                                     f"({task.pk}) is still queued: complete or cancel it first.")
+    assert [(f.code, f.row_id) for f in refused.value.findings] == [("open_task", str(task.pk))]
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
 
 
 def test_closed_is_final(owner, reviewer, other_owner):

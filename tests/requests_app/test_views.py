@@ -211,13 +211,13 @@ def test_closing_with_done_shows_the_refusal_keeps_the_input_and_changes_nothing
     services.request_respond(request=request, actor=actor(other_owner), outcome_type="recommendation_delivered",
                              response_summary="Recommend a capped test in two markets.")
     data = {f"close-{k}": v for k, v in OUTCOME.items() if k != "outcome_evidence"}
-    data.update({"close-result_summary": "done", "close-outcome_evidence": "Report in the Affiliate workspace",
+    data.update({"close-result_summary": "done", "close-outcome_evidence": "RPT-2026-11 in Affiliate Workspace",
                  "close-head_office_review_required": "false"})
     before = request_row(request)
     page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]), data)
     assert page.status_code == 200
     assert "is a placeholder, not an outcome" in page.text
-    assert "Report in the Affiliate workspace" in page.text  # what the user typed is still there
+    assert "RPT-2026-11 in Affiliate Workspace" in page.text  # what the user typed is still there
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
     errors = bound_move_form(page, "close").errors
     assert list(errors) == ["result_summary"] and "is a placeholder, not an outcome" in errors["result_summary"][0]
