@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance_app', '0013_refusal_window_limits'),
-        ('requests_app', '0008_text_limits_and_completed'),
+        ('governance_app', '0015_canon_scope'),
+        ('requests_app', '0009_watches_and_notifications'),
     ]
 
     operations = [
