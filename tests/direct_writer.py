@@ -51,3 +51,12 @@ def history_insert(model: type[models.Model], values: dict[str, Any], *, head: t
     cursor.execute(f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
                    f"VALUES ({', '.join(['%s'] * len(columns))})", list(columns.values()))
     return uuid.UUID(str(model._meta.pk.to_python(columns["id"])))
+
+
+def chain_link_columns(model: type[models.Model], values: dict[str, Any], cursor=None) -> dict[str, Any]:
+    """Only the chain columns for a row of `values`: enough for the INSERT trigger to accept a row
+    whose other columns come from the database's defaults. Its digest covers `values` and the
+    model's defaults, not the id and created_at the database then picks, so such a row is named by
+    lineage_verify: a writer whose rows must verify sends every column (history_insert)."""
+    columns = history_values(model, values, cursor=cursor)
+    return {name: columns[name] for name in ("chain_seq", "prev_hash", "row_hash")}

@@ -118,8 +118,12 @@ def _scope(chain: Chain, tenant_id: uuid.UUID, request_ids: list[uuid.UUID] | No
             owners = owners.filter(request_id__in=request_ids)
         else:
             return None
-    if since is not None:
-        owners = owners.filter(updated_at__gte=since)
+    if since is not None:  # changed since: the owner row, or a row of its chain (a note moves no owner column)
+        changed = models.Q(updated_at__gte=since)
+        for member in chain.members:
+            changed |= models.Q(pk__in=member.cls._base_manager.filter(
+                tenant_id=tenant_id, created_at__gte=since).values(member.column))
+        owners = owners.filter(changed)
     return owners
 
 
