@@ -36,8 +36,8 @@ from governance_app.demo_story import (
     Archetype,
 )
 from governance_app.kernel import claims, clock
-from governance_app.kernel.digests import artifact_content_hash, mark_fresh
 from governance_app.kernel.db import DEFAULT_TENANT_ID, json_safe
+from governance_app.kernel.digests import artifact_content_hash, mark_fresh
 from governance_app.kernel.tokens import api_token_issue
 from governance_app.models import (
     ApiToken,

@@ -460,6 +460,7 @@ class ChainCheckpointHead(AppendOnlyModel):
     owner_id = models.UUIDField(help_text="The request, task or canon document whose chain it is.")
     chain_seq = models.IntegerField()
     chain_head = models.TextField(max_length=limits.columns("mwms_chain_checkpoint_heads")["chain_head"])
+    created_at = created_at()
 
     class Meta:
         db_table = "mwms_chain_checkpoint_heads"

@@ -23,7 +23,7 @@ from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.db_roles import connected_as_owner
 from governance_app.kernel.digests import artifact_content_hash
 from governance_app.kernel.errors import DomainError
-from governance_app.models import DecisionRecord, LessonLearned, TokenRole
+from governance_app.models import DecisionRecord, TokenRole
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestEvent
 from tasks_app import services as ts
@@ -54,6 +54,7 @@ def as_owner_past_the_triggers(table: str, sql: str, params: list | None = None)
             assert swapped or not as_runtime_role()
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             cursor.execute(sql, params or [])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the keys' checks run now, not at the ALTER
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         set_session_claim(DEFAULT_TENANT_ID)  # the runtime role's connection is a new one
         return
@@ -269,7 +270,9 @@ def test_an_artifact_cannot_be_changed_or_deleted_by_raw_sql(history, sql):
     with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [db_id(artifact.pk)])
 
-    if connection.vendor == "postgresql":
+    if as_runtime_role() and sql.startswith("DELETE"):  # lineage is never deleted: no grant, then the trigger
+        assert str(refused.value).startswith("permission denied for table mwms_task_artifacts")
+    elif connection.vendor == "postgresql":
         assert type(refused.value) is ProgrammingError
         assert "pgtrigger: Cannot update or delete rows from mwms_task_artifacts table" in str(refused.value)
     else:

@@ -159,8 +159,10 @@ def _owner_head(instance: models.Model, relation: models.ForeignKey) -> tuple[mo
     if owner is not None and owner.pk == owner_id and _is_fresh(owner):
         return owner, owner.chain_seq, owner.chain_head
     model = relation.related_model
-    head = model._base_manager.select_for_update().filter(pk=owner_id).values_list(
-        "chain_seq", "chain_head").first()
+    owners = model._base_manager.filter(pk=owner_id)
+    if connections[model._base_manager.db].in_atomic_block:  # in autocommit the INSERT is its own transaction
+        owners = owners.select_for_update()
+    head = owners.values_list("chain_seq", "chain_head").first()
     seq, hash_ = head if head is not None else (0, GENESIS)
     if owner is not None and owner.pk == owner_id:
         owner.chain_seq, owner.chain_head = seq, hash_

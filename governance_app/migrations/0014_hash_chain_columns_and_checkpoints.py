@@ -47,6 +47,7 @@ class Migration(migrations.Migration):
                 ('owner_id', models.UUIDField(help_text='The request, task or canon document whose chain it is.')),
                 ('chain_seq', models.IntegerField()),
                 ('chain_head', models.TextField(max_length=64)),
+                ('created_at', models.DateTimeField(db_default=governance_app.kernel.db.DbNow(), db_index=True, default=governance_app.kernel.clock.now, editable=False)),
             ],
             options={
                 'db_table': 'mwms_chain_checkpoint_heads',
