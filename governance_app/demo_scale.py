@@ -37,7 +37,7 @@ from governance_app.demo_story import (
 )
 from governance_app.kernel import claims, clock
 from governance_app.kernel.db import DEFAULT_TENANT_ID, json_safe
-from governance_app.kernel.digests import artifact_content_hash, mark_fresh
+from governance_app.kernel.digests import artifact_content_hash, mark_fresh, seal
 from governance_app.kernel.tokens import api_token_issue
 from governance_app.models import (
     ApiToken,
@@ -116,6 +116,17 @@ def _row_level_security(table: str) -> bool:
         return cursor.fetchone()[0]
 
 
+def _chain_triggers(triggers: list[tuple[str, str]], *, enable: bool) -> None:
+    if not triggers:
+        return
+    with connection.cursor() as cursor:
+        # Deferred key checks run now: ALTER TABLE refuses while any are pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name in triggers:
+            cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
+                           f"{'ENABLE' if enable else 'DISABLE'} TRIGGER {connection.ops.quote_name(name)}")
+
+
 @dataclass
 class Batch:
     requests: list[BrainRequest] = field(default_factory=list)
@@ -164,6 +175,7 @@ class ScaleWriter:
         tenant-matched keys wait for the end of the batch's transaction; SQLite checks each row at
         once, so there a task goes in without its result and gets it once the artifact is in."""
         later = []
+        set_aside = self.chains_sealed_first(batch)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -178,10 +190,33 @@ class ScaleWriter:
             if model in (BrainRequest, Task):
                 for row in rows:  # inserted just now: their chains' heads (0) are the stored ones
                     mark_fresh(row)
+        _chain_triggers(set_aside, enable=True)
         for task, result in later:
             task.result_id = result
         if later:
             Task.objects.bulk_update([task for task, _result in later], ["result"], batch_size=500)
+
+    def chains_sealed_first(self, batch: Batch) -> list[tuple[str, str]]:
+        """As the tables' owner on PostgreSQL (the COPY path), seal the batch's history rows in
+        memory first, so its requests and tasks go in with their chains' final heads, and set the
+        chain triggers aside for the batch's transaction: the trigger's lookup and head update on
+        every row made `--scale 10000` take six minutes instead of twenty seconds. The rows are
+        exactly what the services write (lineage_verify checks them), and ALTER TABLE takes the
+        history tables' lock until the batch commits. Elsewhere the triggers check every row."""
+        if connection.vendor != "postgresql" or _row_level_security(RequestEvent._meta.db_table):
+            return []
+        for row in (*batch.requests, *batch.tasks):
+            mark_fresh(row)  # new: head 0 until their rows are sealed below
+        for row in (*batch.request_events, *batch.task_events, *batch.decisions):
+            seal(row)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                           "WHERE t.tgname LIKE %s AND c.relname IN (%s, %s, %s)",
+                           ["pgtrigger_%_chain_link_%", RequestEvent._meta.db_table, TaskEvent._meta.db_table,
+                            DecisionRecord._meta.db_table])
+            triggers = cursor.fetchall()
+        _chain_triggers(triggers, enable=False)
+        return triggers
 
     def write(self, n: int) -> dict[str, int]:
         totals: dict[str, int] = {}
