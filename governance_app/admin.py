@@ -31,6 +31,8 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    ChainCheckpoint,
+    ChainCheckpointHead,
     DecisionRecord,
     IdempotencyRecord,
     LessonLearned,
@@ -294,6 +296,19 @@ class CanonDocumentAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineText
     def get_readonly_fields(self, request, obj=None):
         readonly = ("version", "body", "created_at", "updated_at")
         return ("slug", "tenant", *readonly) if obj or not request.user.is_superuser else readonly
+
+
+@admin.register(ChainCheckpoint)
+class ChainCheckpointAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "chain_seq", "chains", "row_hash", "created_at")
+
+
+@admin.register(ChainCheckpointHead)
+class ChainCheckpointHeadAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "chain", "owner_id", "chain_seq", "chain_head", "checkpoint")
+    list_filter = ("chain",)
+    list_select_related = ("checkpoint",)
+    search_fields = ("owner_id", "chain_head")
 
 
 @admin.register(CanonAmendment)

@@ -14,7 +14,11 @@ from governance_app.kernel.db import (
     AppendOnlyModel,
     append_only_trigger,
     brain_column,
+    RowDigestField,
     brain_of,
+    chain_columns,
+    chain_head_columns,
+    chain_link_trigger,
     choices_check,
     created_at,
     json_list,
@@ -58,6 +62,8 @@ class Tenant(models.Model):
         help_text="The HeadOffice reviewer who classified a suggestion as propose_mcr_update may not also "
                   "approve the MCR update: another reviewer must.")
     created_at = created_at()
+    # The head of the tenant's chain of checkpoints (kernel.digests).
+    chain_seq, chain_head = chain_head_columns()
 
     class Meta:
         db_table = "mwms_tenants"
@@ -280,11 +286,17 @@ class DecisionRecord(AppendOnlyModel):
     )
     recorded_by = text(blank=True, max_length=DECISION_CAP["recorded_by"],
                        help_text="The person or token that recorded the decision.")
+    # A decision is a link of its request's chain, beside the request's events (kernel.digests).
+    chain_seq, prev_hash, row_hash = chain_columns()
+
+    CHAIN_OWNER = "related_request"
 
     class Meta:
         db_table = "mwms_decision_records"
         ordering = ["-created_at"]
-        triggers = [append_only_trigger("mwms_decision_records")]
+        triggers = [append_only_trigger("mwms_decision_records"),
+                    chain_link_trigger("mwms_decision_records", owner="mwms_brain_requests",
+                                       column="related_request_id")]
         constraints = [
             choices_check("decision_kind", DecisionKind, table="mwms_decision_records"),
             choices_check("classification", Classification, table="mwms_decision_records", nullable=True),
@@ -330,6 +342,9 @@ class LessonLearned(models.Model):
         "requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="lessons"
     )
     recorded_by = text(blank=True, max_length=LESSON_CAP["recorded_by"])
+    # Its own digest (kernel.digests): a lesson re-pointed behind the app's back no longer matches it.
+    row_hash = RowDigestField(default="", blank=True, editable=False, max_length=limits.HASH,
+                              help_text="The digest of this lesson's columns (kernel.digests).")
 
     class Meta:
         db_table = "mwms_lessons_learned"
@@ -356,6 +371,8 @@ class CanonDocument(models.Model):
     request_types = json_list(help_text="The request types it covers; empty: every type.")
     created_at = created_at()
     updated_at = updated_at()
+    # The head of the chain of its amendments (kernel.digests).
+    chain_seq, chain_head = chain_head_columns()
 
     class Meta:
         db_table = "mwms_canon_documents"
@@ -387,15 +404,76 @@ class CanonAmendment(AppendOnlyModel):
     approved_by = models.TextField(max_length=AMENDMENT_CAP["approved_by"])
     can_rollback = models.BooleanField(default=True, db_default=True)
     created_at = created_at()
+    chain_seq, prev_hash, row_hash = chain_columns()
+
+    CHAIN_OWNER = "document"
 
     class Meta:
         db_table = "mwms_canon_amendments"
         ordering = ["-created_at"]
-        triggers = [append_only_trigger("mwms_canon_amendments")]
+        triggers = [append_only_trigger("mwms_canon_amendments"),
+                    chain_link_trigger("mwms_canon_amendments", owner="mwms_canon_documents", column="document_id")]
         constraints = [*length_checks("mwms_canon_amendments")]
 
     def __str__(self) -> str:
         return f"{self.document} {self.version_before} → {self.version_after}"
+
+
+class ChainCheckpoint(AppendOnlyModel):
+    """Every chain's head at one moment (issue 13), so that deleting a chain's newest rows, or a
+    whole chain, shows against it. `manage.py lineage_checkpoint` writes one per tenant; its heads
+    are the ChainCheckpointHead rows of the chains that moved since the checkpoint before, and
+    `heads_digest` the digest over them. Checkpoints are themselves a chain, one per tenant."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    created_at = created_at()
+    chains = models.IntegerField(default=0, help_text="How many chain heads it records (those that moved).")
+    heads_digest = models.TextField(max_length=limits.columns("mwms_chain_checkpoints")["heads_digest"],
+                                    help_text="SHA-256 over its heads' lines (kernel.chain.heads_digest).")
+    chain_seq, prev_hash, row_hash = chain_columns()
+
+    CHAIN_OWNER = "tenant"
+
+    class Meta:
+        db_table = "mwms_chain_checkpoints"
+        ordering = ["-chain_seq"]
+        triggers = [append_only_trigger("mwms_chain_checkpoints"),
+                    chain_link_trigger("mwms_chain_checkpoints", owner="mwms_tenants", column="tenant_id")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "chain_seq"], name="mwms_chain_checkpoints_one_per_seq"),
+            models.CheckConstraint(condition=models.Q(chains__gte=0), name="mwms_chain_checkpoints_chains_positive"),
+            tenant_key("mwms_chain_checkpoints"),
+            *length_checks("mwms_chain_checkpoints"),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.chain_seq} ({self.chains} heads)"
+
+
+class ChainCheckpointHead(AppendOnlyModel):
+    """One chain's head as a checkpoint saw it: the chain (request, task, canon_document), the row
+    that owns it, and its newest row's chain_seq and digest."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    checkpoint = models.ForeignKey(ChainCheckpoint, on_delete=models.PROTECT, related_name="heads")
+    chain = models.TextField(max_length=limits.columns("mwms_chain_checkpoint_heads")["chain"])
+    owner_id = models.UUIDField(help_text="The request, task or canon document whose chain it is.")
+    chain_seq = models.IntegerField()
+    chain_head = models.TextField(max_length=limits.columns("mwms_chain_checkpoint_heads")["chain_head"])
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_chain_checkpoint_heads"
+        ordering = ["chain", "owner_id", "-chain_seq"]
+        triggers = [append_only_trigger("mwms_chain_checkpoint_heads")]
+        constraints = [*length_checks("mwms_chain_checkpoint_heads")]
+        indexes = [models.Index(fields=["tenant", "chain", "owner_id", "chain_seq"], name="mwms_chain_heads_owner"),
+                   models.Index(fields=["checkpoint"], name="mwms_chain_heads_checkpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.chain} {self.owner_id} at {self.chain_seq}"
 
 
 class IdempotencyRecord(models.Model):

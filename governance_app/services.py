@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from governance_app.kernel import claims, clock, limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
+from governance_app.kernel.digests import mark_fresh
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import records_refusal
 from governance_app.kernel.tenancy import member_add, tenant_exists
@@ -135,6 +136,7 @@ def decision_record(*, actor: Actor, request: BrainRequest, decision_summary: st
         visible = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
         if visible is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        mark_fresh(visible)
         decisions_open_check(visible)
         task = None
         if task_id:
@@ -336,6 +338,7 @@ def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecor
     document = CanonDocument.objects.select_for_update().filter(pk=document_id, tenant_id=actor.tenant_id).first()
     if document is None:
         raise DomainError("No such canon document.", field="canon_document_id")
+    mark_fresh(document)
     body = required_text(body, field="amended_body", label="The amended canon text", limit=limits.DOCUMENT)
     version = required_text(version, field="new_version", label="The new canon version", limit=limits.NAME)
     if version == document.version:

@@ -131,7 +131,8 @@ MWMS_DB_LOCK_DATABASE = env_bool("DB_LOCK_DATABASE", default=True)  # false on S
 # its name, so a new table never gets write access by accident.
 MWMS_DB_TABLE_KINDS = {
     # History: INSERT and SELECT only.
-    "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments"],
+    "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments",
+                    "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"],
     # The chain and its registry: never deleted.
     "lineage": ["mwms_brain_requests", "mwms_tasks", "mwms_task_artifacts", "mwms_lessons_learned",
                 "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants",

@@ -14,6 +14,9 @@ from governance_app.kernel.db import (
     append_only_trigger,
     brain_column,
     brain_of,
+    chain_columns,
+    chain_head_columns,
+    chain_link_trigger,
     choices_check,
     created_at,
     json_list,
@@ -208,6 +211,8 @@ class BrainRequest(models.Model):
 
     # Optimistic concurrency: every change bumps it; a form that saw an older version is refused.
     lock_version = models.IntegerField(default=0, db_default=0)
+    # The head of the request's chain: its events and decisions (kernel.digests).
+    chain_seq, chain_head = chain_head_columns()
 
     class Meta:
         db_table = TABLE
@@ -327,11 +332,15 @@ class RequestEvent(AppendOnlyModel):
     changed_fields = json_object(help_text="{field: [before, after]} for every field the change touched.")
     event_payload = json_object()
     created_at = created_at()
+    chain_seq, prev_hash, row_hash = chain_columns()
+
+    CHAIN_OWNER = "request"
 
     class Meta:
         db_table = "mwms_request_events"
         ordering = ["created_at"]
-        triggers = [append_only_trigger("mwms_request_events")]
+        triggers = [append_only_trigger("mwms_request_events"),
+                    chain_link_trigger("mwms_request_events", owner="mwms_brain_requests", column="request_id")]
         constraints = [
             choices_check("event_type", RequestEventType, table="mwms_request_events"),
             choices_check("from_status", RequestStatus, table="mwms_request_events", nullable=True),

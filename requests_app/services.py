@@ -21,6 +21,7 @@ from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
+from governance_app.kernel.digests import mark_fresh
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
@@ -202,6 +203,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             meta_json=meta_json,
             created_by=actor.label,
         ))
+        mark_fresh(request)  # new in this transaction: its chain's head (0) is the stored one
         request_event_write(
             request=request, actor=actor, event_type=RequestEventType.CREATED, to_status=request.status,
             summary=f"{origin} asked {destination}: {title}", note=note,
@@ -226,6 +228,7 @@ def request_lock(*, request: BrainRequest | Any, actor: Actor, move: str,
     locked = BrainRequest.objects.select_for_update().filter(pk=pk, tenant_id=actor.tenant_id).first()
     if locked is None:
         raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+    mark_fresh(locked)  # read under its row lock: the chain's head in memory is the stored one
     if expected_version is not None and locked.lock_version != expected_version:
         raise DomainError("Someone else changed this request while you were looking at it. "
                           "Reload it to see the change, then try again.", kind=Refusal.CONFLICT)
@@ -553,9 +556,12 @@ def request_reject(*, request: BrainRequest, actor: Actor, note: str = "", **out
 
 def request_note_add(*, request: BrainRequest, actor: Actor, note: str) -> RequestEvent:
     """A human note on the request's history; it changes nothing else."""
-    if not requests_visible_to(actor).filter(pk=request.pk).exists():
-        raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
     text = required_text(note, field="note", label="Note")
-    return request_event_write(request=request, actor=actor, event_type=RequestEventType.NOTE,
-                               summary="Note", note=text)
+    with atomic():
+        # Locked, as a move's request is: the note is the next link of the request's chain.
+        locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
+        if locked is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        return request_event_write(request=mark_fresh(locked), actor=actor, event_type=RequestEventType.NOTE,
+                                   summary="Note", note=text)
 

@@ -45,6 +45,7 @@ class ArtifactOut(Out):
     content_hash: str
     created_by: str
     created_at: datetime
+    replaces_id: UUID | None
 
 
 class TaskInLineage(Out):
@@ -74,7 +75,7 @@ def artifact_out(a: Any) -> dict[str, Any]:
     return {"artifact_id": a.pk, "task_id": a.task_id, "artifact_type": a.artifact_type,
             "artifact_summary": a.artifact_summary, "content_location": a.content_location,
             "content_json": a.content_json, "content_hash": a.content_hash, "created_by": a.created_by,
-            "created_at": a.created_at}
+            "created_at": a.created_at, "replaces_id": a.replaces_id}
 
 
 def task_in_lineage_out(t: Any) -> dict[str, Any]:
@@ -192,6 +193,8 @@ class ArtifactIn(In):
     content_location: Link = ""
     content_json: dict[str, Any] = Field(default_factory=dict)
     as_result: bool = Field(False, description="This artifact carries the task's result.")
+    replaces_id: UUID | None = Field(None, description="The earlier artifact of this task that this one corrects "
+                                                      "(artifacts are write-once).")
 
 
 def _task(actor: Actor, task_id: UUID) -> Task:

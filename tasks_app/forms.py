@@ -68,5 +68,7 @@ class ArtifactForm(FormRefusalMixin, forms.Form):
     content_location = forms.CharField(required=False, label="Where it lives (link)",
                                        max_length=ARTIFACT_CAP["content_location"])
     as_result = forms.BooleanField(required=False, label="This is the task's result")
+    replaces_id = forms.UUIDField(required=False, label="Corrects artifact (id)",
+                                  help_text="Artifacts are write-once: a corrected output names the one it replaces.")
 
 

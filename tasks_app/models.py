@@ -11,6 +11,9 @@ from governance_app.kernel.db import (
     append_only_trigger,
     brain_column,
     brain_of,
+    chain_columns,
+    chain_head_columns,
+    chain_link_trigger,
     choices_check,
     created_at,
     json_list,
@@ -22,6 +25,7 @@ from governance_app.kernel.db import (
     text,
     updated_at,
     uuid_pk,
+    write_once_trigger,
 )
 from requests_app.models import Priority
 
@@ -125,6 +129,8 @@ class Task(models.Model):
         help_text="The artifact that carries the task's result, where there is one.",
     )
     lock_version = models.IntegerField(default=0, db_default=0)
+    # The head of the task's chain: its events (kernel.digests).
+    chain_seq, chain_head = chain_head_columns()
 
     class Meta:
         db_table = TABLE
@@ -191,11 +197,15 @@ class TaskEvent(AppendOnlyModel):
     actor = text(blank=True, max_length=EVENT_CAP["actor"])
     from_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
     to_status = models.TextField(choices=TaskStatus.choices, null=True, blank=True)
+    chain_seq, prev_hash, row_hash = chain_columns()
+
+    CHAIN_OWNER = "task"
 
     class Meta:
         db_table = "mwms_task_events"
         ordering = ["created_at"]
-        triggers = [append_only_trigger("mwms_task_events")]
+        triggers = [append_only_trigger("mwms_task_events"),
+                    chain_link_trigger("mwms_task_events", owner="mwms_tasks", column="task_id")]
         constraints = [
             choices_check("event_type", TaskEventType, table="mwms_task_events"),
             choices_check("from_status", TaskStatus, table="mwms_task_events", nullable=True),
@@ -209,7 +219,11 @@ class TaskEvent(AppendOnlyModel):
 
 
 class TaskArtifact(models.Model):
-    """A task output, stored inline or linked where it lives (table mwms_task_artifacts)."""
+    """A task output, stored inline or linked where it lives (table mwms_task_artifacts).
+
+    Write-once (issue 13): its location, content and hash never change, the database refuses an
+    UPDATE or DELETE; a corrected output is a new artifact that names the one it `replaces`.
+    `content_hash` is kernel.digests.artifact_content_hash of its location and content."""
 
     id = uuid_pk()
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="artifacts")
@@ -220,12 +234,17 @@ class TaskArtifact(models.Model):
     created_at = created_at()
     tenant = tenant_fk()
     content_hash = text(blank=True, max_length=ARTIFACT_CAP["content_hash"],
-                        help_text="SHA-256 of the content, for change detection.")
+                        help_text="SHA-256 of the location and content (kernel.digests.artifact_content_hash).")
     created_by = text(blank=True, max_length=ARTIFACT_CAP["created_by"])
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by",
+        help_text="The artifact this one corrects (artifacts are write-once).",
+    )
 
     class Meta:
         db_table = "mwms_task_artifacts"
         ordering = ["created_at"]
+        triggers = [write_once_trigger("mwms_task_artifacts")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(artifact_type=""), name="mwms_task_artifacts_type_not_empty"),
             tenant_key("mwms_task_artifacts"),

@@ -2,8 +2,6 @@
 its task event; an executor's refused move leaves a rule_violation event behind (one per window)."""
 
 import functools
-import hashlib
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,6 +17,7 @@ from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import SNAKE_CASE_WORD, json_safe
+from governance_app.kernel.digests import artifact_content_hash, mark_fresh
 from governance_app.kernel.errors import DomainError, Refusal, not_found
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
@@ -139,6 +138,7 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
         locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
         if locked is None:
             raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        mark_fresh(locked)
         if locked.status not in TASKABLE_STATUSES:
             raise DomainError(f"Tasks can only be created under a routed or in-progress request; this one is "
                               f"{locked.get_status_display().lower()}.", kind=Refusal.CONFLICT)
@@ -157,6 +157,7 @@ def task_create(*, request: BrainRequest, actor: Actor, task_type: str, assigned
             priority=priority or locked.priority, max_attempts=max_attempts,
             execution_notes=execution_notes,
         )
+        mark_fresh(task)
         brain = active_brains(locked.tenant_id).get(brain_slug, brain_slug)
         task_event_write(task=task, actor=actor, event_type=TaskEventType.CREATED, to_status=task.status,
                          summary=f"Task created for {brain}: {task}")
@@ -194,6 +195,7 @@ def _task_lock(task: Task | Any, actor: Actor, move: str) -> tuple[Task, TaskMov
         pk=pk, tenant_id=actor.tenant_id).first()
     if locked is None:
         raise not_found("task")
+    mark_fresh(locked)
     _task_in_sight(locked, actor)  # as it is now, should the task have moved to another Brain meanwhile
     return locked, task_move_check(locked, move, actor)
 
@@ -297,7 +299,7 @@ def _next_queued(actor: Actor) -> Task | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [tenant, *brains, T.QUEUED])
         row = cursor.fetchone()
-    return None if row is None else load_row(Task, row, connection)
+    return None if row is None else mark_fresh(load_row(Task, row, connection))
 
 
 def _claim(locked: Task, actor: Actor) -> Task:
@@ -468,8 +470,9 @@ def task_move(*, task: Task, actor: Actor, move: str, fields: Mapping[str, Any] 
 @_task_service("save_artifact")
 def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact_summary: str,
                        content_location: str = "", content_json: Mapping[str, Any] | None = None,
-                       as_result: bool = False) -> TaskArtifact:
-    """Store or link a task output and write `output_saved` (schema standard: task artifacts)."""
+                       as_result: bool = False, replaces_id: Any = None) -> TaskArtifact:
+    """Store or link a task output and write `output_saved` (schema standard: task artifacts).
+    Artifacts are write-once: a corrected output is a new one that `replaces` the earlier."""
     artifact_type = required_text(artifact_type, field="artifact_type", label="Artifact type",
                                   limit=ARTIFACT_CAP["artifact_type"])
     summary = required_text(artifact_summary, field="artifact_summary", label="Artifact summary")
@@ -480,6 +483,7 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
             pk=task.pk, tenant_id=actor.tenant_id).first()
         if locked is None:
             raise not_found("task")
+        mark_fresh(locked)
         _task_in_sight(locked, actor)
         if not task_roles_of(actor, locked) & {TaskRole.WORKER, TaskRole.MANAGER}:
             raise DomainError(f"Only the Brain working this task can save its output, not {actor}.",
@@ -493,13 +497,24 @@ def task_artifact_save(*, task: Task, actor: Actor, artifact_type: str, artifact
         if as_result and locked.status == T.COMPLETED:
             raise DomainError("This task completed with its result; a further artifact can be saved beside "
                               "it but cannot replace it.", field="as_result", kind=Refusal.CONFLICT)
-        digest = hashlib.sha256(json.dumps({"location": location, "content": content},
-                                           sort_keys=True, default=str).encode()).hexdigest()
+        replaced = None
+        if replaces_id:
+            replaced = locked.artifacts.filter(pk=_artifact_id(replaces_id)).first()
+            if replaced is None:
+                raise DomainError(f"replaces_id: {replaces_id} is not an artifact of this task.", field="replaces_id")
         artifact = TaskArtifact.objects.create(
             tenant_id=locked.tenant_id, task=locked, artifact_type=artifact_type, artifact_summary=summary,
-            content_location=location, content_json=content, content_hash=digest, created_by=actor.label,
+            content_location=location, content_json=content, created_by=actor.label, replaces=replaced,
+            content_hash=artifact_content_hash(location=location, content=content),
         )
         _task_commit(task=locked, actor=actor, changes={"result": artifact} if as_result else {},
                      event_type=TaskEventType.OUTPUT_SAVED, summary=f"Saved {artifact_type}: {summary}",
                      payload={"artifact_id": str(artifact.pk)})
     return artifact
+
+
+def _artifact_id(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(f"replaces_id must be an artifact id (a UUID), not {value!r}.", field="replaces_id") from None

@@ -30,6 +30,8 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    ChainCheckpoint,
+    ChainCheckpointHead,
     Classification,
     DecisionKind,
     DecisionRecord,
@@ -417,3 +419,16 @@ def make_canon_amendment(document: CanonDocument | None = None, request: BrainRe
         "approved_by": "reviewer",
     }
     return _create(CanonAmendment, defaults, overrides)
+
+
+def make_chain_checkpoint(**overrides: Any) -> ChainCheckpoint:
+    """A checkpoint of no chain heads, the next link of the demo tenant's chain of checkpoints."""
+    defaults = {"tenant_id": DEFAULT_TENANT_ID, "chains": 0, "heads_digest": "0" * 64}
+    return _create(ChainCheckpoint, defaults, overrides)
+
+
+def make_chain_checkpoint_head(checkpoint: ChainCheckpoint | None = None, **overrides: Any) -> ChainCheckpointHead:
+    checkpoint = checkpoint or make_chain_checkpoint()
+    defaults = {"tenant_id": checkpoint.tenant_id, "checkpoint": checkpoint, "chain": "request",
+                "owner_id": uuid.uuid4(), "chain_seq": 1, "chain_head": "0" * 64}
+    return _create(ChainCheckpointHead, defaults, overrides)

@@ -21,6 +21,7 @@ from governance_app.models import CanonAmendment, DecisionRecord
 from requests_app.models import BrainRequest, RequestEvent
 from tasks_app.models import Task, TaskEvent
 from tests.db_roles import as_runtime_role
+from tests.direct_writer import chain_link_columns
 from tests.factories import (
     make_canon_amendment,
     make_canon_document,
@@ -125,6 +126,7 @@ def refused_by_append_only_trigger(table: str, operation: str) -> Iterator[None]
 @tables
 def test_insert_into_an_append_only_table_by_raw_sql_is_accepted(table: AppendOnly) -> None:
     values = table.raw_insert()
+    values.update(chain_link_columns(table.model, values))  # what the chain's INSERT trigger asks for
     before = table.model.objects.count()
     columns = ", ".join(values)
     placeholders = ", ".join(["%s"] * len(values))

@@ -40,13 +40,15 @@ from requests_app.models import (
     SignalDirection,
     SignalType,
 )
-from tasks_app.models import OutputMode, RiskLevel, TaskEventType, TaskStatus
+from tasks_app.models import OutputMode, RiskLevel, TaskArtifact, TaskEventType, TaskStatus
 from tests.db_roles import acting_for, as_runtime_role
 from tests.factories import (
     make_api_token,
     make_brain,
     make_canon_amendment,
     make_canon_document,
+    make_chain_checkpoint,
+    make_chain_checkpoint_head,
     make_decision_record,
     make_idempotency_record,
     make_lesson,
@@ -95,6 +97,8 @@ R = "mwms_brain_requests"
 T = "mwms_tasks"
 
 CASES: list[Case] = [
+    # The chain's checkpoints (issue 13).
+    Case("mwms_chain_checkpoints_chains_positive", make_chain_checkpoint, {"chains": -1}),
     # The Brain registry, memberships and tokens.
     Case("mwms_brains_authority_valid", make_brain, {"authority": "emperor"}),
     Case("mwms_brains_slug_not_empty", make_brain, {"slug": ""}),
@@ -201,6 +205,7 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
     "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
     "mwms_notifications": make_notification,
+    "mwms_chain_checkpoints": make_chain_checkpoint, "mwms_chain_checkpoint_heads": make_chain_checkpoint_head,
 }
 
 
@@ -227,7 +232,8 @@ CASES += [Case(f"{table}_{column}_size", MAKE_FOR_TABLE[table], {column: json_of
           for table, column, limit in JSON_LIMITS]
 
 # Append-only rows cannot be updated at all (the trigger refuses first), so only inserts prove them.
-UPDATABLE_CASES = [case for case in CASES if not issubclass(case.model, AppendOnlyModel)]
+# Artifacts are write-once (issue 13): the same.
+UPDATABLE_CASES = [case for case in CASES if not issubclass(case.model, AppendOnlyModel) and case.model is not TaskArtifact]
 
 
 @contextmanager
@@ -363,6 +369,11 @@ def test_any_lowercase_snake_case_word_is_an_output_mode(value: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(("table", "column", "limit"), TEXT_LIMITS, ids=lambda v: str(v))
 def test_text_of_exactly_its_limit_is_accepted(table: str, column: str, limit: int) -> None:
+    if column == "prev_hash":  # a link's prev_hash is its chain head's digest, which the INSERT trigger asks for
+        row = MAKE_FOR_TABLE[table]()
+        with acting_for(row):
+            assert len(_row(type(row), row.pk)[column]) in (0, limit)
+        return
     row = MAKE_FOR_TABLE[table](**{column: text_of(table, column, limit)})
 
     with acting_for(row):

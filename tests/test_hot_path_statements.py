@@ -34,7 +34,9 @@ def test_insert_row_stores_what_save_would(brains):
     assert not by_insert_row._state.adding and by_insert_row._state.db == "default"
 
     saved, inserted = (RequestEvent.objects.get(pk=e.pk) for e in (by_save, by_insert_row))
-    assert _values(inserted) == {**_values(saved), "id": by_insert_row.pk, "created_at": inserted.created_at}
+    chain = {name: getattr(inserted, name) for name in ("chain_seq", "prev_hash", "row_hash")}
+    assert _values(inserted) == {**_values(saved), "id": by_insert_row.pk, "created_at": inserted.created_at, **chain}
+    assert (inserted.chain_seq, inserted.prev_hash) == (saved.chain_seq + 1, saved.row_hash)  # the next link
     assert _values(inserted) == _values(by_insert_row)  # the instance matches its row exactly
 
 

@@ -16,16 +16,18 @@ from django.db import DatabaseError, connection, transaction
 from governance_app import services as gs
 from governance_app.kernel import claims
 from governance_app.kernel.db import DEFAULT_TENANT_ID
-from governance_app.models import Tenant
+from governance_app.models import DecisionRecord, Tenant
 from requests_app.models import BrainRequest
 from tasks_app.models import TaskEvent
 from tests.api_client import api_as, new_request_body
 from tests.conftest import PASSWORD
+from tests.direct_writer import chain_link_columns
 from tests.factories import make_request, make_request_event, make_task_event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-HISTORY = ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments"]
+HISTORY = ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments",
+           "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"]
 
 
 @pytest.fixture(autouse=True)
@@ -168,9 +170,12 @@ def test_an_mcr_update_is_approved_only_with_a_headoffice_decision():
                            mcr_update_suggested=True, mcr_update_status="proposed")
 
     refused = sql("UPDATE mwms_brain_requests SET mcr_update_status = 'approved' WHERE id = %s", [request.pk])
+    chain = chain_link_columns(DecisionRecord, {"tenant_id": DEFAULT_TENANT_ID, "authority_id": "headoffice",
+                                                "related_request_id": request.pk})
     sql("INSERT INTO mwms_decision_records (id, tenant_id, authority, related_request_id, decision_summary, "
-        "reasoning, decision_kind, mcr_decision) VALUES (%s, %s, 'headoffice', %s, 'Approve', 'Evidence holds', "
-        "'mcr_decision', 'approved')", [uuid.uuid4(), DEFAULT_TENANT_ID, request.pk])
+        "reasoning, decision_kind, mcr_decision, chain_seq, prev_hash, row_hash) VALUES (%s, %s, 'headoffice', %s, "
+        "'Approve', 'Evidence holds', 'mcr_decision', 'approved', %s, %s, %s)",
+        [uuid.uuid4(), DEFAULT_TENANT_ID, request.pk, *chain.values()])
     approved = sql("UPDATE mwms_brain_requests SET mcr_update_status = 'approved' WHERE id = %s", [request.pk])
 
     assert "may become approved only after a HeadOffice MCR decision" in str(refused)

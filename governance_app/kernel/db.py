@@ -19,7 +19,7 @@ from django.db.models.fields.related_descriptors import ForwardManyToOneDescript
 from django.db.models.functions import Cast, Length, Now
 from django.db.models.lookups import LessThanOrEqual
 
-from governance_app.kernel import clock, limits
+from governance_app.kernel import clock, digests, limits
 
 # The tenant that exists after `migrate` (created by governance_app's data migration); every
 # table's tenant_id defaults to it in the database, so a direct writer lands in it too.
@@ -224,6 +224,214 @@ def snake_case_word_check(field: str, *, table: str, limit: int = limits.WORD) -
 def append_only_trigger(table: str) -> pgtrigger.Protect:
     """PostgreSQL trigger that refuses UPDATE and DELETE, from the ORM and from raw SQL alike."""
     return pgtrigger.Protect(name=f"{table}_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+# --- the hash chain (issue 13; kernel.digests says what is digested and how) ---------------------
+
+class ChainSeqField(models.IntegerField):
+    """`chain_seq` of a history row. Inserting the row seals it first (kernel.digests.seal: its
+    position, the digest of the row before it, its own digest), on every insert path: save(),
+    bulk_create and fastpath.insert_row all ask each field for its value through pre_save, this
+    field first of the three chain columns."""
+
+    def pre_save(self, model_instance, add):
+        if add:
+            digests.seal(model_instance)
+        return super().pre_save(model_instance, add)
+
+
+class RowDigestField(models.TextField):
+    """`row_hash` of a row that is not chained (a lesson): its digest, recomputed on every save()
+    (a new row keeps one its writer gave, which the verifier then checks like any other)."""
+
+    def pre_save(self, model_instance, add):
+        if add and getattr(model_instance, self.attname):
+            return getattr(model_instance, self.attname)
+        value = digests.row_digest(model_instance)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def chain_columns() -> tuple[ChainSeqField, models.TextField, models.TextField]:
+    """chain_seq, prev_hash and row_hash of a history row, declared last and in this order."""
+    return (ChainSeqField(default=0, editable=False, help_text="The row's position in its chain (1 is the first)."),
+            models.TextField(default="", blank=True, editable=False, max_length=limits.HASH,
+                             help_text="The digest of the row before it in its chain (empty for the first)."),
+            models.TextField(default="", blank=True, editable=False, max_length=limits.HASH,
+                             help_text="The digest of this row (kernel.digests)."))
+
+
+def chain_head_columns() -> tuple[models.IntegerField, models.TextField]:
+    """chain_seq and chain_head of the row that owns a chain: its newest row's position and digest."""
+    return (models.IntegerField(default=0, editable=False, help_text="The position of its chain's newest row."),
+            models.TextField(default="", blank=True, editable=False, max_length=limits.HASH,
+                             help_text="The digest of its chain's newest row."))
+
+
+def chain_refusal(table: str) -> str:
+    """The start of the message a row that does not extend its chain is refused with."""
+    return f"mwms: {table} row does not extend its chain"
+
+
+def chain_link_trigger(table: str, *, owner: str, column: str) -> pgtrigger.Trigger:
+    """PostgreSQL: refuse a new row of `table` whose chain_seq and prev_hash are not the next of
+    its chain's head (kept on `owner`, the row `column` names), then move the head on to it. A
+    row whose hash columns are over their length is left to their CHECK, which refuses it."""
+    func = f"""
+    DECLARE head_seq integer; head_hash text;
+    BEGIN
+        IF length(NEW.prev_hash) > {limits.HASH} OR length(NEW.row_hash) > {limits.HASH} THEN
+            RETURN NEW;
+        END IF;
+        IF NEW.{column} IS NULL THEN
+            IF NEW.chain_seq <> 0 OR NEW.prev_hash <> '' OR length(NEW.row_hash) <> 64 THEN
+                RAISE EXCEPTION '{chain_refusal(table)}: a row of no chain has chain_seq 0, an empty prev_hash and a row_hash'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NEW;
+        END IF;
+        SELECT chain_seq, chain_head INTO head_seq, head_hash FROM {owner} WHERE id = NEW.{column} FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN NEW;  -- the foreign key refuses it
+        END IF;
+        IF NEW.chain_seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash
+                OR length(NEW.row_hash) <> 64 THEN
+            RAISE EXCEPTION '{chain_refusal(table)}: expected chain_seq % and prev_hash %, got % and %',
+                head_seq + 1, quote_literal(head_hash), NEW.chain_seq, quote_literal(NEW.prev_hash)
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        UPDATE {owner} SET chain_seq = NEW.chain_seq, chain_head = NEW.row_hash WHERE id = NEW.{column};
+        RETURN NEW;
+    END;"""
+    return pgtrigger.Trigger(name=f"{table}_chain_link", when=pgtrigger.Before, operation=pgtrigger.Insert,
+                             func=func)
+
+
+class SQLiteChainTriggers(Operation):
+    """The SQLite twin of chain_link_trigger: a BEFORE INSERT trigger that aborts a row that does
+    not extend its chain, and an AFTER INSERT trigger that moves the owner's head on. SQLite drops
+    them when Django rebuilds the table: run it again after one."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, table: str, owner: str, column: str):
+        self.table, self.owner, self.column = table, owner, column
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def statements(self) -> list[str]:
+        t, o, c, n = self.table, self.owner, self.column, limits.HASH
+        seq, head = (f"(SELECT {name} FROM {o} WHERE id = NEW.{c})" for name in ("chain_seq", "chain_head"))
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {t}_chain_link BEFORE INSERT ON {t} "
+            f"WHEN length(NEW.prev_hash) <= {n} AND length(NEW.row_hash) <= {n} BEGIN "
+            f"SELECT RAISE(ABORT, '{chain_refusal(t)}: a row of no chain has chain_seq 0, an empty prev_hash "
+            f"and a row_hash') "
+            f"WHERE NEW.{c} IS NULL AND (NEW.chain_seq IS NOT 0 OR NEW.prev_hash IS NOT '' "
+            f"OR length(NEW.row_hash) IS NOT 64); "
+            f"SELECT RAISE(ABORT, '{chain_refusal(t)}: chain_seq and prev_hash must follow its chain head') "
+            f"WHERE NEW.{c} IS NOT NULL AND EXISTS (SELECT 1 FROM {o} WHERE id = NEW.{c}) "
+            f"AND (NEW.chain_seq IS NOT {seq} + 1 OR NEW.prev_hash IS NOT {head} OR length(NEW.row_hash) IS NOT 64); "
+            f"END",
+            f"CREATE TRIGGER IF NOT EXISTS {t}_chain_head AFTER INSERT ON {t} WHEN NEW.{c} IS NOT NULL BEGIN "
+            f"UPDATE {o} SET chain_seq = NEW.chain_seq, chain_head = NEW.row_hash WHERE id = NEW.{c}; END",
+        ]
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "sqlite":
+            for statement in self.statements():
+                schema_editor.execute(statement, params=None)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "sqlite":
+            for name in ("chain_link", "chain_head"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_{name}")
+
+    def describe(self) -> str:
+        return f"Chain {self.table} to its {self.owner} head on SQLite"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.table, self.owner, self.column], {})
+
+
+def write_once_trigger(table: str) -> pgtrigger.Protect:
+    """PostgreSQL: a write-once row (an artifact) refuses UPDATE and DELETE, from raw SQL too."""
+    return pgtrigger.Protect(name=f"{table}_write_once", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+class SQLiteWriteOnceTriggers(Operation):
+    """The SQLite twin of write_once_trigger."""
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, table: str):
+        self.table = table
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "sqlite":
+            for op in ("UPDATE", "DELETE"):
+                schema_editor.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {self.table}_write_once_{op.lower()} BEFORE {op} ON {self.table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{self.table} is write-once: {op} is not allowed; save a new row "
+                    f"that replaces it'); END", params=None)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "sqlite":
+            for op in ("update", "delete"):
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_write_once_{op}")
+
+    def describe(self) -> str:
+        return f"Make {self.table} write-once on SQLite"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.table], {})
+
+
+class ColumnsAdded(Operation):
+    """Add NOT NULL columns with constant defaults (and their length CHECKs) to a table without
+    rebuilding it: SQLite's ALTER TABLE ADD COLUMN takes a NOT NULL column with a DEFAULT and a
+    named CHECK, so the table keeps its triggers; PostgreSQL adds them in place as well. The
+    database keeps the default, so a direct writer that leaves them out gets 0 and ''. The state
+    changes are the AddField / AddConstraint operations given alongside (SeparateDatabaseAndState).
+
+    `columns`: [column, SQL type and default, CHECK name or None, length limit or None].
+    """
+
+    reduces_to_sql = True
+    reversible = True
+
+    def __init__(self, table: str, columns: list):
+        self.table, self.columns = table, [list(c) for c in columns]
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        vendor = schema_editor.connection.vendor
+        for column, sql_type, check, limit in self.columns:
+            definition = f"{column} {sql_type}"
+            if check and vendor == "sqlite":
+                definition += f" CONSTRAINT {check} CHECK (length({column}) <= {limit})"
+            schema_editor.execute(f"ALTER TABLE {self.table} ADD COLUMN {definition}", params=None)
+            if check and vendor == "postgresql":
+                schema_editor.execute(f"ALTER TABLE {self.table} ADD CONSTRAINT {check} "
+                                      f"CHECK (length({column}) <= {limit})", params=None)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        for column, *_ in reversed(self.columns):
+            schema_editor.execute(f"ALTER TABLE {self.table} DROP COLUMN {column}", params=None)
+
+    def describe(self) -> str:
+        return f"Add {', '.join(c[0] for c in self.columns)} to {self.table}"
+
+    def deconstruct(self):
+        return (self.__class__.__qualname__, [self.table, self.columns], {})
 
 
 class AppendOnlyError(Exception):
@@ -506,3 +714,40 @@ def brain_fk_to_brain_column(model_name: str, name: str, *, null: bool = False,
         migrations.AddField(model_name, f"{name}_id", brain_column(name, null=null)),
         migrations.AddField(model_name, name, brain_of(f"{name}_id", null=null, related_name=related_name)),
     ]
+
+
+def added_in_place(operations: list[Operation], tables: dict[str, str]) -> list[Operation]:
+    """The migration `operations`, with the plain AddField operations on these existing models
+    (model name → table) and their length CHECKs done by one ColumnsAdded per table (no SQLite
+    rebuild, see ColumnsAdded); the state changes stay those Django generated."""
+    from django.db import migrations
+
+    kept, moved = [], {}
+    for op in operations:
+        model = getattr(op, "model_name", None)
+        if model in tables and isinstance(op, migrations.AddField) and not op.field.is_relation:
+            moved.setdefault(model, []).append(op)
+        elif (model in tables and isinstance(op, migrations.AddConstraint)
+              and op.constraint.name.endswith("_length")):
+            moved.setdefault(model, []).append(op)
+        else:
+            kept.append(op)
+    added = []
+    for model, ops in moved.items():
+        table = tables[model]
+        checks = {op.constraint.name for op in ops if isinstance(op, migrations.AddConstraint)}
+        columns = []
+        for op in ops:
+            if not isinstance(op, migrations.AddField):
+                continue
+            field = op.field
+            if isinstance(field, models.IntegerField):
+                sql_type = f"integer NOT NULL DEFAULT {int(field.default)}"
+            else:
+                sql_type = f"text NOT NULL DEFAULT '{field.default}'"
+            check = f"{table}_{op.name}_length"
+            columns.append([op.name, sql_type, check if check in checks else None,
+                            field.max_length if check in checks else None])
+        added.append(migrations.SeparateDatabaseAndState(state_operations=ops,
+                                                         database_operations=[ColumnsAdded(table, columns)]))
+    return [*added, *kept]

@@ -27,6 +27,7 @@ HOST = 253           # a DNS name (a tenant's domain)
 KEY = 255            # an Idempotency-Key
 WORD = 64            # a lowercase snake_case word (a task's output_mode)
 DOCUMENT = 100_000   # a canon document's body (the seeds are under 30,000)
+HASH = 64            # a SHA-256 digest in hex (kernel.digests)
 DIFF = 1_000_000     # the diff of two bodies: at most three times both, line marks included
 
 # --- the kinds of JSON -------------------------------------------------------------------------
@@ -35,7 +36,7 @@ JSON = 100_000            # a payload a client sends (meta_json, input_payload, 
 JSON_HISTORY = 1_000_000  # a history row's copy of a change (before and after of every edited field)
 
 TEXT_COLUMNS: dict[str, dict[str, int]] = {
-    "mwms_tenants": {"slug": NAME, "name": NAME, "domain": HOST},
+    "mwms_tenants": {"slug": NAME, "name": NAME, "domain": HOST, "chain_head": HASH},
     "mwms_brains": {"slug": NAME, "name": NAME, "charter": TEXT},
     "mwms_api_tokens": {"label": NAME, "prefix": NAME, "token_hash": NAME},
     "mwms_idempotency_keys": {"key": KEY, "fingerprint": NAME},
@@ -48,31 +49,35 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
         "intake_id": NAME, "offer_id": NAME, "experiment_id": NAME, "source_origin": NAME, "source_page": LINK,
         "source_system": NAME, "routing_notes": TEXT, "response_summary": TEXT, "escalation_reason": TEXT,
         "closure_reason": TEXT, "created_by": ACTOR, "result_summary": TEXT, "outcome_decision": TEXT,
-        "next_step": TEXT, "next_step_owner": NAME,
+        "next_step": TEXT, "next_step_owner": NAME, "chain_head": HASH,
     },
-    "mwms_request_events": {"event_summary": TEXT, "actor": ACTOR, "note": TEXT},
+    "mwms_request_events": {"event_summary": TEXT, "actor": ACTOR, "note": TEXT, "prev_hash": HASH, "row_hash": HASH},
     "mwms_signals": {"summary": TEXT, "created_by": ACTOR},
     "mwms_tasks": {
         "task_type": NAME, "assigned_employee": ACTOR, "last_error": TEXT, "title": TITLE, "execution_notes": TEXT,
+        "chain_head": HASH,
     },
-    "mwms_task_events": {"event_summary": TEXT, "actor": ACTOR},
+    "mwms_task_events": {"event_summary": TEXT, "actor": ACTOR, "prev_hash": HASH, "row_hash": HASH},
     "mwms_task_artifacts": {
         "artifact_type": NAME, "artifact_summary": TEXT, "content_location": LINK, "content_hash": NAME,
         "created_by": ACTOR,
     },
     "mwms_decision_records": {
         "decision_summary": TEXT, "reasoning": TEXT, "evidence_used": TEXT, "expected_outcome": TEXT,
-        "recorded_by": ACTOR,
+        "recorded_by": ACTOR, "prev_hash": HASH, "row_hash": HASH,
     },
     "mwms_lessons_learned": {
         "event_or_experiment": TITLE, "result": TEXT, "insight": TEXT, "recommended_improvement": TEXT,
-        "recorded_by": ACTOR,
+        "recorded_by": ACTOR, "row_hash": HASH,
     },
-    "mwms_canon_documents": {"slug": NAME, "title": TITLE, "document_type": NAME, "version": NAME, "body": DOCUMENT},
+    "mwms_canon_documents": {"slug": NAME, "title": TITLE, "document_type": NAME, "version": NAME, "body": DOCUMENT,
+                             "chain_head": HASH},
     "mwms_canon_amendments": {
         "version_before": NAME, "version_after": NAME, "body_before": DOCUMENT, "body_after": DOCUMENT,
-        "diff": DIFF, "approved_by": ACTOR,
+        "diff": DIFF, "approved_by": ACTOR, "prev_hash": HASH, "row_hash": HASH,
     },
+    "mwms_chain_checkpoints": {"prev_hash": HASH, "row_hash": HASH, "heads_digest": HASH},
+    "mwms_chain_checkpoint_heads": {"chain": NAME, "chain_head": HASH},
 }
 
 # The idempotency records' stored answers are the app's own output, not input, and have no limit.

@@ -23,6 +23,8 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    ChainCheckpoint,
+    ChainCheckpointHead,
     DecisionRecord,
     IdempotencyRecord,
     LessonLearned,
@@ -39,7 +41,14 @@ from tests.admin_pages import (
     assert_changelist_query_count_is_flat,
     assert_pages_answer,
 )
-from tests.factories import make_refusal_window, make_tenant, make_webhook_delivery, make_webhook_subscription
+from tests.factories import (
+    make_chain_checkpoint,
+    make_chain_checkpoint_head,
+    make_refusal_window,
+    make_tenant,
+    make_webhook_delivery,
+    make_webhook_subscription,
+)
 
 _seq = itertools.count(1)
 
@@ -118,6 +127,8 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     RefusalWindow: make_refusal_window,
     WebhookSubscription: make_webhook_subscription,
     WebhookDelivery: make_webhook_delivery,
+    ChainCheckpoint: make_chain_checkpoint,
+    ChainCheckpointHead: make_chain_checkpoint_head,
     User: lambda: User.objects.create_user(username=f"person{next(_seq)}"),
     Group: lambda: Group.objects.create(name=f"group {next(_seq)}"),
 }
@@ -126,7 +137,7 @@ TESTED_HERE = sorted(
     (m for m in admin.site._registry if m._meta.app_label in {"governance_app", "auth"}),
     key=lambda m: m._meta.label,
 )
-APPEND_ONLY = [DecisionRecord, CanonAmendment, IdempotencyRecord]
+APPEND_ONLY = [DecisionRecord, CanonAmendment, IdempotencyRecord, ChainCheckpoint, ChainCheckpointHead]
 
 
 def _admin_request(user) -> HttpRequest:

@@ -16,7 +16,10 @@ import pytest
 from django.db import connection
 
 from governance_app.kernel.db import DEFAULT_TENANT_ID
+from governance_app.models import DecisionRecord
 from requests_app.models import BrainRequest
+from tasks_app.models import TaskEvent
+from tests.direct_writer import chain_link_columns
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -350,7 +353,9 @@ def test_the_whole_chain_inserted_by_raw_sql_gets_its_defaults_from_the_database
     )
     event_tenant, event_payload = _insert(
         "mwms_task_events",
-        {"task_id": task_id, "event_type": "created", "event_summary": "Task created by the plugin."},
+        {"task_id": task_id, "event_type": "created", "event_summary": "Task created by the plugin.",
+         # Beyond the canon: the link in its task's hash chain that the INSERT trigger asks for (issue 13).
+         **chain_link_columns(TaskEvent, {"task_id": task_id, "event_type": "created"})},
         "tenant_id, event_payload::text",
     )
     artifact_tenant, content_json = _insert(
@@ -362,7 +367,8 @@ def test_the_whole_chain_inserted_by_raw_sql_gets_its_defaults_from_the_database
     decision_id, decision_tenant, affected_brains = _insert(
         "mwms_decision_records",
         {"authority": "finance", "related_request_id": request_id, "related_task_id": task_id,
-         "decision_summary": "Pause campaign 12.", "reasoning": "CPA above the approved ceiling."},
+         "decision_summary": "Pause campaign 12.", "reasoning": "CPA above the approved ceiling.",
+         **chain_link_columns(DecisionRecord, {"authority_id": "finance", "related_request_id": request_id})},
         "id, tenant_id, affected_brains::text",
     )
     (lesson_tenant,) = _insert(

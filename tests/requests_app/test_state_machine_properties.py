@@ -35,7 +35,9 @@ from hypothesis.stateful import (
 
 from governance_app import services as gs
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.chain import chain_findings
 from governance_app.kernel.clock import clock_set
+from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.refusals import refusal_window_start
 from governance_app.kernel.text_rules import is_placeholder
@@ -148,6 +150,14 @@ class RequestLifecycle(RuleBasedStateMachine):
         self._clock.__enter__()
 
     def teardown(self) -> None:
+        try:
+            # Issue 13: whatever the moves, the history they left is a verifiable chain.
+            broken = [f.line() for f in chain_findings(tenant_id=DEFAULT_TENANT_ID)]
+            assert not broken, "\n".join(broken)
+        finally:
+            self._teardown()
+
+    def _teardown(self) -> None:
         self._clock.__exit__(None, None, None)
         transaction.set_rollback(True)
         self._savepoint.__exit__(None, None, None)
