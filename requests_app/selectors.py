@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
@@ -54,9 +55,16 @@ def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
 
 
 def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
-    """The request list's rows: visible requests with their Brains joined and their task count."""
+    """The request list's rows: visible requests with their Brains joined and their task count.
+
+    The count is a correlated subquery, not a join grouped over every task: PostgreSQL computes
+    an expensive output column only for the rows the LIMIT keeps, so a page counts the tasks of
+    its 25 rows, and the paginator's COUNT (which Django strips of unused annotations) reads no
+    task at all."""
+    tasks = BrainRequest.tasks.rel.related_model.objects.filter(request=OuterRef("pk")).order_by()
+    task_count = Subquery(tasks.values("request").annotate(n=Count("pk")).values("n"))
     return (requests_visible_to(actor).select_related("requesting_brain", "target_brain")
-            .annotate(task_count=Count("tasks")).order_by("-updated_at"))
+            .annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
 
 
 @dataclass

@@ -3,7 +3,6 @@ Brain's workspace inbox. Views parse, call one service or selector, and render."
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from governance_app.kernel.actors import actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import selectors, services
@@ -37,7 +37,7 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     queryset = selectors.requests_for_list(actor=actor)
     filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-    page = Paginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
+    page = RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
     query = http_request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", "")}

@@ -64,6 +64,13 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_counts_every_view(settings) -> None:
+    # Tests change requests and read the dashboard at once: its figures are counted on every view
+    # (test_views_dashboard.py checks the reuse on its own).
+    settings.MWMS_DASHBOARD_FIGURES_SECONDS = 0
+
+
 @pytest.fixture
 def django_assert_num_queries(pytestconfig):
     """pytest-django's fixture, counting the app's queries and not the tenant claim's bookkeeping."""
