@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -282,13 +282,20 @@ def canon_documents_for(*, actor: Actor) -> QuerySet[CanonDocument]:
 
 # --- decisions and lessons ----------------------------------------------------------------------
 
+def _on_a_visible_request(actor: Actor) -> Exists:
+    """The row's request is one the actor may see: a lookup of that one request, so a page of
+    rows costs a page of lookups (`related_request__in=<visible>` had PostgreSQL collect every
+    visible request first, a fifth of the table for a Brain owner)."""
+    return Exists(requests_visible_to(actor).filter(pk=OuterRef("related_request_id")))
+
+
 def decisions_visible_to(actor: Actor) -> QuerySet[DecisionRecord]:
     """HeadOffice sees every decision of the tenant; a Brain sees those on requests it can see and
     those taken in its own authority."""
     qs = DecisionRecord.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
-    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(authority_id__in=actor.brains))
+    return qs.filter(_on_a_visible_request(actor) | Q(authority_id__in=actor.brains))
 
 
 def decisions_for_list(*, actor: Actor) -> QuerySet[DecisionRecord]:
@@ -302,7 +309,7 @@ def lessons_visible_to(actor: Actor) -> QuerySet[LessonLearned]:
     qs = LessonLearned.objects.filter(tenant_id=actor.tenant_id)
     if actor.is_head_office:
         return qs
-    return qs.filter(Q(related_request__in=requests_visible_to(actor)) | Q(originating_brain_id__in=actor.brains))
+    return qs.filter(_on_a_visible_request(actor) | Q(originating_brain_id__in=actor.brains))
 
 
 def lessons_for_list(*, actor: Actor) -> QuerySet[LessonLearned]:

@@ -69,20 +69,21 @@ def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
 
 @dataclass
 class Inbox:
-    incoming: list[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
-    outgoing: list[BrainRequest]     # sent by this Brain and awaiting an answer or a close
-    tasks: list[Any]                 # this Brain's open tasks, with their requests
+    incoming: QuerySet[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
+    outgoing: QuerySet[BrainRequest]     # sent by this Brain and awaiting an answer or a close
+    tasks: QuerySet[Any]                 # this Brain's open tasks, with their requests
 
 
 def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
-    """A Brain's workspace: what to act on, what it waits for, and its tasks (three queries)."""
+    """A Brain's workspace: what to act on, what it waits for, and its tasks, each a query the
+    page reads a page of (25 rows, the page's views paginate each list on its own)."""
     visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
         "requesting_brain", "target_brain").order_by("-updated_at")
     incoming = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug) | _supporting_q(brain.slug))
     outgoing = visible.filter(requesting_brain_id=brain.slug).exclude(target_brain_id=brain.slug)
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
-    return Inbox(incoming=list(incoming[:100]), outgoing=list(outgoing[:100]), tasks=list(tasks[:100]))
+    return Inbox(incoming=incoming, outgoing=outgoing, tasks=tasks)
 
 
 def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:

@@ -161,6 +161,12 @@ def request_create(http_request: HttpRequest) -> HttpResponse:
     return render(http_request, "requests_app/create.html", {"form": form})
 
 
+def _query_without(http_request: HttpRequest, param: str) -> str:
+    query = http_request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
+
+
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
@@ -173,8 +179,11 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
         raise Http404("No such Brain")
     inbox = selectors.workspace_inbox(actor=actor, brain=found)
     brains = _brains(http_request)
+    pages = {name: RowPaginator(getattr(inbox, name), PAGE_SIZE).get_page(http_request.GET.get(f"{name}_page"))
+             for name in ("incoming", "outgoing", "tasks")}
     context = {
-        "brain": found, "inbox": inbox, "brains": brains,
+        "brain": found, "pages": pages, "brains": brains,
+        "queries": {name: _query_without(http_request, f"{name}_page") for name in pages},
         "create_form": RequestCreateForm(origins=[(found.slug, found.name)], brains=brains,
                                          initial={"origin_brain": found.slug}),
         "move_forms": {m.name: MoveForm(move=m, brains=brains, prefix=m.name)
