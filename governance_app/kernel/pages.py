@@ -45,7 +45,9 @@ class RowPaginator(Paginator):
         rows = self.object_list
         if not hasattr(rows, "query"):
             return len(rows)
-        capped = rows.order_by()[:EXACT_COUNT_UP_TO + 1].count()
+        # Only the key is selected: an annotation (the list's task count) is not computed for
+        # the rows counted.
+        capped = rows.order_by().values("pk")[:EXACT_COUNT_UP_TO + 1].count()
         if capped <= EXACT_COUNT_UP_TO:
             return capped
         self.estimated = True
