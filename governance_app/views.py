@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +32,7 @@ from governance_app.kernel import transactions, webhooks
 from governance_app.kernel.actors import Actor, actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
 from requests_app.models import BrainRequest
@@ -61,7 +62,7 @@ def _move_open(request: BrainRequest, actor: Actor, name: str) -> bool:
 
 
 def _page(http_request: HttpRequest, rows: Any, param: str = "page") -> Page:
-    return Paginator(rows, PAGE_SIZE).get_page(http_request.GET.get(param))
+    return RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get(param))
 
 
 def _query_without(data: QueryDict | None, param: str) -> str:
@@ -124,6 +125,7 @@ def dashboard(http_request: HttpRequest) -> HttpResponse:
     if not htmx_partial(http_request):  # the tiles refresh on their own; the health panel comes with the page
         context["health"] = selectors.dashboard_health(actor=actor)
         context.update(integrity_queues(actor))
+        context["figures_seconds"] = settings.MWMS_DASHBOARD_FIGURES_SECONDS
     return render_page_or_fragment(http_request, "governance_app/dashboard.html", context,
                                    fragment="dashboard-queues")
 

@@ -85,6 +85,9 @@ TEMPLATES = [
         },
     },
 ]
+# Widgets render in Python (the same HTML as Django's widget templates): pages with a form per row
+# spent most of their time in the templates of inputs, options and radio buttons.
+FORM_RENDERER = "governance_app.kernel.forms.PythonWidgetRenderer"
 
 # With no DATABASE_URL the embedded SQLite file under var/ is used, so a first run needs nothing
 # installed; production points DATABASE_URL at PostgreSQL (or Supabase's PostgreSQL).
@@ -236,6 +239,9 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 
 # How long a request may go without a change before the dashboard calls it stale.
 MWMS_STALE_AFTER_DAYS = env_int("MWMS_STALE_AFTER_DAYS", 7)
+# How long the dashboard's counts are reused by the views of the same scope (0: counted on every
+# view). governance_app.selectors._figures says why; the page shows when they were counted.
+MWMS_DASHBOARD_FIGURES_SECONDS = env_int("MWMS_DASHBOARD_FIGURES_SECONDS", 30)
 # A refused call by a token is a rule_violation event once per actor, record and move in each
 # window of this many minutes; the refusals after it are counted (mwms_refusal_windows).
 MWMS_REFUSAL_WINDOW_MINUTES = env_int("MWMS_REFUSAL_WINDOW_MINUTES", 10)

@@ -275,12 +275,38 @@ class BrainRequest(models.Model):
             tenant_key(TABLE),
             *length_checks(TABLE),
         ]
+        # Every sort of the request list and every HeadOffice queue has an index that returns its
+        # rows in order, led by tenant_id (what the row-level security policy filters on), so a
+        # page reads its 25 rows instead of sorting the table. A sort on a column with ties is
+        # broken by updated_at (requests_app.filters.RequestOrdering), hence (column, updated_at).
+        # Under row-level security PostgreSQL uses an index only for leakproof comparisons (=, <,
+        # IN on plain columns), so the list's filters compare plain columns; UPPER(...) LIKE,
+        # JSON containment and a date cast cannot use an index here, whatever index exists.
         indexes = [
+            models.Index(fields=["tenant", "updated_at"], name="mwms_req_updated"),
+            models.Index(fields=["tenant", "updated_at"], condition=~models.Q(status__in=sorted(FINAL_STATUSES)),
+                         name="mwms_req_open_updated"),
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_req_status_updated"),
-            models.Index(fields=["tenant", "target_brain_id", "status"], name="mwms_req_destination"),
-            models.Index(fields=["tenant", "requesting_brain_id", "status"], name="mwms_req_origin"),
+            models.Index(fields=["tenant", "target_brain_id", "updated_at"], name="mwms_req_destination_updated"),
+            models.Index(fields=["tenant", "requesting_brain_id", "updated_at"], name="mwms_req_origin_updated"),
+            models.Index(fields=["tenant", "priority", "updated_at"], name="mwms_req_priority_updated"),
+            models.Index(fields=["tenant", "request_title"], name="mwms_req_title"),
+            models.Index(fields=["tenant", "updated_at"], condition=models.Q(escalation_flag=True),
+                         name="mwms_req_flagged_updated"),
+            models.Index(fields=["tenant", "updated_at"], condition=models.Q(head_office_visible=False),
+                         name="mwms_req_hidden_updated"),
             models.Index(fields=["tenant", "created_at"], name="mwms_req_created"),
             models.Index(fields=["tenant", "request_type", "status"], name="mwms_req_type"),
+            models.Index(fields=["tenant", "closed_at"], condition=models.Q(closed_at__isnull=False),
+                         name="mwms_req_closed"),
+            # A Brain owner's view (selectors.requests_visible_to) is an OR of the Brain's roles on
+            # the request; each branch has its index, so PostgreSQL can OR them in a bitmap.
+            models.Index(fields=["tenant", "primary_brain_id"], condition=models.Q(primary_brain_id__isnull=False),
+                         name="mwms_req_primary"),
+            models.Index(fields=["tenant", "escalation_owner_id"],
+                         condition=models.Q(escalation_owner_id__isnull=False), name="mwms_req_escalation_owner"),
+            models.Index(fields=["tenant", "review_owner_id"], condition=models.Q(review_owner_id__isnull=False),
+                         name="mwms_req_review_owner"),
             models.Index(fields=["parent_request"], name="mwms_req_parent"),
         ]
 

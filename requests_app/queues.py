@@ -44,6 +44,13 @@ QUEUE_SPECS: tuple[QueueSpec, ...] = (
 )
 
 
+# The queues that hold only open requests (neither closed nor rejected): the dashboard counts
+# them in one pass over the open requests, which an index finds without reading the rest. A queue
+# not listed here is counted over every request.
+OPEN_QUEUES = frozenset({"open", "needs_review", "escalated", "blocked", "awaiting_head_office_review",
+                         "feedback_to_classify", "awaiting_mcr_decision", "stale", "responded_without_outcome"})
+
+
 def stale_after_days() -> int:
     return int(getattr(settings, "MWMS_STALE_AFTER_DAYS", 7))
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
@@ -56,27 +57,35 @@ def requests_visible_to(actor: Actor) -> QuerySet[BrainRequest]:
 
 
 def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
-    """The request list's rows: visible requests with their Brains joined and their task count."""
+    """The request list's rows: visible requests with their Brains joined and their task count.
+
+    The count is a correlated subquery, not a join grouped over every task: PostgreSQL computes
+    an expensive output column only for the rows the LIMIT keeps, so a page counts the tasks of
+    its 25 rows, and the paginator's COUNT (which Django strips of unused annotations) reads no
+    task at all."""
+    tasks = BrainRequest.tasks.rel.related_model.objects.filter(request=OuterRef("pk")).order_by()
+    task_count = Subquery(tasks.values("request").annotate(n=Count("pk")).values("n"))
     return (requests_visible_to(actor).select_related("requesting_brain", "target_brain")
-            .annotate(task_count=Count("tasks")).order_by("-updated_at"))
+            .annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
 
 
 @dataclass
 class Inbox:
-    incoming: list[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
-    outgoing: list[BrainRequest]     # sent by this Brain and awaiting an answer or a close
-    tasks: list[Any]                 # this Brain's open tasks, with their requests
+    incoming: QuerySet[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
+    outgoing: QuerySet[BrainRequest]     # sent by this Brain and awaiting an answer or a close
+    tasks: QuerySet[Any]                 # this Brain's open tasks, with their requests
 
 
 def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
-    """A Brain's workspace: what to act on, what it waits for, and its tasks (three queries)."""
+    """A Brain's workspace: what to act on, what it waits for, and its tasks, each a query the
+    page reads a page of (25 rows, the page's views paginate each list on its own)."""
     visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
         "requesting_brain", "target_brain").order_by("-updated_at")
     incoming = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug) | _supporting_q(brain.slug))
     outgoing = visible.filter(requesting_brain_id=brain.slug).exclude(target_brain_id=brain.slug)
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
-    return Inbox(incoming=list(incoming[:100]), outgoing=list(outgoing[:100]), tasks=list(tasks[:100]))
+    return Inbox(incoming=incoming, outgoing=outgoing, tasks=tasks)
 
 
 def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:

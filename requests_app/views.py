@@ -3,7 +3,6 @@ Brain's workspace inbox. Views parse, call one service or selector, and render."
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from governance_app.kernel.actors import actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError
 from governance_app.kernel.findings import Finding
+from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import canon, notifications, selectors, services
@@ -38,7 +38,7 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     queryset = selectors.requests_for_list(actor=actor)
     filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-    page = Paginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
+    page = RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
     query = http_request.GET.copy()
     query.pop("page", None)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", "")}
@@ -184,6 +184,12 @@ def request_create(http_request: HttpRequest) -> HttpResponse:
     return render(http_request, "requests_app/create.html", {"form": form})
 
 
+def _query_without(http_request: HttpRequest, param: str) -> str:
+    query = http_request.GET.copy()
+    query.pop(param, None)
+    return query.urlencode()
+
+
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
@@ -196,8 +202,11 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
         raise Http404("No such Brain")
     inbox = selectors.workspace_inbox(actor=actor, brain=found)
     brains = _brains(http_request)
+    pages = {name: RowPaginator(getattr(inbox, name), PAGE_SIZE).get_page(http_request.GET.get(f"{name}_page"))
+             for name in ("incoming", "outgoing", "tasks")}
     context = {
-        "brain": found, "inbox": inbox, "brains": brains,
+        "brain": found, "pages": pages, "brains": brains,
+        "queries": {name: _query_without(http_request, f"{name}_page") for name in pages},
         "create_form": RequestCreateForm(origins=[(found.slug, found.name)], brains=brains,
                                          initial={"origin_brain": found.slug}),
         "move_forms": {m.name: MoveForm(move=m, brains=brains, prefix=m.name)

@@ -72,6 +72,13 @@ def _tasks_run_immediately(settings) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
+@pytest.fixture(autouse=True)
+def _dashboard_counts_every_view(settings) -> None:
+    # Tests change requests and read the dashboard at once: its figures are counted on every view
+    # (test_views_dashboard.py checks the reuse on its own).
+    settings.MWMS_DASHBOARD_FIGURES_SECONDS = 0
+
+
 @pytest.fixture
 def django_assert_num_queries(pytestconfig):
     """pytest-django's fixture, counting the app's queries and not the tenant claim's bookkeeping."""

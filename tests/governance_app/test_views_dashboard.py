@@ -176,3 +176,23 @@ def test_the_query_count_does_not_grow_with_rows(client, request, who, rows, dja
     # one loads the requests found, and one counts the changes of destination Brain: 14.
     with django_assert_max_num_queries(14):
         assert client.get(URL).status_code == 200
+
+
+def test_the_figures_are_reused_for_a_while_and_the_page_says_when_they_were_counted(
+        client, reviewer, settings, django_assert_max_num_queries):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MWMS_DASHBOARD_FIGURES_SECONDS = 30
+    _bulk(3)
+    signed_in(client, reviewer)
+    first = client.get(URL).text
+    assert 'id="figures-counted"' in first and "at most every 30 seconds" in first
+    _bulk(2)  # two more requests in the next seconds: the figures shown are those counted first
+    with django_assert_max_num_queries(5):  # no aggregate runs again: the oldest rows are read
+        again = client.get(URL).text
+    assert tile_count(again, "needs_review") == tile_count(first, "needs_review")
+    settings.MWMS_DASHBOARD_FIGURES_SECONDS = 0
+    fresh = client.get(URL).text
+    assert bars(fresh, "Open requests by status") != bars(first, "Open requests by status")
+    cache.clear()

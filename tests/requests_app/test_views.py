@@ -1,6 +1,8 @@
 """Request pages: list, drill-down, moves, creation, workspace inbox (STYLE.md: happy path, wrong
 method, anonymous, outsider, htmx partial, fixed query counts)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
@@ -304,6 +306,18 @@ def test_the_inbox_lists_incoming_outgoing_and_tasks(client, owner, other_owner,
     page = signed_in(client, other_owner).get(reverse("requests:workspace", args=["affiliate"]))
     assert page.status_code == 200 and "Please review" in page.text
     assert reverse("requests:move", args=[incoming.pk, "accept"]) in page.text
+
+
+def test_the_inbox_shows_a_page_of_each_list_and_pages_on(client, other_owner):
+    bulk_requests(30)  # research → affiliate, all new: affiliate's incoming
+    inbox = reverse("requests:workspace", args=["affiliate"])
+    first = signed_in(client, other_owner).get(inbox)
+    assert first.text.count('<tr id="in-') == 25 and "30 requests · page 1 of 2" in first.text
+    assert "incoming_page=2" in first.text
+    second = client.get(inbox, {"incoming_page": 2})
+    assert second.text.count('<tr id="in-') == 5 and "page 2 of 2" in second.text
+    shown = set(re.findall(r'<tr id="in-([^"]+)"', first.text)) | set(re.findall(r'<tr id="in-([^"]+)"', second.text))
+    assert len(shown) == 30  # every request once, none twice
 
 
 def test_accepting_from_the_inbox_returns_to_the_inbox(client, owner, other_owner, reviewer):

@@ -1,0 +1,112 @@
+"""Pages of rows whose cost is the page's, not the table's.
+
+Django's Paginator counts every matching row to number the pages, so a list of 100,000 requests
+pays for counting 100,000 rows on every view. `RowPaginator` counts exactly only up to
+EXACT_COUNT_UP_TO rows (a COUNT over a LIMIT: it stops there); above that, on PostgreSQL, it asks
+the planner how many rows the query will return and marks the count as an estimate (`estimated`),
+which the page shows as "about N". Whether there is a next page is decided by the rows
+themselves (one row more than a page is read), never by the estimate, so an estimate that is low
+or high cannot hide a row or offer an empty page as "next".
+"""
+
+import json
+import math
+from functools import cached_property
+from typing import Any
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.db import connections
+
+EXACT_COUNT_UP_TO = 1000
+
+
+class RowPage(Page):
+    """A page that knows from its own rows whether another follows."""
+
+    def __init__(self, object_list: Any, number: int, paginator: "RowPaginator", *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+class RowPaginator(Paginator):
+    """A Paginator whose count stops at EXACT_COUNT_UP_TO and estimates above it (see module)."""
+
+    estimated = False
+    exact_up_to = EXACT_COUNT_UP_TO
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if not hasattr(rows, "query"):
+            return len(rows)
+        # Only the key is selected: an annotation (the list's task count) is not computed for
+        # the rows counted.
+        capped = rows.order_by().values("pk")[:EXACT_COUNT_UP_TO + 1].count()
+        if capped <= EXACT_COUNT_UP_TO:
+            return capped
+        self.estimated = True
+        return max(planner_estimate(rows), capped)
+
+    def validate_number(self, number: Any) -> int:
+        """A page number up to the last page; past an estimate, any page (a low estimate must not
+        hide the rows after it: the page read says whether there are any)."""
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise PageNotAnInteger("That page number is not an integer") from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        if number > self.num_pages and not self.estimated and not (number == 1 and self.allow_empty_first_page):
+            raise EmptyPage("That page contains no results")
+        return number
+
+    def page(self, number: Any) -> RowPage:
+        """The page's rows (one more is read, to know whether another page follows). When the
+        first page holds every row, or a later one the last rows, the count is what was read
+        and is not asked for."""
+        try:
+            wanted = int(number)
+        except (TypeError, ValueError):
+            wanted = 0
+        if wanted >= 1 and "count" not in self.__dict__:
+            bottom = (wanted - 1) * self.per_page
+            rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+            if len(rows) <= self.per_page and (rows or wanted == 1):
+                self.__dict__["count"] = bottom + len(rows)
+                return RowPage(rows, wanted, self, more=False)
+            if len(rows) > self.per_page:
+                self.validate_number(wanted)
+                return RowPage(rows[:self.per_page], wanted, self, more=True)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        return RowPage(rows[:self.per_page], number, self, more=len(rows) > self.per_page)
+
+    def get_page(self, number: Any) -> RowPage:
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
+
+    @property
+    def num_pages(self) -> int:
+        if self.count == 0 and not self.allow_empty_first_page:
+            return 0
+        return max(1, math.ceil(self.count / self.per_page))
+
+
+def planner_estimate(rows: Any) -> int:
+    """How many rows PostgreSQL's planner expects the query to return (no rows are read). On
+    another database there is no estimate: the exact count."""
+    if connections[rows.db].vendor != "postgresql":
+        return rows.order_by().count()
+    plan = json.loads(rows.order_by().explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])

@@ -1,0 +1,61 @@
+"""kernel.pages.RowPaginator: an exact count up to a limit, the planner's estimate (marked) above
+it, "next" decided by the rows read, and no count at all when one page holds every row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from governance_app.kernel import pages
+from governance_app.kernel.pages import RowPaginator
+from requests_app.models import BrainRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def requests(n: int) -> None:
+    BrainRequest.objects.bulk_create([BrainRequest(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        request_type="offer_review_request", request_title=f"Offer {i:02}", request_summary="Review it.",
+        required_output="") for i in range(n)])
+
+
+def rows():
+    return BrainRequest.objects.order_by("request_title")
+
+
+def test_below_the_limit_the_count_is_exact_and_every_row_is_on_one_page(brains):
+    requests(12)
+    paginator = RowPaginator(rows(), 5)
+    first, last = paginator.get_page(1), paginator.get_page(3)
+    assert paginator.count == 12 and not paginator.estimated and paginator.num_pages == 3
+    assert first.has_next() and first.next_page_number() == 2
+    assert [r.request_title for r in last.object_list] == ["Offer 10", "Offer 11"] and not last.has_next()
+
+
+def test_above_the_limit_the_count_is_an_estimate_and_the_rows_decide_what_follows(brains, monkeypatch):
+    monkeypatch.setattr(pages, "EXACT_COUNT_UP_TO", 3)
+    requests(12)
+    paginator = RowPaginator(rows(), 5)
+    page = paginator.get_page(1)
+    assert paginator.estimated and paginator.count >= 4
+    assert page.has_next() and len(page.object_list) == 5
+    last = RowPaginator(rows(), 5).get_page(3)
+    assert [r.request_title for r in last.object_list] == ["Offer 10", "Offer 11"] and not last.has_next()
+
+
+def test_a_page_that_holds_every_row_asks_for_no_count(brains):
+    requests(4)
+    with CaptureQueriesContext(connection) as queries:
+        page = RowPaginator(rows(), 25).get_page(1)
+        assert page.paginator.count == 4
+    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+def test_the_list_says_when_its_count_is_an_estimate(client, reviewer, monkeypatch):
+    from django.urls import reverse
+
+    monkeypatch.setattr(pages, "EXACT_COUNT_UP_TO", 3)
+    requests(30)
+    client.force_login(reviewer)
+    page = client.get(reverse("requests:list"))
+    assert "(estimated)" in page.text and "page=2" in page.text
