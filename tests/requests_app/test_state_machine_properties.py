@@ -300,7 +300,10 @@ class RequestLifecycle(RuleBasedStateMachine):
             else:
                 self._decide(move, obj, by, good, expected_version, data)
         except DomainError as error:
-            if direct and by.token_role is not None and error.kind == Refusal.FORBIDDEN \
+            # A token's forbidden move leaves a rule_violation, whether it was tried as a move or
+            # through a decision's own service (escalation_resolve, feedback_classify and mcr_decide
+            # record their refusals too).
+            if by.token_role is not None and error.kind == Refusal.FORBIDDEN \
                     and self._first_refusal(by, pk, move):
                 self.request_events[pk]["rule_violation"] += 1
             if stale and direct:
