@@ -103,12 +103,16 @@ class InForce:
     amended_since: bool  # the document has changed since
 
 
-def canon_as_of(*, request: BrainRequest) -> tuple[datetime | None, list[InForce]]:
+def canon_as_of(*, request: BrainRequest, decisions: list[DecisionRecord] | None = None
+                ) -> tuple[datetime | None, list[InForce]]:
     """The canon documents that govern this request (its Brains and its type), each at the version in
     force when the request was last decided; (None, current versions) for a request not decided yet.
-    Three queries."""
-    decided_at = (DecisionRecord.objects.filter(related_request=request).order_by("-created_at")
-                  .values_list("created_at", flat=True).first())
+    Two queries, and a third unless the request's decisions are given (the drill-down has them)."""
+    if decisions is None:
+        decided_at = (DecisionRecord.objects.filter(related_request=request).order_by("-created_at")
+                      .values_list("created_at", flat=True).first())
+    else:
+        decided_at = max((d.created_at for d in decisions), default=None)
     brains = {request.requesting_brain_id, request.target_brain_id, request.primary_brain_id,
               *(request.supporting_brains or [])} - {None}
     history = Prefetch("amendments", queryset=CanonAmendment.objects.only(

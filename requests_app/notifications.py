@@ -233,7 +233,9 @@ def watch_state(*, actor: Actor, request: BrainRequest) -> tuple[bool, str]:
     if choice is not None:
         return choice, "You chose to watch it." if choice else "You stopped watching it."
     defaults = {request.requesting_brain_id, request.target_brain_id, request.review_owner_id,
-                request.escalation_owner_id} - {None}
+                request.escalation_owner_id} & actor.brains  # only a Brain of the actor's can be one they own
+    if not defaults:
+        return False, ""
     owned = sorted(Membership.objects.filter(user_id=actor.user_id, brain_id__in=defaults, role=MembershipRole.OWNER)
                    .values_list("brain_id", flat=True))
     if owned:

@@ -69,7 +69,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
         "brains": brains,
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
-        "canon": canon.canon_as_of(request=request),
+        "canon": canon.canon_as_of(request=request, decisions=lineage.decisions),
         "watch": notifications.watch_state(actor=actor, request=request),
     }
 

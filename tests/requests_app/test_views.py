@@ -190,7 +190,8 @@ def test_detail_query_count_does_not_grow_with_the_lineage(client, reviewer, own
     request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
     _grow_lineage(request, rows)
     signed_in(client, reviewer)
-    with django_assert_max_num_queries(24):
+    # 24 before issues 14 and 15; whether the reader watches it and the canon in force add 3.
+    with django_assert_max_num_queries(27):
         assert client.get(reverse("requests:detail", args=[request.pk])).status_code == 200
 
 
