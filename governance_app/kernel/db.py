@@ -361,38 +361,6 @@ def write_once_trigger(table: str) -> pgtrigger.Protect:
     return pgtrigger.Protect(name=f"{table}_write_once", operation=pgtrigger.Update | pgtrigger.Delete)
 
 
-class SQLiteWriteOnceTriggers(Operation):
-    """The SQLite twin of write_once_trigger."""
-
-    reduces_to_sql = True
-    reversible = True
-
-    def __init__(self, table: str):
-        self.table = table
-
-    def state_forwards(self, app_label, state):
-        pass
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            for op in ("UPDATE", "DELETE"):
-                schema_editor.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {self.table}_write_once_{op.lower()} BEFORE {op} ON {self.table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{self.table} is write-once: {op} is not allowed; save a new row "
-                    f"that replaces it'); END", params=None)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            for op in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_write_once_{op}")
-
-    def describe(self) -> str:
-        return f"Make {self.table} write-once on SQLite"
-
-    def deconstruct(self):
-        return (self.__class__.__qualname__, [self.table], {})
-
-
 class ColumnsAdded(Operation):
     """Add NOT NULL columns with constant defaults (and their length CHECKs) to a table without
     rebuilding it: SQLite's ALTER TABLE ADD COLUMN takes a NOT NULL column with a DEFAULT and a
@@ -474,10 +442,13 @@ class SQLiteAppendOnlyTriggers(Operation):
     def state_forwards(self, app_label, state):
         pass
 
+    trigger = "no"                       # the triggers are <table>_<trigger>_update and _delete
+    refusal = "is append-only: {op} is not allowed"
+
     def _statements(self) -> list[str]:
         return [
-            f"CREATE TRIGGER IF NOT EXISTS {self.table}_no_{op.lower()} BEFORE {op} ON {self.table} "
-            f"BEGIN SELECT RAISE(ABORT, '{self.table} is append-only: {op} is not allowed'); END"
+            f"CREATE TRIGGER IF NOT EXISTS {self.table}_{self.trigger}_{op.lower()} BEFORE {op} ON {self.table} "
+            f"BEGIN SELECT RAISE(ABORT, '{self.table} {self.refusal.format(op=op)}'); END"
             for op in ("UPDATE", "DELETE")
         ]
 
@@ -489,13 +460,20 @@ class SQLiteAppendOnlyTriggers(Operation):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "sqlite":
             for op in ("update", "delete"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_no_{op}")
+                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_{self.trigger}_{op}")
 
     def describe(self) -> str:
-        return f"Make {self.table} append-only on SQLite"
+        return f"Make {self.table} {self.refusal.split(':')[0].removeprefix('is ')} on SQLite"
 
     def deconstruct(self):
         return (self.__class__.__qualname__, [self.table], {})
+
+
+class SQLiteWriteOnceTriggers(SQLiteAppendOnlyTriggers):
+    """The SQLite twin of write_once_trigger: an artifact refuses UPDATE and DELETE."""
+
+    trigger = "write_once"
+    refusal = "is write-once: {op} is not allowed; save a new row that replaces it"
 
 
 class TenantMatched(Operation):
