@@ -12,7 +12,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from governance_app.kernel import transactions, webhooks
+from governance_app.kernel import webhooks
 from governance_app.kernel.actors import actor_for_user
 from governance_app.kernel.admin import (
     EVERY_TENANT,
@@ -362,10 +362,9 @@ class WebhookDeliveryAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Mod
         sent, refused = 0, []
         for delivery in queryset:
             try:
-                with transactions.atomic():
-                    webhooks.delivery_resend(actor=dataclasses.replace(actor, tenant_id=delivery.tenant_id,
-                                                                       is_head_office=True)
-                                             if request.user.is_superuser else actor, delivery_id=delivery.pk)
+                webhooks.delivery_resend(actor=dataclasses.replace(actor, tenant_id=delivery.tenant_id,
+                                                                   is_head_office=True)
+                                         if request.user.is_superuser else actor, delivery_id=delivery.pk)
                 sent += 1
             except DomainError as error:
                 refused.append(f"{delivery.pk}: {error.message}")

@@ -28,7 +28,7 @@ from governance_app.forms import (
     McrDecisionForm,
     WebhookSubscriptionForm,
 )
-from governance_app.kernel import transactions, webhooks
+from governance_app.kernel import webhooks
 from governance_app.kernel.actors import Actor, actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError, Refusal
@@ -420,8 +420,7 @@ def webhook_subscribe(http_request: HttpRequest) -> HttpResponse:
     form = WebhookSubscriptionForm(http_request.POST, key="webhook")
     if form.is_valid():
         try:
-            with transactions.atomic():
-                subscription, secret = webhooks.subscription_add(actor=actor, **form.service_kwargs())
+            subscription, secret = webhooks.subscription_add(actor=actor, **form.service_kwargs())
         except DomainError as error:
             form.add_refusal(error)
         else:
@@ -439,9 +438,7 @@ def webhook_switch(http_request: HttpRequest, subscription_id) -> HttpResponse:
     _head_office_only(actor)
     active = http_request.POST.get("active") == "true"
     try:
-        with transactions.atomic():
-            subscription = webhooks.subscription_set_active(actor=actor, subscription_id=subscription_id,
-                                                            active=active)
+        subscription = webhooks.subscription_set_active(actor=actor, subscription_id=subscription_id, active=active)
     except DomainError as error:
         raise Http404(error.message) from None
     messages.success(http_request, f"{subscription.name}: deliveries {'on' if active else 'off'}.")
@@ -454,8 +451,7 @@ def webhook_resend(http_request: HttpRequest, delivery_id) -> HttpResponse:
     actor = actor_for_request(http_request)
     _head_office_only(actor)
     try:
-        with transactions.atomic():
-            copy = webhooks.delivery_resend(actor=actor, delivery_id=delivery_id)
+        copy = webhooks.delivery_resend(actor=actor, delivery_id=delivery_id)
     except DomainError as error:
         if error.kind == Refusal.NOT_FOUND:
             raise Http404(error.message) from None

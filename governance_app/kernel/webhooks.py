@@ -38,6 +38,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError, Refusal, not_found
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.text_rules import required_text
+from governance_app.kernel.transactions import atomic
 from governance_app.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 SIGNATURE_HEADER = "X-MWMS-Signature"
@@ -296,35 +297,39 @@ def subscription_add(*, actor: Actor, name: Any, url: Any, event_types: Any,
     secret = secret or secrets.token_urlsafe(32)
     if len(secret) < 16 or len(secret) > limits.NAME:
         raise DomainError(f"The secret must be 16 to {limits.NAME} characters.", field="secret")
-    subscription = WebhookSubscription.objects.create(
-        tenant_id=actor.tenant_id, name=name, url=url, event_types=types, secret=secret, created_by=actor.label)
-    _forget_on_commit(actor.tenant_id)
+    with atomic():
+        subscription = WebhookSubscription.objects.create(
+            tenant_id=actor.tenant_id, name=name, url=url, event_types=types, secret=secret, created_by=actor.label)
+        _forget_on_commit(actor.tenant_id)
     return subscription, secret
 
 
 def subscription_set_active(*, actor: Actor, subscription_id: Any, active: bool) -> WebhookSubscription:
     _head_office(actor)
-    subscription = WebhookSubscription.objects.filter(tenant_id=actor.tenant_id, pk=_uuid(subscription_id)).first()
-    if subscription is None:
-        raise not_found("webhook subscription")
-    subscription.is_active = active
-    subscription.save(update_fields=["is_active"])
-    _forget_on_commit(actor.tenant_id)
+    with atomic():
+        subscription = (WebhookSubscription.objects.select_for_update()
+                        .filter(tenant_id=actor.tenant_id, pk=_uuid(subscription_id)).first())
+        if subscription is None:
+            raise not_found("webhook subscription")
+        subscription.is_active = active
+        subscription.save(update_fields=["is_active"])
+        _forget_on_commit(actor.tenant_id)
     return subscription
 
 
 def delivery_resend(*, actor: Actor, delivery_id: Any) -> WebhookDelivery:
     """"Send again": a new delivery of the same event, naming the one it repeats, sent at once."""
     _head_office(actor)
-    original = WebhookDelivery.objects.filter(tenant_id=actor.tenant_id, pk=_uuid(delivery_id)).first()
-    if original is None:
-        raise not_found("webhook delivery")
-    if original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
-        raise DomainError("This delivery is still being sent; wait for its answer.", kind=Refusal.CONFLICT)
-    new_id = uuid.uuid4()
-    copy = WebhookDelivery.objects.create(
-        id=new_id, tenant_id=actor.tenant_id, subscription_id=original.subscription_id,
-        event_type=original.event_type, payload={**original.payload, "delivery_id": str(new_id)},
-        resent_from=original)
-    _send_after_commit(actor.tenant_id, [copy.pk])
+    with atomic():
+        original = WebhookDelivery.objects.filter(tenant_id=actor.tenant_id, pk=_uuid(delivery_id)).first()
+        if original is None:
+            raise not_found("webhook delivery")
+        if original.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            raise DomainError("This delivery is still being sent; wait for its answer.", kind=Refusal.CONFLICT)
+        new_id = uuid.uuid4()
+        copy = WebhookDelivery.objects.create(
+            id=new_id, tenant_id=actor.tenant_id, subscription_id=original.subscription_id,
+            event_type=original.event_type, payload={**original.payload, "delivery_id": str(new_id)},
+            resent_from=original)
+        _send_after_commit(actor.tenant_id, [copy.pk])
     return copy
