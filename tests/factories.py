@@ -62,6 +62,7 @@ from requests_app.models import (
     RequestType,
     Signal,
     SignalType,
+    Watch,
 )
 from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
 
@@ -186,6 +187,18 @@ def make_notification(request: BrainRequest | None = None, **overrides: Any) -> 
                 "kind": NotificationKind.STATUS_CHANGED, "summary": f"“{request.request_title}”: new → routed",
                 "event_id": uuid.uuid4()}
     return _create(Notification, defaults, overrides)
+
+
+def make_watch(**overrides: Any) -> Watch:
+    """A person's choice to watch a request (a person of the request's tenant, made when not given)."""
+    request = overrides.pop("request", None) or make_request(
+        **({"tenant_id": overrides["tenant_id"]} if "tenant_id" in overrides else {}))
+    user = overrides.pop("user", None)
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=request.tenant_id)
+    return _create(Watch, {"request": request, "user": user, "tenant_id": request.tenant_id, "watching": True},
+                   overrides)
 
 
 def make_notification_preference(**overrides: Any) -> NotificationPreference:

@@ -26,9 +26,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from governance_app import services as gs
 from governance_app.kernel.tenancy import member_add
+from governance_app.management.commands.lineage_checkpoint import checkpoint_write
 from governance_app.kernel.tokens import api_token_issue
 from governance_app.models import (
     CanonDocument,
+    ChainCheckpoint,
     DecisionKind,
     MembershipRole,
     Tenant,
@@ -45,10 +47,14 @@ from tests.api_client import Api
 from tests.conftest import PASSWORD
 from tests.db_roles import acting_for
 from tests.factories import (
+    make_canon_amendment,
     make_canon_document,
     make_decision_record,
+    make_idempotency_record,
     make_lesson,
     make_notification,
+    make_notification_preference,
+    make_refusal_window,
     make_request,
     make_request_event,
     make_signal,
@@ -56,6 +62,7 @@ from tests.factories import (
     make_task_artifact,
     make_task_event,
     make_webhook_delivery,
+    make_watch,
     make_webhook_subscription,
 )
 
@@ -82,6 +89,7 @@ class TenantB:
     subscription: WebhookSubscription
     delivery: WebhookDelivery
     notification: Notification
+    checkpoint: ChainCheckpoint
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -119,8 +127,22 @@ def tenant_b(brains) -> TenantB:
         subscription = make_webhook_subscription(**b, name=f"{MARK} integration")
         delivery = make_webhook_delivery(subscription, status="failed", last_answer=f"{MARK} answer")
         notification = make_notification(requests["open"], summary=f"{MARK} notification")
+        make_canon_amendment(canon, request=make_request(
+            **b, request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice", mcr_update_suggested=True,
+            mcr_update_status="proposed", request_title=f"{MARK} amended canon"), body_after=f"{MARK} amended text")
+        make_watch(**b, request=requests["open"], user=User.objects.get(username="zeta_reviewer"))
+        make_notification_preference(**b, user=User.objects.get(username="zeta_reviewer"))
+        make_refusal_window(**b, actor=f"token:{MARK}")
+        make_idempotency_record(token=_token)
+        checkpoint = checkpoint_write(tenant_id=tenant.id)  # B's chain heads, as the nightly command records them
     return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon,
-                   subscription=subscription, delivery=delivery, notification=notification)
+                   subscription=subscription, delivery=delivery, notification=notification, checkpoint=checkpoint)
+
+
+def test_tenant_b_has_rows_in_the_tables_the_matrix_guards(tenant_b):
+    # A table with no row of B would pass every check below without being checked.
+    empty = [table for table, rows in rows_of(tenant_b.tenant.id).items() if not rows]
+    assert not empty, f"give tenant B a row of {empty} in the tenant_b fixture"
 
 
 def tenant_models() -> list[type]:
@@ -377,7 +399,7 @@ def test_the_staff_of_tenant_a_see_and_reach_no_row_of_tenant_b_in_the_admin(cli
     for model in admin_models():
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         listed = client.get(base).content.decode(errors="replace")
-        if MARK in listed or "zeta_reviewer" in listed:
+        if MARK in listed or "zeta_reviewer" in listed or any(i in listed for i in tenant_b.ids()):
             leaks.append(f"{base}: lists tenant B")
         row = a_row_of_b(model, tenant_b)
         if row is None:
