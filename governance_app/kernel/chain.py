@@ -147,7 +147,9 @@ def chain_findings(*, tenant_id: uuid.UUID, request_ids: Iterable[uuid.UUID] | N
             continue
         owner_fields = ["pk", "chain_seq", "chain_head", *(["request_id"] if chain.name == "task" else [])]
         owner_rows = owners.order_by("pk").values_list(*owner_fields).iterator(chunk_size=CHUNK)
-        streams = [_member_rows(member, index, tenant_id, owners) for index, member in enumerate(chain.members)]
+        whole = request_ids is None and since is None
+        streams = [_member_rows(member, index, tenant_id, None if whole else owners)
+                   for index, member in enumerate(chain.members)]
         merged = heapq.merge(*streams, key=lambda t: (t[0], t[1], t[2]))
         groups = ((key, [t[3] for t in items]) for key, items in itertools.groupby(merged, key=lambda t: t[0]))
         heads = _checkpointed_heads(chain, tenant_id)
@@ -173,8 +175,13 @@ def chain_findings(*, tenant_id: uuid.UUID, request_ids: Iterable[uuid.UUID] | N
 
 
 def _member_rows(member: Member, index: int, tenant_id: uuid.UUID,
-                 owners: models.QuerySet) -> Iterator[tuple[Any, int, int, Row]]:
-    queryset = member.cls._base_manager.filter(tenant_id=tenant_id, **{f"{member.column}__in": owners.values("pk")})
+                 owners: models.QuerySet | None) -> Iterator[tuple[Any, int, int, Row]]:
+    """The rows of every chain of this member's kind, or of these owners' chains. A walk of the whole
+    tenant reads the table alone: a plan with no join to go wrong without the planner's statistics
+    (a nested loop over a million events), and rows whose owner was deleted are read too."""
+    queryset = member.cls._base_manager.filter(tenant_id=tenant_id, **{f"{member.column}__isnull": False})
+    if owners is not None:
+        queryset = queryset.filter(**{f"{member.column}__in": owners.values("pk")})
     for row in _rows(member.cls, queryset, [member.column, "chain_seq"]):
         yield row.values[member.column], row.seq, index, row
 
