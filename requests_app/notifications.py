@@ -11,9 +11,10 @@ members of the Brains on the request, or HeadOffice).
 
 What they hear of: a new request, a change of status (an escalation with its reason), a new task, a
 task completed or failed, a decision. The history writers call `request_event_written` and
-`task_event_written` inside the change's transaction; after commit a background task (Django's Tasks
-API, like webhooks) works out the recipients, writes their notifications, and sends the emails of
-those who want them at once. `notification_digest` (a task and a command, daily from cron) sends the
+`task_event_written` inside the change's transaction, which queues a background task (Django's Tasks
+API, like webhooks; with the database queue in that transaction itself: kernel.transactions
+`enqueue_with_change`). Once the change is committed, the task works out the recipients, writes
+their notifications, and sends the emails of those who want them at once. `notification_digest` (a task and a command, daily from cron) sends the
 others' digest. The change itself only enqueues: it never waits for the fan-out or a mail server.
 """
 
@@ -25,7 +26,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django_tasks import task
 
@@ -33,7 +33,7 @@ from governance_app.kernel import claims, clock, limits
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
-from governance_app.kernel.transactions import atomic
+from governance_app.kernel.transactions import atomic, enqueue_with_change
 from governance_app.models import Brain, Membership, MembershipRole
 from requests_app.models import (
     BrainRequest,
@@ -56,17 +56,16 @@ NOTIFIED_TASK_STATUSES = {"completed": K.TASK_COMPLETED, "failed": K.TASK_FAILED
 
 def request_event_written(*, request: BrainRequest, event: RequestEvent) -> None:
     if event.event_type in NOTIFIED_REQUEST_EVENTS:
-        _fan_out_after_commit(request.tenant_id, "request", event.pk)
+        _queue_fan_out(request.tenant_id, "request", event.pk)
 
 
 def task_event_written(*, task: Any, event: Any) -> None:
     if event.to_status in NOTIFIED_TASK_STATUSES and event.to_status != event.from_status:
-        _fan_out_after_commit(task.tenant_id, "task", event.pk)
+        _queue_fan_out(task.tenant_id, "task", event.pk)
 
 
-def _fan_out_after_commit(tenant_id: uuid.UUID, source: str, event_id: uuid.UUID) -> None:
-    # robust: a queue that cannot take the task must not turn a committed change into an error.
-    transaction.on_commit(lambda: notify.enqueue(str(tenant_id), source, str(event_id)), robust=True)
+def _queue_fan_out(tenant_id: uuid.UUID, source: str, event_id: uuid.UUID) -> None:
+    enqueue_with_change(notify, str(tenant_id), source, str(event_id))
 
 
 # --- the fan-out (a background task) -------------------------------------------------------------

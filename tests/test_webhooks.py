@@ -290,6 +290,24 @@ def test_the_database_queue_and_its_worker_deliver(reviewer, owner, receiver, se
     assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED
 
 
+def test_with_the_database_queue_a_change_queues_its_tasks_in_its_own_transaction(reviewer, owner, receiver,
+                                                                                  settings):
+    """An outbox: the fan-out and the delivery are rows of the change's transaction, there before
+    it commits (no second commit per call) and gone with it when it rolls back."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    subscribe(reviewer, receiver.url, ["request.created"])
+    queued = DBTaskResult.objects.values_list("task_path", flat=True)
+    with transaction.atomic():
+        new_request(actor(owner))
+        in_the_change = sorted(queued)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        new_request(actor(owner), request_title="Rolled back with its tasks")
+        raise RuntimeError("the change fails after its tasks were queued")
+
+    assert in_the_change == ["governance_app.kernel.webhooks.webhook_deliver", "requests_app.notifications.notify"]
+    assert sorted(queued) == in_the_change  # the rolled-back change queued nothing that stayed
+
+
 # --- the page and the command ---------------------------------------------------------------------
 
 def test_head_office_sees_the_log_and_sends_again(client, reviewer, owner, receiver,

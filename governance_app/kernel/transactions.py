@@ -21,8 +21,10 @@ import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
+from django_tasks_db import DatabaseBackend
 
 from governance_app.kernel import claims
 
@@ -68,6 +70,21 @@ def doomed() -> bool:
     return connection.in_atomic_block and connection.needs_rollback
 
 
+def enqueue_with_change(task: Any, *args: Any) -> None:
+    """Queue a background task that a change being written asks for (a notification's fan-out, a
+    webhook delivery). When the queue is a table of this database (django-tasks-db's backend) the
+    task is queued in the change's own transaction, as an outbox: it commits or rolls back with the
+    change, so no committed change loses its task and no task names a change that never was, and it
+    costs no transaction of its own (queued after commit, each API call paid a second commit).
+    Another backend (the immediate one of the tests and MWMS_TASKS_IMMEDIATE, which runs the task
+    at once and must see the change) gets it after commit, where a queue that cannot take it does
+    not turn a committed change into an error."""
+    if connection.in_atomic_block and isinstance(task.get_backend(), DatabaseBackend):
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: task.enqueue(*args), robust=True)
+
+
 def after_refusal(tenant_id, record: Callable[[], None]) -> None:
     """Write the record of a refusal once the refused work is rolled back: now, when a savepoint
     has already undone it; after the call's rollback, when the call's transaction is doomed."""
@@ -78,4 +95,4 @@ def after_refusal(tenant_id, record: Callable[[], None]) -> None:
         record()
 
 
-__all__ = ["after_refusal", "atomic", "call_transaction", "doomed"]
+__all__ = ["after_refusal", "atomic", "call_transaction", "doomed", "enqueue_with_change"]

@@ -38,7 +38,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError, Refusal, not_found
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.text_rules import required_text
-from governance_app.kernel.transactions import atomic
+from governance_app.kernel.transactions import atomic, enqueue_with_change
 from governance_app.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 SIGNATURE_HEADER = "X-MWMS-Signature"
@@ -146,16 +146,14 @@ def _queue(tenant_id: uuid.UUID, types: Iterable[str], event, body: dict[str, An
                                             event_type=event_type, payload=payload))
     if rows:
         WebhookDelivery.objects.bulk_create(rows)
-        _send_after_commit(tenant_id, [row.pk for row in rows])
+        _queue_sending(tenant_id, [row.pk for row in rows])
 
 
-def _send_after_commit(tenant_id: uuid.UUID, delivery_ids: list[uuid.UUID]) -> None:
-    def enqueue():
-        for delivery_id in delivery_ids:
-            webhook_deliver.enqueue(str(tenant_id), str(delivery_id))
-    # robust: a queue that cannot take the task must not turn a committed change into an error;
-    # the delivery stays pending and webhook_sweep sends it.
-    transaction.on_commit(enqueue, robust=True)
+def _queue_sending(tenant_id: uuid.UUID, delivery_ids: list[uuid.UUID]) -> None:
+    # With the database queue, in the change's transaction (an outbox); else after commit, where a
+    # queue that cannot take it leaves the delivery pending for webhook_sweep.
+    for delivery_id in delivery_ids:
+        enqueue_with_change(webhook_deliver, str(tenant_id), str(delivery_id))
 
 
 # --- sending --------------------------------------------------------------------------------------
@@ -331,5 +329,5 @@ def delivery_resend(*, actor: Actor, delivery_id: Any) -> WebhookDelivery:
             id=new_id, tenant_id=actor.tenant_id, subscription_id=original.subscription_id,
             event_type=original.event_type, payload={**original.payload, "delivery_id": str(new_id)},
             resent_from=original)
-        _send_after_commit(actor.tenant_id, [copy.pk])
+        _queue_sending(actor.tenant_id, [copy.pk])
     return copy
