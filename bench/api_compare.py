@@ -14,9 +14,10 @@ shares the machine, so its ratio is the steadier of the two. Run from the projec
         [--rounds 8] [--phase 800]
 
 Both checkouts run with this project's virtualenv; each is migrated into its own database first.
-With `--candidate-runtime-role USER:PASSWORD` the candidate runs as production does on PostgreSQL:
-migrated as --pg-user (DATABASE_OWNER_URL), served as that runtime role (DATABASE_URL), so its
-figures include the grants and row-level security; the baseline keeps one role.
+With `--runtime-role USER:PASSWORD` both run as production does on PostgreSQL: migrated as
+--pg-user (DATABASE_OWNER_URL), served as that runtime role (DATABASE_URL), so the figures include
+the grants and row-level security; `--candidate-runtime-role` does it for the candidate alone (to
+measure what row-level security itself costs), the baseline keeping one role.
 """
 
 import argparse
@@ -148,6 +149,8 @@ def main() -> None:
     parser.add_argument("--phase", type=int, default=800, help="calls per phase (default 800)")
     parser.add_argument("--candidate-runtime-role", metavar="USER:PASSWORD", default=None,
                         help="serve the candidate as this runtime role, migrated as --pg-user (row-level security)")
+    parser.add_argument("--runtime-role", metavar="USER:PASSWORD", default=None,
+                        help="serve both versions as this runtime role, each migrated as --pg-user")
     add_postgres_arguments(parser)
     args = parser.parse_args()
     for root in (args.baseline, args.candidate):
@@ -155,8 +158,8 @@ def main() -> None:
             raise SystemExit(f"{root} is not a checkout of this project (no manage.py)")
 
     queue = (args.rounds + 1) * args.phase + 100
-    versions = [Version("a", args.baseline.resolve(), args, queue), Version("b", args.candidate.resolve(), args, queue,
-                                                                           args.candidate_runtime_role)]
+    versions = [Version("a", args.baseline.resolve(), args, queue, args.runtime_role),
+                Version("b", args.candidate.resolve(), args, queue, args.candidate_runtime_role or args.runtime_role)]
     try:
         for version in versions:  # warm both up before measuring
             version.phase([version.research] * 8, "POST", "/requests", REQUEST_BODY, 160)
