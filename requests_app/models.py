@@ -366,7 +366,8 @@ class RequestEvent(AppendOnlyModel):
         db_table = "mwms_request_events"
         ordering = ["created_at"]
         triggers = [append_only_trigger("mwms_request_events"),
-                    chain_link_trigger("mwms_request_events", owner="mwms_brain_requests", column="request_id")]
+                    chain_link_trigger("mwms_request_events", owner="mwms_brain_requests", column="request_id",
+                                       born_with_head=True)]
         constraints = [
             choices_check("event_type", RequestEventType, table="mwms_request_events"),
             choices_check("from_status", RequestStatus, table="mwms_request_events", nullable=True),

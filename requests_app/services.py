@@ -21,7 +21,7 @@ from governance_app.kernel import clock, limits, webhooks
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.db import json_safe
-from governance_app.kernel.digests import mark_fresh
+from governance_app.kernel.digests import born_with_first_row, mark_fresh
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
@@ -57,7 +57,18 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
 
     `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
     """
-    event = insert_row(RequestEvent(
+    return request_event_insert(request_event_new(
+        request=request, actor=actor, event_type=event_type, summary=summary, from_status=from_status,
+        to_status=to_status, note=note, changed_fields=changed_fields, payload=payload, at=at, event_id=event_id))
+
+
+def request_event_new(*, request: BrainRequest, actor: Actor, event_type: str, summary: str = "",
+                      from_status: str | None = None, to_status: str | None = None, note: str = "",
+                      changed_fields: dict[str, list[Any]] | None = None,
+                      payload: dict[str, Any] | None = None, at: datetime | None = None,
+                      event_id: uuid.UUID | None = None) -> RequestEvent:
+    """The event request_event_write appends, not yet inserted."""
+    return RequestEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or clock.now(),
         tenant_id=request.tenant_id,
@@ -70,7 +81,13 @@ def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str,
         note=storable(note, field="note"),
         changed_fields={k: [json_safe(b), json_safe(a)] for k, (b, a) in (changed_fields or {}).items()},
         event_payload=payload or {},
-    ))
+    )
+
+
+def request_event_insert(event: RequestEvent) -> RequestEvent:
+    """Insert a new event of a request's history, and tell webhooks and notifications of it."""
+    request = event.request
+    insert_row(event)
     webhooks.request_event_written(request=request, event=event)
     notifications.request_event_written(request=request, event=event)
     return event
@@ -182,7 +199,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                                   "a request has one lineage.", field="originating_task_id")
         elif originating_task is not None:
             parent = originating_task.request  # a request born of a task keeps its parent's lineage
-        request = insert_row(BrainRequest(
+        request = BrainRequest(
             tenant_id=actor.tenant_id,
             requesting_authority=origin.slug,
             requesting_brain=origin,
@@ -202,13 +219,15 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             mcr_update_status=McrUpdateStatus.SUGGESTED if mcr_update_suggested else McrUpdateStatus.NONE,
             meta_json=meta_json,
             created_by=actor.label,
-        ))
-        mark_fresh(request)  # new in this transaction: its chain's head (0) is the stored one
-        request_event_write(
+        )
+        created = request_event_new(
             request=request, actor=actor, event_type=RequestEventType.CREATED, to_status=request.status,
             summary=f"{origin} asked {destination}: {title}", note=note,
             payload={"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None},
         )
+        born_with_first_row(request, created)  # the request is inserted naming its created event as its head
+        insert_row(request)
+        request_event_insert(created)
     return request
 
 

@@ -30,7 +30,7 @@ from tasks_app import services as ts
 from tasks_app.models import Task, TaskArtifact, TaskEvent
 from tests.db_roles import as_runtime_role
 from tests.direct_writer import history_insert, history_values
-from tests.engine import actor, in_progress_request, token_actor
+from tests.engine import actor, in_progress_request, new_request, token_actor
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 pytestmark = pytest.mark.django_db(transaction=ON_POSTGRES, serialized_rollback=ON_POSTGRES)
@@ -256,6 +256,31 @@ def test_a_direct_writer_that_extends_the_chain_is_accepted_and_verifies(history
     assert BrainRequest.objects.get(pk=request.pk).chain_seq == request.chain_seq + 1
     assert RequestEvent.objects.get(pk=row_id).chain_seq == request.chain_seq + 1
     assert verify() == (0, [])
+
+
+def test_a_new_request_is_stored_naming_its_created_event_as_its_head(owner):
+    request = new_request(actor(owner))
+
+    created = RequestEvent.objects.get(request=request)
+    stored = BrainRequest.objects.get(pk=request.pk)
+    assert (created.event_type, created.chain_seq, created.prev_hash) == ("created", 1, "")
+    assert (stored.chain_seq, stored.chain_head) == (1, created.row_hash)
+    assert verify("--request", str(request.pk)) == (0, [])
+
+
+def test_a_second_first_row_claiming_the_born_head_is_refused(owner):
+    # The trigger takes a first row its owner already names only while the chain has no row.
+    request = BrainRequest.objects.get(pk=new_request(actor(owner)).pk)
+    columns = history_values(RequestEvent, {"request_id": request.pk, "event_type": "note", "actor": "forger"},
+                             head=(0, ""))
+    columns["row_hash"] = request.chain_head
+
+    with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO mwms_request_events ({', '.join(columns)}) "
+                       f"VALUES ({', '.join(['%s'] * len(columns))})", list(columns.values()))
+
+    assert "mwms: mwms_request_events row does not extend its chain" in str(refused.value)
+    assert RequestEvent.objects.filter(request=request).count() == 1
 
 
 # --- artifacts are write-once ----------------------------------------------------------------------

@@ -273,10 +273,28 @@ def chain_refusal(table: str) -> str:
     return f"mwms: {table} row does not extend its chain"
 
 
-def chain_link_trigger(table: str, *, owner: str, column: str) -> pgtrigger.Trigger:
+def _born_with_head_sql(table: str, column: str) -> str:
+    """The first row of a chain whose owner was inserted already naming it as its head: position 1,
+    no row before it, the owner's head its digest, and no row of the chain in the table yet."""
+    return (f"NEW.chain_seq = 1 AND NEW.prev_hash = '' AND head_seq = 1 AND head_hash = NEW.row_hash "
+            f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = NEW.{column})")
+
+
+def chain_link_trigger(table: str, *, owner: str, column: str, born_with_head: bool = False) -> pgtrigger.Trigger:
     """PostgreSQL: refuse a new row of `table` whose chain_seq and prev_hash are not the next of
     its chain's head (kept on `owner`, the row `column` names), then move the head on to it. A
-    row whose hash columns are over their length is left to their CHECK, which refuses it."""
+    row whose hash columns are over their length is left to their CHECK, which refuses it.
+
+    `born_with_head`: the owner may be inserted already naming this table's row as its chain's
+    first (kernel.digests.born_with_first_row: a request with its `created` event, a task with
+    its own), and then there is no head to move. That saves the creation a second write of the
+    row it has just inserted (an UPDATE, which re-checks every foreign key of a row inserted in the
+    same transaction). Only the creating table may do it, so a row of the chain's other table
+    cannot pass as a first row."""
+    born = (f"""
+        IF {_born_with_head_sql(table, column)} THEN
+            RETURN NEW;  -- its owner was inserted with it as its head: nothing to move
+        END IF;""" if born_with_head else "")
     func = f"""
     DECLARE head_seq integer; head_hash text;
     BEGIN
@@ -293,7 +311,7 @@ def chain_link_trigger(table: str, *, owner: str, column: str) -> pgtrigger.Trig
         SELECT chain_seq, chain_head INTO head_seq, head_hash FROM {owner} WHERE id = NEW.{column} FOR UPDATE;
         IF NOT FOUND THEN
             RETURN NEW;  -- the foreign key refuses it
-        END IF;
+        END IF;{born}
         IF NEW.chain_seq IS DISTINCT FROM head_seq + 1 OR NEW.prev_hash IS DISTINCT FROM head_hash
                 OR length(NEW.row_hash) <> 64 THEN
             RAISE EXCEPTION '{chain_refusal(table)}: expected chain_seq % and prev_hash %, got % and %',
@@ -315,8 +333,8 @@ class SQLiteChainTriggers(Operation):
     reduces_to_sql = True
     reversible = True
 
-    def __init__(self, table: str, owner: str, column: str):
-        self.table, self.owner, self.column = table, owner, column
+    def __init__(self, table: str, owner: str, column: str, born_with_head: bool = False):
+        self.table, self.owner, self.column, self.born_with_head = table, owner, column, born_with_head
 
     def state_forwards(self, app_label, state):
         pass
@@ -324,6 +342,8 @@ class SQLiteChainTriggers(Operation):
     def statements(self) -> list[str]:
         t, o, c, n = self.table, self.owner, self.column, limits.HASH
         seq, head = (f"(SELECT {name} FROM {o} WHERE id = NEW.{c})" for name in ("chain_seq", "chain_head"))
+        born = (" AND NOT (" + _born_with_head_sql(t, c).replace("head_seq", seq).replace("head_hash", head) + ")"
+                if self.born_with_head else "")
         return [
             f"CREATE TRIGGER IF NOT EXISTS {t}_chain_link BEFORE INSERT ON {t} "
             f"WHEN length(NEW.prev_hash) <= {n} AND length(NEW.row_hash) <= {n} BEGIN "
@@ -333,7 +353,8 @@ class SQLiteChainTriggers(Operation):
             f"OR length(NEW.row_hash) IS NOT 64); "
             f"SELECT RAISE(ABORT, '{chain_refusal(t)}: chain_seq and prev_hash must follow its chain head') "
             f"WHERE NEW.{c} IS NOT NULL AND EXISTS (SELECT 1 FROM {o} WHERE id = NEW.{c}) "
-            f"AND (NEW.chain_seq IS NOT {seq} + 1 OR NEW.prev_hash IS NOT {head} OR length(NEW.row_hash) IS NOT 64); "
+            f"AND (NEW.chain_seq IS NOT {seq} + 1 OR NEW.prev_hash IS NOT {head} OR length(NEW.row_hash) IS NOT 64)"
+            f"{born}; "
             f"END",
             f"CREATE TRIGGER IF NOT EXISTS {t}_chain_head AFTER INSERT ON {t} WHEN NEW.{c} IS NOT NULL BEGIN "
             f"UPDATE {o} SET chain_seq = NEW.chain_seq, chain_head = NEW.row_hash WHERE id = NEW.{c}; END",
@@ -341,19 +362,24 @@ class SQLiteChainTriggers(Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "sqlite":
+            self._drop(schema_editor)  # (re)create: a later migration may redefine them
             for statement in self.statements():
                 schema_editor.execute(statement, params=None)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "sqlite":
-            for name in ("chain_link", "chain_head"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_{name}")
+            self._drop(schema_editor)
+
+    def _drop(self, schema_editor) -> None:
+        for name in ("chain_link", "chain_head"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {self.table}_{name}")
 
     def describe(self) -> str:
         return f"Chain {self.table} to its {self.owner} head on SQLite"
 
     def deconstruct(self):
-        return (self.__class__.__qualname__, [self.table, self.owner, self.column], {})
+        kwargs = {"born_with_head": True} if self.born_with_head else {}
+        return (self.__class__.__qualname__, [self.table, self.owner, self.column], kwargs)
 
 
 def write_once_trigger(table: str) -> pgtrigger.Protect:

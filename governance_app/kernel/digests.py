@@ -146,6 +146,15 @@ def mark_fresh(owner: models.Model, using: str = "default") -> models.Model:
     return owner
 
 
+def born_with_first_row(owner: models.Model, first: models.Model) -> None:
+    """Seal `first`, the first row of the chain of `owner`, before either is inserted, and give the
+    owner its head: inserted after, the owner already names its first row, and the first row's
+    INSERT trigger has no head to move (kernel.db.chain_link_trigger's `born_with_head`)."""
+    owner.chain_seq, owner.chain_head = 0, GENESIS
+    mark_fresh(owner)
+    seal(first)
+
+
 def _is_fresh(owner: models.Model, using: str = "default") -> bool:
     mark = getattr(owner, "_chain_fresh", None)
     return mark is not None and any(block is mark for block in connections[using].atomic_blocks)
