@@ -48,18 +48,10 @@ S = RequestStatus
 CAP = limits.columns("mwms_brain_requests")
 
 
-def request_event_write(*, request: BrainRequest, actor: Actor, event_type: str, summary: str = "",
-                        from_status: str | None = None, to_status: str | None = None, note: str = "",
-                        changed_fields: dict[str, list[Any]] | None = None,
-                        payload: dict[str, Any] | None = None, at: datetime | None = None,
-                        event_id: uuid.UUID | None = None) -> RequestEvent:
-    """Append one event to a request's history (call inside the transaction that made the change).
-
-    `at` and `event_id` are for replaying a known history (the demo story); live changes omit them.
-    """
-    return request_event_insert(request_event_new(
-        request=request, actor=actor, event_type=event_type, summary=summary, from_status=from_status,
-        to_status=to_status, note=note, changed_fields=changed_fields, payload=payload, at=at, event_id=event_id))
+def request_event_write(**fields: Any) -> RequestEvent:
+    """Append one event to a request's history (call inside the transaction that made the change):
+    request_event_new's event, inserted by request_event_insert."""
+    return request_event_insert(request_event_new(**fields))
 
 
 def request_event_new(*, request: BrainRequest, actor: Actor, event_type: str, summary: str = "",
@@ -67,7 +59,8 @@ def request_event_new(*, request: BrainRequest, actor: Actor, event_type: str, s
                       changed_fields: dict[str, list[Any]] | None = None,
                       payload: dict[str, Any] | None = None, at: datetime | None = None,
                       event_id: uuid.UUID | None = None) -> RequestEvent:
-    """The event request_event_write appends, not yet inserted."""
+    """A new event of a request's history, not yet inserted. `at` and `event_id` are for replaying
+    a known history (the demo story); live changes omit them."""
     return RequestEvent(
         id=event_id or uuid.uuid4(),
         created_at=at or clock.now(),

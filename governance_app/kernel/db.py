@@ -286,8 +286,8 @@ def chain_link_trigger(table: str, *, owner: str, column: str, born_with_head: b
     row whose hash columns are over their length is left to their CHECK, which refuses it.
 
     `born_with_head`: the owner may be inserted already naming this table's row as its chain's
-    first (kernel.digests.born_with_first_row: a request with its `created` event, a task with
-    its own), and then there is no head to move. That saves the creation a second write of the
+    first (kernel.digests.born_with_first_row: a request with its `created` event), and then
+    there is no head to move. That saves the creation a second write of the
     row it has just inserted (an UPDATE, which re-checks every foreign key of a row inserted in the
     same transaction). Only the creating table may do it, so a row of the chain's other table
     cannot pass as a first row."""
