@@ -191,6 +191,9 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("lessons, Brain owner", owner, "/lessons/", {}),
             ("workspace inbox", owner, f"/workspace/{t['brain']}/", {}),
             ("dashboard, Brain owner", owner, "/", {}),
+            ("search \"offer\"", reviewer, "/search/?q=offer", {}),
+            ("search \"demand review\"", reviewer, "/search/?q=demand+review", {}),
+            ("search \"offer\", Brain owner", owner, "/search/?q=offer", {}),
             ("API: GET /api/v1/requests", "token", "/api/v1/requests",
              {"HTTP_AUTHORIZATION": f"Bearer {t['token']}"})]
     return out

@@ -31,6 +31,7 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    CanonProposal,
     ChainCheckpoint,
     ChainCheckpointHead,
     DecisionRecord,
@@ -274,7 +275,7 @@ class LessonLearnedAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, admin.Model
 
 class CanonAmendmentInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = CanonAmendment
-    fields = ("created_at", "version_before", "version_after", "approved_by", "decision", "request")
+    fields = ("created_at", "amendment_type", "version_before", "version_after", "approved_by", "decision", "request")
     extra = 0
     show_change_link = True
 
@@ -283,19 +284,28 @@ class CanonAmendmentInline(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Tab
 
 
 @admin.register(CanonDocument)
-class CanonDocumentAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, OneLineTextMixin, admin.ModelAdmin):
-    """Canon text and version change only through an approved amendment (the MCR gate)."""
+class CanonDocumentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only for everyone, superusers too: canon changes only through an approved MCR decision
+    (Feedback & MCR) or a HeadOffice rollback (the Canon page), each an amendment on the record."""
 
     list_display = ("title", "slug", "document_type", "version", "updated_at")
     list_filter = ("document_type",)
     search_fields = ("title", "slug", "body")
-    one_line_fields = ("title", "slug", "document_type")
-    fields = ("slug", "title", "document_type", "version", "body", "tenant", "created_at", "updated_at")
+    fields = ("slug", "title", "document_type", "version", "governs", "request_types", "body", "tenant",
+              "created_at", "updated_at")
     inlines = (CanonAmendmentInline,)
+    actions = None
 
-    def get_readonly_fields(self, request, obj=None):
-        readonly = ("version", "body", "created_at", "updated_at")
-        return ("slug", "tenant", *readonly) if obj or not request.user.is_superuser else readonly
+
+@admin.register(CanonProposal)
+class CanonProposalAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The changes suggestions propose, revision by revision: read-only, like the history they are."""
+
+    list_display = ("__str__", "document", "revision", "base_version", "proposed_by", "request", "created_at")
+    list_filter = ("document",)
+    list_select_related = ("document", "request")
+    search_fields = ("document__title", "proposed_by", "note")
+    actions = None
 
 
 @admin.register(ChainCheckpoint)
@@ -313,9 +323,10 @@ class ChainCheckpointHeadAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin
 
 @admin.register(CanonAmendment)
 class CanonAmendmentAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "document", "version_before", "version_after", "approved_by", "request",
-                    "created_at")
-    list_filter = ("document",)
+    list_display = ("__str__", "document", "amendment_type", "version_before", "version_after", "approved_by",
+                    "request", "created_at")
+    list_filter = ("document", "amendment_type")
+    actions = None
     list_select_related = ("document", "request")
     search_fields = ("document__title", "approved_by", "diff")
 

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from governance_app import services
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.models import Classification, DecisionKind, DecisionRecord, McrDecision
 from mwms_site.api_kit import Document, In, Name, Out, Text, errors, get, post
 from requests_app.api import (
@@ -28,6 +29,7 @@ from requests_app.api import (
     request_ref,
     visible_request,
 )
+from requests_app import canon
 from requests_app.models import BrainRequest
 from requests_app.selectors import request_lineage
 from requests_app.transitions import CLOSING_FIELDS
@@ -156,9 +158,13 @@ class McrDecisionIn(In):
 
     decision: McrDecision
     reasoning: Text
-    canon_document_id: UUID | None = None
-    amended_body: Document = ""
-    new_version: Name = ""
+    canon_document_id: UUID | None = Field(None, description="With an approval: amend the proposal to this "
+                                                              "document first (with amended_body).")
+    amended_body: Document = Field("", description="With an approval: the document's full text as the approver "
+                                                  "amends the proposal (recorded as a new proposal revision).")
+    new_version: Name = Field("", description="The version the approval makes; the next one (v1.2 → v1.3) if empty.")
+    amendment_type: Literal["manual_update", "governance_tightening", "capability_expansion"] = "manual_update"
+    can_rollback: bool = True
     expected_version: int | None = Field(None, ge=0, le=2**31 - 1)
 
 
@@ -210,8 +216,138 @@ def decide_mcr_update(request: HttpRequest, request_id: UUID, data: McrDecisionI
     decision = services.mcr_decide(request=brain_request, actor=request.auth, decision=data.decision.value,
                                    reasoning=data.reasoning, canon_document_id=data.canon_document_id,
                                    amended_body=data.amended_body, new_version=data.new_version,
+                                   amendment_type=data.amendment_type, can_rollback=data.can_rollback,
                                    expected_version=data.expected_version)
     return _result(decision, brain_request, request.auth)
+
+
+# --- the canon (issue 15): read by anyone in the tenant, rolled back by HeadOffice ------------------
+
+class CanonDocumentOut(Out):
+    slug: str
+    title: str
+    document_type: str
+    version: str
+    governs: list[str] = Field(description="The Brains it governs; empty: every Brain.")
+    request_types: list[str] = Field(description="The request types it covers; empty: every type.")
+    last_amended_at: datetime | None
+    amendments: int
+
+
+class CanonDocumentText(CanonDocumentOut):
+    text: str = Field(description="The current text (Markdown).")
+
+
+class CanonVersionOut(Out):
+    version: str
+    amendment_id: UUID | None = Field(description="The amendment that made it; null for the text it started from.")
+    amendment_type: str | None
+    version_before: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    rolled_back_at: datetime | None = Field(description="When it was rolled back (derived from the rollback "
+                                                        "amendment); null if it was not.")
+    rolled_back_by: UUID | None = Field(description="The rollback amendment, if any.")
+    rolls_back: UUID | None = Field(description="For a rollback: the amendment it undid.")
+    can_rollback: bool | None
+    decision_id: UUID | None
+    request_id: UUID | None
+    sections: list[str] = Field(description="The sections (Markdown headings) it changed.")
+
+
+class CanonVersionText(CanonVersionOut):
+    text: str
+    diff: str = Field(description="Unified diff against the version before (empty for the first).")
+
+
+class RollbackIn(In):
+    reason: Text = Field(description="Why it is rolled back; recorded as the decision's reasoning.")
+
+
+class RollbackOut(Out):
+    amendment: CanonVersionOut
+    document: CanonDocumentText
+
+
+def _document_out(d, *, text: bool = False) -> dict[str, Any]:
+    out = {"slug": d.slug, "title": d.title, "document_type": d.document_type, "version": d.version,
+           "governs": list(d.governs), "request_types": list(d.request_types),
+           "last_amended_at": getattr(d, "last_amended", None), "amendments": getattr(d, "amendment_count", 0)}
+    if text:
+        out["text"] = d.body
+    return out
+
+
+def _version_out(v: canon.Version, *, text: bool = False, previous: canon.Version | None = None) -> dict[str, Any]:
+    a = v.amendment
+    out: dict[str, Any] = {
+        "version": v.version, "amendment_id": a.pk if a else None, "amendment_type": a.amendment_type if a else None,
+        "version_before": v.previous, "approved_by": a.approved_by if a else None,
+        "approved_at": a.approved_when if a else None, "rolled_back_at": a.rolled_back_at if a else None,
+        "rolled_back_by": a.rolled_back_by.pk if a and a.rolled_back_at else None,
+        "rolls_back": a.rolls_back_id if a else None, "can_rollback": a.can_rollback if a else None,
+        "decision_id": a.decision_id if a else None, "request_id": a.request_id if a else None,
+        "sections": canon.changed_sections(a.body_before, a.body_after) if a else [],
+    }
+    if text:
+        out["text"] = v.body
+        out["diff"] = canon.unified_diff(previous.body, v.body, previous.version, v.version) if previous else ""
+    return out
+
+
+def _document_or_404(actor: Actor, slug: str):
+    document = canon.document_get(actor=actor, slug=slug)
+    if document is None:
+        raise DomainError(f"No canon document {slug!r}.", kind=Refusal.NOT_FOUND)
+    return document
+
+
+CANON_READ_ERRORS = errors(401, 404, 422)
+
+
+@get(router, "/canon", response={200: list[CanonDocumentOut], **errors(401)}, tags=["canon"])
+def list_canon(request: HttpRequest):
+    """The tenant's MCR canon documents, each with its current version."""
+    return [_document_out(d) for d in canon.documents_for(actor=request.auth)]
+
+
+@get(router, "/canon/{slug}", response={200: CanonDocumentText, **CANON_READ_ERRORS}, tags=["canon"])
+def get_canon_document(request: HttpRequest, slug: str):
+    """One canon document with its current `text` and `version`."""
+    document = _document_or_404(request.auth, slug)
+    found = canon.documents_for(actor=request.auth).filter(pk=document.pk).first()
+    return _document_out(found, text=True)
+
+
+@get(router, "/canon/{slug}/versions", response={200: list[CanonVersionOut], **CANON_READ_ERRORS}, tags=["canon"])
+def list_canon_versions(request: HttpRequest, slug: str):
+    """The document's versions, oldest first: who approved each, when, and whether it was rolled back."""
+    return [_version_out(v) for v in canon.versions(_document_or_404(request.auth, slug))]
+
+
+@get(router, "/canon/{slug}/versions/{version}", response={200: CanonVersionText, **CANON_READ_ERRORS},
+     tags=["canon"])
+def get_canon_version(request: HttpRequest, slug: str, version: str):
+    """One version's text, and its diff against the version before."""
+    found = canon.version_get(_document_or_404(request.auth, slug), version)
+    if found is None:
+        raise DomainError(f"{slug} has no version {version!r}.", kind=Refusal.NOT_FOUND)
+    this, previous = found
+    return _version_out(this, text=True, previous=previous)
+
+
+@post(router, "/canon/{slug}/amendments/{amendment_id}/rollback",
+      response={201: RollbackOut, **errors(400, 401, 403, 404, 409, 422)}, tags=["canon"])
+def rollback_canon_amendment(request: HttpRequest, slug: str, amendment_id: UUID, data: RollbackIn):
+    """HeadOffice rolls back an amendment: a new `rollback` amendment restores the sections it changed
+    (the earlier text byte for byte when nothing came after it), with a decision recording `reason`.
+    409 when it cannot be rolled back, was already, or later amendments changed the same sections
+    (the answer names them: roll those back first)."""
+    amendment = services.canon_rollback(actor=request.auth, document_slug=slug, amendment_id=amendment_id,
+                                        reason=data.reason)
+    document = canon.documents_for(actor=request.auth).get(pk=amendment.document_id)
+    this = next(v for v in canon.versions(document) if v.amendment and v.amendment.pk == amendment.pk)
+    return Status(201, {"amendment": _version_out(this), "document": _document_out(document, text=True)})
 
 
 # Listed with the requests' endpoints, under the name it has always had.

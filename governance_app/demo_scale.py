@@ -277,6 +277,7 @@ class ScaleWriter:
             request_summary=f"{self.names[origin]} asks {self.names[destination]} to {asked.format(**words)}.",
             required_output=required_output, priority=rng.choices(PRIORITIES, PRIORITY_WEIGHTS)[0],
             status=RequestStatus.NEW, created_by=owner_username(origin), created_at=created, updated_at=created,
+            status_entered_at=created,
             source_origin="brain_site_feedback" if feedback else rng.choice(SOURCE_ORIGINS),
             offer_id=words["offer"] if request_type in ("offer_review_request", "experimentation_request") else "",
             feedback_required=feedback, mcr_update_suggested=request_type == "mcr_update_suggestion",
@@ -380,6 +381,8 @@ class _ScaleRequestStory:
             setattr(request, attribute, value)
         request.lock_version += 1
         request.updated_at = at
+        if to != before:
+            request.status_entered_at = at  # the SLA clock starts at the move (requests_app.sla)
         self.request_event(
             at=at, actor=actor, event_type=RequestEventType.STATUS_CHANGED, from_status=before, to_status=to,
             summary=summary or f"{MOVE_LABELS[move]}: {S(before).label} → {S(to).label}", note=note,

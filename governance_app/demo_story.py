@@ -526,6 +526,10 @@ FLOWS: tuple[Flow, ...] = (
             "source_page": "/experimentation/workspace/handoffs", "source_system": "experimentation_brain_site",
             "feedback_required": True, "mcr_update_suggested": True,
             "meta": {"canon_document": "brain-to-brain-request-protocol", "section": "Standard Flow Example 3"},
+            "canon_change": {"document": "brain-to-brain-request-protocol", "append": (
+                "\n## Standard Flow Example 3 — Experimentation Brain To Finance Brain\n\n"
+                "A budget request from Experimentation carries the sample size, the observed lift and the "
+                "probability of a real effect, so that Finance does not return it to ask for them.\n")},
         },
         steps=(
             RequestMove(at=3, by="reviewer", move="submit_for_review", to="under_review",

@@ -11,7 +11,7 @@ from django import forms
 
 from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, FormRefusalMixin
-from governance_app.models import Classification, McrDecision, WebhookEvent
+from governance_app.models import AmendmentType, Classification, McrDecision, WebhookEvent
 from requests_app.forms import move_field, move_input
 from requests_app.transitions import CLOSING_FIELDS
 
@@ -90,28 +90,51 @@ class ClassifyForm(GovernanceForm):
 
 
 class McrDecisionForm(GovernanceForm):
-    """The MCR gate: approve, reject or park a proposed update; an approval may carry the amendment."""
+    """The MCR gate: approve, reject or park a proposed update. An approval applies exactly the
+    proposal shown above the form (amend it first with ProposalAmendForm)."""
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     decision = forms.ChoiceField(choices=McrDecision.choices, widget=forms.RadioSelect, label="MCR decision")
     reasoning = _text("Reasoning")
-    canon_document_id = forms.ChoiceField(label="Canon document to amend", required=False,
-                                          help_text="Optional, with an approval: the amendment is recorded with "
-                                                    "before, after and diff.")
-    amended_body = _text("Amended canon text", help_text="The document's full new text.", required=False,
-                         widget=forms.Textarea(attrs={"rows": 5}), max_length=limits.DOCUMENT)
-    new_version = _text("New version", help_text="e.g. v1.3", widget=forms.TextInput, required=False,
-                        max_length=limits.NAME)
-
-    def __init__(self, *args, documents: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["canon_document_id"].choices = [("", "— no amendment —"), *documents]
+    amendment_type = forms.ChoiceField(label="Kind of amendment", required=False, initial=AmendmentType.MANUAL_UPDATE,
+                                       choices=[(t.value, t.label) for t in AmendmentType
+                                                if t not in (AmendmentType.ROLLBACK, AmendmentType.DREAM_PROMOTION)])
+    new_version = _text("New version", help_text="Empty: the next one (v1.2 → v1.3).", widget=forms.TextInput,
+                        required=False, max_length=limits.NAME)
+    can_rollback = forms.BooleanField(label="May be rolled back later", required=False, initial=True)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {"decision": data["decision"], "reasoning": data["reasoning"],
-                "canon_document_id": data["canon_document_id"] or None, "amended_body": data["amended_body"],
-                "new_version": data["new_version"], "expected_version": data["lock_version"]}
+        kwargs = {"decision": data["decision"], "reasoning": data["reasoning"],
+                  "new_version": data["new_version"], "expected_version": data["lock_version"],
+                  "amendment_type": data["amendment_type"] or AmendmentType.MANUAL_UPDATE}
+        # A checkbox left unticked is not sent: the form says it showed one (`can_rollback_shown`).
+        kwargs["can_rollback"] = data["can_rollback"] if self.data.get("can_rollback_shown") else True
+        return kwargs
+
+
+class ProposalAmendForm(GovernanceForm):
+    """HeadOffice amends the proposed change before deciding it: a new revision, with why."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    canon_document_id = forms.ChoiceField(label="Canon document", required=False)
+    proposed_text = forms.CharField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
+                                    widget=forms.Textarea(attrs={"rows": 16, "class": "mono"}),
+                                    help_text="The document's full text as it should read (Markdown).")
+    note = _text("What you changed, and why", widget=SHORT)
+
+    def __init__(self, *args, documents: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["canon_document_id"].choices = [("", "— the proposal's document —"), *documents]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {"canon_document_id": data["canon_document_id"] or None, "proposed_text": data["proposed_text"],
+                "note": data["note"], "expected_version": data["lock_version"]}
+
+
+class RollbackForm(GovernanceForm):
+    reason = _text("Why roll it back", widget=SHORT)
 
 
 class DecisionForm(GovernanceForm):

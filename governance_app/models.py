@@ -387,14 +387,81 @@ class CanonDocument(models.Model):
         return f"{self.title} {self.version}"
 
 
+PROPOSAL_CAP = limits.columns("mwms_canon_proposals")
+
+
+class CanonProposal(AppendOnlyModel):
+    """The exact change an `mcr_update_suggestion` proposes to one canon document: the document's
+    full proposed text, the version it was written against, and the headings of the sections it
+    changes. Append-only: a HeadOffice reviewer who amends the proposal before approving writes the
+    next revision (who, when and why in `proposed_by`, `created_at` and `note`); the request's
+    proposal is its newest revision, and an approval applies exactly that one."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT,
+                                related_name="canon_proposals")
+    document = models.ForeignKey(CanonDocument, on_delete=models.PROTECT, related_name="proposals")
+    revision = models.IntegerField(default=1, help_text="1 for the suggestion's own, then one per amendment of it.")
+    base_version = models.TextField(max_length=PROPOSAL_CAP["base_version"],
+                                    help_text="The document's version the proposal was written against.")
+    proposed_text = text(blank=True, max_length=PROPOSAL_CAP["proposed_text"])
+    sections = json_list(help_text="The headings of the sections the proposal changes (requests_app.canon).")
+    note = text(blank=True, max_length=PROPOSAL_CAP["note"], help_text="Why the proposal was amended.")
+    proposed_by = models.TextField(max_length=PROPOSAL_CAP["proposed_by"])
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_canon_proposals"
+        ordering = ["request", "-revision"]
+        triggers = [append_only_trigger("mwms_canon_proposals")]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "revision"], name="mwms_canon_proposals_one_per_revision"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="mwms_canon_proposals_revision_positive"),
+            tenant_key("mwms_canon_proposals"),
+            *length_checks("mwms_canon_proposals"),
+        ]
+
+    def __str__(self) -> str:
+        return f"proposal {self.revision} for {self.document_id}"
+
+
+class AmendmentType(models.TextChoices):
+    """Seed 004's amendment types, and `rollback`. dream_promotion is kept for imported history."""
+
+    MANUAL_UPDATE = "manual_update", "Manual update"
+    GOVERNANCE_TIGHTENING = "governance_tightening", "Governance tightening"
+    CAPABILITY_EXPANSION = "capability_expansion", "Capability expansion"
+    ROLLBACK = "rollback", "Rollback"
+    DREAM_PROMOTION = "dream_promotion", "Dream promotion (imported history)"
+
+
 class CanonAmendment(AppendOnlyModel):
-    """A change to canon, with before, after, evidence and the HeadOffice MCR decision behind it."""
+    """A change to canon, with before, after, evidence and the HeadOffice decision behind it (seed
+    004's constitutional_amendments: amendment_type, old and new text, diff, evidence, approved_by,
+    approved_at, can_rollback, rolled_back_at).
+
+    Append-only, rolling back included: a rollback is a new amendment of type `rollback` naming the
+    one it undoes in `rolls_back` (unique: an amendment is rolled back at most once), with the
+    decision that records why. An amendment's `rolled_back_at` is not a column: it is derived, the
+    `approved_at` of the rollback row that names it (`rolled_back_at` below, and the selectors of
+    requests_app.canon). A rollback has no proposing request; every other amendment but imported
+    history has one. `approved_at` is empty only on the rows written before the column existed
+    (their `created_at` says when)."""
 
     id = uuid_pk()
     tenant = tenant_fk()
     document = models.ForeignKey(CanonDocument, on_delete=models.PROTECT, related_name="amendments")
-    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, related_name="amendments")
-    decision = models.ForeignKey(DecisionRecord, on_delete=models.PROTECT, related_name="amendments")
+    amendment_type = text(choices=AmendmentType.choices, default=AmendmentType.MANUAL_UPDATE,
+                          db_default=AmendmentType.MANUAL_UPDATE)
+    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="amendments", help_text="The request that proposed it.")
+    proposal = models.ForeignKey(CanonProposal, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="amendments", help_text="The proposal revision it applied.")
+    decision = models.ForeignKey(DecisionRecord, on_delete=models.PROTECT, related_name="amendments",
+                                 help_text="The decision that approved it (for a rollback: that recorded why).")
+    rolls_back = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="rolled_back_by", help_text="The amendment a rollback undoes.")
     version_before = models.TextField(max_length=AMENDMENT_CAP["version_before"])
     version_after = models.TextField(max_length=AMENDMENT_CAP["version_after"])
     body_before = text(blank=True, max_length=AMENDMENT_CAP["body_before"])
@@ -402,21 +469,50 @@ class CanonAmendment(AppendOnlyModel):
     diff = text(blank=True, max_length=AMENDMENT_CAP["diff"])
     evidence = json_object()
     approved_by = models.TextField(max_length=AMENDMENT_CAP["approved_by"])
+    approved_at = models.DateTimeField(null=True, blank=True)
     can_rollback = models.BooleanField(default=True, db_default=True)
     created_at = created_at()
     chain_seq, prev_hash, row_hash = chain_columns()
 
     CHAIN_OWNER = "document"
+    # Added after amendments were sealed (kernel.digests): digested when they differ from these.
+    # The request's nullability changed, not its values: it is digested as always.
+    DIGEST_ADDED_LATER = {"amendment_type": AmendmentType.MANUAL_UPDATE.value, "approved_at": None,
+                          "rolls_back_id": None, "proposal_id": None}
 
     class Meta:
         db_table = "mwms_canon_amendments"
         ordering = ["-created_at"]
         triggers = [append_only_trigger("mwms_canon_amendments"),
                     chain_link_trigger("mwms_canon_amendments", owner="mwms_canon_documents", column="document_id")]
-        constraints = [*length_checks("mwms_canon_amendments")]
+        constraints = [
+            choices_check("amendment_type", AmendmentType, table="mwms_canon_amendments"),
+            models.CheckConstraint(
+                condition=(models.Q(amendment_type=AmendmentType.ROLLBACK, rolls_back__isnull=False)
+                           | (~models.Q(amendment_type=AmendmentType.ROLLBACK) & models.Q(rolls_back__isnull=True))),
+                name="mwms_canon_amendments_rollback_names_its_amendment"),
+            models.CheckConstraint(
+                condition=(models.Q(request__isnull=False)
+                           | models.Q(amendment_type__in=[AmendmentType.ROLLBACK, AmendmentType.DREAM_PROMOTION])),
+                name="mwms_canon_amendments_proposed_by_a_request"),
+            tenant_key("mwms_canon_amendments"),
+            *length_checks("mwms_canon_amendments"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.document} {self.version_before} → {self.version_after}"
+
+    @property
+    def rolled_back_at(self):
+        """When it was rolled back: derived from the rollback row that names it (None if none)."""
+        try:
+            return self.rolled_back_by.approved_at or self.rolled_back_by.created_at
+        except CanonAmendment.DoesNotExist:
+            return None
+
+    @property
+    def approved_when(self):
+        return self.approved_at or self.created_at
 
 
 class ChainCheckpoint(AppendOnlyModel):

@@ -18,8 +18,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance_app.kernel.actors import Actor
+from governance_app.kernel.brains import active_brains
 from governance_app.models import (
     CanonDocument,
+    CanonProposal,
     DecisionKind,
     DecisionRecord,
     DeliveryStatus,
@@ -28,6 +30,7 @@ from governance_app.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from requests_app import canon
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
@@ -114,12 +117,14 @@ def dashboard_queues(*, actor: Actor) -> list[QueueCount]:
     when the figures are reused, see _figures)."""
     visible = requests_visible_to(actor)
     conditions = queue_conditions()
+    first_by = {spec.key: spec.first_by for spec in QUEUE_SPECS}
 
     def figures() -> tuple[dict[str, int], dict[str, Any]]:
         counts = _queue_counts(visible, conditions)
         oldest_ids = (
             Tenant.objects.filter(pk=actor.tenant_id)
-            .annotate(**{key: Subquery(visible.filter(q).order_by("updated_at", "pk").values("pk")[:1])
+            .annotate(**{key: Subquery(visible.filter(q).order_by(first_by.get(key, "updated_at"), "pk")
+                                       .values("pk")[:1])
                          for key, q in conditions.items()})
             .values(*conditions).first()
         ) or {}
@@ -130,6 +135,18 @@ def dashboard_queues(*, actor: Actor) -> list[QueueCount]:
     oldest = {r.pk: r for r in visible.filter(pk__in=wanted)} if wanted else {}
     return [QueueCount(spec=spec, count=counts[spec.key] or 0, oldest=oldest.get(oldest_ids.get(spec.key)))
             for spec in QUEUE_SPECS]
+
+
+ASSIGNED_TO_ME = QueueSpec("assigned_to_me", "Assigned to me", "Open requests you look after personally.")
+
+
+def assigned_queue(*, actor: Actor) -> QueueCount | None:
+    """A HeadOffice person's own queue: the open requests assigned to them, with the one unchanged
+    longest (two queries, never reused: it is one person's, not the tenant's figures)."""
+    if not actor.is_head_office or actor.user_id is None:
+        return None
+    mine = requests_visible_to(actor).filter(queue_conditions()["open"], assignee_id=actor.user_id)
+    return QueueCount(spec=ASSIGNED_TO_ME, count=mine.count(), oldest=mine.order_by("updated_at", "pk").first())
 
 
 # --- request health -----------------------------------------------------------------------------
@@ -276,6 +293,42 @@ def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
             .annotate(proposed_at=Coalesce(_entered(S.AWAITING_MCR_DECISION), "updated_at"))
             .prefetch_related(Prefetch("decisions", queryset=proposals, to_attr="proposals"))
             .order_by("proposed_at", "pk"))
+
+
+@dataclass
+class McrReview:
+    """What HeadOffice reads before deciding a suggestion: the proposal (newest revision) and its
+    earlier revisions, the document as it stands, a side-by-side diff and the change's impact."""
+
+    request: BrainRequest
+    proposal: CanonProposal | None
+    revisions: list[tuple[CanonProposal, list[str]]]   # oldest first, each with what it changed
+    document: CanonDocument | None
+    diff: list[tuple[str, str, str]]
+    impact: canon.Impact | None
+    stale: bool                                        # written against an older version
+
+
+def mcr_review(*, actor: Actor, request: BrainRequest) -> McrReview:
+    """The approval screen's reads: four queries (revisions with their document, the document's
+    amendments, and the impact's two counts), the tenant's Brains being kept (kernel.brains)."""
+    revisions = list(CanonProposal.objects.filter(request=request).select_related("document").order_by("revision"))
+    proposal = revisions[-1] if revisions else None
+    if proposal is None:
+        return McrReview(request, None, [], None, [], None, False)
+    document = proposal.document
+    amendments = canon.amendments_of(document)
+    changed, before = [], document.body
+    for revision in revisions:
+        base = before if revision.revision > 1 else document.body
+        changed.append((revision, revision.sections if revision.revision == 1
+                        else canon.changed_sections(base, revision.proposed_text)))
+        before = revision.proposed_text
+    names = {slug: brain.name for slug, brain in active_brains(actor.tenant_id).items()}
+    impact = canon.impact(requests=requests_visible_to(actor), document=document, sections_changed=proposal.sections,
+                          amendments=amendments, brain_names=names)
+    return McrReview(request, proposal, changed, document, canon.side_by_side(document.body, proposal.proposed_text),
+                     impact, proposal.base_version != document.version)
 
 
 def canon_documents_for(*, actor: Actor) -> QuerySet[CanonDocument]:

@@ -22,10 +22,12 @@ from governance_app.kernel.tenancy import member_add, tenant_exists
 from governance_app.kernel.text_rules import optional_text, required_text, substantive
 from governance_app.kernel.transactions import atomic
 from governance_app.models import (
+    AmendmentType,
     ApiToken,
     Brain,
     CanonAmendment,
     CanonDocument,
+    CanonProposal,
     Classification,
     DecisionKind,
     DecisionRecord,
@@ -44,8 +46,10 @@ from requests_app.models import (
     RequestEventType,
     RequestStatus,
 )
+from requests_app import canon
 from requests_app.selectors import request_get, requests_visible_to
 from requests_app.services import (
+    canon_proposal_write,
     held_from,
     outcome_changes,
     request_commit,
@@ -272,32 +276,51 @@ MCR_STATUS = {McrDecision.APPROVED: S.CLOSED, McrDecision.REJECTED: S.REJECTED, 
 @records_refusal(request_refusal_record, subject="request", move="mcr_decide")
 def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning: str,
                canon_document_id: Any = None, amended_body: str = "", new_version: str = "",
+               amendment_type: str = AmendmentType.MANUAL_UPDATE, can_rollback: bool = True,
                expected_version: int | None = None) -> DecisionRecord:
     """The MCR gate: only a HeadOffice decision on a request awaiting it sets mcr_update_status.
-    An approval may carry the amendment itself; canon changes in no other way."""
+
+    An approval applies exactly the suggestion's proposed change (its newest CanonProposal revision)
+    as a new version of the document; canon changes in no other way. An approval that gives a
+    document and a text (`canon_document_id`, `amended_body`) amends the proposal first, as a new
+    revision by the approver. Approving what names no document is refused: there would be nothing
+    to amend. `new_version` defaults to the next one (v1.2 → v1.3)."""
     if decision not in McrDecision.values:
         raise DomainError(f"The MCR decision must be one of: {', '.join(McrDecision.values)}.", field="decision")
+    if decision == McrDecision.APPROVED and amendment_type not in AMENDMENT_TYPES_APPROVED:
+        raise DomainError(f"The amendment type must be one of: {', '.join(AMENDMENT_TYPES_APPROVED)}.",
+                          field="amendment_type")
     with atomic():
         locked, rule = request_lock(request=request, actor=actor, move="mcr_decide", expected_version=expected_version)
         # request_lock refused everyone the transition table does not name (only HeadOffice decides
         # MCR updates, protocol rule 13), so the authority is HeadOffice's.
         authority = decision_authority(actor=actor)
+        proposal = None
         if decision == McrDecision.APPROVED:
             four_eyes_check(request=locked, actor=actor)
+            if canon_document_id or (amended_body or "").strip():
+                proposal = _proposal_revise(request=locked, actor=actor, document_id=canon_document_id,
+                                            proposed_text=amended_body, note="Amended by the approver.")
+            else:
+                proposal = canon.proposal_of(locked)
+            if proposal is None:
+                raise DomainError("Approving needs the change to canon: this suggestion names no canon document "
+                                  "and no proposed text. Amend the proposal (the document and its new text) "
+                                  "first, or reject or park the suggestion.", field="canon_document_id",
+                                  kind=Refusal.CONFLICT)
         label = McrDecision(decision).label
         record = _decision_create(actor=actor, authority=authority, request=locked, kind=DecisionKind.MCR_DECISION,
                                   mcr_decision=decision, decision_summary=f"MCR update {label.lower()}",
                                   reasoning=reasoning)
         changes: dict[str, Any] = {"mcr_update_status": decision}
         to_status = MCR_STATUS[decision]
-        if decision == McrDecision.APPROVED and canon_document_id:
-            amendment = _canon_amend(request=locked, actor=actor, decision=record, document_id=canon_document_id,
-                                     body=amended_body, version=new_version)
+        if proposal is not None:
+            amendment = _canon_amend(request=locked, actor=actor, decision=record, proposal=proposal,
+                                     version=new_version, amendment_type=amendment_type, can_rollback=can_rollback)
             next_step = f"Canon {amendment.document.title} is now {amendment.version_after}; Brains refresh " \
                         f"their working copies."
         else:
             next_step = {
-                McrDecision.APPROVED: "HeadOffice records the approved change in MCR canon.",
                 McrDecision.REJECTED: "No canon change; the origin Brain keeps its current working copy.",
                 McrDecision.PARKED: "HeadOffice revisits the suggestion when more evidence exists.",
             }[decision]
@@ -316,6 +339,153 @@ def mcr_decide(*, request: BrainRequest, actor: Actor, decision: str, reasoning:
         return record
 
 
+AMENDMENT_TYPES_APPROVED = (AmendmentType.MANUAL_UPDATE, AmendmentType.GOVERNANCE_TIGHTENING,
+                            AmendmentType.CAPABILITY_EXPANSION)
+
+
+def _proposal_revise(*, request: BrainRequest, actor: Actor, document_id: Any, proposed_text: str,
+                     note: str) -> CanonProposal:
+    """The next revision of a suggestion's proposal, by a HeadOffice reviewer (the request locked)."""
+    current = canon.proposal_of(request)
+    document = None
+    if document_id:
+        try:
+            document = CanonDocument.objects.filter(pk=document_id, tenant_id=actor.tenant_id).first()
+        except (ValueError, ValidationError):
+            document = None
+        if document is None:
+            raise DomainError("No such canon document.", field="canon_document_id")
+    elif current is not None:
+        document = current.document
+    else:
+        raise DomainError("Name the canon document the change is to.", field="canon_document_id")
+    return canon_proposal_write(request=request, actor=actor, document=document, proposed_text=proposed_text,
+                                note=note, revision=current.revision + 1 if current else 1)
+
+
+@records_refusal(request_refusal_record, subject="request", move="amend_proposal")
+def canon_proposal_amend(*, request: BrainRequest, actor: Actor, proposed_text: str, note: str,
+                         canon_document_id: Any = None, expected_version: int | None = None) -> CanonProposal:
+    """HeadOffice amends a suggestion's proposed change before deciding it: a new revision, with who
+    changed it and why; the request's history says so. Only while it awaits the MCR decision."""
+    if not actor.is_head_office:
+        raise DomainError("Only HeadOffice amends a proposed change to canon.", kind=Refusal.FORBIDDEN)
+    why = substantive(note, field="note", label="Why the proposal is amended")
+    with atomic():
+        locked = requests_visible_to(actor).select_for_update().filter(pk=request.pk).first()
+        if locked is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        mark_fresh(locked)
+        if locked.status != S.AWAITING_MCR_DECISION:
+            raise DomainError(f"The proposal is amended while the suggestion awaits its MCR decision; this one is "
+                              f"{locked.get_status_display().lower()}.", kind=Refusal.CONFLICT)
+        if expected_version is not None and expected_version != locked.lock_version:
+            raise DomainError("The request changed since you loaded it; reload and amend again.",
+                              kind=Refusal.CONFLICT)
+        before = canon.proposal_of(locked)
+        proposal = _proposal_revise(request=locked, actor=actor, document_id=canon_document_id,
+                                    proposed_text=proposed_text, note=why)
+        changed = canon.changed_sections(before.proposed_text, proposal.proposed_text) if before else proposal.sections
+        request_event_write(request=locked, actor=actor, event_type=RequestEventType.NOTE,
+                            summary=limits.clip(f"{actor} amended the proposed change to {proposal.document.title} "
+                                                f"(revision {proposal.revision}): {', '.join(changed)}", limits.TEXT),
+                            note=why, payload={"canon_proposal_id": str(proposal.pk), "revision": proposal.revision,
+                                               "sections_changed": changed})
+        return proposal
+
+
+def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecord, proposal: CanonProposal,
+                 version: str, amendment_type: str, can_rollback: bool) -> CanonAmendment:
+    document = CanonDocument.objects.select_for_update().filter(pk=proposal.document_id,
+                                                                tenant_id=actor.tenant_id).first()
+    if document is None:
+        raise DomainError("No such canon document.", field="canon_document_id")
+    mark_fresh(document)
+    if proposal.base_version != document.version:
+        raise DomainError(f"{document.title} is at {document.version} now, and the proposal was written against "
+                          f"{proposal.base_version}: amend the proposal against the current text before approving.",
+                          field="proposed_text", kind=Refusal.CONFLICT)
+    version = optional_text(version, field="new_version", limit=limits.NAME) or canon.next_version(document.version)
+    if version == document.version or version in {a.version_after for a in document.amendments.only("version_after")}:
+        raise DomainError(f"The new version must differ from the document's versions so far ({version}).",
+                          field="new_version")
+    return _amendment_write(document=document, actor=actor, decision=decision, request=request, proposal=proposal,
+                            body=proposal.proposed_text, version=version, amendment_type=amendment_type,
+                            can_rollback=can_rollback,
+                            evidence={"request_id": str(request.pk), "decision_id": str(decision.pk),
+                                      "proposal_id": str(proposal.pk), "proposal_revision": proposal.revision,
+                                      "proposed_by": proposal.proposed_by, "sections": proposal.sections})
+
+
+def _amendment_write(*, document: CanonDocument, actor: Actor, decision: DecisionRecord, request: BrainRequest | None,
+                     proposal: CanonProposal | None, body: str, version: str, amendment_type: str,
+                     can_rollback: bool, evidence: dict, rolls_back: CanonAmendment | None = None) -> CanonAmendment:
+    """The amendment row and the document's new text and version: the one place canon text changes."""
+    amendment = CanonAmendment.objects.create(
+        tenant_id=actor.tenant_id, document=document, request=request, decision=decision, proposal=proposal,
+        amendment_type=amendment_type, rolls_back=rolls_back,
+        version_before=document.version, version_after=version, body_before=document.body, body_after=body,
+        diff=canon.unified_diff(document.body, body, document.version, version), evidence=evidence,
+        approved_by=actor.label, approved_at=decision.created_at, can_rollback=can_rollback,
+    )
+    CanonDocument.objects.filter(pk=document.pk).update(body=body, version=version, updated_at=decision.created_at)
+    return amendment
+
+
+def canon_rollback(*, actor: Actor, document_slug: str, amendment_id: Any, reason: str) -> CanonAmendment:
+    """HeadOffice rolls back an amendment: a new `rollback` amendment that puts the sections it
+    changed back as they were (the whole text byte for byte, when nothing came after it), and a
+    decision that records why. Refused when it may not be rolled back, was rolled back already, or
+    a later amendment changed the same sections (those are rolled back first, newest first)."""
+    if not actor.is_head_office:
+        raise DomainError("Only HeadOffice rolls back a canon amendment.", kind=Refusal.FORBIDDEN)
+    why = substantive(reason, field="reason", label="The reason for the rollback")
+    authority = decision_authority(actor=actor)
+    with atomic():
+        document = CanonDocument.objects.select_for_update().filter(tenant_id=actor.tenant_id,
+                                                                    slug=document_slug).first()
+        if document is None:
+            raise DomainError("No such canon document.", kind=Refusal.NOT_FOUND)
+        mark_fresh(document)
+        history = canon.amendments_of(document)
+        target = next((a for a in history if str(a.pk) == str(amendment_id)), None)
+        if target is None:
+            raise DomainError(f"{document.title} has no amendment {amendment_id}.", kind=Refusal.NOT_FOUND)
+        if not target.can_rollback:
+            raise DomainError(f"The amendment to {target.version_after} was approved as one that cannot be rolled "
+                              f"back (can_rollback is false); propose the change back as a new suggestion.",
+                              kind=Refusal.CONFLICT)
+        if target.rolled_back_at is not None:
+            raise DomainError(f"The amendment to {target.version_after} was rolled back already, by "
+                              f"{target.rolled_back_by.version_after}.", kind=Refusal.CONFLICT)
+        blockers = canon.rollback_blockers(target, history)
+        if blockers:
+            names = ", ".join(f"{b.version_before} → {b.version_after} ({', '.join(canon.changed_sections(b.body_before, b.body_after))})"
+                              for b in blockers)
+            raise DomainError(f"Later amendments changed the same sections; roll them back first, newest first: "
+                              f"{names}.", kind=Refusal.CONFLICT)
+        touched = set(canon.changed_sections(target.body_before, target.body_after))
+        if document.body == target.body_after:
+            body = target.body_before  # nothing since: the earlier text, byte for byte
+        else:
+            body = canon.sections_restored(document.body, target.body_before, touched)
+        governs = [b for b in document.governs if b in active_brains(actor.tenant_id)]
+        # The rollback's decision corrects the one that approved the amendment: it supersedes it, which
+        # also keeps it in a lineage (it belongs to no request, the amendment's having closed).
+        decision = _decision_create(
+            actor=actor, authority=authority, request=None, kind=DecisionKind.MCR_DECISION,
+            mcr_decision=McrDecision.APPROVED, affected_brains=governs, supersedes=target.decision,
+            decision_summary=f"Canon rollback: {document.title} {target.version_before} → {target.version_after} "
+                             f"rolled back",
+            reasoning=why)
+        version = canon.next_version(document.version)
+        return _amendment_write(document=document, actor=actor, decision=decision, request=None, proposal=None,
+                                body=body, version=version, amendment_type=AmendmentType.ROLLBACK,
+                                can_rollback=True, rolls_back=target,
+                                evidence={"rolls_back": str(target.pk), "decision_id": str(decision.pk),
+                                          "restores": target.version_before, "sections": sorted(touched)})
+
+
 def four_eyes_check(*, request: BrainRequest, actor: Actor) -> None:
     """The tenant's four-eyes rule, when it is on: whoever classified the suggestion as
     propose_mcr_update does not also approve it (rejecting or parking it stays open to them).
@@ -331,30 +501,6 @@ def four_eyes_check(*, request: BrainRequest, actor: Actor) -> None:
         raise DomainError(f"Four-eyes rule: {actor} classified this suggestion as {C.PROPOSE_MCR_UPDATE}, so "
                           f"another HeadOffice reviewer approves the MCR update (you may still reject or park it).",
                           kind=Refusal.FORBIDDEN)
-
-
-def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecord, document_id: Any, body: str,
-                 version: str) -> CanonAmendment:
-    document = CanonDocument.objects.select_for_update().filter(pk=document_id, tenant_id=actor.tenant_id).first()
-    if document is None:
-        raise DomainError("No such canon document.", field="canon_document_id")
-    mark_fresh(document)
-    body = required_text(body, field="amended_body", label="The amended canon text", limit=limits.DOCUMENT)
-    version = required_text(version, field="new_version", label="The new canon version", limit=limits.NAME)
-    if version == document.version:
-        raise DomainError(f"The new version must differ from the current {document.version}.", field="new_version")
-    import difflib
-
-    diff = "\n".join(difflib.unified_diff(document.body.splitlines(), body.splitlines(), document.version, version,
-                                          lineterm=""))
-    amendment = CanonAmendment.objects.create(
-        tenant_id=actor.tenant_id, document=document, request=request, decision=decision,
-        version_before=document.version, version_after=version, body_before=document.body, body_after=body,
-        diff=diff, evidence={"request_id": str(request.pk), "decision_id": str(decision.pk)},
-        approved_by=actor.label,
-    )
-    CanonDocument.objects.filter(pk=document.pk).update(body=body, version=version, updated_at=decision.created_at)
-    return amendment
 
 
 # --- lessons ---------------------------------------------------------------------------------

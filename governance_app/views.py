@@ -12,13 +12,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import urlencode
+from django.utils.timezone import localdate
 from django.views.decorators.vary import vary_on_headers
 
-from governance_app import selectors, services
+from governance_app import exports, selectors, services
 from governance_app.filters import DecisionFilter, LessonFilter
 from governance_app.forms import (
     ClassifyForm,
@@ -26,6 +28,7 @@ from governance_app.forms import (
     EscalationResolveForm,
     LessonForm,
     McrDecisionForm,
+    ProposalAmendForm,
     WebhookSubscriptionForm,
 )
 from governance_app.kernel import webhooks
@@ -35,6 +38,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
+from requests_app import canon
 from requests_app.models import BrainRequest
 from requests_app.selectors import integrity_queue, ping_pong_queue, request_get, request_get_or_404
 from requests_app.transitions import move_roles_held, moves_open
@@ -71,7 +75,28 @@ def _query_without(data: QueryDict | None, param: str) -> str:
         return ""
     query = data.copy()
     query.pop(param, None)
+    query.pop("export", None)  # a page's links never ask for its download again
     return query.urlencode()
+
+
+def _download(http_request: HttpRequest, download: Callable[..., StreamingHttpResponse]) -> StreamingHttpResponse | None:
+    """The page's whole filtered list as a download when `?export=csv` or `json` asks for it
+    (governance_app.exports); None shows the page, saying why when the export was refused."""
+    if "export" not in http_request.GET:
+        return None
+    actor = actor_for_request(http_request)
+    try:
+        return download(actor=actor, data=http_request.GET, brains=_brains(actor), fmt=http_request.GET.get("export"))
+    except DomainError as error:
+        messages.error(http_request, f"Nothing was exported: {error.message}")
+        return None
+
+
+def _shown(http_request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The page shown instead of a refused download answers 400."""
+    if "export" in http_request.GET:
+        response.status_code = 400
+    return response
 
 
 def _rows_with_forms(rows: Any, make: Callable[[BrainRequest], forms.Form | None],
@@ -99,6 +124,8 @@ REQUEST_LIST = "requests:list"
 # Where each tile leads: the request list filtered to the queue, oldest change first; the list's
 # `queue` parameter covers what a status cannot say, and feedback has its own page.
 QUEUE_LINKS = {
+    "breached": (REQUEST_LIST, "queue=breached&sort=due"),
+    "due_soon": (REQUEST_LIST, "queue=due_soon&sort=due"),
     "needs_review": (REQUEST_LIST, "queue=needs_review&sort=updated"),
     "escalated": (REQUEST_LIST, "status=escalated&sort=updated"),
     "blocked": (REQUEST_LIST, "status=blocked&sort=updated"),
@@ -122,6 +149,9 @@ def dashboard(http_request: HttpRequest) -> HttpResponse:
     actor = actor_for_request(http_request)
     context: dict[str, Any] = {"tiles": [(queue, _tile_href(queue.key))
                                          for queue in selectors.dashboard_queues(actor=actor)]}
+    mine = selectors.assigned_queue(actor=actor)  # issue 14: the reviewer's own queue comes first
+    if mine is not None:
+        context["tiles"].insert(0, (mine, reverse(REQUEST_LIST) + "?assignee=me&queue=open&sort=updated"))
     if not htmx_partial(http_request):  # the tiles refresh on their own; the health panel comes with the page
         context["health"] = selectors.dashboard_health(actor=actor)
         context.update(integrity_queues(actor))
@@ -202,7 +232,6 @@ def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr:
     actor = actor_for_request(http_request)
     # Options are read once, and only when a row has a form to fill.
     brains = cache(lambda: _brains(actor))
-    documents = cache(lambda: _canon_options(actor))
     feedback_page = _page(http_request, selectors.feedback_to_classify(actor=actor))
     mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
 
@@ -214,12 +243,14 @@ def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr:
     def mcr_form(r: BrainRequest) -> McrDecisionForm | None:
         if not _move_open(r, actor, "mcr_decide"):
             return None
-        return McrDecisionForm(key=r.pk, documents=documents(), initial={"lock_version": r.lock_version})
+        return McrDecisionForm(key=r.pk, initial={"lock_version": r.lock_version})
 
+    mcr_rows = _rows_with_forms(mcr_page.object_list, mcr_form, mcr)
+    proposals = canon.proposals_of([row for row, _ in mcr_rows])
     return {"feedback_page": feedback_page, "feedback_query": _query_without(http_request.GET, "page"),
             "feedback_rows": _rows_with_forms(feedback_page.object_list, classify_form, classify),
             "mcr_page": mcr_page, "mcr_query": _query_without(http_request.GET, "mcr_page"),
-            "mcr_rows": _rows_with_forms(mcr_page.object_list, mcr_form, mcr),
+            "mcr_rows": [(row, form, proposals.get(row.pk)) for row, form in mcr_rows],
             "next": _here(http_request, "governance:feedback")}
 
 
@@ -251,20 +282,80 @@ def classify(http_request: HttpRequest, request_id) -> HttpResponse:
                   _feedback_context(http_request, classify=(request, form)))
 
 
+def _mcr_review_context(http_request: HttpRequest, request: BrainRequest, *, decide: forms.Form | None = None,
+                        amend: forms.Form | None = None) -> dict:
+    actor = actor_for_request(http_request)
+    review = selectors.mcr_review(actor=actor, request=request)
+    may_decide = _move_open(request, actor, "mcr_decide")
+    initial = {"lock_version": request.lock_version}
+    documents = _canon_options(actor) if may_decide else []
+    if may_decide and amend is None:
+        amend = ProposalAmendForm(documents=documents, initial={
+            **initial, "proposed_text": review.proposal.proposed_text if review.proposal else ""})
+    if may_decide and decide is None:
+        decide = McrDecisionForm(initial=initial)
+    impact = review.impact
+    links = {}
+    if impact is not None:
+        base = reverse("requests:list")
+        links["open"] = f"{base}?{urlencode({'canon': review.document.slug, 'queue': 'open'})}"
+        if impact.since is not None:
+            links["decided"] = f"{base}?{urlencode({'canon': review.document.slug, 'decided_after': localdate(impact.since).isoformat()})}"
+    return {"r": request, "review": review, "decide_form": decide if may_decide else None,
+            "amend_form": amend if may_decide else None, "links": links,
+            "next_version": canon.next_version(review.document.version) if review.document else ""}
+
+
+@require_GET
+@login_required
+def mcr_review(http_request: HttpRequest, request_id) -> HttpResponse:
+    """The approval screen of one suggestion: the current text, the proposed text, their diff side
+    by side, the impact, the proposal's revisions, and HeadOffice's forms (amend, decide)."""
+    actor = actor_for_request(http_request)
+    request = request_get_or_404(actor=actor, request_id=request_id)
+    if not request.is_feedback:
+        raise Http404("No such suggestion")
+    return render(http_request, "governance_app/mcr_review.html", _mcr_review_context(http_request, request))
+
+
 @require_POST
 @login_required
 def mcr_decide(http_request: HttpRequest, request_id) -> HttpResponse:
     actor, request = _decision_request_or_404(http_request, request_id, "mcr_decide")
-    form = McrDecisionForm(http_request.POST, key=request.pk, documents=_canon_options(actor))
+    form = McrDecisionForm(http_request.POST, key="")
     if form.is_valid():
         try:
             decision = services.mcr_decide(request=request, actor=actor, **form.service_kwargs())
         except DomainError as error:
             form.add_refusal(error)
         else:
+            amendment = decision.amendments.select_related("document").first()
+            if amendment is not None:
+                messages.success(http_request, f"{decision.decision_summary}: {amendment.document.title} is now "
+                                               f"{amendment.version_after}.")
+                return redirect("governance:canon_document", slug=amendment.document.slug)
             return _done(http_request, request, f"{decision.decision_summary} — recorded on “{request}”.")
     _refused(http_request, "The MCR decision")
-    return render(http_request, "governance_app/feedback.html", _feedback_context(http_request, mcr=(request, form)))
+    return render(http_request, "governance_app/mcr_review.html", _mcr_review_context(http_request, request,
+                                                                                       decide=form))
+
+
+@require_POST
+@login_required
+def proposal_amend(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor, request = _decision_request_or_404(http_request, request_id, "mcr_decide")
+    form = ProposalAmendForm(http_request.POST, documents=_canon_options(actor))
+    if form.is_valid():
+        try:
+            proposal = services.canon_proposal_amend(request=request, actor=actor, **form.service_kwargs())
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            messages.success(http_request, f"Proposal amended (revision {proposal.revision}).")
+            return redirect("governance:mcr_review", request_id=request.pk)
+    _refused(http_request, "The amended proposal")
+    return render(http_request, "governance_app/mcr_review.html", _mcr_review_context(http_request, request,
+                                                                                       amend=form))
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -309,8 +400,8 @@ def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | Non
 @login_required
 @vary_on_headers("HX-Request")
 def decisions(http_request: HttpRequest) -> HttpResponse:
-    return render_page_or_fragment(http_request, "governance_app/decisions.html", _decisions_context(http_request),
-                                   fragment="decision-table")
+    return _download(http_request, exports.decisions_download) or _shown(http_request, render_page_or_fragment(
+        http_request, "governance_app/decisions.html", _decisions_context(http_request), fragment="decision-table"))
 
 
 @require_POST
@@ -365,8 +456,8 @@ def _lessons_context(http_request: HttpRequest, *, subject: BrainRequest | None 
 @login_required
 @vary_on_headers("HX-Request")
 def lessons(http_request: HttpRequest) -> HttpResponse:
-    return render_page_or_fragment(http_request, "governance_app/lessons.html", _lessons_context(http_request),
-                                   fragment="lesson-table")
+    return _download(http_request, exports.lessons_download) or _shown(http_request, render_page_or_fragment(
+        http_request, "governance_app/lessons.html", _lessons_context(http_request), fragment="lesson-table"))
 
 
 @require_POST

@@ -135,7 +135,7 @@ MWMS_DB_LOCK_DATABASE = env_bool("DB_LOCK_DATABASE", default=True)  # false on S
 MWMS_DB_TABLE_KINDS = {
     # History: INSERT and SELECT only.
     "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments",
-                    "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"],
+                    "mwms_canon_proposals", "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"],
     # The chain and its registry: never deleted.
     "lineage": ["mwms_brain_requests", "mwms_tasks", "mwms_task_artifacts", "mwms_lessons_learned",
                 "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants",
@@ -145,7 +145,8 @@ MWMS_DB_TABLE_KINDS = {
                 "auth_user", "auth_user_groups", "auth_user_user_permissions", "django_admin_log", "axes_*",
                 "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
                 "mwms_idempotency_keys", "mwms_refusal_windows",
-                "mwms_watches", "mwms_notifications", "mwms_notification_preferences"],
+                "mwms_watches", "mwms_notifications", "mwms_notification_preferences",
+                "mwms_sla_policies", "mwms_sla_targets"],
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
@@ -256,6 +257,11 @@ MWMS_PING_PONG_LIMIT = env_int("MWMS_PING_PONG_LIMIT", 3)
 if MWMS_PING_PONG_LIMIT < 1:
     raise ImproperlyConfigured(f"MWMS_PING_PONG_LIMIT must be 1 or more, not {MWMS_PING_PONG_LIMIT}")
 MWMS_INTEGRITY_QUEUE_SCAN = env_int("MWMS_INTEGRITY_QUEUE_SCAN", 300)
+# Bulk actions on the request list (requests_app.bulk): "all matching the filter" takes at most this
+# many requests; a filter matching more is refused with a sentence, and nothing is done.
+MWMS_BULK_LIMIT = env_int("MWMS_BULK_LIMIT", 500)
+if not 1 <= MWMS_BULK_LIMIT <= 5000:
+    raise ImproperlyConfigured(f"MWMS_BULK_LIMIT must be from 1 to 5000, not {MWMS_BULK_LIMIT}")
 
 # Background work (webhook deliveries, their sweep) runs through Django's Tasks API on the database
 # queue: `manage.py db_worker` (started by `make run`; in production, as many as you like, since

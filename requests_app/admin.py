@@ -11,18 +11,31 @@ from django.contrib import admin
 
 from governance_app.kernel.actors import actor_for_user
 from governance_app.kernel.admin import (
+    EVERY_TENANT,
     LockVersionAdminForm,
     NoDeleteAdminMixin,
     OneLineTextMixin,
     ReadOnlyAdminMixin,
     TenantMatchedAdminForm,
     TenantScopedAdminMixin,
+    admin_tenant_id,
     brain_filter,
     changed_fields_from_form,
     displayed_field_names,
     titled_filter,
 )
-from requests_app.models import BrainRequest, Notification, NotificationPreference, RequestEvent, Signal, Watch
+from governance_app.kernel.errors import DomainError
+from requests_app import sla
+from requests_app.models import (
+    BrainRequest,
+    Notification,
+    NotificationPreference,
+    RequestEvent,
+    Signal,
+    SlaPolicy,
+    SlaTarget,
+    Watch,
+)
 from requests_app.services import request_record_admin_edit
 
 # What an administrator may edit; every other field of a request is read-only here.
@@ -183,3 +196,73 @@ class NotificationPreferenceAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, ad
     list_filter = ("email_mode",)
     list_select_related = ("user",)
     search_fields = ("user__username",)
+
+
+# --- the SLA policy: HeadOffice's page is /sla/; here one row at a time, through the same services ---
+
+class SlaTargetAdminForm(TenantMatchedAdminForm):
+    class Meta:
+        model = SlaTarget
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("request_type", "priority", "clock", "minutes"):
+            if name in cleaned:
+                setattr(self.instance, name, cleaned[name] or None if name == "request_type" else cleaned[name])
+        problem = sla.sla_target_problem(target=self.instance) if self.instance.tenant_id else None
+        if problem:
+            self.add_error("minutes", problem)
+        return cleaned
+
+
+@admin.register(SlaTarget)
+class SlaTargetAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """One target of the tenant's SLA policy; saving or deleting recomputes its open requests' deadlines."""
+
+    form = SlaTargetAdminForm
+    list_display = ("priority", "clock", "request_type", "minutes")
+    list_filter = ("priority", "clock", "request_type")
+
+    def save_model(self, request, obj: SlaTarget, form, change: bool) -> None:
+        tenant_id = admin_tenant_id(request)
+        if not change and tenant_id not in (EVERY_TENANT, None):
+            obj.tenant_id = tenant_id  # new rows land in the staff user's own tenant
+        sla.sla_target_save(target=obj)
+
+    def delete_model(self, request, obj: SlaTarget) -> None:
+        sla.sla_target_delete(target=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for target in queryset:
+            sla.sla_target_delete(target=target)
+
+
+class SlaPolicyAdminForm(TenantMatchedAdminForm):
+    class Meta:
+        model = SlaPolicy
+        fields = ("warn_percent",)
+
+    def clean_warn_percent(self):
+        value = self.cleaned_data["warn_percent"]
+        if value is None or not 1 <= value <= 99:
+            raise forms.ValidationError("A whole percentage between 1 and 99.")
+        return value
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(TenantScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """The tenant's warning threshold; the targets are SLA targets (or HeadOffice's SLA policy page)."""
+
+    form = SlaPolicyAdminForm
+    list_display = ("__str__", "warn_percent", "updated_by", "updated_at")
+    readonly_fields = ("updated_by", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False  # one per tenant, made with its first target
+
+    def save_model(self, request, obj: SlaPolicy, form, change: bool) -> None:
+        try:
+            sla.sla_policy_threshold_save(policy=obj, actor=actor_for_user(request.user))
+        except DomainError as error:  # the form checked it; a direct call is refused the same way
+            raise forms.ValidationError(error.message) from error

@@ -8,19 +8,19 @@ decisions and lessons, is composed in governance_app/api.py.
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.db.models import Prefetch
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
-from mwms_site.api_kit import FindingOut, In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
+from mwms_site.api_kit import Document, FindingOut, In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
 from requests_app.filters import API_ALIASES, BrainRequestFilter
 from requests_app.intake import brain_room_message_intake, signal_intake
 from requests_app.integrity import request_findings
@@ -35,7 +35,8 @@ from requests_app.models import (
     SignalType,
 )
 from requests_app.selectors import request_get, requests_visible_to
-from requests_app.services import request_create, request_move
+from requests_app.services import request_assign, request_create, request_move
+from requests_app.sla import SlaState, request_clock
 from requests_app.transitions import CLOSING_FIELDS, MOVES, Move, move_target, moves_open
 
 router = Router(tags=["requests"])
@@ -104,12 +105,17 @@ class RequestOut(Out):
     mcr_update_status: str
     feedback_classification: str | None
     held_from_status: RequestStatus | None
+    assignee: str | None = Field(description="The username of the HeadOffice reviewer assigned, or null.")
     related_task_ids: list[UUID]
     meta_json: dict[str, Any]
     lock_version: int = Field(description="Send it back as `expected_version` to refuse a stale move.")
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    sla_state: SlaState = Field(description="on_track, due_soon or breached against the tenant's SLA policy; "
+                                            "none for a final request or one no target applies to.")
+    sla_due_at: datetime | None = Field(description="When the running SLA target passes (null with no clock).")
+    status_entered_at: datetime = Field(description="When the request entered its current status.")
     moves_open: list[MoveOut]
 
 
@@ -166,6 +172,7 @@ def request_out(brain_request: BrainRequest, actor: Actor, *, task_ids: list[UUI
     """A request as the API shows it, with the moves open to this caller (no query when the
     task ids are given or prefetched)."""
     r = brain_request
+    clock_ = request_clock(r)
     return {
         "request_id": r.pk, "origin_brain": r.requesting_brain_id, "destination_brain": r.target_brain_id,
         "request_type": r.request_type, "request_title": r.request_title, "request_summary": r.request_summary,
@@ -185,9 +192,11 @@ def request_out(brain_request: BrainRequest, actor: Actor, *, task_ids: list[UUI
         "feedback_required": r.feedback_required, "mcr_update_suggested": r.mcr_update_suggested,
         "mcr_update_status": r.mcr_update_status, "feedback_classification": r.feedback_classification,
         "held_from_status": r.held_from_status,
+        "assignee": r.assignee.get_username() if r.assignee_id else None,
         "related_task_ids": _task_ids(r) if task_ids is None else task_ids,
         "meta_json": r.meta_json, "lock_version": r.lock_version, "created_at": r.created_at,
         "updated_at": r.updated_at, "closed_at": r.closed_at,
+        "sla_state": clock_.state, "sla_due_at": clock_.due_at, "status_entered_at": clock_.status_entered_at,
         "moves_open": [move_out(move, r) for move in moves_open(r, actor)],
     }
 
@@ -247,6 +256,13 @@ class RequestIn(In):
     mcr_update_suggested: bool = False
     meta_json: dict[str, Any] = Field(default_factory=dict)
     note: Text = ""
+    canon_document: Name | None = Field(None, description="mcr_update_suggestion only: the slug of the canon "
+                                                          "document the suggestion changes.")
+    proposed_text: Document | None = Field(None, description="mcr_update_suggestion only: the document's full "
+                                                             "proposed text (Markdown), stored with the request.")
+    section_edits: dict[str, Document] | None = Field(
+        None, description="mcr_update_suggestion only, instead of proposed_text: heading → the section's new text "
+                          "(its heading line included; empty removes it; a new heading is added at the end).")
 
 
 class OutcomeIn(In):
@@ -339,6 +355,16 @@ def move_fields(payload: TransitionIn, rule: Move) -> dict[str, Any]:
     return {field: value for field, value in sent.items() if value is not None}
 
 
+class AssignIn(In):
+    """Assign the request to a HeadOffice reviewer of your organisation, or to nobody."""
+
+    user: Name | Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        description="The reviewer's username (or user id); null unassigns.")
+    note: Text = ""
+    expected_version: int | None = Field(None, ge=0, le=2**31 - 1,
+                                         description="The lock_version you saw; a newer one answers 409.")
+
+
 class SignalIn(In):
     """A signal (connector "signal sources") that becomes a Brain Request citing it."""
 
@@ -423,17 +449,18 @@ def list_requests(request: HttpRequest,
                                                                 "offer, intake or experiment id."),
                   queue: QueryText | None = Query(None, description="A HeadOffice queue (the dashboard's tiles), "
                                                                     "or open."),
+                  sla: SlaState | None = Query(None, description="on_track, due_soon, breached or none."),
                   escalation_flag: bool | None = None, head_office_visible: bool | None = None,
                   created_after: date | None = None, created_before: date | None = None,
                   sort: QueryText | None = Query(None, description="updated, created, title, status, priority, "
-                                                                   "origin or destination; '-' first for "
+                                                                   "origin, destination or due (SLA due time); '-' first for "
                                                                    "descending. Newest first by default."),
                   limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9)):
     """The requests the caller may see, filtered as the request list page filters them, one page
     at a time."""
     given = dict(status=status, request_status=request_status, origin=origin, origin_brain=origin_brain,
                  destination=destination, destination_brain=destination_brain, request_type=request_type,
-                 priority=priority, q=q, queue=queue, escalation_flag=escalation_flag,
+                 priority=priority, q=q, queue=queue, sla=sla, escalation_flag=escalation_flag,
                  head_office_visible=head_office_visible, created_after=created_after,
                  created_before=created_before, sort=sort)
     data, sent_as = _filter_data(given)
@@ -445,10 +472,52 @@ def list_requests(request: HttpRequest,
         raise DomainError("; ".join(f"{f}: {m}" for f, m in fields.items()), field=next(iter(fields)), errors=fields)
     page = filterset.qs
     task_model = BrainRequest._meta.get_field("tasks").related_model
-    items = page[offset:offset + limit].prefetch_related(
+    items = page[offset:offset + limit].select_related("assignee").prefetch_related(
         Prefetch("tasks", queryset=task_model.objects.only("id", "request_id").order_by("created_at")))
     return {"count": page.count(), "limit": limit, "offset": offset,
             "items": [request_out(r, request.auth) for r in items]}
+
+
+class RequestExportQuery(Schema):
+    """The request list's filters (as GET /requests takes them) and the format of the download."""
+
+    format: Literal["csv", "json"] = Field("json", description="csv: a header row, then one row a request; "
+                                                               "json: a list of request objects.")
+    status: RequestStatus | None = Field(None, description="Also as request_status.")
+    request_status: RequestStatus | None = None
+    origin: QueryText | None = Field(None, description="Also as origin_brain.")
+    origin_brain: QueryText | None = None
+    destination: QueryText | None = Field(None, description="Also as destination_brain.")
+    destination_brain: QueryText | None = None
+    request_type: RequestType | None = None
+    priority: Priority | None = None
+    q: QueryText | None = Field(None, description="Words in the title or summary, or an exact offer, intake or "
+                                                  "experiment id.")
+    queue: QueryText | None = Field(None, description="A HeadOffice queue (the dashboard's tiles), or open.")
+    sla: SlaState | None = Field(None, description="on_track, due_soon, breached or none.")
+    escalation_flag: bool | None = None
+    head_office_visible: bool | None = None
+    created_after: date | None = None
+    created_before: date | None = None
+    sort: QueryText | None = Field(None, description="As for GET /requests; most recently changed first by default.")
+
+
+EXPORT_DOC = {"responses": {200: {"description": "The whole filtered set, streamed as a download named for its "
+                                                 "filter (Content-Disposition).",
+                                  "content": {"text/csv": {"schema": {"type": "string"}}}}}}
+
+
+@get(router, "/requests/export", response={200: list[RequestOut], **errors(401, 422)}, openapi_extra=EXPORT_DOC)
+def export_requests(request: HttpRequest, filters: Query[RequestExportQuery]):
+    """Every request the caller may see that the filters keep, as CSV or as a JSON list of request
+    objects (the `items` of GET /requests), streamed: any number of rows in constant memory."""
+    # requests_app.exports builds on this module's request_out, so it is imported when called.
+    from requests_app.exports import requests_download
+
+    given = filters.model_dump(exclude={"format"})
+    data, sent_as = _filter_data(given)
+    brains = [(slug, brain.name) for slug, brain in active_brains(request.auth.tenant_id).items()]
+    return requests_download(actor=request.auth, data=data, brains=brains, fmt=filters.format, names=sent_as)
 
 
 @post(router, "/requests/{request_id}/transition", response={200: RequestOut, **REQUEST_MISSING_OR_HIDDEN})
@@ -460,6 +529,18 @@ def transition_request(request: HttpRequest, request_id: UUID, data: TransitionI
     moved = request_move(request=brain_request, actor=request.auth, move=rule.name, note=data.note,
                          fields=move_fields(data, rule), expected_version=data.expected_version)
     return request_out(moved, request.auth)
+
+
+@post(router, "/requests/{request_id}/assign", response={200: RequestOut, **REQUEST_MISSING_OR_HIDDEN})
+def assign_request(request: HttpRequest, request_id: UUID, data: AssignIn):
+    """Assign a HeadOffice reviewer to the request (`user`), or nobody (`user`: null), recorded as an
+    `assigned` event. Only HeadOffice assigns (403); the person must be a HeadOffice member of the
+    same organisation (422); a final request, the same person again or a stale `expected_version`
+    answer 409."""
+    brain_request = visible_request(request.auth, request_id)
+    assigned = request_assign(request=brain_request, actor=request.auth, assignee=data.user, note=data.note,
+                              expected_version=data.expected_version)
+    return request_out(assigned, request.auth)
 
 
 class IntegrityOut(Out):

@@ -7,11 +7,13 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from requests_app import canon
 from requests_app.models import Priority, RequestStatus, RequestType
 from requests_app.queues import QUEUE_SPECS, queue_conditions
+from requests_app.sla import SlaState, sla_conditions
 
 ANY_YES_NO = (("", "Any"), ("true", "Yes"), ("false", "No"))
 
@@ -26,10 +28,15 @@ class RequestOrdering(django_filters.OrderingFilter):
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if not value:
             return qs
-        ordering = [self.get_ordering_value(param) for param in value]
+        ordering: list[Any] = [self.get_ordering_value(param) for param in value]
         last = ordering[-1]
         if last.lstrip("-") in TIED_SORTS:
             ordering.append("-updated_at" if last.startswith("-") else "updated_at")
+        # By due time, soonest first, the requests with no SLA clock after them; descending, the
+        # reverse. The order of the (tenant, sla_due_at, updated_at) index on PostgreSQL read
+        # forwards or backwards, and the same on SQLite, whose NULLs sort first unless told.
+        ordering = [F("sla_due_at").asc(nulls_last=True) if o == "sla_due_at"
+                    else F("sla_due_at").desc(nulls_first=True) if o == "-sla_due_at" else o for o in ordering]
         return qs.order_by(*ordering)
 
 
@@ -38,7 +45,7 @@ def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-TIED_SORTS = frozenset({"status", "priority", "requesting_brain_id", "target_brain_id"})
+TIED_SORTS = frozenset({"status", "priority", "requesting_brain_id", "target_brain_id", "sla_due_at"})
 
 
 class BrainRequestFilter(django_filters.FilterSet):
@@ -53,23 +60,43 @@ class BrainRequestFilter(django_filters.FilterSet):
                                                        widget=forms.Select(choices=ANY_YES_NO))
     queue = django_filters.ChoiceFilter(method="in_queue", label="Queue", empty_label="Any queue",
                                         choices=[("open", "Open"), *((q.key, q.label) for q in QUEUE_SPECS)])
+    # Personal assignment (issue 14): me, nobody, or a HeadOffice member by id.
+    assignee = django_filters.ChoiceFilter(method="assigned_to", label="Assignee", empty_label="Anyone")
+    sla = django_filters.ChoiceFilter(method="in_sla_state", label="SLA", empty_label="Any SLA state",
+                                      choices=SlaState.choices)
     # Days as ranges of created_at from local midnight, not created_at::date: the cast would keep
     # the (tenant, created_at) index from serving the filter.
     created_after = django_filters.DateFilter(method="created_from", label="Created from",
                                               widget=forms.DateInput(attrs={"type": "date"}))
     created_before = django_filters.DateFilter(method="created_to", label="Created to",
                                                widget=forms.DateInput(attrs={"type": "date"}))
+    # The impact of a canon change links here (issue 15): the requests a canon document covers, and
+    # those with a decision from a day on.
+    canon = django_filters.CharFilter(method="covered_by", label="Covered by the canon document")
+    decided_after = django_filters.DateFilter(method="decided_from", label="Decided from",
+                                              widget=forms.DateInput(attrs={"type": "date"}))
     sort = RequestOrdering(
         fields=(("updated_at", "updated"), ("created_at", "created"), ("request_title", "title"),
                 ("status", "status"), ("priority", "priority"), ("requesting_brain_id", "origin"),
-                ("target_brain_id", "destination")),
+                ("target_brain_id", "destination"), ("sla_due_at", "due")),
         label="Sort",
     )
 
-    def __init__(self, *args, brain_choices: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, brain_choices: list[tuple[str, str]], people: list[tuple[str, str]] | None = None,
+                 user_id: int | None = None, tenant_id: Any = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.tenant_id = tenant_id
         self.filters["origin"].extra["choices"] = brain_choices
         self.filters["destination"].extra["choices"] = brain_choices
+        self.filters["assignee"].extra["choices"] = [("me", "Me"), ("nobody", "Nobody"), *(people or [])]
+        self.user_id = user_id
+
+    def assigned_to(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "me":
+            return queryset.filter(assignee_id=self.user_id) if self.user_id else queryset.none()
+        if value == "nobody":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=int(value))  # one of the choices: a HeadOffice member's id
 
     def created_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.filter(created_at__gte=_midnight(value))
@@ -77,8 +104,18 @@ class BrainRequestFilter(django_filters.FilterSet):
     def created_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.filter(created_at__lt=_midnight(value + timedelta(days=1)))
 
+    def covered_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        document = canon.document_in(tenant_id=self.tenant_id, slug=value) if self.tenant_id else None
+        return queryset.filter(canon.covered(document)) if document is not None else queryset.none()
+
+    def decided_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(canon.decided_since(_midnight(value)))
+
     def in_queue(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(queue_conditions()[value])
+
+    def in_sla_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(sla_conditions()[value])
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         words = value.split()

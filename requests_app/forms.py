@@ -112,11 +112,23 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
     feedback_required = forms.BooleanField(required=False, label="Feedback for HeadOffice")
     mcr_update_suggested = forms.BooleanField(required=False, label="Suggests an MCR update")
     head_office_visible = forms.BooleanField(required=False, initial=True, label="Visible to HeadOffice")
+    # An mcr_update_suggestion's exact change (issue 15): the document, and its full proposed text.
+    canon_document = forms.ChoiceField(label="Canon document to change", required=False,
+                                       help_text="MCR update suggestions: the document the change is to.")
+    proposed_text = forms.CharField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
+                                    widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}),
+                                    help_text="The document's full text as it should read (Markdown); HeadOffice "
+                                              "sees it beside the current text before deciding.")
 
-    def __init__(self, *args, origins: list[tuple[str, str]], brains: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, origins: list[tuple[str, str]], brains: list[tuple[str, str]],
+                 documents: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["origin_brain"].choices = origins
         self.fields["destination_brain"].choices = [("", "—"), *brains]
+        if documents is None:  # a form with no canon to choose from proposes no change to it
+            del self.fields["canon_document"], self.fields["proposed_text"]
+        else:
+            self.fields["canon_document"].choices = [("", "—"), *documents]
 
 
 class NoteForm(FormRefusalMixin, forms.Form):
@@ -124,3 +136,65 @@ class NoteForm(FormRefusalMixin, forms.Form):
 
     note = forms.CharField(label="Add a note to the history", max_length=limits.TEXT,
                            widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RequestIdsField(forms.Field):
+    """Several request ids from ticked boxes or hidden inputs; each is checked by the bulk service."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[str]:
+        if not value:
+            return []
+        return [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+
+BULK_SCOPES = (("selected", "The requests ticked"), ("page", "Every request on this page"),
+               ("filter", "Every request matching the filter"))
+REJECT_FIELDS = ("outcome_type", "result_summary", "outcome_decision", "outcome_evidence", "next_step",
+                 "next_step_owner", "head_office_review_required", "closure_reason")
+ROUTE_FIELDS = ("review_owner", "destination_brain", "routing_notes")
+
+
+class BulkForm(FormRefusalMixin, forms.Form):
+    """The request list's bulk bar: which requests, which action, and the input the action takes.
+    The input goes to each request's own service, which says what is missing or wrong."""
+
+    action = forms.ChoiceField(choices=[("route", "Route"), ("park", "Park"), ("reject", "Reject"),
+                                        ("assign", "Assign"), ("note", "Add a note")])
+    scope = forms.ChoiceField(choices=BULK_SCOPES, initial="selected", widget=forms.RadioSelect, label="Apply to")
+    selected = RequestIdsField(required=False)
+    page_ids = RequestIdsField(required=False)
+    query = forms.CharField(required=False, widget=forms.HiddenInput, max_length=limits.TEXT)
+    note = forms.CharField(required=False, label="Note", max_length=limits.TEXT,
+                           help_text="Written on each request's history; parking and adding a note need one.",
+                           widget=forms.Textarea(attrs={"rows": 2}))
+    assignee = forms.ChoiceField(required=False, label="Assign to")
+
+    def __init__(self, *args, brains: list[tuple[str, str]], people: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ROUTE_FIELDS:
+            self.fields[name] = move_field(name, brains, required=False)
+        self.fields["review_owner"].required_hint = True
+        self.fields["destination_brain"].choices = [("", "— keep each request's"), *brains]
+        for name in REJECT_FIELDS:
+            self.fields[name] = move_field(name, brains, required=False)
+            self.fields[name].required_hint = name != "closure_reason"
+        self.fields["assignee"].choices = [("", "Nobody (unassign)"), *people]
+
+    def route_fields(self) -> dict:
+        return {name: self.cleaned_data.get(name) or "" for name in ROUTE_FIELDS}
+
+    def reject_fields(self) -> dict:
+        return move_input({name: self.cleaned_data.get(name) for name in REJECT_FIELDS})
+
+
+class AssignForm(FormRefusalMixin, forms.Form):
+    """The drill-down's assign / unassign."""
+
+    assignee = forms.ChoiceField(required=False, label="Assign to")
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, people: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [("", "Nobody"), *people]

@@ -8,9 +8,10 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from governance_app.kernel import limits
+from governance_app.kernel import clock, limits
 from governance_app.kernel.db import (
     AppendOnlyModel,
+    DbNow,
     append_only_trigger,
     brain_column,
     brain_of,
@@ -209,10 +210,24 @@ class BrainRequest(models.Model):
     # The status a hold (blocked, parked, awaiting evidence, escalated) returns to when it lifts.
     held_from_status = models.TextField(choices=RequestStatus.choices, null=True, blank=True)
 
+    # The HeadOffice reviewer personally looking after the request (issue 14): a person of the same
+    # tenant (a composite key to mwms_tenant_users, requests_app migration 0013), a HeadOffice
+    # member (the assign service checks it); every change is an `assigned` event.
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="requests_assigned", db_index=False,
+                                 help_text="The HeadOffice reviewer personally looking after it.")
+
     # Optimistic concurrency: every change bumps it; a form that saw an older version is refused.
     lock_version = models.IntegerField(default=0, db_default=0)
     # The head of the request's chain: its events and decisions (kernel.digests).
     chain_seq, chain_head = chain_head_columns()
+
+    # SLA clocks (requests_app.sla): when the request entered its current status (the time of the
+    # event that moved it there, written in the same transaction), and the deadlines the tenant's
+    # policy gives it from there, so the "due soon" and "breached" queues are index range scans.
+    status_entered_at = models.DateTimeField(default=clock.now, db_default=DbNow())
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = TABLE
@@ -272,6 +287,12 @@ class BrainRequest(models.Model):
                 name=f"{TABLE}_routed_has_review_owner",
             ),
             models.CheckConstraint(condition=models.Q(lock_version__gte=0), name=f"{TABLE}_lock_version_positive"),
+            # A deadline comes with its warning, and the warning is not after it.
+            models.CheckConstraint(
+                condition=models.Q(sla_due_at__isnull=True, sla_warn_at__isnull=True)
+                | models.Q(sla_due_at__isnull=False, sla_warn_at__isnull=False, sla_warn_at__lte=models.F("sla_due_at")),
+                name=f"{TABLE}_sla_warn_before_due",
+            ),
             tenant_key(TABLE),
             *length_checks(TABLE),
         ]
@@ -308,6 +329,13 @@ class BrainRequest(models.Model):
             models.Index(fields=["tenant", "review_owner_id"], condition=models.Q(review_owner_id__isnull=False),
                          name="mwms_req_review_owner"),
             models.Index(fields=["parent_request"], name="mwms_req_parent"),
+            # "Assigned to me" and the list's assignee filter.
+            models.Index(fields=["tenant", "assignee", "updated_at"], condition=models.Q(assignee__isnull=False),
+                         name="mwms_req_assignee_updated"),
+            # The SLA queues and the list's sort by due time (requests_app.sla).
+            models.Index(fields=["tenant", "sla_due_at", "updated_at"], name="mwms_req_sla_due"),
+            models.Index(fields=["tenant", "sla_warn_at"], condition=models.Q(sla_warn_at__isnull=False),
+                         name="mwms_req_sla_warn"),
         ]
 
     def __str__(self) -> str:
@@ -341,6 +369,7 @@ class RequestEventType(models.TextChoices):
     DECISION_RECORDED = "decision_recorded", "Decision recorded"
     LESSON_RECORDED = "lesson_recorded", "Lesson recorded"
     RULE_VIOLATION = "rule_violation", "Rule violation"
+    ASSIGNED = "assigned", "Assigned"   # a HeadOffice reviewer assigned or unassigned (issue 14)
 
 
 class RequestEvent(AppendOnlyModel):
@@ -525,3 +554,89 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.email_mode}"
+
+
+# --- SLA policy (issue 14) ---------------------------------------------------------------------
+
+# The statuses a request can wait in: each may have a target for the time spent in it.
+SLA_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
+
+
+class SlaClock(models.TextChoices):
+    """What a target bounds: the time in one open status, or the whole life of the request."""
+
+    NEW = "new", "New → moved on"
+    UNDER_REVIEW = "under_review", "Under review → routed"
+    ROUTED = "routed", "Routed → accepted"
+    IN_PROGRESS = "in_progress", "In progress → responded"
+    RESPONDED = "responded", "Responded → closed"
+    ESCALATED = "escalated", "Escalated → resolved"
+    BLOCKED = "blocked", "Blocked → unblocked"
+    PARKED = "parked", "Parked → resumed"
+    AWAITING_EVIDENCE = "awaiting_evidence", "Awaiting evidence"
+    AWAITING_HEAD_OFFICE_REVIEW = "awaiting_head_office_review", "Awaiting HeadOffice review"
+    AWAITING_MCR_DECISION = "awaiting_mcr_decision", "Awaiting MCR decision"
+    RETURNED_FOR_REVISION = "returned_for_revision", "Returned for revision"
+    TOTAL = "total", "Open → closed (whole request)"
+
+
+SLA_TARGET_MAX_MINUTES = 366 * 24 * 60   # a year and a day: anything longer is not a service level
+
+
+class SlaPolicy(models.Model):
+    """A tenant's SLA policy: when a clock counts as due soon (the share of its target elapsed)."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    warn_percent = models.IntegerField(default=80, db_default=80,
+                                       help_text="Due soon once this share of a target has elapsed (1–99).")
+    updated_at = updated_at()
+    updated_by = models.TextField(max_length=limits.columns("mwms_sla_policies")["updated_by"], blank=True)
+
+    class Meta:
+        db_table = "mwms_sla_policies"
+        verbose_name_plural = "SLA policies"
+        verbose_name = "SLA policy"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="mwms_sla_policies_one_per_tenant"),
+            models.CheckConstraint(condition=models.Q(warn_percent__gte=1, warn_percent__lte=99),
+                                   name="mwms_sla_policies_warn_percent_range"),
+            *length_checks("mwms_sla_policies"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA policy (due soon at {self.warn_percent}%)"
+
+
+class SlaTarget(models.Model):
+    """One target of a tenant's SLA policy: for a priority (and optionally one request type), the
+    longest a request may spend in a status, or open in all (`total`). A type's target overrides
+    the all-types one for the same priority and clock."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    request_type = models.TextField(choices=RequestType.choices, null=True, blank=True,
+                                    help_text="Empty: every request type without a target of its own.")
+    priority = text(choices=Priority.choices)
+    clock = text(choices=SlaClock.choices)
+    minutes = models.IntegerField(help_text="The target, in minutes.")
+
+    class Meta:
+        db_table = "mwms_sla_targets"
+        ordering = ["request_type", "priority", "clock"]
+        verbose_name = "SLA target"
+        constraints = [
+            choices_check("request_type", RequestType, table="mwms_sla_targets", nullable=True),
+            choices_check("priority", Priority, table="mwms_sla_targets"),
+            choices_check("clock", SlaClock, table="mwms_sla_targets"),
+            models.CheckConstraint(condition=models.Q(minutes__gte=1, minutes__lte=SLA_TARGET_MAX_MINUTES),
+                                   name="mwms_sla_targets_minutes_range"),
+            models.UniqueConstraint(fields=["tenant", "priority", "clock"], condition=models.Q(request_type__isnull=True),
+                                    name="mwms_sla_targets_one_per_clock"),
+            models.UniqueConstraint(fields=["tenant", "request_type", "priority", "clock"],
+                                    condition=models.Q(request_type__isnull=False),
+                                    name="mwms_sla_targets_one_per_type_clock"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} {self.clock}: {self.minutes} min"

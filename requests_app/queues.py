@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
+from governance_app.kernel import clock
 from requests_app.models import FEEDBACK_REQUEST_TYPES, FINAL_STATUSES, RequestStatus
+from requests_app.sla import SlaState, sla_conditions
 
 S = RequestStatus
 
@@ -28,9 +29,15 @@ class QueueSpec:
     hint: str
     # Whether a non-empty queue is a problem to look at now (drawn in the attention colour).
     urgent: bool = False
+    # Which of its requests the tile names: the one unchanged longest, or the one due first.
+    first_by: str = "updated_at"
 
 
 QUEUE_SPECS: tuple[QueueSpec, ...] = (
+    QueueSpec("breached", "Breached", "Past an SLA target: the longest overdue first.", urgent=True,
+              first_by="sla_due_at"),
+    QueueSpec("due_soon", "Due soon", "Most of an SLA target has elapsed: act before it passes.",
+              first_by="sla_due_at"),
     QueueSpec("needs_review", "Needs review", "New or under review: route, return or reject."),
     QueueSpec("escalated", "Escalated", "Waiting for the escalation owner's decision.", urgent=True),
     QueueSpec("blocked", "Blocked", "Held until a blocker is lifted.", urgent=True),
@@ -47,7 +54,7 @@ QUEUE_SPECS: tuple[QueueSpec, ...] = (
 # The queues that hold only open requests (neither closed nor rejected): the dashboard counts
 # them in one pass over the open requests, which an index finds without reading the rest. A queue
 # not listed here is counted over every request.
-OPEN_QUEUES = frozenset({"open", "needs_review", "escalated", "blocked", "awaiting_head_office_review",
+OPEN_QUEUES = frozenset({"open", "breached", "due_soon", "needs_review", "escalated", "blocked", "awaiting_head_office_review",
                          "feedback_to_classify", "awaiting_mcr_decision", "stale", "responded_without_outcome"})
 
 
@@ -57,9 +64,12 @@ def stale_after_days() -> int:
 
 def queue_conditions(*, now: datetime | None = None) -> dict[str, Q]:
     """Each HeadOffice queue as a condition on BrainRequest (the queues may overlap)."""
-    now = now or timezone.now()
+    now = now or clock.now()
+    sla = sla_conditions(now)
     return {
         "open": ~Q(status__in=FINAL_STATUSES),
+        "breached": sla[SlaState.BREACHED],
+        "due_soon": sla[SlaState.DUE_SOON],
         "needs_review": Q(status__in=[S.NEW, S.UNDER_REVIEW]),
         "escalated": Q(status=S.ESCALATED),
         "blocked": Q(status=S.BLOCKED),

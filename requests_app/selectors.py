@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,7 +17,7 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
-from governance_app.models import DecisionRecord, RefusalWindow
+from governance_app.models import Brain, DecisionRecord, RefusalWindow
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
     FINAL_STATUSES,
@@ -25,7 +26,8 @@ from requests_app.models import (
     RequestEventType,
 )
 
-REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain")
+REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain",
+                   "assignee")
 
 
 def _supporting_q(slug: str) -> Q:
@@ -65,8 +67,22 @@ def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
     task at all."""
     tasks = BrainRequest.tasks.rel.related_model.objects.filter(request=OuterRef("pk")).order_by()
     task_count = Subquery(tasks.values("request").annotate(n=Count("pk")).values("n"))
-    return (requests_visible_to(actor).select_related("requesting_brain", "target_brain")
+    return (requests_visible_to(actor).select_related("requesting_brain", "target_brain", "assignee")
             .annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
+
+
+def person_label(user: Any) -> str:
+    """How a person is named on the pages and in the history: their full name, else their username."""
+    return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
+
+
+def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
+    """(user id, name) of the tenant's HeadOffice members, the people a request can be assigned to,
+    by name (one query)."""
+    users = get_user_model().objects.filter(
+        is_active=True, memberships__tenant_id=tenant_id, memberships__brain_id=Brain.HEADOFFICE,
+    ).distinct().order_by("first_name", "last_name", "username")
+    return [(str(user.pk), person_label(user)) for user in users]
 
 
 @dataclass

@@ -27,8 +27,8 @@ from governance_app.kernel.fastpath import insert_row, versioned_update
 from governance_app.kernel.refusals import records_refusal, refusal_count
 from governance_app.kernel.text_rules import optional_text, required_text, storable, substantive
 from governance_app.kernel.transactions import atomic
-from governance_app.models import Authority, Brain, RefusalSubject
-from requests_app import notifications
+from governance_app.models import Authority, Brain, CanonDocument, CanonProposal, Membership, RefusalSubject
+from requests_app import canon, notifications, sla
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -41,7 +41,7 @@ from requests_app.models import (
     RequestType,
 )
 from requests_app.integrity import closing_findings
-from requests_app.selectors import lineage_evidence_kinds, requests_visible_to
+from requests_app.selectors import lineage_evidence_kinds, person_label, requests_visible_to
 from requests_app.transitions import HOLDS, RESUME, Move, move_check, resume_status
 
 S = RequestStatus
@@ -92,7 +92,13 @@ def request_record_admin_edit(*, request: BrainRequest, actor: Actor, changed_fi
     with atomic():
         request.updated_at = clock.now()
         request.lock_version += 1
-        request.save(update_fields=[*changed_fields, "updated_at", "lock_version"])
+        sla_fields = []
+        if "priority" in changed_fields:  # another priority, other targets (requests_app.sla)
+            for name, value in sla.sla_values(request, sla.sla_policy_for(tenant_id=request.tenant_id,
+                                                                          priority=request.priority)).items():
+                setattr(request, name, value)
+                sla_fields.append(name)
+        request.save(update_fields=[*changed_fields, *sla_fields, "updated_at", "lock_version"])
         if changed_fields:
             request_event_write(
                 request=request, actor=actor, event_type=RequestEventType.FIELDS_CHANGED,
@@ -144,8 +150,14 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                    source_page: str = "", source_system: str = "", head_office_visible: bool = True,
                    escalation_flag: bool = False, feedback_required: bool = False,
                    mcr_update_suggested: bool = False, meta_json: Mapping[str, Any] | None = None,
-                   note: str = "") -> BrainRequest:
-    """Create a structured Brain Request with its lineage (protocol rule 2, rule 4)."""
+                   note: str = "", canon_document: str | None = None, proposed_text: str | None = None,
+                   section_edits: Mapping[str, str] | None = None) -> BrainRequest:
+    """Create a structured Brain Request with its lineage (protocol rule 2, rule 4).
+
+    An mcr_update_suggestion may carry its exact change to one canon document (`canon_document`,
+    its slug): the document's full proposed text, or the new text of the sections it changes
+    (`section_edits`, heading → the section's text with its heading line), stored with the request
+    as its first proposal revision (CanonProposal)."""
     if actor.is_executor:
         raise DomainError("Executors work tasks; they cannot create requests.", kind=Refusal.FORBIDDEN)
     origin_slug = (origin_brain or "").strip() or None
@@ -172,7 +184,17 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
     if too_large:
         raise DomainError(f"meta_json: {too_large}.", field="meta_json")
 
+    change = canon_document or proposed_text or section_edits
+    if change and request_type != RequestType.MCR_UPDATE_SUGGESTION:
+        raise DomainError("Only an mcr_update_suggestion proposes a change to canon (canon_document, "
+                          "proposed_text, section_edits).", field="canon_document")
+    if change and not (canon_document or "").strip():
+        raise DomainError("Name the canon document the change is to (canon_document, its slug).",
+                          field="canon_document")
+    mcr_update_suggested = mcr_update_suggested or bool(change)
+
     with atomic():
+        now = clock.now()
         parent = originating_task = None
         if originating_task_id:
             # Read only, through the originating_task relation: a lineage lookup, no task module imported.
@@ -212,16 +234,65 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             mcr_update_status=McrUpdateStatus.SUGGESTED if mcr_update_suggested else McrUpdateStatus.NONE,
             meta_json=meta_json,
             created_by=actor.label,
+            created_at=now, updated_at=now, status_entered_at=now,
+            **sla.sla_values(BrainRequest(status=RequestStatus.NEW, priority=priority, request_type=request_type,
+                                          created_at=now, status_entered_at=now),
+                             sla.sla_policy_for(tenant_id=actor.tenant_id, priority=priority)),
         )
+        payload = {"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None}
+        summary = f"{origin} asked {destination}: {title}"
+        if change:  # the proposal names the request, and its created event names the proposal
+            insert_row(request)
+            mark_fresh(request)  # new in this transaction: its chain's head (0) is the stored one
+            proposal = canon_proposal_write(request=request, actor=actor, document_slug=canon_document.strip(),
+                                            proposed_text=proposed_text, section_edits=section_edits)
+            payload.update({"canon_proposal_id": str(proposal.pk), "canon_document": proposal.document.slug,
+                            "sections": proposal.sections})
+            request_event_write(request=request, actor=actor, event_type=RequestEventType.CREATED,
+                                to_status=request.status, summary=summary, note=note, at=now, payload=payload)
+            return request
         created = request_event_new(
             request=request, actor=actor, event_type=RequestEventType.CREATED, to_status=request.status,
-            summary=f"{origin} asked {destination}: {title}", note=note,
-            payload={"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None},
+            summary=summary, note=note, at=now, payload=payload,
         )
         born_with_first_row(request, created)  # the request is inserted naming its created event as its head
         insert_row(request)
         request_event_insert(created)
     return request
+
+
+def canon_proposal_write(*, request: BrainRequest, actor: Actor, document_slug: str | None = None,
+                         proposed_text: str | None = None, section_edits: Mapping[str, str] | None = None,
+                         note: str = "", revision: int = 1, document: CanonDocument | None = None) -> CanonProposal:
+    """One revision of the change a suggestion proposes to a canon document, checked: the document
+    is the tenant's, the text is storable and differs from the document's current text. Called in
+    the caller's transaction (request_create, governance_app.services.canon_proposal_amend)."""
+    if document is None:
+        document = CanonDocument.objects.filter(tenant_id=actor.tenant_id, slug=document_slug).first()
+        if document is None:
+            raise DomainError(f"No canon document {document_slug!r} in this tenant.", field="canon_document")
+    if proposed_text and section_edits:
+        raise DomainError("Give either the full proposed text or the sections' new text, not both.",
+                          field="section_edits")
+    if section_edits:
+        if not isinstance(section_edits, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in section_edits.items()):
+            raise DomainError("section_edits: an object of heading → the section's new text.", field="section_edits")
+        for name, value in section_edits.items():
+            storable(value, field="section_edits", limit=limits.DOCUMENT)
+        proposed_text = canon.sections_replaced(document.body, dict(section_edits))
+    if proposed_text is None or not proposed_text.strip():
+        raise DomainError("The proposed text is required: the document's full text as it should read.",
+                          field="proposed_text")
+    proposed_text = storable(proposed_text, field="proposed_text", limit=limits.DOCUMENT)
+    if proposed_text == document.body:
+        raise DomainError(f"The proposed text is the same as {document.title} {document.version}: it proposes "
+                          f"no change.", field="proposed_text")
+    return CanonProposal.objects.create(
+        tenant_id=actor.tenant_id, request=request, document=document, revision=revision,
+        base_version=document.version, proposed_text=proposed_text,
+        sections=canon.changed_sections(document.body, proposed_text),
+        note=optional_text(note, field="note", limit=limits.TEXT), proposed_by=actor.label)
 
 
 def _uuid(value: Any, *, field: str) -> uuid.UUID:
@@ -256,6 +327,12 @@ def request_commit(*, request: BrainRequest, actor: Actor, to_status: str, chang
     values = {**changes, "status": to_status, "updated_at": now}
     if to_status in (S.CLOSED, S.REJECTED):
         values["closed_at"] = now
+    # The SLA clocks: a new status starts its clock at this move's event (requests_app.sla).
+    entered = now if to_status != from_status else request.status_entered_at
+    values.update(status_entered_at=entered, **sla.sla_values(
+        BrainRequest(status=to_status, priority=request.priority, request_type=request.request_type,
+                     created_at=request.created_at, status_entered_at=entered),
+        sla.sla_policy_for(tenant_id=request.tenant_id, priority=request.priority)))
     before = {field: getattr(request, field) for field in values}
     # The lock_version condition makes a lost race visible on every database (SQLite has no row locks).
     if not versioned_update(request, values):
@@ -265,10 +342,10 @@ def request_commit(*, request: BrainRequest, actor: Actor, to_status: str, chang
         setattr(request, field, value)
     request.lock_version += 1
     changed = {f: [_field_value(before[f]), _field_value(v)] for f, v in values.items()
-               if f != "updated_at" and before[f] != v}
+               if f != "updated_at" and f not in sla.SLA_FIELDS and before[f] != v}
     request_event_write(request=request, actor=actor, event_type=event_type, summary=summary,
                         from_status=from_status, to_status=to_status, note=note, changed_fields=changed,
-                        payload=dict(payload or {}))
+                        payload=dict(payload or {}), at=now)
     return request
 
 
@@ -577,3 +654,66 @@ def request_note_add(*, request: BrainRequest, actor: Actor, note: str) -> Reque
         return request_event_write(request=mark_fresh(locked), actor=actor, event_type=RequestEventType.NOTE,
                                    summary="Note", note=text)
 
+
+
+# --- personal assignment (issue 14) -------------------------------------------------------------
+
+def assignee_find(*, actor: Actor, assignee: Any) -> Any:
+    """The HeadOffice member of the actor's tenant that `assignee` names (a user, their id or their
+    username), or a refusal naming the field. A person of another tenant is "no such person": the
+    answer tells nothing of another organisation's people."""
+    key = getattr(assignee, "pk", assignee)
+    lookup = {"user_id": key} if isinstance(key, int) or str(key).isdigit() else {"user__username": str(key).strip()}
+    memberships = Membership.objects.filter(tenant_id=actor.tenant_id, **lookup).select_related("user")
+    found = list(memberships)
+    if not found:
+        raise DomainError(f"Assignee: there is no person called {limits.clip(str(key), 80)!r} in this organisation.",
+                          field="assignee")
+    user = found[0].user
+    if not any(m.brain_id == Brain.HEADOFFICE for m in found):
+        raise DomainError(f"Assignee: {person_label(user)} is not a HeadOffice member; only HeadOffice reviewers "
+                          f"are assigned requests.", field="assignee")
+    if not user.is_active:
+        raise DomainError(f"Assignee: {person_label(user)}'s account is switched off.", field="assignee")
+    return user
+
+
+def request_assign(*, request: BrainRequest | Any, actor: Actor, assignee: Any, note: str = "",
+                   expected_version: int | None = None) -> BrainRequest:
+    """Assign a HeadOffice reviewer to a request (None: nobody), recorded as an `assigned` event."""
+    if not actor.is_head_office or actor.is_executor or actor.is_integration:
+        raise DomainError("Only HeadOffice assigns requests to a reviewer.", kind=Refusal.FORBIDDEN)
+    person = None if assignee in (None, "") else assignee_find(actor=actor, assignee=assignee)
+    note = optional_text(note, field="note")
+    with atomic():
+        pk = request.pk if isinstance(request, BrainRequest) else request
+        # Only the request's row is locked (the person joined beside it may be none).
+        locked = (BrainRequest.objects.select_for_update(of=("self",)).select_related("assignee")
+                  .filter(pk=pk, tenant_id=actor.tenant_id).first())
+        if locked is None:
+            raise DomainError("No such request.", kind=Refusal.NOT_FOUND)
+        mark_fresh(locked)
+        if expected_version is not None and locked.lock_version != expected_version:
+            raise DomainError("Someone else changed this request while you were looking at it. "
+                              "Reload it to see the change, then try again.", kind=Refusal.CONFLICT)
+        if locked.is_final:
+            raise DomainError(f"This request is {locked.get_status_display().lower()}; it is final and cannot "
+                              f"change.", kind=Refusal.CONFLICT)
+        before = locked.assignee
+        if (before.pk if before else None) == (person.pk if person else None):
+            raise DomainError(f"It is already assigned to {person_label(person)}." if person
+                              else "It is assigned to nobody already.", kind=Refusal.CONFLICT)
+        now = clock.now()
+        if not versioned_update(locked, {"assignee": person, "updated_at": now}):
+            raise DomainError("Someone else changed this request at the same moment. Reload and try again.",
+                              kind=Refusal.CONFLICT)
+        locked.assignee, locked.updated_at = person, now
+        locked.lock_version += 1
+        summary = (f"Assigned to {person_label(person)}" if person else f"Unassigned from {person_label(before)}")
+        request_event_write(
+            request=locked, actor=actor, event_type=RequestEventType.ASSIGNED, summary=summary, note=note,
+            changed_fields={"assignee": [before.get_username() if before else None,
+                                         person.get_username() if person else None]},
+            payload={"assignee_id": person.pk if person else None, "previous_assignee_id": before.pk if before else None},
+        )
+    return locked

@@ -1,15 +1,18 @@
 from django.urls import path
 
-from requests_app import notification_views, views
+from requests_app import bulk_views, notification_views, sla_views, views
 
 app_name = "requests"
 urlpatterns = [
     path("requests/", views.request_list, name="list"),
     path("requests/new/", views.request_create, name="create"),
+    path("requests/bulk/", bulk_views.request_bulk, name="bulk"),
     path("requests/<uuid:request_id>/", views.request_detail, name="detail"),
     path("requests/<uuid:request_id>/moves/<slug:move>/", views.request_move, name="move"),
     path("requests/<uuid:request_id>/notes/", views.request_note, name="note"),
+    path("requests/<uuid:request_id>/assignee/", views.request_assign, name="assign"),
     path("workspace/<slug:brain>/", views.workspace, name="workspace"),
+    path("sla/", sla_views.sla_policy, name="sla_policy"),
     path("requests/<uuid:request_id>/watch/", notification_views.watch, name="watch"),
     path("notifications/", notification_views.inbox, name="notifications"),
     path("notifications/unread/", notification_views.unread_badge, name="unread_badge"),

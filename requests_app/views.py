@@ -16,9 +16,10 @@ from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
-from requests_app import canon, notifications, selectors, services
+from requests_app import canon, exports, notifications, selectors, services, sla
+from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
-from requests_app.forms import MoveForm, NoteForm, RequestCreateForm
+from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
 from requests_app.models import BrainRequest
 from requests_app.transitions import MOVES, moves_open
 
@@ -35,18 +36,32 @@ def _brains(http_request: HttpRequest) -> list[tuple[str, str]]:
 def request_list(http_request: HttpRequest) -> HttpResponse:
     actor = actor_for_request(http_request)
     brains = _brains(http_request)
+    status = 200
+    if "export" in http_request.GET:  # the whole filtered list as a download (requests_app.exports)
+        try:
+            return exports.requests_download(actor=actor, data=http_request.GET, brains=brains,
+                                             fmt=http_request.GET.get("export"))
+        except DomainError as error:
+            messages.error(http_request, f"Nothing was exported: {error.message}")
+            status = 400
+    people = selectors.head_office_people(tenant_id=actor.tenant_id)
     queryset = selectors.requests_for_list(actor=actor)
-    filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains)
+    filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains, people=people,
+                                   user_id=actor.user_id, tenant_id=actor.tenant_id)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
     page = RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
     query = http_request.GET.copy()
     query.pop("page", None)
-    context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", "")}
-    return render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
+    query.pop("export", None)
+    context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", ""),
+               "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people)}
+    response = render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
+    response.status_code = status
+    return response
 
 
 def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None,
-                   note_form: NoteForm | None = None) -> dict:
+                   note_form: NoteForm | None = None, assign_form: AssignForm | None = None) -> dict:
     """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
     actor = actor_for_request(http_request)
     brains = _brains(http_request)
@@ -59,7 +74,10 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
             forms.append(MoveForm(move=move, brains=brains, initial=_initial(request, move),
                                   prefix=move.name))
     lineage = selectors.request_lineage(actor=actor, request=request)
+    policy = sla.sla_policy_for(tenant_id=request.tenant_id, priority=request.priority)
     return {
+        "sla_stints": sla.request_stints(request=request, events=lineage.events, policy=policy),
+        "sla_has_policy": policy is not None,
         "r": request,
         "lineage": lineage,
         "integrity": [(finding, finding_href(finding, request)) for finding in lineage.findings],
@@ -71,7 +89,16 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
         "canon": canon.canon_as_of(request=request, decisions=lineage.decisions),
         "watch": notifications.watch_state(actor=actor, request=request),
+        "assign_form": assign_form or _assign_form(actor, request),
     }
+
+
+def _assign_form(actor, request: BrainRequest) -> AssignForm | None:
+    """The drill-down's assign / unassign, for HeadOffice on an open request."""
+    if not actor.is_head_office or request.is_final:
+        return None
+    return AssignForm(people=selectors.head_office_people(tenant_id=actor.tenant_id),
+                      initial={"assignee": str(request.assignee_id or ""), "lock_version": request.lock_version})
 
 
 # Where a finding's row is shown: an anchor on this page, another request's page, or its admin page.
@@ -159,6 +186,28 @@ def request_note(http_request: HttpRequest, request_id) -> HttpResponse:
     return render(http_request, "requests_app/detail.html", detail_context(http_request, request, note_form=form))
 
 
+@require_POST
+@login_required
+def request_assign(http_request: HttpRequest, request_id) -> HttpResponse:
+    actor = actor_for_request(http_request)
+    request = selectors.request_get_or_404(actor=actor, request_id=request_id)
+    form = AssignForm(http_request.POST, people=selectors.head_office_people(tenant_id=actor.tenant_id))
+    if form.is_valid():
+        try:
+            assigned = services.request_assign(request=request, actor=actor,
+                                               assignee=form.cleaned_data["assignee"] or None,
+                                               expected_version=form.cleaned_data.get("lock_version"))
+        except DomainError as error:
+            form.add_refusal(error)
+        else:
+            who = assigned.assignee
+            messages.success(http_request, f"Assigned to {selectors.person_label(who)}." if who else "Unassigned.")
+            return redirect(next_url(http_request, reverse("requests:detail", args=[request.pk])))
+    problems = " ".join(message for errors in form.errors.values() for message in errors)
+    messages.error(http_request, f"The assignment was not saved: {problems}")
+    return render(http_request, "requests_app/detail.html", detail_context(http_request, request, assign_form=form))
+
+
 def _origins(http_request: HttpRequest, brains: list[tuple[str, str]]) -> list[tuple[str, str]]:
     actor = actor_for_request(http_request)
     return brains if actor.is_head_office else [b for b in brains if b[0] in actor.brains]
@@ -172,7 +221,9 @@ def request_create(http_request: HttpRequest) -> HttpResponse:
     if not origins:
         raise Http404("You belong to no Brain")
     initial = {k: v for k, v in http_request.GET.items() if k in RequestCreateForm.base_fields}
-    form = RequestCreateForm(http_request.POST or None, origins=origins, brains=brains, initial=initial)
+    documents = canon.document_options(tenant_id=actor_for_request(http_request).tenant_id)
+    form = RequestCreateForm(http_request.POST or None, origins=origins, brains=brains, initial=initial,
+                             documents=documents)
     if http_request.method == "POST" and form.is_valid():
         try:
             created = services.request_create(actor=actor_for_request(http_request), **form.cleaned_data)

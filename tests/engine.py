@@ -37,6 +37,25 @@ def new_request(by: Actor, *, destination: str = "affiliate", request_type: str 
     return rs.request_create(actor=by, **fields)
 
 
+CANON_BODY = "# Request Protocol\n\n## Statuses\n\nnew, routed, closed.\n\n## Escalation\n\nTo HeadOffice.\n"
+CANON_PROPOSED = CANON_BODY.replace("new, routed, closed.", "new, routed, awaiting_data, closed.")
+
+
+def canon_document(slug: str = "request-protocol", **extra):
+    """A canon document of the default tenant (the one the cast belongs to), made once per slug."""
+    from governance_app.models import CanonDocument
+
+    fields = {"title": "Request Protocol", "version": "v1.2", "body": CANON_BODY, **extra}
+    return CanonDocument.objects.get_or_create(slug=slug, defaults=fields)[0]
+
+
+def suggestion(by: Actor, *, document=None, proposed_text: str = CANON_PROPOSED, **extra) -> BrainRequest:
+    """An mcr_update_suggestion to HeadOffice carrying its exact change to a canon document."""
+    document = document or canon_document()
+    return new_request(by, destination="headoffice", request_type="mcr_update_suggestion",
+                       canon_document=document.slug, proposed_text=proposed_text, **extra)
+
+
 def routed_request(by: Actor, head_office: Actor, **extra) -> BrainRequest:
     request = new_request(by, **extra)
     return rs.request_route(request=request, actor=head_office, review_owner="headoffice")

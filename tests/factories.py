@@ -30,6 +30,7 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    CanonProposal,
     ChainCheckpoint,
     ChainCheckpointHead,
     Classification,
@@ -62,6 +63,8 @@ from requests_app.models import (
     RequestType,
     Signal,
     SignalType,
+    SlaPolicy,
+    SlaTarget,
     Watch,
 )
 from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
@@ -198,6 +201,18 @@ def make_watch(**overrides: Any) -> Watch:
         user = make_user()
         tenant_user_link(user=user, tenant_id=request.tenant_id)
     return _create(Watch, {"request": request, "user": user, "tenant_id": request.tenant_id, "watching": True},
+                   overrides)
+
+
+def make_sla_policy(**overrides: Any) -> SlaPolicy:
+    """A tenant's SLA policy (the demo tenant's unless told): due soon at 80%."""
+    return _create(SlaPolicy, {"tenant_id": DEFAULT_TENANT_ID, "warn_percent": 80, "updated_by": "reviewer"},
+                   overrides)
+
+
+def make_sla_target(**overrides: Any) -> SlaTarget:
+    """One SLA target: a high-priority request moves on from new within four hours."""
+    return _create(SlaTarget, {"tenant_id": DEFAULT_TENANT_ID, "priority": "high", "clock": "new", "minutes": 240},
                    overrides)
 
 
@@ -408,16 +423,22 @@ def make_canon_document(**overrides: Any) -> CanonDocument:
     return _create(CanonDocument, defaults, overrides)
 
 
-def make_canon_amendment(document: CanonDocument | None = None, request: BrainRequest | None = None,
+_MADE = object()  # "make one": a factory argument whose None means none
+
+
+def make_canon_amendment(document: CanonDocument | None = None, request: BrainRequest | None | object = _MADE,
                          decision: DecisionRecord | None = None, **overrides: Any) -> CanonAmendment:
     """An amendment approved by a HeadOffice MCR decision on an MCR update suggestion (recorded
-    first: on PostgreSQL the request's status becomes approved only with that decision on record)."""
+    first: on PostgreSQL the request's status becomes approved only with that decision on record).
+    `request=None`: an amendment no request proposed (its decision still decides one)."""
     document = document or make_canon_document()
-    request = request or make_request(
-        request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice", mcr_update_suggested=True,
-        mcr_update_status=McrUpdateStatus.PROPOSED,
-    )
-    decision = decision or mcr_approval_record(request)
+
+    def suggestion() -> BrainRequest:
+        return make_request(request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice",
+                            mcr_update_suggested=True, mcr_update_status=McrUpdateStatus.PROPOSED)
+
+    request = suggestion() if request is _MADE else request
+    decision = decision or mcr_approval_record(request or suggestion())
     defaults = {
         "document": document,
         "request": request,
@@ -428,10 +449,22 @@ def make_canon_amendment(document: CanonDocument | None = None, request: BrainRe
         "body_before": document.body,
         "body_after": "The amended text.",
         "diff": "-The original text.\n+The amended text.",
-        "evidence": {"request": str(request.pk)},
+        "evidence": {"request": str(request.pk)} if request else {},
         "approved_by": "reviewer",
     }
     return _create(CanonAmendment, defaults, overrides)
+
+
+def make_canon_proposal(**overrides: Any) -> CanonProposal:
+    """The change an MCR update suggestion proposes to a canon document (both made when not given)."""
+    document = overrides.pop("document", None) or make_canon_document(
+        **({"tenant_id": overrides["tenant_id"]} if "tenant_id" in overrides else {}))
+    request = overrides.pop("request", None) or make_request(
+        tenant_id=document.tenant_id, request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice",
+        mcr_update_suggested=True, mcr_update_status=McrUpdateStatus.PROPOSED)
+    defaults = {"tenant_id": document.tenant_id, "request": request, "document": document,
+                "base_version": document.version, "proposed_text": "The proposed text.", "proposed_by": "research_owner"}
+    return _create(CanonProposal, defaults, overrides)
 
 
 def make_chain_checkpoint(**overrides: Any) -> ChainCheckpoint:

@@ -105,13 +105,17 @@ def test_the_document_is_served_without_a_token_and_declares_every_endpoint(clie
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     assert operations == {
         ("POST", "/api/v1/requests"), ("GET", "/api/v1/requests"), ("GET", "/api/v1/requests/{request_id}"),
-        ("GET", "/api/v1/requests/{request_id}/integrity"),
+        ("GET", "/api/v1/requests/{request_id}/integrity"), ("POST", "/api/v1/requests/{request_id}/assign"),
+        ("GET", "/api/v1/requests/export"),
         ("POST", "/api/v1/requests/{request_id}/transition"), ("POST", "/api/v1/requests/{request_id}/tasks"),
         ("POST", "/api/v1/requests/{request_id}/decisions"), ("POST", "/api/v1/requests/{request_id}/classification"),
         ("POST", "/api/v1/requests/{request_id}/mcr-decision"), ("POST", "/api/v1/tasks/claim"),
         ("GET", "/api/v1/tasks/{task_id}"), ("POST", "/api/v1/tasks/{task_id}/transition"),
         ("POST", "/api/v1/tasks/{task_id}/events"), ("POST", "/api/v1/tasks/{task_id}/artifacts"),
         ("POST", "/api/v1/signals"), ("POST", "/api/v1/brain-room/messages"),
+        ("GET", "/api/v1/canon"), ("GET", "/api/v1/canon/{slug}"), ("GET", "/api/v1/canon/{slug}/versions"),
+        ("GET", "/api/v1/canon/{slug}/versions/{version}"),
+        ("POST", "/api/v1/canon/{slug}/amendments/{amendment_id}/rollback"),
     }
     assert document["components"]["securitySchemes"] == {"BearerToken": {"type": "http", "scheme": "bearer"}}
 
@@ -134,6 +138,7 @@ def test_the_document_declares_each_answer_an_endpoint_can_give(client):
 
     assert codes("post", "/requests") == {"201", "400", "401", "403", "413", "422"}
     assert codes("get", "/requests") == {"200", "400", "401", "422"}
+    assert codes("get", "/requests/export") == {"200", "400", "401", "422"}
     assert codes("get", "/requests/{request_id}") == {"200", "400", "401", "404", "422"}
     assert codes("get", "/requests/{request_id}/integrity") == {"200", "400", "401", "404", "422"}
     for path in ("/requests/{request_id}/transition", "/tasks/{task_id}/transition"):
@@ -143,8 +148,24 @@ def test_the_document_declares_each_answer_an_endpoint_can_give(client):
                  "/tasks/{task_id}/artifacts"):
         assert codes("post", path) == {"201", "413"} | ERRORS_OF_A_MOVE
     assert codes("post", "/tasks/claim") == {"200", "204", "400", "401", "403", "413", "422"}
+    assert codes("get", "/canon") == {"200", "400", "401"}
+    for path in ("/canon/{slug}", "/canon/{slug}/versions", "/canon/{slug}/versions/{version}"):
+        assert codes("get", path) == {"200", "400", "401", "404", "422"}
+    assert codes("post", "/canon/{slug}/amendments/{amendment_id}/rollback") == {"201", "413"} | ERRORS_OF_A_MOVE
     error = paths["/api/v1/requests"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
+
+
+def test_the_export_declares_both_of_its_formats_and_the_list_filters(client):
+    document = client.get("/api/v1/openapi.json").json()
+    export = document["paths"]["/api/v1/requests/export"]["get"]
+    listed = document["paths"]["/api/v1/requests"]["get"]
+
+    content = export["responses"]["200"]["content"]
+    assert content["text/csv"]["schema"] == {"type": "string"}
+    assert content["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/RequestOut"}
+    names = {p["name"] for p in export["parameters"]}
+    assert names == {p["name"] for p in listed["parameters"]} - {"limit", "offset"} | {"format"}
 
 
 def test_every_post_documents_the_idempotency_key_and_the_transition_fields(client):
@@ -166,7 +187,8 @@ MISSING = "3f1c1b7e-0000-4000-8000-000000000000"
 POSTS_WITH_A_BODY = ["/requests", "/signals", "/brain-room/messages", f"/requests/{MISSING}/transition",
                      f"/requests/{MISSING}/tasks", f"/requests/{MISSING}/decisions",
                      f"/requests/{MISSING}/classification", f"/requests/{MISSING}/mcr-decision",
-                     f"/tasks/{MISSING}/transition", f"/tasks/{MISSING}/events", f"/tasks/{MISSING}/artifacts"]
+                     f"/tasks/{MISSING}/transition", f"/tasks/{MISSING}/events", f"/tasks/{MISSING}/artifacts",
+                     f"/canon/missing/amendments/{MISSING}/rollback"]
 
 
 @pytest.mark.parametrize("path", [*POSTS_WITH_A_BODY, "/tasks/claim"])
@@ -187,13 +209,13 @@ def test_every_post_with_a_body_answers_400_to_malformed_json(brains, path):
 
 @pytest.mark.parametrize("path", [p for p in POSTS_WITH_A_BODY if MISSING in p])
 def test_every_post_on_a_missing_request_or_task_answers_404(brains, path):
-    body = {"classification": "approve", "note": "x", "decision": "approved", "reasoning": "x",
+    body = {"classification": "approve", "note": "x", "reason": "A reason that is not a placeholder.", "decision": "approved", "reasoning": "x",
             "decision_summary": "x", "task_type": "x", "summary": "x", "artifact_type": "x", "artifact_summary": "x",
             "to_status": "running" if path.startswith("/tasks") else "under_review"}
     fields = {
         "transition": ["to_status"], "tasks": ["task_type"], "decisions": ["decision_summary", "reasoning"],
         "classification": ["classification", "note"], "mcr-decision": ["decision", "reasoning"],
-        "events": ["summary"], "artifacts": ["artifact_type", "artifact_summary"],
+        "events": ["summary"], "artifacts": ["artifact_type", "artifact_summary"], "rollback": ["reason"],
     }[path.rsplit("/", 1)[1]]
 
     response = api_as("headoffice", "headoffice").post(path, {f: body[f] for f in fields})

@@ -161,7 +161,7 @@ def test_a_direct_writer_s_insert_with_completed_is_stored_as_closed():
     row = _stored(request_id)
     assert row["status"] == RequestStatus.CLOSED
     twin = _stored(_insert_finished("closed"))
-    ignore = {"id", "created_at", "updated_at", "closed_at"}
+    ignore = {"id", "created_at", "updated_at", "closed_at", "status_entered_at"}
     assert {k: v for k, v in row.items() if k not in ignore} == {k: v for k, v in twin.items() if k not in ignore}
 
 
@@ -187,7 +187,7 @@ def test_a_direct_writer_s_update_to_completed_ends_exactly_like_one_to_closed()
             cursor.execute(f"UPDATE mwms_brain_requests SET status = %s, {assignments}, closed_at = CURRENT_TIMESTAMP "
                            f"WHERE id = %s", [status, *outcome.values(), request.pk.hex])
 
-    ignore = {"id", "created_at", "updated_at", "closed_at", "request_title"}
+    ignore = {"id", "created_at", "updated_at", "closed_at", "status_entered_at", "request_title"}
     after_completed, after_closed = _stored(completed.pk), _stored(closed.pk)
     assert after_completed["status"] == RequestStatus.CLOSED
     assert {k: v for k, v in after_completed.items() if k not in ignore} == \

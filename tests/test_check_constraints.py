@@ -10,6 +10,7 @@ suite when a model gains a CHECK constraint that no case here proves.
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, get_type_hints
 
 import pytest
@@ -47,6 +48,7 @@ from tests.factories import (
     make_brain,
     make_canon_amendment,
     make_canon_document,
+    make_canon_proposal,
     make_chain_checkpoint,
     make_chain_checkpoint_head,
     make_decision_record,
@@ -59,6 +61,8 @@ from tests.factories import (
     make_request,
     make_request_event,
     make_signal,
+    make_sla_policy,
+    make_sla_target,
     make_task,
     make_task_artifact,
     make_task_event,
@@ -99,6 +103,11 @@ T = "mwms_tasks"
 CASES: list[Case] = [
     # The chain's checkpoints (issue 13).
     Case("mwms_chain_checkpoints_chains_positive", make_chain_checkpoint, {"chains": -1}),
+    # A suggestion's proposed change to canon (issue 15).
+    Case("mwms_canon_proposals_revision_positive", make_canon_proposal, {"revision": 0}),
+    Case("mwms_canon_amendments_amendment_type_valid", make_canon_amendment, {"amendment_type": "whim"}),
+    Case("mwms_canon_amendments_rollback_names_its_amendment", make_canon_amendment, {"amendment_type": "rollback"}),
+    Case("mwms_canon_amendments_proposed_by_a_request", make_canon_amendment, {"request": None}),
     # The Brain registry, memberships and tokens.
     Case("mwms_brains_authority_valid", make_brain, {"authority": "emperor"}),
     Case("mwms_brains_slug_not_empty", make_brain, {"slug": ""}),
@@ -191,6 +200,18 @@ CASES: list[Case] = [
     Case("mwms_webhook_deliveries_attempts", make_webhook_delivery, {"attempts": -1}),
     Case("mwms_notifications_kind_valid", make_notification, {"kind": "gossip"}),
     Case("mwms_notification_preferences_email_mode_valid", make_notification_preference, {"email_mode": "hourly"}),
+    # SLA clocks (issue 14).
+    Case(f"{R}_sla_warn_before_due", make_request, {"sla_due_at": datetime(2026, 3, 2, tzinfo=UTC),
+                                                     "sla_warn_at": datetime(2026, 3, 3, tzinfo=UTC)}, "warn-after-due"),
+    Case(f"{R}_sla_warn_before_due", make_request, {"sla_due_at": datetime(2026, 3, 2, tzinfo=UTC),
+                                                     "sla_warn_at": None}, "due-without-warning"),
+    Case("mwms_sla_policies_warn_percent_range", make_sla_policy, {"warn_percent": 100}, "100"),
+    Case("mwms_sla_policies_warn_percent_range", make_sla_policy, {"warn_percent": 0}, "0"),
+    Case("mwms_sla_targets_priority_valid", make_sla_target, {"priority": "critical"}),
+    Case("mwms_sla_targets_clock_valid", make_sla_target, {"clock": "closed"}),
+    Case("mwms_sla_targets_request_type_valid", make_sla_target, {"request_type": "gossip_request"}),
+    Case("mwms_sla_targets_minutes_range", make_sla_target, {"minutes": 0}, "zero"),
+    Case("mwms_sla_targets_minutes_range", make_sla_target, {"minutes": 366 * 24 * 60 + 1}, "over-a-year"),
 ]
 
 # Input limits (issue 17): every text column one character over its limit, every JSON column one
@@ -203,8 +224,9 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_task_events": make_task_event, "mwms_task_artifacts": make_task_artifact,
     "mwms_decision_records": make_decision_record, "mwms_lessons_learned": make_lesson,
     "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
+    "mwms_canon_proposals": make_canon_proposal,
     "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
-    "mwms_notifications": make_notification,
+    "mwms_notifications": make_notification, "mwms_sla_policies": make_sla_policy,
     "mwms_chain_checkpoints": make_chain_checkpoint, "mwms_chain_checkpoint_heads": make_chain_checkpoint_head,
 }
 

@@ -353,3 +353,30 @@ def test_since_and_request_narrow_the_walk(history):
     assert verify("--since", "2999-01-01")[0] == 0
     assert verify("--request", str(history["task"].pk))[0] == 0  # no request has that id
     assert verify("--request", str(history["request"].pk))[0] == 1
+
+
+# --- the canon's chain: amendments, rollbacks, and the columns added to them later (issue 15) -------
+
+def test_a_canon_chain_with_a_rollback_verifies_and_a_changed_amendment_type_is_named(reviewer, owner):
+    from governance_app.models import CanonAmendment
+    from tests.engine import CANON_PROPOSED, canon_document, suggestion
+
+    document = canon_document()
+    request = suggestion(actor(owner))
+    gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update",
+                         note="A real gap seen in three workspaces.")
+    gs.mcr_decide(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), decision="approved",
+                  reasoning="The evidence is consistent across three Brains.")
+    amendment = CanonAmendment.objects.get()
+    rollback = gs.canon_rollback(actor=actor(reviewer), document_slug=document.slug, amendment_id=amendment.pk,
+                                 reason="The new status confused two Brains' reports.")
+    assert [a.chain_seq for a in CanonAmendment.objects.order_by("chain_seq")] == [1, 2]
+    assert rollback.prev_hash == amendment.row_hash and rollback.body_after != CANON_PROPOSED
+
+    assert verify() == (0, [])
+
+    as_owner_past_the_triggers("mwms_canon_amendments",
+                               "UPDATE mwms_canon_amendments SET amendment_type = %s WHERE id = %s",
+                               ["governance_tightening", db_id(amendment.pk)])
+    status, lines = verify()
+    assert status == 1 and any(str(amendment.pk) in line and "digest_mismatch" in line for line in lines)

@@ -29,7 +29,9 @@ from governance_app.kernel.tenancy import member_add
 from governance_app.management.commands.lineage_checkpoint import checkpoint_write
 from governance_app.kernel.tokens import api_token_issue
 from governance_app.models import (
+    CanonAmendment,
     CanonDocument,
+    CanonProposal,
     ChainCheckpoint,
     DecisionKind,
     MembershipRole,
@@ -58,12 +60,15 @@ from tests.factories import (
     make_request,
     make_request_event,
     make_signal,
+    make_sla_policy,
+    make_sla_target,
     make_task,
     make_task_artifact,
     make_task_event,
     make_webhook_delivery,
     make_watch,
     make_webhook_subscription,
+    mcr_approval_record,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_tenant")]
@@ -86,6 +91,7 @@ class TenantB:
     task: Task
     token_secret: str
     canon: CanonDocument
+    amendment: CanonAmendment
     subscription: WebhookSubscription
     delivery: WebhookDelivery
     notification: Notification
@@ -124,19 +130,29 @@ def tenant_b(brains) -> TenantB:
         _token, secret = api_token_issue(tenant_id=tenant.id, brain="research", role=TokenRole.BRAIN,
                                          label=f"{MARK} token")
         canon = make_canon_document(**b, slug="zeta-canon", title=f"{MARK} canon", body=f"{MARK} canon text")
+        # Its change proposed (a proposal) and one approved before (an amendment).
+        CanonProposal.objects.create(**b, request=requests["feedback"], document=canon, base_version=canon.version,
+                                     proposed_text=f"{MARK} proposed text", proposed_by=f"{MARK} owner")
+        requests["amended"] = make_request(**b, request_type=RequestType.MCR_UPDATE_SUGGESTION,
+                                           target_brain="headoffice", mcr_update_suggested=True,
+                                           mcr_update_status="proposed", request_title=f"{MARK} amended")
+        amendment = make_canon_amendment(canon, request=requests["amended"],
+                                         decision=mcr_approval_record(requests["amended"]),
+                                         body_after=f"{MARK} amended text")
         subscription = make_webhook_subscription(**b, name=f"{MARK} integration")
         delivery = make_webhook_delivery(subscription, status="failed", last_answer=f"{MARK} answer")
         notification = make_notification(requests["open"], summary=f"{MARK} notification")
-        make_canon_amendment(canon, request=make_request(
-            **b, request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice", mcr_update_suggested=True,
-            mcr_update_status="proposed", request_title=f"{MARK} amended canon"), body_after=f"{MARK} amended text")
+        # B's SLA policy: A's policy page and admin must neither show nor change it.
+        make_sla_policy(**b, warn_percent=67, updated_by=f"{MARK} reviewer")
+        make_sla_target(**b, priority="medium", clock="routed", minutes=4321)
         make_watch(**b, request=requests["open"], user=User.objects.get(username="zeta_reviewer"))
         make_notification_preference(**b, user=User.objects.get(username="zeta_reviewer"))
         make_refusal_window(**b, actor=f"token:{MARK}")
         make_idempotency_record(token=_token)
         checkpoint = checkpoint_write(tenant_id=tenant.id)  # B's chain heads, as the nightly command records them
     return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon,
-                   subscription=subscription, delivery=delivery, notification=notification, checkpoint=checkpoint)
+                   amendment=amendment, subscription=subscription, delivery=delivery, notification=notification,
+                   checkpoint=checkpoint)
 
 
 def test_tenant_b_has_rows_in_the_tables_the_matrix_guards(tenant_b):
@@ -215,6 +231,7 @@ PARAMETERS = {
     "task_id": lambda b, name: str(b.task.pk),
     "slug": lambda b, name: b.canon.slug,        # a canon document only tenant B has
     "version": lambda b, name: b.canon.version,
+    "amendment_id": lambda b, name: str(b.amendment.pk),
     "subscription_id": lambda b, name: str(b.subscription.pk),
     "delivery_id": lambda b, name: str(b.delivery.pk),
     "notification_id": lambda b, name: str(b.notification.pk),
@@ -225,7 +242,8 @@ PARAMETERS = {
 
 def _request_for(route_name: str) -> str:
     return {"governance:escalation_resolve": "escalated", "governance:classify": "feedback",
-            "governance:mcr_decide": "feedback"}.get(route_name, "open")
+            "governance:mcr_decide": "feedback", "governance:mcr_review": "feedback",
+            "governance:proposal_amend": "feedback"}.get(route_name, "open")
 
 
 def fill(route: Route, values: dict[str, str]) -> str:
@@ -264,6 +282,38 @@ def test_every_url_parameter_has_a_tenant_b_value():
     assert len(site_routes()) >= 15  # the walk found the site's pages
 
 
+def test_a_bulk_action_of_tenant_a_never_reaches_tenant_b(client, tenant_b, people_of_a):
+    """Issue 14: A's reviewer names B's requests in a bulk action (ticked, or by a filter matching B's
+    words), and assigns B's reviewer: nothing of B changes, and B's requests are not named."""
+    before = rows_of(tenant_b.tenant.id)
+    b_ids = [str(r.pk) for r in tenant_b.requests.values()]
+    zeta_reviewer = User.objects.get(username="zeta_reviewer")
+    client.force_login(people_of_a["reviewer"])
+    answers = [
+        client.post("/requests/bulk/", {"action": "note", "scope": "selected", "note": "x", "selected": b_ids}),
+        client.post("/requests/bulk/", {"action": "assign", "scope": "page", "assignee": zeta_reviewer.pk,
+                                        "page_ids": b_ids}),
+        client.post("/requests/bulk/", {"action": "park", "scope": "filter", "note": "x", "query": f"q={MARK}"}),
+    ]
+    bodies = [answer.content.decode() for answer in answers]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert bodies[0].count("No such request that you can see.") == len(b_ids)
+    assert "Assign to: Select a valid choice" in bodies[1]  # B's reviewer is no choice of A's
+    assert "Select at least one request." in bodies[2]      # A's filter finds none of B's
+    # What A sent comes back only as what it is to A (ids of requests it cannot see, its own filter's
+    # words in the link back): none of B's titles, summaries or people.
+    b_words = [r.request_title for r in tenant_b.requests.values()] + [f"{MARK} summary", "zeta_reviewer"]
+    assert not any(word in body for word in b_words for body in bodies)
+    assert not any(i in body for i in b_ids for body in bodies[1:])
+    assert rows_of(tenant_b.tenant.id) == before
+
+
+def _text(answer) -> str:
+    """The body as text, a streamed download's too."""
+    content = b"".join(answer.streaming_content) if answer.streaming else answer.content
+    return content.decode(errors="replace")
+
+
 def _answer(client, method: str, path: str, htmx: bool):
     headers = {"HX-Request": "true"} if htmx else {}
     if method == "GET":
@@ -281,7 +331,7 @@ def test_no_page_or_partial_reaches_tenant_b_for_any_role_of_tenant_a(client, te
         for method in ("GET", "POST"):
             for htmx in (False, True):
                 answer = _answer(client, method, path, htmx)
-                body = answer.content.decode(errors="replace")
+                body = _text(answer)
                 if MARK in body or any(i in body for i in tenant_b.ids()):
                     leaks.append(f"{method} {path}{' (htmx)' if htmx else ''}: shows tenant B")
                 if missing:
@@ -290,6 +340,15 @@ def test_no_page_or_partial_reaches_tenant_b_for_any_role_of_tenant_a(client, te
                         leaks.append(f"{method} {path}{' (htmx)' if htmx else ''}: {answer.status_code}, "
                                      f"a missing record {expected}")
     search = client.get("/requests/", {"q": MARK})
+    # The downloads of every list and the search of everything (issue 14, items 8 and 9).
+    for path, query in (("/requests/", {"export": "json"}), ("/requests/", {"export": "csv", "q": MARK}),
+                        ("/decisions/", {"export": "json"}), ("/lessons/", {"export": "csv"})):
+        text = _text(client.get(path, query))
+        if MARK in text or any(i in text for i in tenant_b.ids()):
+            leaks.append(f"GET {path}?{query}: the download shows tenant B")
+    everything = _text(client.get("/search/", {"q": MARK}))
+    if 'class="search-hit"' in everything or any(i in everything for i in tenant_b.ids()):
+        leaks.append("GET /search/: finds tenant B's records")
 
     assert not leaks, "\n".join(leaks)
     found = search.content.decode()
@@ -347,13 +406,15 @@ def test_no_api_operation_reaches_tenant_b_for_any_token_of_tenant_a(brains, ten
         route = path.removeprefix("/api/v1")
         body = example_body(operation, components)
         parameters = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
-        values = {"request_id": tenant_b.requests["open"].pk, "task_id": tenant_b.task.pk}
+        values = {"request_id": tenant_b.requests["open"].pk, "task_id": tenant_b.task.pk,
+                  "slug": tenant_b.canon.slug, "version": tenant_b.canon.version,
+                  "amendment_id": tenant_b.amendment.pk}
         unknown = [p for p in parameters if p not in values]
         assert not unknown, f"{method} {path}: say which record of tenant B {unknown} takes"
         ours = route.format(**{p: values[p] for p in parameters})
-        missing = route.format(**{p: uuid.uuid4() for p in parameters})
+        missing = route.format(**{p: uuid.uuid4() for p in parameters})  # a slug or a version no one has
         answer = client.get(ours) if method == "GET" else client.post(ours, body)
-        text = answer.content.decode(errors="replace")
+        text = _text(answer)
         if MARK in text.replace(f"{MARK} text long enough", "") or any(i in text for i in tenant_b.ids()):
             leaks.append(f"{method} {route}: {answer.status_code} shows tenant B: {text[:200]}")
         if parameters:

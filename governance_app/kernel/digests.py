@@ -29,6 +29,14 @@ refuses a row whose chain_seq and prev_hash are not its chain's head and then mo
 Lessons are not chained but carry their own digest (`row_hash`, recomputed on every save()), so a
 lesson re-pointed behind the app's back no longer matches it.
 
+Columns added to a chained table after rows of it were sealed are named by the model's
+`DIGEST_ADDED_LATER` ({attname: the value the migration gave the rows before it}): such a column
+is left out of the serialisation while it holds that value, and is in it otherwise. The rows
+sealed before it existed keep their digest, and the rule stays one-to-one: a row whose column is
+changed to or from that value has another serialisation, so tampering with it still shows.
+(The database's triggers check a row's chain_seq and prev_hash and move the head on; they never
+compute a digest, so there is no column list to keep in step there.)
+
 This module is in the kernel's bottom layer: the model fields of kernel.db call it.
 """
 
@@ -117,16 +125,25 @@ def _value(kind: str, value: Any) -> Any:
     return value
 
 
+def _serialised(model: type[models.Model], read) -> dict[str, Any]:
+    later = getattr(model, "DIGEST_ADDED_LATER", {})
+    out = {}
+    for column, attname, kind in layout(model):
+        value = read(attname)
+        if attname in later and _value(kind, value) == _value(kind, later[attname]):
+            continue  # a column added later, at the value the rows before it hold
+        out[column] = _value(kind, value)
+    return out
+
+
 def values_digest(model: type[models.Model], values: Mapping[str, Any]) -> str:
     """The digest of a row of `model` given as {attname: value} (what a queryset reads back)."""
-    return sha256_hex(canonical_json({column: _value(kind, values.get(attname))
-                                      for column, attname, kind in layout(model)}))
+    return sha256_hex(canonical_json(_serialised(model, values.get)))
 
 
 def row_digest(instance: models.Model) -> str:
     """The digest of the row `instance` holds (or is about to insert)."""
-    return sha256_hex(canonical_json({column: _value(kind, getattr(instance, attname))
-                                      for column, attname, kind in layout(type(instance))}))
+    return sha256_hex(canonical_json(_serialised(type(instance), lambda attname: getattr(instance, attname))))
 
 
 def artifact_content_hash(*, location: str, content: Any) -> str:

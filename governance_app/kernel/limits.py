@@ -44,6 +44,7 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_webhook_subscriptions": {"name": NAME, "url": LINK, "secret": NAME, "created_by": ACTOR},
     "mwms_webhook_deliveries": {"last_answer": TEXT},
     "mwms_notifications": {"summary": TEXT},
+    "mwms_sla_policies": {"updated_by": ACTOR},
     "mwms_brain_requests": {
         "requesting_authority": NAME, "request_title": TITLE, "request_summary": TEXT, "required_output": TEXT,
         "intake_id": NAME, "offer_id": NAME, "experiment_id": NAME, "source_origin": NAME, "source_page": LINK,
@@ -76,6 +77,7 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
         "version_before": NAME, "version_after": NAME, "body_before": DOCUMENT, "body_after": DOCUMENT,
         "diff": DIFF, "approved_by": ACTOR, "prev_hash": HASH, "row_hash": HASH,
     },
+    "mwms_canon_proposals": {"base_version": NAME, "proposed_text": DOCUMENT, "note": TEXT, "proposed_by": ACTOR},
     "mwms_chain_checkpoints": {"prev_hash": HASH, "row_hash": HASH, "heads_digest": HASH},
     "mwms_chain_checkpoint_heads": {"chain": NAME, "chain_head": HASH},
 }
@@ -92,6 +94,7 @@ JSON_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_task_artifacts": {"content_json": JSON},
     "mwms_decision_records": {"affected_brains": JSON},
     "mwms_canon_amendments": {"evidence": JSON},
+    "mwms_canon_proposals": {"sections": JSON},
     "mwms_canon_documents": {"governs": JSON, "request_types": JSON},
     "mwms_webhook_subscriptions": {"event_types": JSON},
     "mwms_webhook_deliveries": {"payload": JSON},

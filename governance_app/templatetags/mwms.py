@@ -1,8 +1,11 @@
 """Small display filters every page shares."""
 
+import re
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 register = template.Library()
@@ -23,3 +26,33 @@ def minutes(value: timedelta | None) -> str:
         return "a moment"
     count = max(1, round(value.total_seconds() / 60))
     return f"{count} minute{'s' if count != 1 else ''}"
+
+
+@register.filter
+def initials(user) -> str:
+    """A person's initials for a list row: of their full name, else the first two letters of their username."""
+    if user is None:
+        return ""
+    words = user.get_full_name().split()
+    return ("".join(word[0] for word in words[:2]) if words else user.get_username()[:2]).upper()
+
+
+@register.filter
+def person(user) -> str:
+    """A person as the pages name them: their full name, else their username."""
+    return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
+
+
+@register.filter
+def marked(text: str, words: list[str]) -> str:
+    """The text, escaped, with each of the words marked where it occurs (a search hit's match)."""
+    words = [word for word in words or [] if word]
+    if not words:
+        return escape(text)
+    pattern = re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    pieces, last = [], 0
+    for found in pattern.finditer(text):
+        pieces += [escape(text[last:found.start()]), format_html("<mark>{}</mark>", found.group())]
+        last = found.end()
+    pieces.append(escape(text[last:]))
+    return mark_safe("".join(str(piece) for piece in pieces))  # every piece was escaped above

@@ -9,7 +9,8 @@ from playwright.sync_api import Page, expect
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestStatus
 from tests.conftest import PASSWORD
-from tests.engine import actor, in_progress_request, new_request, routed_request
+from governance_app import services as gs
+from tests.engine import actor, in_progress_request, new_request, routed_request, suggestion
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
@@ -104,11 +105,10 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
 
 
-def test_headoffice_classifies_feedback_as_an_mcr_proposal_then_approves_it(page: Page, live_server, owner, reviewer,
-                                                                            screenshot):
-    request = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
-                          mcr_update_suggested=True, request_title="Add an awaiting_data status",
-                          request_summary="Three Brains park requests while waiting on third-party data.")
+def test_headoffice_classifies_feedback_reads_the_diff_approves_and_sees_the_new_version(page: Page, live_server,
+                                                                                       owner, reviewer, screenshot):
+    request = suggestion(actor(owner), mcr_update_suggested=True, request_title="Add an awaiting_data status",
+                         request_summary="Three Brains park requests while waiting on third-party data.")
     sign_in(page, live_server.url, "reviewer")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Feedback & MCR").click()
     screenshot("feedback")
@@ -123,12 +123,35 @@ def test_headoffice_classifies_feedback_as_an_mcr_proposal_then_approves_it(page
     assert (request.status, request.mcr_update_status) == ("awaiting_mcr_decision", "proposed")
 
     page.goto(f"{live_server.url}/feedback/")
-    decide = page.locator(f"#mcr-{request.pk}")
-    decide.locator("summary").click()
+    page.locator(f"#mcr-{request.pk}").get_by_role("link", name="Review the change and decide").click()
+    diff = page.get_by_role("table", name="Current and proposed text side by side")
+    expect(diff.locator("tr.sbs-change td.sbs-left")).to_have_text("new, routed, closed.")
+    expect(diff.locator("tr.sbs-change td.sbs-right")).to_have_text("new, routed, awaiting_data, closed.")
+    expect(page.locator("#impact")).to_contain_text("Open requests now")
+    screenshot("mcr-approval-screen")
+    decide = page.locator("#mcr-decision-form")
     decide.get_by_label("Approved").check()
     decide.locator("[name=reasoning]").fill("Approved: the evidence from three workspaces is consistent.")
     decide.get_by_role("button", name="Record the MCR decision").click()
-    expect(page.locator("#messages")).to_contain_text("pproved")
+
+    expect(page.locator("#messages")).to_contain_text("Request Protocol is now v1.3")
+    expect(page.locator(".page-head h1")).to_have_text("Request Protocol")
+    expect(page.locator(".canon-text")).to_contain_text("new, routed, awaiting_data, closed.")
+    expect(page.locator("#version-v1\\.3")).to_contain_text("in force")
     request.refresh_from_db()
     assert (request.status, request.mcr_update_status) == ("closed", "approved")
     screenshot("mcr-approved")
+
+
+def test_a_brain_owner_reads_the_canon_but_has_no_way_to_amend_it(page: Page, live_server, owner, reviewer):
+    request = suggestion(actor(owner))
+    gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update",
+                         note="A real gap seen in three workspaces; worth a canon change.")
+    sign_in(page, live_server.url, "research_owner")
+    page.goto(f"{live_server.url}/canon/request-protocol/")
+    expect(page.locator(".canon-text")).to_contain_text("new, routed, closed.")
+    expect(page.get_by_text("Roll back")).to_have_count(0)
+    page.goto(f"{live_server.url}/feedback/{request.pk}/mcr/")
+    expect(page.get_by_role("table", name="Current and proposed text side by side")).to_be_visible()
+    expect(page.locator("[name=decision]")).to_have_count(0)
+    expect(page.locator("[name=proposed_text]")).to_have_count(0)

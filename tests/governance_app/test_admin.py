@@ -23,6 +23,7 @@ from governance_app.models import (
     Brain,
     CanonAmendment,
     CanonDocument,
+    CanonProposal,
     ChainCheckpoint,
     ChainCheckpointHead,
     DecisionRecord,
@@ -85,6 +86,12 @@ def _amendment() -> CanonAmendment:
     )
 
 
+def _proposal() -> CanonProposal:
+    request = _request()
+    return CanonProposal.objects.create(request=request, document=_document(), base_version="v1.0",
+                                        proposed_text="Proposed text.", proposed_by="research_owner")
+
+
 def _token() -> ApiToken:
     n = next(_seq)
     return ApiToken.objects.create(
@@ -124,6 +131,7 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     LessonLearned: _lesson,
     CanonDocument: _document,
     CanonAmendment: _amendment,
+    CanonProposal: _proposal,
     RefusalWindow: make_refusal_window,
     WebhookSubscription: make_webhook_subscription,
     WebhookDelivery: make_webhook_delivery,
@@ -137,7 +145,7 @@ TESTED_HERE = sorted(
     (m for m in admin.site._registry if m._meta.app_label in {"governance_app", "auth"}),
     key=lambda m: m._meta.label,
 )
-APPEND_ONLY = [DecisionRecord, CanonAmendment, IdempotencyRecord, ChainCheckpoint, ChainCheckpointHead]
+APPEND_ONLY = [DecisionRecord, CanonAmendment, CanonProposal, IdempotencyRecord, ChainCheckpoint, ChainCheckpointHead]
 
 
 def _admin_request(user) -> HttpRequest:
@@ -244,9 +252,20 @@ def test_a_lesson_added_in_the_admin_records_who_recorded_it(admin_client, admin
 # --- canon: text and version only through an approved amendment -----------------------------
 
 
+@pytest.mark.parametrize("model", [CanonDocument, CanonAmendment, CanonProposal], ids=lambda m: m.__name__)
+def test_the_canon_is_read_only_in_the_admin_for_a_superuser_too(admin_client, admin_user, brains, model):
+    row = BUILDERS[model]()
+    model_admin = admin.site._registry[model]
+    request = _admin_request(admin_user)
+    assert admin_user.is_superuser
+    assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request, row)
+    assert not model_admin.has_delete_permission(request, row) and not model_admin.get_actions(request)
+    assert admin_client.get(admin_url(model, "add")).status_code == 403
+
+
 def test_canon_body_and_version_cannot_be_changed_in_the_admin(admin_client, brains):
     document = _document()
-    slug = document.slug
+    before = CanonDocument.objects.filter(pk=document.pk).values().get()
 
     response = admin_client.post(admin_url(CanonDocument, "change", document.pk), {
         "title": "Request protocol (renamed)", "document_type": "protocol", "body": "Rewritten canon",
@@ -254,10 +273,10 @@ def test_canon_body_and_version_cannot_be_changed_in_the_admin(admin_client, bra
         "_save": "Save",
     })
 
-    assert response.status_code == 302
-    document.refresh_from_db()
-    assert (document.title, document.body, document.version, document.slug) == (
-        "Request protocol (renamed)", "Original text.", "v1.0", slug)
+    assert response.status_code == 403
+    assert CanonDocument.objects.filter(pk=document.pk).values().get() == before
+    page = admin_client.get(admin_url(CanonDocument, "change", document.pk)).content.decode()
+    assert 'name="body"' not in page and 'name="version"' not in page and 'name="_save"' not in page
 
 
 def test_canon_document_page_lists_its_amendments(admin_client, brains):

@@ -3,7 +3,7 @@ rule 13) and the MCR gate, each only for those allowed."""
 
 import pytest
 
-from governance_app.models import DecisionRecord
+from governance_app.models import CanonAmendment, CanonDocument, CanonProposal, DecisionRecord
 from requests_app.models import BrainRequest
 from tests.api_client import (  # noqa: F401 - fixtures
     OUTCOME,
@@ -17,6 +17,7 @@ from tests.api_client import (  # noqa: F401 - fixtures
     research,
     routed,
 )
+from tests.engine import CANON_BODY, CANON_PROPOSED, canon_document
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +27,11 @@ DECISION = {"decision_summary": "Proceed with a capped test budget of 500 EUR.",
 
 @pytest.fixture
 def feedback(research) -> dict:
-    """An MCR update suggestion from Research to HeadOffice (protocol flow example 4)."""
+    """An MCR update suggestion from Research to HeadOffice (protocol flow example 4), with its
+    exact change to the Request Protocol."""
     return created(research, destination_brain="headoffice", request_type="mcr_update_suggestion",
                    request_title="Add an awaiting_data status", source_origin="brain_site_feedback",
-                   mcr_update_suggested=True,
+                   mcr_update_suggested=True, canon_document=canon_document().slug, proposed_text=CANON_PROPOSED,
                    request_summary="Our workspace needs a status for requests waiting on third-party data.")
 
 
@@ -309,3 +311,85 @@ def test_an_mcr_decision_outside_approved_rejected_parked_is_422(head_office, fe
 
     assert response.status_code == 422
     assert "decision" in response.json()["errors"]
+
+
+# --- the canon (issue 15): a suggestion with its change, reads, rollback -----------------------------
+
+REASONING = "Reviewed the three workspaces' evidence with the canon owners."
+
+
+def approved(head_office, feedback) -> dict:
+    propose(head_office, feedback)
+    response = head_office.post(f"/requests/{feedback['request_id']}/mcr-decision",
+                                {"decision": "approved", "reasoning": REASONING})
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_a_suggestion_posted_with_its_change_stores_the_proposal(feedback):
+    proposal = CanonProposal.objects.get(request_id=feedback["request_id"])
+    assert (proposal.document.slug, proposal.proposed_text, proposal.sections) == (
+        "request-protocol", CANON_PROPOSED, ["Statuses"])
+    assert proposal.proposed_by == "token:research-brain"
+
+
+def test_a_suggestion_naming_an_unknown_document_is_422_and_creates_nothing(research):
+    response = research.post("/requests", {
+        "destination_brain": "headoffice", "request_type": "mcr_update_suggestion", "request_title": "A change",
+        "request_summary": "Please add a status for requests waiting on data.", "canon_document": "nope",
+        "proposed_text": "x"})
+    assert response.status_code == 422 and "canon_document" in response.json()["errors"]
+    assert not BrainRequest.objects.exists()
+
+
+def test_the_canon_reads_list_the_document_its_text_versions_and_a_version(research, head_office, feedback):
+    approved(head_office, feedback)
+    listed = research.get("/canon").json()
+    assert [(d["slug"], d["version"], d["amendments"]) for d in listed] == [("request-protocol", "v1.3", 1)]
+    one = research.get("/canon/request-protocol").json()
+    assert (one["text"], one["version"]) == (CANON_PROPOSED, "v1.3")
+    versions = research.get("/canon/request-protocol/versions").json()
+    assert [v["version"] for v in versions] == ["v1.2", "v1.3"]
+    assert versions[1]["approved_by"] == "token:headoffice-headoffice" and versions[1]["rolled_back_at"] is None
+    assert versions[1]["amendment_id"] == str(CanonAmendment.objects.get().pk) and versions[0]["amendment_id"] is None
+    old = research.get("/canon/request-protocol/versions/v1.2").json()
+    assert old["text"] == CANON_BODY and old["diff"] == ""
+    new = research.get("/canon/request-protocol/versions/v1.3").json()
+    assert "+new, routed, awaiting_data, closed." in new["diff"] and new["sections"] == ["Statuses"]
+    assert research.get("/canon/nope").status_code == 404
+    assert research.get("/canon/request-protocol/versions/v9").status_code == 404
+
+
+def test_headoffice_rolls_back_through_the_api_and_a_brain_token_cannot(research, head_office, feedback):
+    approved(head_office, feedback)
+    amendment = CanonAmendment.objects.get()
+    url = f"/canon/request-protocol/amendments/{amendment.pk}/rollback"
+
+    refused = research.post(url, {"reason": "We changed our mind about the status."})
+    assert refused.status_code == 403 and CanonDocument.objects.get().body == CANON_PROPOSED
+
+    response = head_office.post(url, {"reason": "The new status confused two Brains' reports."})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["document"]["text"] == CANON_BODY and body["document"]["version"] == "v1.4"
+    assert body["amendment"]["amendment_type"] == "rollback" and body["amendment"]["rolls_back"] == str(amendment.pk)
+    versions = research.get("/canon/request-protocol/versions").json()
+    assert versions[1]["rolled_back_at"] is not None and versions[1]["rolled_back_by"] == body["amendment"]["amendment_id"]
+    again = head_office.post(url, {"reason": "Once more, to be sure."})
+    assert again.status_code == 409 and "rolled back already" in again.json()["detail"]
+
+
+def test_no_token_changes_canon_but_through_the_mcr_decision_and_the_rollback(research, head_office, feedback):
+    # The MCR gate's other doors: a transition carrying canon fields, a decision, a rejected suggestion.
+    before = CanonDocument.objects.values("body", "version").get()
+    propose(head_office, feedback)
+    for api in (research, head_office):
+        api.post(f"/requests/{feedback['request_id']}/transition",
+                 {"to_status": "closed", "body": "Rewritten", "version": "v9"})
+        api.post(f"/requests/{feedback['request_id']}/decisions", {**DECISION, "canon_document": "request-protocol"})
+    assert research.post(f"/requests/{feedback['request_id']}/mcr-decision", {
+        "decision": "approved", "reasoning": REASONING}).status_code == 403
+    head_office.post(f"/requests/{feedback['request_id']}/mcr-decision", {"decision": "rejected",
+                                                                        "reasoning": REASONING})
+    assert CanonDocument.objects.values("body", "version").get() == before
+    assert not CanonAmendment.objects.exists()

@@ -6,7 +6,15 @@ import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
 
-from governance_app.forms import ClassifyForm, DecisionForm, EscalationResolveForm, LessonForm, McrDecisionForm
+from governance_app.forms import (
+    ClassifyForm,
+    DecisionForm,
+    EscalationResolveForm,
+    LessonForm,
+    McrDecisionForm,
+    ProposalAmendForm,
+    RollbackForm,
+)
 from governance_app.kernel.forms import PythonWidgetRenderer
 from requests_app.forms import MoveForm, NoteForm, RequestCreateForm
 from requests_app.transitions import MOVES
@@ -22,10 +30,13 @@ def every_form(data=None):
     made = [
         EscalationResolveForm(data, key="k1", initial={"lock_version": 3, "next_step_owner": "research"}),
         ClassifyForm(data, key="k2", brains=BRAINS, initial={"lock_version": 1}),
-        McrDecisionForm(data, key="k3", documents=OPTIONS),
+        McrDecisionForm(data, key="k3"),
+        ProposalAmendForm(data, key="k3", documents=OPTIONS),
+        RollbackForm(data, key="k4"),
         DecisionForm(data, decisions=OPTIONS),
         LessonForm(data, brains=BRAINS, tasks=OPTIONS, decisions=OPTIONS),
         RequestCreateForm(data, origins=BRAINS, brains=BRAINS),
+        RequestCreateForm(data, origins=BRAINS, brains=BRAINS, documents=OPTIONS),
         NoteForm(data),
         ArtifactForm(data),
         *(TaskMoveForm(data, move=name) for name in ("complete", "fail", "cancel")),

@@ -17,7 +17,7 @@ from governance_app.models import DecisionKind, DecisionRecord, MembershipRole, 
 from requests_app.models import BrainRequest, McrUpdateStatus, RequestEvent, RequestStatus
 from tests.api_client import api_as, created
 from tests.conftest import _member, said
-from tests.engine import actor, new_request
+from tests.engine import CANON_PROPOSED, actor, canon_document, new_request, suggestion
 
 pytestmark = pytest.mark.django_db
 WHY = "Three Brains reported the same friction on the intake screen this month."
@@ -38,8 +38,8 @@ def second_reviewer(brains):
 @pytest.fixture
 def proposed(owner, reviewer) -> BrainRequest:
     """Research's MCR update suggestion, classified as propose_mcr_update by `reviewer`."""
-    request = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
-                          request_title="Add awaiting_data to the status model", mcr_update_suggested=True)
+    request = suggestion(actor(owner), request_title="Add awaiting_data to the status model",
+                         mcr_update_suggested=True)
     gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update", note=WHY)
     return BrainRequest.objects.get(pk=request.pk)
 
@@ -94,8 +94,10 @@ def test_with_the_rule_off_the_proposer_approves(reviewer, proposed):
 def test_through_the_api_the_proposing_token_is_refused_and_another_approves(four_eyes, brains):
     research = api_as("research")
     proposer = api_as("headoffice", TokenRole.HEADOFFICE, label="proposer")
+    document = canon_document()
     suggestion = created(research, destination_brain="headoffice", request_type="mcr_update_suggestion",
-                         mcr_update_suggested=True, request_title="Add an awaiting_data status")
+                         mcr_update_suggested=True, request_title="Add an awaiting_data status",
+                         canon_document=document.slug, proposed_text=CANON_PROPOSED)
     url = f"/requests/{suggestion['request_id']}"
     assert proposer.post(f"{url}/classification", {"classification": "propose_mcr_update",
                                                    "note": WHY}).status_code == 201
@@ -125,7 +127,7 @@ def test_on_the_page_the_proposer_reads_the_rule_next_to_the_form(client, four_e
     page = client.post(url, {"decision": "approved", "reasoning": WHY})
 
     assert page.status_code == 200
-    (form,) = [form for row, form in page.context["mcr_rows"] if row.pk == proposed.pk]
+    form = page.context["decide_form"]
     assert form.errors == {"__all__": [RULE.format(who="reviewer")]}
     assert "Four-eyes rule: reviewer classified this suggestion" in page.text
     assert said(page) == ["The MCR decision was not saved: see the message next to the form."]

@@ -8,7 +8,7 @@ from governance_app.models import CanonAmendment, CanonDocument, DecisionRecord
 from requests_app import services as rs
 from requests_app.models import BrainRequest, McrUpdateStatus, RequestStatus
 from tests.conftest import _member
-from tests.engine import actor, in_progress_request, new_request
+from tests.engine import actor, in_progress_request, new_request, suggestion
 from tests.factories import make_request, request_fields_for
 
 pytestmark = pytest.mark.django_db
@@ -134,8 +134,7 @@ def test_a_request_that_is_not_feedback_is_not_classified(owner, reviewer):
 
 
 def proposed(owner, reviewer) -> BrainRequest:
-    request = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
-                          mcr_update_suggested=True)
+    request = suggestion(actor(owner), mcr_update_suggested=True)
     gs.feedback_classify(request=request, actor=actor(reviewer), classification="propose_mcr_update", note=WHY)
     return BrainRequest.objects.get(pk=request.pk)
 

@@ -112,3 +112,64 @@ def test_a_list_right_after_a_line_is_a_list(client, owner):
     client.force_login(owner)
     page = client.get(reverse("governance:canon_document", args=["events"])).content.decode()
     assert "<li>created</li>" in page and "<li>picked_up</li>" in page
+
+
+# --- rollback from the Canon page (issue 15, item 4); Brain owners read, they do not amend ----------
+
+WHY = "The deadline wording confused two Brains; back to the rule as it was."
+
+
+def rollback_url(amendment) -> str:
+    return reverse("governance:canon_rollback", args=[amendment.document.slug, amendment.pk])
+
+
+def test_headoffice_sees_a_roll_back_button_and_a_brain_owner_does_not(client, owner, reviewer, protocol):
+    document, amendment = protocol
+    url = reverse("governance:canon_document", args=[document.slug])
+    client.force_login(reviewer)
+    assert f'action="{rollback_url(amendment)}"' in client.get(url).content.decode()
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    assert "Every request names" in page and "Roll back" not in page
+    refused = client.post(rollback_url(amendment), {"reason": WHY})
+    assert refused.status_code == 404
+    document.refresh_from_db()
+    assert document.version == "v1.1" and document.body == amendment.body_after
+
+
+def test_headoffice_rolls_back_from_the_canon_page(client, reviewer, protocol):
+    document, amendment = protocol
+    client.force_login(reviewer)
+    done = client.post(rollback_url(amendment), {"reason": WHY})
+    assert done.status_code == 302
+    document.refresh_from_db()
+    assert document.body == amendment.body_before and document.version == "v1.2"
+    page = client.get(done["Location"]).content.decode()
+    assert "Rolled back: Brain To Brain Request Protocol is now v1.2" in page and "rolled back by v1.2" in page
+    assert f'action="{rollback_url(amendment)}"' not in page  # rolled back once, at most
+
+
+def test_a_refused_rollback_says_why_next_to_the_amendment(client, reviewer, protocol):
+    document, amendment = protocol
+    client.force_login(reviewer)
+    page = client.post(rollback_url(amendment), {"reason": ""})
+    assert page.status_code == 200 and "The reason for the rollback is required" in page.content.decode()
+    document.refresh_from_db()
+    assert document.version == "v1.1"
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_document_page_takes_a_fixed_number_of_queries(client, reviewer, rows, django_assert_max_num_queries):
+    from governance_app.models import CanonAmendment, CanonDocument
+    document = make_canon_document(slug="many", body="# A\n\none\n")
+    for n in range(rows):
+        body = f"# A\n\nrevision {n}\n"
+        make_canon_amendment(document, version_before=document.version, version_after=f"v2.{n}",
+                             body_before=document.body, body_after=body)
+        CanonDocument.objects.filter(pk=document.pk).update(body=body, version=f"v2.{n}")
+        document.refresh_from_db()
+    assert CanonAmendment.objects.filter(document=document).count() == rows
+    client.force_login(reviewer)
+    with django_assert_max_num_queries(9):
+        page = client.get(reverse("governance:canon_document", args=["many"]))
+    assert page.status_code == 200 and page.content.decode().count("Roll back v2.") == rows

@@ -8,7 +8,8 @@ from django.utils.html import escape
 from governance_app.models import CanonAmendment, CanonDocument, DecisionKind, DecisionRecord
 from requests_app.models import BrainRequest, McrUpdateStatus, RequestEvent, RequestStatus
 from tests.conftest import said
-from tests.engine import actor, new_request
+from tests.engine import CANON_BODY, CANON_PROPOSED, actor, new_request
+from tests.engine import suggestion as suggest
 from tests.factories import make_canon_document, make_request, request_fields_for
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +25,10 @@ def signed_in(client, user):
 
 @pytest.fixture
 def suggestion(owner) -> BrainRequest:
-    """Research suggests an MCR update to HeadOffice (protocol "Standard Flow Example 4")."""
-    return new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion",
-                       request_title="Add awaiting_data to the status model", mcr_update_suggested=True,
-                       source_origin="brain_site_feedback")
+    """Research suggests an MCR update to HeadOffice (protocol "Standard Flow Example 4"), with its
+    exact change to the Request Protocol."""
+    return suggest(actor(owner), request_title="Add awaiting_data to the status model", mcr_update_suggested=True,
+                   source_origin="brain_site_feedback")
 
 
 def classify_url(request: BrainRequest) -> str:
@@ -123,38 +124,62 @@ def test_propose_then_approve_through_the_views_approves_the_mcr_update(client, 
     assert status_of(suggestion) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
     approved = client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "next": URL})
     assert approved.status_code == 302
+    assert approved["Location"] == reverse("governance:canon_document", args=["request-protocol"])
     assert status_of(suggestion) == (RequestStatus.CLOSED, McrUpdateStatus.APPROVED)
     kinds = list(DecisionRecord.objects.filter(related_request=suggestion).values_list("decision_kind", flat=True))
     assert sorted(kinds) == sorted([DecisionKind.FEEDBACK_CLASSIFICATION, DecisionKind.MCR_DECISION])
-    assert "MCR update approved" in client.get(URL).text
+    assert CanonDocument.objects.get(slug="request-protocol").body == CANON_PROPOSED
+    assert "MCR update approved: Request Protocol is now v1.3" in client.get(approved["Location"]).text
 
 
-def test_an_approval_can_carry_the_canon_amendment(client, reviewer, suggestion):
-    canon = make_canon_document(title="Request Protocol", version="v1.2", body="Statuses: new, closed.")
+def test_the_queue_names_the_proposed_change_and_links_the_approval_screen(client, reviewer, suggestion):
     classify(signed_in(client, reviewer), suggestion)
-    client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "canon_document_id": canon.pk,
-                                      "amended_body": "Statuses: new, awaiting_data, closed.", "new_version": "v1.3"})
-    canon.refresh_from_db()
-    assert (canon.version, CanonAmendment.objects.get().version_before) == ("v1.3", "v1.2")
+    page = client.get(URL).text
+    assert "Changes <strong>Request Protocol</strong> (v1.2): Statuses" in page
+    assert reverse("governance:mcr_review", args=[suggestion.pk]) in page
 
 
-def test_an_amendment_without_a_new_version_is_refused_next_to_the_field(client, reviewer, suggestion):
-    canon = make_canon_document(version="v1.2")
+def test_the_approval_screen_shows_both_texts_the_diff_and_the_impact(client, reviewer, suggestion):
     classify(signed_in(client, reviewer), suggestion)
-    before = request_row(suggestion)
-    page = client.post(mcr_url(suggestion), {"decision": "approved", "reasoning": WHY, "canon_document_id": canon.pk,
-                                             "amended_body": "New text.", "new_version": ""})
-    assert page.status_code == 200 and "The new canon version is required" in page.text
-    assert status_of(suggestion) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
-    assert not CanonAmendment.objects.exists()
-    errors = bound_form(page, "mcr_rows", suggestion).errors
-    assert list(errors) == ["new_version"] and "The new canon version is required" in errors["new_version"][0]
-    assert f'<ul class="field-error"><li>{escape(errors["new_version"][0])}' in page.text   # by its field
-    # The classification's message is still queued (nothing followed its redirect).
+    page = client.get(reverse("governance:mcr_review", args=[suggestion.pk])).text
+    assert '<tr class="sbs-change"><td class="sbs-left">new, routed, closed.</td>' \
+           '<td class="sbs-right">new, routed, awaiting_data, closed.</td></tr>' in page
+    assert "The current text (v1.2)" in page and "The proposed text" in page
+    assert "What it would touch" in page and "Every Brain of the tenant" in page
+    assert "?canon=request-protocol&amp;queue=open" in page
+    assert 'action="%s"' % mcr_url(suggestion) in page and "Amend the proposal" in page
+
+
+def test_a_brain_owner_reads_the_approval_screen_without_its_forms(client, owner, reviewer, suggestion):
+    classify(signed_in(client, reviewer), suggestion)
+    page = signed_in(client, owner).get(reverse("governance:mcr_review", args=[suggestion.pk])).text
+    assert "sbs-change" in page and 'name="decision"' not in page and 'name="proposed_text"' not in page
+    amend = client.post(reverse("governance:proposal_amend", args=[suggestion.pk]),
+                        {"proposed_text": "Mine.", "note": WHY})
+    assert amend.status_code == 404
+
+
+def test_headoffice_amends_the_proposal_on_the_approval_screen(client, reviewer, suggestion):
+    classify(signed_in(client, reviewer), suggestion)
+    text = CANON_PROPOSED.replace("To HeadOffice.", "To HeadOffice, within a day.")
+    saved = client.post(reverse("governance:proposal_amend", args=[suggestion.pk]),
+                        {"proposed_text": text, "note": "A deadline for escalations."})
+    assert saved.status_code == 302
+    page = client.get(saved["Location"]).text
+    assert "Revision 2 by reviewer" in page and "A deadline for escalations." in page
+    assert "Revisions of the proposal" in page
+
+
+def test_approving_a_suggestion_without_a_document_is_refused_next_to_the_form(client, reviewer, owner):
+    bare = new_request(actor(owner), destination="headoffice", request_type="mcr_update_suggestion")
+    classify(signed_in(client, reviewer), bare)
+    before = request_row(bare)
+    page = client.post(mcr_url(bare), {"decision": "approved", "reasoning": WHY})
+    assert page.status_code == 200
+    assert "names no canon document" in " ".join(page.context["decide_form"].non_field_errors())
+    assert "names no canon document" in page.text
     assert said(page)[-1] == "The MCR decision was not saved: see the message next to the form."
-    assert request_row(suggestion) == before
-    assert CanonDocument.objects.filter(pk=canon.pk).values("version", "body").get() == {
-        "version": "v1.2", "body": "The original text."}
+    assert request_row(bare) == before and not CanonAmendment.objects.exists()
 
 
 def test_a_placeholder_reasoning_is_refused_and_changes_nothing(client, reviewer, suggestion):
@@ -221,3 +246,22 @@ def test_the_query_count_does_not_grow_with_rows(client, reviewer, rows, django_
     signed_in(client, reviewer)
     with django_assert_max_num_queries(10):
         assert client.get(URL).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_approval_screen_takes_a_fixed_number_of_queries(client, reviewer, suggestion, rows,
+                                                             django_assert_max_num_queries):
+    from governance_app.models import CanonProposal
+    classify(signed_in(client, reviewer), suggestion)
+    first = CanonProposal.objects.get(request=suggestion)
+    CanonProposal.objects.bulk_create([CanonProposal(
+        tenant_id=first.tenant_id, request=suggestion, document=first.document, revision=n, base_version="v1.2",
+        proposed_text=CANON_PROPOSED + f"\n# Note {n}\n", proposed_by="reviewer", note=f"Revision {n}")
+        for n in range(2, rows + 2)])
+    for _ in range(rows):
+        make_request(request_type="offer_review_request", status=RequestStatus.ROUTED)
+    url = reverse("governance:mcr_review", args=[suggestion.pk])
+    with django_assert_max_num_queries(12):
+        page = client.get(url)
+    assert page.status_code == 200 and f"Revision {rows + 1} by reviewer" in page.text
+    assert f"{rows} open request" in page.text or f"{rows + 1} open request" in page.text

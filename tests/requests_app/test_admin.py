@@ -21,14 +21,26 @@ from requests_app.models import (
     NotificationPreference,
     RequestEvent,
     RequestEventType,
+    Priority,
+    RequestType,
     Signal,
+    SlaClock,
+    SlaPolicy,
+    SlaTarget,
     Watch,
 )
 from requests_app.services import request_event_write
 from tasks_app.models import Task
 from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, assert_pages_answer, change_form_data
 from tests.db_roles import AppQueries
-from tests.factories import make_notification, make_notification_preference
+from tests.db_roles import acting_for
+from tests.factories import (
+    make_notification,
+    make_notification_preference,
+    make_sla_policy,
+    make_sla_target,
+    make_tenant,
+)
 
 _seq = itertools.count(1)
 
@@ -61,7 +73,24 @@ def _signal() -> Signal:
                                  summary=f"CPA up 40% {next(_seq)}", request=_request())
 
 
+def _sla_target() -> SlaTarget:
+    # A different (request type, priority, clock) each time: a tenant has one target of each.
+    n = next(_seq)
+    types = [None, *RequestType.values]
+    return make_sla_target(priority=Priority.values[n % 4], clock=SlaClock.values[(n // 4) % 13],
+                           request_type=types[(n // 52) % len(types)])
+
+
+def _policy_of_a_new_tenant() -> SlaPolicy:
+    """An SLA policy of a tenant of its own (one per tenant), written acting for it (row-level security)."""
+    tenant = make_tenant()
+    with acting_for(tenant):
+        return make_sla_policy(tenant_id=tenant.id)
+
+
 BUILDERS: dict[type[Model], Callable[[], Model]] = {
+    SlaPolicy: lambda: _policy_of_a_new_tenant(),   # one per tenant
+    SlaTarget: _sla_target,
     BrainRequest: _request,
     RequestEvent: _event,
     Signal: _signal,

@@ -59,10 +59,12 @@ from governance_app.services import (
     lesson_record,
     mcr_decide,
 )
+from requests_app import sla
 from requests_app.models import (
     BrainRequest,
     RequestStatus,
     Signal,
+    SlaPolicy,
 )
 from requests_app.services import request_create, request_move, request_note_add
 from requests_app.transitions import MOVE_NAMES, MOVES
@@ -151,6 +153,34 @@ def canon_ensure(*, tenant: Tenant, now: datetime) -> int:
         )
         created += was_created
     return created
+
+
+# The demo's SLA targets in hours, by priority: the time in each status, then open → closed in all.
+# Parked (a deliberate hold) has none.
+DEMO_SLA_HOURS = {
+    "urgent": {"new": 1, "under_review": 2, "routed": 4, "in_progress": 24, "responded": 24, "escalated": 8,
+               "blocked": 24, "awaiting_evidence": 48, "awaiting_head_office_review": 8,
+               "awaiting_mcr_decision": 72, "returned_for_revision": 48, "total": 72},
+    "high": {"new": 4, "under_review": 8, "routed": 24, "in_progress": 72, "responded": 48, "escalated": 24,
+             "blocked": 48, "awaiting_evidence": 72, "awaiting_head_office_review": 24,
+             "awaiting_mcr_decision": 120, "returned_for_revision": 72, "total": 120},
+    "medium": {"new": 8, "under_review": 24, "routed": 48, "in_progress": 120, "responded": 72, "escalated": 48,
+               "blocked": 72, "awaiting_evidence": 120, "awaiting_head_office_review": 48,
+               "awaiting_mcr_decision": 168, "returned_for_revision": 120, "total": 240},
+    "low": {"new": 24, "under_review": 48, "routed": 72, "in_progress": 240, "responded": 120, "escalated": 72,
+            "blocked": 120, "awaiting_evidence": 240, "awaiting_head_office_review": 72,
+            "awaiting_mcr_decision": 336, "returned_for_revision": 240, "total": 480},
+}
+
+
+def sla_policy_ensure(*, tenant: Tenant) -> bool:
+    """The demo tenant's SLA policy, unless it has one (an operator's policy is left alone)."""
+    if SlaPolicy.objects.filter(tenant_id=tenant.id).exists():
+        return False
+    reviewer = Actor(tenant_id=tenant.id, label="seed_demo", is_head_office=True)
+    sla.sla_policy_save(actor=reviewer, warn_percent=80, hours={
+        (priority, clock): hours for priority, clocks in DEMO_SLA_HOURS.items() for clock, hours in clocks.items()})
+    return True
 
 
 def story_request(flow_key: str) -> BrainRequest | None:
@@ -253,7 +283,11 @@ class FlowWriter:
         fields = dict(flow.request)
         meta = fields.pop("meta", {})
         parent, originating_task = fields.pop("parent", None), fields.pop("originating_task", None)
+        change = fields.pop("canon_change", None)
         actor = self.cast.actor(flow.by)
+        if change:  # a suggestion's exact change: the document's text with a section added
+            document = CanonDocument.objects.get(tenant_id=actor.tenant_id, slug=change["document"])
+            fields.update(canon_document=document.slug, proposed_text=document.body + change["append"])
         try:
             self.request = request_create(
                 actor=actor, **fields,
@@ -412,6 +446,8 @@ class Command(BaseCommand):
             for change in people_ensure(people=people, brains=brains, password=password):
                 self.stdout.write(f"  {change}")
             canon_ensure(tenant=tenant, now=now)
+            if sla_policy_ensure(tenant=tenant):
+                self.stdout.write("  + SLA policy: targets per priority for each status (the SLA policy page)")
             missing = []
             for flow in story.FLOWS:
                 if story_request(flow.key) is None:
@@ -431,6 +467,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Adding {scale:,} synthetic requests in batches of {batch_size:,} …")
                 totals = ScaleWriter(tenant_id=tenant.id, brains=brains, now=now, rng=random.Random(seed),
                                      batch_size=batch_size, log=self.stdout.write).write(scale)
+                sla.sla_recompute(tenant_id=tenant.id)
                 self.stdout.write("  scale totals: " + ", ".join(f"{k.replace('_', ' ')} {v:,}"
                                                                   for k, v in totals.items()))
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready ({time.monotonic() - started:.1f} s)."))

@@ -1,0 +1,184 @@
+"""Search across everything the actor may see: requests, tasks, artifacts, decisions and lessons,
+best match first, each hit with its kind, its title, the text it matched and the request it belongs to.
+
+On PostgreSQL it is full-text search: each kind's document is its title (weight A) and its body
+fields (weight B), `websearch_to_tsquery` reads the words as a search box would ("quoted phrase",
+-not, or), and `ts_rank` orders the hits, so a word in a title ranks above the same word in a
+body. The documents are written here as plain SQL with the configuration as a literal, the very
+expressions of the GIN indexes (migration governance_app 0018), which a query must repeat to the
+letter for PostgreSQL to match it to an index. On SQLite every word must appear in one of the
+fields (`icontains`), and a hit with every word in its title ranks first.
+
+One UNION query reads a page of hits of every kind, and one more the titles of their requests;
+each kind's rows are scoped by its own visibility selector, so a Brain owner finds only what the
+pages would show them.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import BooleanField, F, FloatField, Q, QuerySet, TextField, Value
+from django.db.models.expressions import Case, RawSQL, When
+from django.db.models.functions import Coalesce, Concat
+
+from governance_app.kernel.actors import Actor
+from governance_app.selectors import decisions_visible_to, lessons_visible_to
+from requests_app.selectors import requests_visible_to
+from tasks_app.models import TaskArtifact
+from tasks_app.selectors import tasks_visible_to
+
+PER_PAGE = 20
+MAX_WORDS = 6          # the fallback's words, as the list filters take them
+CONFIG = "english"     # the text search configuration of the documents and their indexes
+EXCERPT = 220          # characters of body text a hit shows around its first match
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    table: str
+    title: str                      # the column shown as the hit's title (weight A)
+    body: tuple[str, ...]           # the columns searched and shown as its text (weight B)
+    request: str                    # the lookup of the request it belongs to
+
+    def document_sql(self, qualify: bool = True) -> str:
+        """The tsvector of a row, as the GIN index on the table computes it."""
+        def column(name: str) -> str:
+            return f'COALESCE("{self.table}"."{name}", \'\')' if qualify else f"COALESCE({name}, '')"
+        body = " || ' ' || ".join(column(name) for name in self.body)
+        return (f"(setweight(to_tsvector('{CONFIG}'::regconfig, {column(self.title)}), 'A') || "
+                f"setweight(to_tsvector('{CONFIG}'::regconfig, {body}), 'B'))")
+
+    def index_sql(self) -> str:
+        return (f"CREATE INDEX IF NOT EXISTS mwms_search_{self.key} ON {self.table} "
+                f"USING gin ({self.document_sql(qualify=False)})")
+
+
+KINDS = {
+    "request": Kind("request", "Request", "mwms_brain_requests", "request_title",
+                    ("request_summary", "response_summary", "result_summary"), "pk"),
+    "task": Kind("task", "Task", "mwms_tasks", "title", ("task_type", "execution_notes", "last_error"), "request_id"),
+    "artifact": Kind("artifact", "Artifact", "mwms_task_artifacts", "artifact_type", ("artifact_summary",),
+                     "task__request_id"),
+    "decision": Kind("decision", "Decision", "mwms_decision_records", "decision_summary",
+                     ("reasoning", "evidence_used", "expected_outcome"), "related_request_id"),
+    "lesson": Kind("lesson", "Lesson", "mwms_lessons_learned", "insight",
+                   ("event_or_experiment", "result", "recommended_improvement"), "related_request_id"),
+}
+
+
+@dataclass
+class Hit:
+    kind: Kind
+    id: Any
+    title: str
+    text: str                       # the body text around its first match
+    request_id: Any | None
+    request_title: str | None       # None when the actor may not see the request (or there is none)
+    rank: float
+    created_at: datetime
+
+
+@dataclass
+class SearchPage:
+    query: str
+    words: list[str]
+    hits: list[Hit]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def _words(text: str) -> list[str]:
+    return [word for word in re.findall(r"\w[\w.-]*", text.lower()) if word][:MAX_WORDS]
+
+
+def _rows(kind: Kind, queryset: QuerySet, text: str, words: list[str]) -> QuerySet:
+    """One kind's matches as the UNION's columns: kind, id, title, text, request, rank, created_at."""
+    title = F(kind.title)
+    if kind.key == "task":  # a task without a title is shown by its type
+        title = Case(When(title="", then=F("task_type")), default=F("title"))
+    text_of = {"output_field": TextField()}
+    body = Concat(*[part for name in kind.body
+                    for part in (Coalesce(F(name), Value("", **text_of), **text_of), Value(" ", **text_of))], **text_of)
+    request = F(kind.request)
+    if kind.key in ("decision", "lesson"):  # recorded on a task, it belongs to the task's request
+        request = Coalesce(F("related_request_id"), F("related_task__request_id"))
+    if connection.vendor == "postgresql":
+        document = kind.document_sql()
+        query = f"websearch_to_tsquery('{CONFIG}'::regconfig, %s)"
+        queryset = queryset.filter(RawSQL(f"{document} @@ {query}", [text], output_field=BooleanField()))
+        rank = RawSQL(f"ts_rank({document}, {query})", [text], output_field=FloatField())
+    else:
+        for word in words:
+            condition = Q(**{f"{kind.title}__icontains": word})
+            for name in kind.body:
+                condition |= Q(**{f"{name}__icontains": word})
+            queryset = queryset.filter(condition)
+        in_title = Q()
+        for word in words:
+            in_title &= Q(**{f"{kind.title}__icontains": word})
+        rank = Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
+    return (queryset.order_by()
+            .annotate(hit_kind=RawSQL(f"'{kind.key}'", [], output_field=TextField()), hit_id=F("pk"),
+                      hit_title=title, hit_text=body, hit_request=request, hit_rank=rank, hit_at=F("created_at"))
+            .values("hit_kind", "hit_id", "hit_title", "hit_text", "hit_request", "hit_rank", "hit_at"))
+
+
+def _visible(actor: Actor) -> dict[str, QuerySet]:
+    tasks = tasks_visible_to(actor)
+    return {
+        "request": requests_visible_to(actor),
+        "task": tasks,
+        "artifact": TaskArtifact.objects.filter(tenant_id=actor.tenant_id, task__in=tasks.values("pk")),
+        "decision": decisions_visible_to(actor),
+        "lesson": lessons_visible_to(actor),
+    }
+
+
+def excerpt(text: str, words: list[str], width: int = EXCERPT) -> str:
+    """The part of `text` around the first of the words it holds (its start when it holds none)."""
+    text = " ".join(text.split())
+    lowered = text.lower()
+    found = [i for i in (lowered.find(word) for word in words) if i >= 0]
+    start = max(0, min(found) - width // 3) if found else 0
+    piece = text[start:start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def search_everything(*, actor: Actor, text: str, page: int = 1) -> SearchPage:
+    """A page of the hits of `text` among everything the actor may see, best first (two queries)."""
+    words = _words(text)
+    page = max(1, page)
+    if not words:
+        return SearchPage(query=text, words=[], hits=[], number=1, has_next=False)
+    parts = [_rows(KINDS[key], queryset, text, words) for key, queryset in _visible(actor).items()]
+    union = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_at")
+    bottom = (page - 1) * PER_PAGE
+    rows = list(union[bottom:bottom + PER_PAGE + 1])
+    request_ids = {row["hit_request"] for row in rows[:PER_PAGE] if row["hit_request"]}
+    titles = dict(requests_visible_to(actor).filter(pk__in=request_ids).values_list("pk", "request_title")) \
+        if request_ids else {}
+    hits = [Hit(kind=KINDS[row["hit_kind"]], id=row["hit_id"], title=row["hit_title"] or "",
+                text=excerpt(row["hit_text"] or "", words), request_id=row["hit_request"],
+                request_title=titles.get(_uuid(row["hit_request"])), rank=row["hit_rank"], created_at=row["hit_at"])
+            for row in rows[:PER_PAGE]]
+    return SearchPage(query=text, words=words, hits=hits, number=page, has_next=len(rows) > PER_PAGE)
+
+
+def _uuid(value: Any) -> Any:
+    """A request id from the UNION's values (SQLite hands back the hex text of a uuid column)."""
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return value

@@ -1,0 +1,232 @@
+"""Search across everything from the header (issue 14, item 9): requests, tasks, artifacts, decisions and
+lessons, ranked, scoped to the person, paginated, in a fixed number of queries; full-text search with
+GIN indexes on PostgreSQL, icontains on SQLite."""
+
+import psycopg
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.urls import reverse
+
+from governance_app import services as gs
+from governance_app.kernel.db_roles import owner_settings
+from governance_app.kernel.tenancy import member_add
+from governance_app.models import Brain, MembershipRole
+from governance_app.search import KINDS, PER_PAGE, search_everything
+from requests_app.models import BrainRequest
+from tests.conftest import PASSWORD
+from tests.engine import actor
+from tests.factories import make_decision_record, make_lesson, make_request, make_task, make_task_artifact
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("every_tenant")]
+SEARCH = reverse("governance:search")
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def hits(user, text: str, page: int = 1) -> list[tuple[str, str]]:
+    return [(hit.kind.key, hit.title) for hit in search_everything(actor=actor(user), text=text, page=page).hits]
+
+
+@pytest.fixture
+def lineage():
+    """One request from Affiliate to Research with a task, an artifact, a decision and a lesson, each
+    holding the word 'zeppelin' somewhere."""
+    request = make_request(request_title="Zeppelin airship offer", status="routed", review_owner_id="headoffice")
+    task = make_task(request=request, title="Scan zeppelin demand")
+    make_task_artifact(task=task, artifact_type="report", artifact_summary="Zeppelin demand is up in DE.")
+    make_decision_record(request=request, decision_summary="Test the zeppelin offer in DE")
+    make_lesson(related_request=request, insight="Zeppelin buyers read reviews first.")
+    return request
+
+
+# --- what is found --------------------------------------------------------------------------------
+
+def test_every_kind_is_found_with_the_request_it_belongs_to(reviewer, lineage):
+    page = search_everything(actor=actor(reviewer), text="zeppelin")
+    assert {hit.kind.key for hit in page.hits} == set(KINDS)
+    assert {hit.request_id for hit in page.hits} == {lineage.pk}
+    assert {hit.request_title for hit in page.hits} == {"Zeppelin airship offer"}
+
+
+def test_a_title_hit_ranks_above_a_body_hit(reviewer):
+    make_request(request_title="Quarterly review", request_summary="About the gondola market, among others.")
+    make_request(request_title="Gondola offer", request_summary="Check the market.")
+    assert hits(reviewer, "gondola") == [("request", "Gondola offer"), ("request", "Quarterly review")]
+
+
+def test_every_word_must_be_found(reviewer):
+    make_request(request_title="Gondola offer for Venice")
+    make_request(request_title="Gondola offer for Lucerne")
+    assert hits(reviewer, "gondola venice") == [("request", "Gondola offer for Venice")]
+
+
+def test_words_are_matched_as_each_database_can(reviewer):
+    make_request(request_title="Offers of zeppelins", request_summary="A summary.")
+    if connection.vendor == "postgresql":
+        # Full-text search stems: "zeppelin" finds "zeppelins", a part of a word finds nothing.
+        assert hits(reviewer, "zeppelin") == [("request", "Offers of zeppelins")]
+        assert hits(reviewer, "zeppel") == []
+    else:
+        # The SQLite fallback finds any part of a word.
+        assert hits(reviewer, "zeppel") == [("request", "Offers of zeppelins")]
+
+
+def test_a_search_of_no_words_finds_nothing(reviewer, lineage):
+    assert hits(reviewer, "  ,;  ") == []
+
+
+def test_hits_are_paginated(reviewer):
+    BrainRequest.objects.bulk_create([BrainRequest(
+        requesting_authority="research", requesting_brain_id="research", target_brain_id="affiliate",
+        request_type="offer_review_request", request_title=f"Gondola {i}", request_summary="A summary.",
+        required_output="") for i in range(PER_PAGE + 3)])
+    first = search_everything(actor=actor(reviewer), text="gondola")
+    second = search_everything(actor=actor(reviewer), text="gondola", page=2)
+    assert len(first.hits) == PER_PAGE and first.has_next and not first.has_previous
+    assert len(second.hits) == 3 and not second.has_next and second.has_previous
+    assert not {h.id for h in first.hits} & {h.id for h in second.hits}
+
+
+# --- who finds what -----------------------------------------------------------------------------
+
+def test_a_brain_owner_finds_only_what_they_may_see(reviewer, owner, other_owner, outsider, lineage):
+    make_request(request_title="Zeppelin for Finance", requesting_brain_id="finance", target_brain_id="sit",
+                 requesting_authority="finance")
+    assert len(hits(reviewer, "zeppelin")) == 6
+    assert {kind for kind, _ in hits(owner, "zeppelin")} == set(KINDS)  # research is the destination
+    assert ("request", "Zeppelin for Finance") not in hits(owner, "zeppelin")
+    assert len(hits(other_owner, "zeppelin")) == 5   # affiliate sent it
+    assert hits(outsider, "zeppelin") == []
+
+
+def test_another_tenants_records_are_never_found(client, reviewer, lineage):
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    acme_research = get_user_model().objects.create_user(username="acme_research", password=PASSWORD)
+    member_add(user=acme_research, brain=Brain.objects.get(tenant=acme, slug="research"), role=MembershipRole.OWNER)
+    make_request(tenant=acme, request_title="Acme zeppelin", requesting_brain_id="research",
+                 target_brain_id="affiliate", requesting_authority="research")
+
+    assert BrainRequest.objects.filter(tenant=acme, request_title="Acme zeppelin").exists()
+    acme_reviewer = get_user_model().objects.get(username="acme_reviewer")
+    assert hits(acme_reviewer, "zeppelin") == [("request", "Acme zeppelin")]
+    ours = signed_in(client, reviewer).get(SEARCH, {"q": "zeppelin"})
+    theirs = signed_in(client, get_user_model().objects.get(username="acme_reviewer")).get(SEARCH, {"q": "zeppelin"})
+
+    assert "<mark>Zeppelin</mark> airship offer" in ours.text and "Acme" not in ours.text
+    assert "Acme <mark>zeppelin</mark>" in theirs.text and "airship" not in theirs.text
+
+
+def test_a_decision_on_a_request_the_owner_may_not_see_shows_no_link_to_it(client, brains):
+    finance_owner = get_user_model().objects.create_user(username="finance_owner", password=PASSWORD)
+    member_add(user=finance_owner, brain=brains["finance"], role=MembershipRole.OWNER)
+    request = make_request(request_title="Hidden from Finance")
+    make_decision_record(request=request, authority_id="finance", decision_summary="Budget the zeppelin test")
+
+    page = signed_in(client, finance_owner).get(SEARCH, {"q": "zeppelin"})
+
+    assert "Budget the <mark>zeppelin</mark> test" in page.text
+    assert "On a request you cannot open" in page.text and "Hidden from Finance" not in page.text
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+def test_the_page_shows_each_hit_with_its_kind_match_and_request(client, reviewer, lineage):
+    page = signed_in(client, reviewer).get(SEARCH, {"q": "zeppelin"})
+    assert page.status_code == 200
+    for label in ("Request", "Task", "Artifact", "Decision", "Lesson"):
+        assert f'<span class="badge badge-kind">{label}</span>' in page.text
+    assert "<mark>Zeppelin</mark> demand is up in DE." in page.text
+    assert f'href="{reverse("requests:detail", args=[lineage.pk])}"' in page.text
+
+
+def test_the_header_has_the_search_box_on_every_page(client, reviewer):
+    page = signed_in(client, reviewer).get(reverse("requests:list"))
+    assert f'action="{SEARCH}"' in page.text and 'class="header-search"' in page.text
+
+
+def test_the_htmx_request_gets_only_the_results(client, reviewer, lineage):
+    page = signed_in(client, reviewer).get(SEARCH, {"q": "zeppelin"}, HTTP_HX_REQUEST="true")
+    assert page.text.lstrip().startswith('<div id="search-results"') and "<html" not in page.text
+    assert "HX-Request" in page["Vary"]
+
+
+def test_an_empty_search_asks_for_words(client, reviewer):
+    page = signed_in(client, reviewer).get(SEARCH)
+    assert page.status_code == 200 and "Type a few words to search." in page.text
+
+
+def test_a_search_too_long_is_refused_in_words(client, reviewer):
+    page = signed_in(client, reviewer).get(SEARCH, {"q": "x" * 201})
+    assert page.status_code == 200
+    assert "Ensure this value has at most 200 characters (it has 201)." in page.text
+
+
+def test_a_bad_page_number_is_refused_in_words(client, reviewer):
+    page = signed_in(client, reviewer).get(SEARCH, {"q": "offer", "page": "last"})
+    assert "Enter a whole number." in page.text
+
+
+def test_the_page_refuses_post_and_anonymous_visitors(client, reviewer):
+    anonymous = client.get(SEARCH, {"q": "offer"})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
+    assert signed_in(client, reviewer).post(SEARCH, {"q": "offer"}).status_code == 405
+
+
+def test_an_outsider_finds_nothing_of_others(client, outsider, lineage):
+    page = signed_in(client, outsider).get(SEARCH, {"q": "zeppelin"})
+    assert "Nothing you can see matches" in page.text and "Zeppelin airship" not in page.text
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_query_count_does_not_grow_with_hits(client, reviewer, rows, django_assert_num_queries):
+    for _ in range(rows // 5):
+        request = make_request(request_title="Zeppelin offer", status="routed", review_owner_id="headoffice")
+        task = make_task(request=request, title="Zeppelin scan")
+        make_task_artifact(task=task, artifact_summary="Zeppelin report")
+        make_decision_record(request=request, decision_summary="Zeppelin decision")
+        make_lesson(related_request=request, insight="Zeppelin lesson")
+    signed_in(client, reviewer)
+    # The session, the user and their memberships; the page of hits; the titles of their requests.
+    with django_assert_num_queries(5):
+        page = client.get(SEARCH, {"q": "zeppelin"})
+    assert page.text.count('class="search-hit"') == min(rows, PER_PAGE)
+
+
+# --- PostgreSQL: the indexes ----------------------------------------------------------------------
+
+def _plan(kind: str, cursor) -> str:
+    sql = (f"EXPLAIN SELECT 1 FROM {KINDS[kind].table} WHERE {KINDS[kind].document_sql()} "
+           f"@@ websearch_to_tsquery('english'::regconfig, 'zeppelin')")
+    cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute(sql)
+    return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_search_matches_its_gin_index(kind):
+    """The query repeats the index's expression to the letter, so PostgreSQL matches it to the index:
+    planned by the owner, who is not subject to row-level security."""
+    owner = owner_settings("default")
+    with psycopg.connect(host=owner["HOST"], port=owner["PORT"] or 5432, user=owner["USER"],
+                         password=owner["PASSWORD"], dbname=connection.settings_dict["NAME"]) as conn:
+        with conn.transaction(), conn.cursor() as cursor:
+            plan = _plan(kind, cursor)
+    assert f"mwms_search_{kind}" in plan, plan
+
+
+@pytest.mark.postgres
+def test_under_row_level_security_the_runtime_role_filters_its_tenants_rows_instead():
+    """PostgreSQL uses an index under row-level security only for a leakproof operator, which the
+    text-match operator @@ is not (pg_proc.proleakproof), so the runtime role's plan reads the
+    tenant's rows and filters them: correct, scoped, and without the index (README, "Search")."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proleakproof FROM pg_proc WHERE proname = 'ts_match_vq'")
+        assert cursor.fetchone()[0] is False
+        plan = _plan("request", cursor)
+    assert "mwms_search_request" not in plan, plan
