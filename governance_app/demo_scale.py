@@ -56,6 +56,7 @@ from requests_app.models import (
     RequestStatus,
 )
 from requests_app.services import held_from
+from requests_app.sla import sla_policy_for, sla_values
 from requests_app.transitions import MOVE_NAMES, MOVES
 from tasks_app.models import Task, TaskArtifact, TaskEvent, TaskEventType, TaskStatus
 
@@ -166,6 +167,10 @@ class ScaleWriter:
         self.destinations = {t: [s for s, b in brains.items() if t in b.accepted_request_types] for t in SCALE_TEXT}
         self.work_types = [t for t in WORK_TYPES if self.destinations[t]]
         self.run = uuid.uuid4().hex[:8]
+        # Each request is written with the deadlines the tenant's SLA policy gives it, as the
+        # services write them on every move: a rewrite of every row afterwards would cost as much
+        # as the seeding again, and rows left without them would be read by the SLA indexes wrongly.
+        self.sla_policy = sla_policy_for(tenant_id=tenant_id)
         # Version-4 uuids from a generator the OS seeds once: uuid.uuid4 makes a system call per id,
         # about a fifth of the build time at a million rows. Not seeded by --seed, so a rerun with the
         # same --seed repeats the content but never an id.
@@ -292,6 +297,8 @@ class ScaleWriter:
         history = _ScaleRequestStory(self, batch, request, task_type, words)
         for (kind, arg), moment in zip(plan, moments):
             history.step(kind, arg, moment)
+        for name, value in sla_values(request, self.sla_policy).items():
+            setattr(request, name, value)
 
     def plan(self, archetype: Archetype) -> list[tuple[str, Any]]:
         """The request's history in order: ("request", status) and ("task", (shape, attempts, step))."""

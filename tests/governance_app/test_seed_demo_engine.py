@@ -14,6 +14,7 @@ from governance_app.kernel.actors import Actor, actor_for_token, actor_for_user
 from governance_app.models import ApiToken, DecisionRecord, TokenRole
 from governance_app.services import CLASSIFICATION_STATUS, MCR_STATUS, escalation_resolve
 from requests_app.models import FINAL_STATUSES, BrainRequest, RequestEvent
+from requests_app.sla import sla_policy_for, sla_recompute, sla_values
 from requests_app.transitions import HOLDS, MOVE_NAMES, MOVES, RESUME, roles_of, tasks_open
 from tasks_app.models import Task, TaskEvent
 from tasks_app.transitions import TASK_MOVES, TaskRole, task_roles_of
@@ -323,6 +324,19 @@ def test_each_row_changed_once_per_move_and_last_at_its_last_move(seeded):
         assert request.lock_version == len(moves)
         assert request.updated_at == max(e.created_at for e in request.events.all()
                                          if e.event_type in ("created", "status_changed"))
+
+
+def test_every_synthetic_request_is_written_with_the_deadlines_its_policy_gives_it(seeded):
+    """The scale writer sets each request's SLA deadlines as the services would, so no request is
+    left for a recompute (nor read by the SLA indexes as having no clock)."""
+    requests = list(scale_requests())
+    policy = sla_policy_for(tenant_id=requests[0].tenant_id)
+    assert policy is not None
+    for request in requests:
+        assert (request.sla_warn_at, request.sla_due_at) == tuple(sla_values(request, policy).values())
+    open_requests = [r for r in requests if r.status not in FINAL_STATUSES]
+    assert open_requests and all(r.sla_due_at for r in open_requests if r.status != "parked")
+    assert sla_recompute(tenant_id=requests[0].tenant_id) == 0
 
 
 def test_every_task_has_its_created_events_and_sits_under_a_routed_request(seeded):

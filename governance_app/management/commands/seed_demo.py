@@ -467,7 +467,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"Adding {scale:,} synthetic requests in batches of {batch_size:,} …")
                 totals = ScaleWriter(tenant_id=tenant.id, brains=brains, now=now, rng=random.Random(seed),
                                      batch_size=batch_size, log=self.stdout.write).write(scale)
-                sla.sla_recompute(tenant_id=tenant.id)
                 self.stdout.write("  scale totals: " + ", ".join(f"{k.replace('_', ' ')} {v:,}"
                                                                   for k, v in totals.items()))
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready ({time.monotonic() - started:.1f} s)."))
