@@ -493,12 +493,15 @@ class Watch(models.Model):
 class NotificationKind(models.TextChoices):
     REQUEST_CREATED = "request_created", "New request"
     ASSIGNED = "assigned", "Assigned to your Brain"
+    ASSIGNED_TO_YOU = "assigned_to_you", "Assigned to you"
     STATUS_CHANGED = "status_changed", "Status changed"
     ESCALATED = "escalated", "Escalated"
     TASK_CREATED = "task_created", "New task"
     TASK_COMPLETED = "task_completed", "Task completed"
     TASK_FAILED = "task_failed", "Task failed"
     DECISION_RECORDED = "decision_recorded", "Decision recorded"
+    SLA_DUE_SOON = "sla_due_soon", "SLA due soon"
+    SLA_BREACHED = "sla_breached", "SLA breached"
 
 
 class Notification(models.Model):
@@ -510,7 +513,8 @@ class Notification(models.Model):
     request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="+")
     kind = text(choices=NotificationKind.choices)
     summary = models.TextField(max_length=limits.columns("mwms_notifications")["summary"])
-    event_id = models.UUIDField(help_text="The request or task event that caused it.")
+    event_id = models.UUIDField(help_text="The request or task event that caused it (for an SLA notice, the "
+                                          "event that began the status stint whose deadline was crossed).")
     created_at = created_at()
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
