@@ -116,6 +116,18 @@ def test_immediate_email_sends_each_notification_with_its_link(commits, owner, o
     assert Notification.objects.get(user=other_owner).emailed_at is not None
 
 
+def test_a_retried_fan_out_writes_and_emails_nothing_more(commits, owner, other_owner):
+    notifications.email_mode_set(actor=actor(other_owner), email_mode=EmailMode.IMMEDIATE)
+    other_owner.email = "affiliate@example.org"
+    other_owner.save()
+    with commits():
+        request = new_request(actor(owner))
+    created = request.events.get(event_type="created")
+    notifications.fan_out(tenant_id=request.tenant_id, source="request", event_id=created.pk)
+    assert len(mail.outbox) == 1
+    assert Notification.objects.filter(user=other_owner).count() == 1
+
+
 def test_the_daily_digest_gathers_what_was_not_emailed_and_none_means_none(commits, owner, other_owner, reviewer):
     for person, mode in ((owner, EmailMode.DIGEST), (other_owner, EmailMode.NONE)):
         notifications.email_mode_set(actor=actor(person), email_mode=mode)
