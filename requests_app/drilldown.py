@@ -195,6 +195,7 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
             entries.append({"at": item["at"], "task": task, "events": [event]})
     for entry in entries:
         entry["event"] = entry["events"][0]
+        entry["by"] = actor_words(entry["event"].actor)
         moved = next((e for e in entry["events"] if (e.from_status or e.to_status) and e.from_status != e.to_status),
                      None)
         summaries = list(dict.fromkeys(e.event_summary for e in entry["events"] if e.event_summary))
@@ -208,6 +209,15 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
             if not any(arrow in s for s in summaries):  # the summary already says it in words
                 entry["move"] = arrow
     return entries
+
+
+def actor_words(label: str | None) -> str:
+    """Who wrote an event, as a reader says it: an API token by its label, a person by name."""
+    if not label:
+        return "—"
+    if label.startswith("token:"):
+        return f"{label.removeprefix('token:')} (API token)"
+    return label
 
 
 # --- a move's success, in a sentence ---------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_a_reviewer_filters_the_queue_opens_a_request_sees_its_lineage_and_route
     page.locator("summary", has_text="Route").click()
     page.locator("#move-route-" + str(child.pk)).get_by_label("Review owner").select_option("headoffice")
     page.locator("#move-route-" + str(child.pk)).get_by_role("button", name="Route").click()
-    expect(page.locator("#messages")).to_contain_text("Request sent to Affiliate Brain; HeadOffice reviews it.")
+    expect(page.locator("#messages")).to_contain_text("Request sent to Research Brain; HeadOffice reviews it.")
     assert BrainRequest.objects.get(pk=child.pk).status == RequestStatus.ROUTED
 
 
@@ -87,7 +87,7 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
     sign_in(page, live_server.url, "research_owner")
     page.goto(f"{live_server.url}/requests/{request.pk}/")
     form = page.locator(f"#move-close-{request.pk}")
-    form.locator("summary").click()
+    form.locator(":scope > summary").click()
     field = lambda name: form.locator(f"[name=close-{name}]")  # noqa: E731
     field("outcome_type").select_option("recommendation_delivered")
     field("result_summary").fill("done")
