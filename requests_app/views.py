@@ -86,6 +86,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "timeline": drilldown.timeline_entries(lineage),
         "primary_move": _primary_move([m.name for m in open_moves] + decision_moves),
         "next_step_owner_name": dict(brains).get(request.next_step_owner or "", request.next_step_owner),
+        "requesting_authority_name": dict(brains).get(request.requesting_authority, request.requesting_authority),
         "sla_stints": sla.request_stints(request=request, events=lineage.events, policy=policy),
         "sla_has_policy": policy is not None,
         "r": request,

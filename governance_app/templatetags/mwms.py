@@ -68,3 +68,14 @@ def rule_tip(text) -> str:
     """The text with each rule reference moved into a tooltip: <abbr title="protocol rule 13">."""
     escaped = conditional_escape(text)
     return mark_safe(RULE_REFERENCE.sub(lambda m: f' <abbr class="rule" title="{m.group(1)}">(rule)</abbr>', escaped))
+
+
+RECORD_KINDS = {"mwms_brain_requests": "request", "mwms_request_events": "request event", "mwms_tasks": "task",
+                "mwms_task_events": "task event", "mwms_task_artifacts": "artifact",
+                "mwms_decision_records": "decision", "mwms_lessons_learned": "lesson"}
+
+
+@register.filter
+def record_kind(table: str) -> str:
+    """A table's rows in words ("task" for mwms_tasks), for pages that name a record."""
+    return RECORD_KINDS.get(table, table)

@@ -224,6 +224,7 @@ def test_the_next_step_owner_and_the_task_form_name_brains(client, owner, review
     request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
     page = detail(signed_in(client, other_owner), request)
     assert '<option value="affiliate">Affiliate Brain</option>' in page.text  # the task form's Brain
+    assert "<dt>Requesting authority</dt><dd>Research Brain · created by" in page.text
     assert '<datalist id="id_task_type-suggestions"><option value="offer_review">Offer review</option>' in page.text
     rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), **OUTCOME)
     page = detail(client, request)
