@@ -51,7 +51,8 @@ def _artifact(a: Any, task: Any, here: BrainRequest) -> EvidenceRecord:
 
 def _decision(d: Any, here: BrainRequest) -> EvidenceRecord:
     request_pk = d.related_request_id or (d.related_task.request_id if d.related_task_id else here.pk)
-    return EvidenceRecord(str(d.pk), "decision", _words(d.decision_summary), _href(request_pk, f"decision-{d.pk}", here))
+    return EvidenceRecord(str(d.pk), "decision", _words(d.decision_summary),
+                          _href(request_pk, f"decision-{d.pk}", here))
 
 
 def _event(e: Any, request_pk: Any, here: BrainRequest, task: Any = None) -> EvidenceRecord:
@@ -199,7 +200,8 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
         moved = next((e for e in entry["events"] if (e.from_status or e.to_status) and e.from_status != e.to_status),
                      None)
         summaries = list(dict.fromkeys(e.event_summary for e in entry["events"] if e.event_summary))
-        entry["summaries"], entry["notes"] = summaries, list(dict.fromkeys(getattr(e, "note", "") for e in entry["events"] if getattr(e, "note", "")))
+        notes = (getattr(e, "note", "") for e in entry["events"])  # task events carry no note
+        entry["summaries"], entry["notes"] = summaries, list(dict.fromkeys(note for note in notes if note))
         entry["kinds"] = list(dict.fromkeys((e.event_type, e.get_event_type_display()) for e in entry["events"]))
         entry["move"] = ""
         if moved is not None:

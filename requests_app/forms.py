@@ -100,7 +100,8 @@ class MoveForm(FormRefusalMixin, forms.Form):
         if groups:
             typed = self.fields["outcome_evidence"]
             typed.label = "External evidence"
-            typed.help_text = "One per line: a link (https://…) or a document id with its system (DOC-123 in Confluence)."
+            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
+                               "(DOC-123 in Confluence).")
             typed.widget.attrs["rows"] = 2
 
     # The form in three parts: what the move needs, the Brains when several work it, the rest.
@@ -128,7 +129,9 @@ class MoveForm(FormRefusalMixin, forms.Form):
 
     @property
     def evidence_checked(self) -> set[str]:
-        return {str(v) for v in (self["evidence_records"].value() or [])} if "evidence_records" in self.fields else set()
+        if "evidence_records" not in self.fields:
+            return set()
+        return {str(v) for v in (self["evidence_records"].value() or [])}
 
     def focus_first_error(self) -> None:
         """Put the cursor on the first field that was refused (or the first field) when it shows again."""

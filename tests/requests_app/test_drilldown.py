@@ -244,12 +244,14 @@ def test_accepting_says_who_works_it(client, owner, reviewer, other_owner):
 def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client, owner, reviewer, other_owner, rows,
                                                                          django_assert_num_queries):
     request, artifact = responded_with_artifact(owner, reviewer, other_owner)
-    parent_decision = gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Go ahead with the capped test",
+    parent_decision = gs.decision_record(actor=actor(reviewer), request=request,
+                                         decision_summary="Go ahead with the capped test",
                                          reasoning="The scorecard is convincing.")
     for i in range(rows):
         rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner), note=f"Note {i}")
     rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner),
-                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk), str(parent_decision.pk), *OUTCOME["outcome_evidence"]]})
+                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk), str(parent_decision.pk),
+                                                        *OUTCOME["outcome_evidence"]]})
     signed_in(client, owner)
     detail(client, request)  # warm the per-process Brain registry
     # The same count at 5 and at 200 events: evidence of this request's own records costs nothing.
@@ -261,3 +263,25 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
 EXPECTED_CLOSED_PAGE_QUERIES = 30
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(client, owner, reviewer, other_owner,
+                                                                             rows, django_assert_num_queries):
+    parent, artifact = responded_with_artifact(owner, reviewer, other_owner, title="Parent offer review")
+    child = new_request(actor(other_owner), destination="research", request_type="research_request",
+                        request_title="Background on Voltcamp", parent_request_id=str(parent.pk))
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=child.pk), actor=actor(reviewer), note=f"Note {i}")
+    parent_event = RequestEvent.objects.filter(request=parent).first()
+    rs.request_close(request=BrainRequest.objects.get(pk=child.pk), actor=actor(reviewer),
+                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk), str(parent_event.pk)]})
+    signed_in(client, reviewer)
+    detail(client, child)
+    # One query each for artifacts, task events, request events and decisions named from elsewhere.
+    with django_assert_num_queries(EXPECTED_CHILD_PAGE_QUERIES):
+        page = detail(client, child)
+    assert [item.kind_label for item in page.context["evidence_items"]] == ["Artifact", "Event"]
+
+
+EXPECTED_CHILD_PAGE_QUERIES = 33
