@@ -14,6 +14,7 @@ def test_a_brain_owner_closes_a_request_picking_evidence_from_the_lineage(page: 
                                                                           other_owner, screenshot):
     request, artifact = responded_with_artifact(owner, reviewer, other_owner, title="Check the refund terms",
                                                 summary="Refund terms scorecard")
+    page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server.url, "research_owner")
     page.goto(f"{live_server.url}/requests/{request.pk}/")
     form = page.locator(f"#move-close-{request.pk}")
