@@ -25,6 +25,7 @@ from django.db.models import BooleanField, F, FloatField, Q, QuerySet, TextField
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Coalesce, Concat
 
+from governance_app.kernel import fulltext
 from governance_app.kernel.actors import Actor
 from governance_app.selectors import decisions_visible_to, lessons_visible_to
 from requests_app.selectors import requests_visible_to
@@ -33,7 +34,7 @@ from tasks_app.selectors import tasks_visible_to
 
 PER_PAGE = 20
 MAX_WORDS = 6          # the fallback's words, as the list filters take them
-CONFIG = "english"     # the text search configuration of the documents and their indexes
+CONFIG = fulltext.CONFIG
 EXCERPT = 220          # characters of body text a hit shows around its first match
 
 
@@ -48,11 +49,7 @@ class Kind:
 
     def document_sql(self, qualify: bool = True) -> str:
         """The tsvector of a row, as the GIN index on the table computes it."""
-        def column(name: str) -> str:
-            return f'COALESCE("{self.table}"."{name}", \'\')' if qualify else f"COALESCE({name}, '')"
-        body = " || ' ' || ".join(column(name) for name in self.body)
-        return (f"(setweight(to_tsvector('{CONFIG}'::regconfig, {column(self.title)}), 'A') || "
-                f"setweight(to_tsvector('{CONFIG}'::regconfig, {body}), 'B'))")
+        return fulltext.document_sql(self.table, self.title, self.body, qualify=qualify)
 
     def index_sql(self) -> str:
         return (f"CREATE INDEX IF NOT EXISTS mwms_search_{self.key} ON {self.table} "

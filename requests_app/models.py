@@ -7,6 +7,7 @@ the UI speak the protocol's (origin_brain, destination_brain, request_status) â€
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from governance_app.kernel import clock, limits
 from governance_app.kernel.db import (
@@ -332,6 +333,10 @@ class BrainRequest(models.Model):
             # "Assigned to me" and the list's assignee filter.
             models.Index(fields=["tenant", "assignee", "updated_at"], condition=models.Q(assignee__isnull=False),
                          name="mwms_req_assignee_updated"),
+            # The list's free text finds a request by its offer, intake or experiment id in any case
+            # (the mwms_request_text_ids function, requests_app 0017); most requests have none.
+            *(models.Index(Upper(column), condition=~models.Q(**{column: ""}), name=f"mwms_req_{column}_ci")
+              for column in ("offer_id", "intake_id", "experiment_id")),
             # The SLA queues and the list's sort by due time (requests_app.sla).
             models.Index(fields=["tenant", "sla_due_at", "updated_at"], name="mwms_req_sla_due"),
             models.Index(fields=["tenant", "sla_warn_at"], condition=models.Q(sla_warn_at__isnull=False),
