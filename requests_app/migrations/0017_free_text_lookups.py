@@ -22,15 +22,12 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY
-    SELECT r.id FROM public.mwms_brain_requests r
-    WHERE (r.tenant_id = (SELECT public.mwms_claim_tenant()) OR (SELECT public.mwms_claim_every_tenant()))
-      AND ((setweight(to_tsvector('english'::regconfig, COALESCE(r.request_title, '')), 'A')
-            || setweight(to_tsvector('english'::regconfig, COALESCE(r.request_summary, '') || ' '
-                                     || COALESCE(r.response_summary, '') || ' ' || COALESCE(r.result_summary, '')), 'B'))
-           @@ to_tsquery('english'::regconfig, p_query)
-           OR (r.offer_id <> '' AND upper(r.offer_id) = ANY (p_ids))
-           OR (r.intake_id <> '' AND upper(r.intake_id) = ANY (p_ids))
-           OR (r.experiment_id <> '' AND upper(r.experiment_id) = ANY (p_ids)));
+    SELECT id FROM public.mwms_brain_requests
+    WHERE (tenant_id = (SELECT public.mwms_claim_tenant()) OR (SELECT public.mwms_claim_every_tenant()))
+      AND ((setweight(to_tsvector('english'::regconfig, COALESCE(request_title, '')), 'A') || setweight(to_tsvector('english'::regconfig, COALESCE(request_summary, '') || ' ' || COALESCE(response_summary, '') || ' ' || COALESCE(result_summary, '')), 'B')) @@ to_tsquery('english'::regconfig, p_query)
+           OR (offer_id <> '' AND upper(offer_id) = ANY (p_ids))
+           OR (intake_id <> '' AND upper(intake_id) = ANY (p_ids))
+           OR (experiment_id <> '' AND upper(experiment_id) = ANY (p_ids)));
 END;
 $$;
 REVOKE ALL ON FUNCTION public.mwms_request_text_ids(text, text[]) FROM PUBLIC;
