@@ -126,12 +126,13 @@ def saved_view_save(*, actor: Actor, name: str, visibility: str, query: str | Qu
 def saved_view_rename(*, actor: Actor, view_id: UUID, name: str) -> SavedView:
     """Rename one of your own views."""
     _person(actor)
-    name = _name_clean(name)
     try:
         with transaction.atomic():
+            # The view first: of a view you cannot see, nothing is said, not even that the name is blank.
             view = saved_view_for(actor=actor, view_id=view_id, for_update=True)
             if view.owner_id != actor.user_id:
                 raise DomainError("Only the person who saved a view may rename it.", kind=Refusal.FORBIDDEN)
+            name = _name_clean(name)
             _name_free(actor=actor, name=name, other_than=view.pk)
             view.name, view.updated_at = name, clock.now()
             view.save(update_fields=["name", "updated_at"])
