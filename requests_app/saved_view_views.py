@@ -40,7 +40,8 @@ def _list_url(query: str) -> str:
 def _page(http_request: HttpRequest, *, save_form: SaveViewForm | None = None, problem: str = "",
           columns: list[str] | None = None, status: int = 200) -> HttpResponse:
     actor = actor_for_request(http_request)
-    views = [(view, view.owner_id == actor.user_id, saved_views.saved_view_deletable(actor=actor, view=view))
+    views = [(view, view.owner_id == actor.user_id, saved_views.saved_view_deletable(actor=actor, view=view),
+              saved_views.view_query_describe(query=view.query))
              for view in saved_views.saved_views_visible_to(actor)]
     context = {"views": views, "save_form": save_form, "problem": problem,
                "columns": column_choices(columns or saved_views.list_columns_for(actor=actor))}

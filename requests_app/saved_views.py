@@ -10,6 +10,7 @@ shows anyone a request they could not see already.
 from typing import Any
 from uuid import UUID
 
+import django_filters
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
@@ -53,6 +54,21 @@ def view_query_normalize(*, query: str | QueryDict) -> str:
         if values:
             kept.setlist(key, values)
     return kept.urlencode()
+
+
+def view_query_describe(*, query: str) -> str:
+    """A view's filter in the list's words ("Status: Routed · Sort: priority"), for the page that lists views."""
+    data = QueryDict(query)
+    parts = []
+    for key in FILTER_KEYS:
+        for value in data.getlist(key):
+            field = BrainRequestFilter.base_filters[key]
+            label = FILTER_LABELS.get(key) or field.label or key
+            choices = dict(field.extra.get("choices") or ()) if key not in ("origin", "destination", "assignee") else {}
+            if isinstance(field, django_filters.BooleanFilter):
+                choices = {"true": "Yes", "false": "No"}
+            parts.append(f"{label}: {choices.get(value, value)}")
+    return " · ".join(parts) or "Every request"
 
 
 def _filter_problem(*, actor: Actor, query: str) -> str:

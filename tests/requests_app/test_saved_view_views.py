@@ -224,3 +224,10 @@ def test_the_list_with_chosen_columns_takes_a_fixed_number_of_queries(client, re
         page = client.get(LIST)
     assert page.status_code == 200 and "In the nav" in page.text
     assert page.text.count('<td class="title">') == min(rows, 25)
+
+
+def test_the_lists_htmx_table_carries_the_save_and_columns_forms_for_the_new_filter(client, reviewer):
+    # The filter form swaps the table without reloading the page: the forms inside it follow the filter.
+    page = signed_in(client, reviewer).get(LIST, {"status": "routed"}, **HTMX)
+    assert page.text.lstrip().startswith('<div id="request-table"') and "<html" not in page.text
+    assert page.text.count('<input type="hidden" name="query" value="status=routed">') == 2

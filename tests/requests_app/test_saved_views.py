@@ -27,6 +27,13 @@ def test_a_query_with_nothing_but_empties_is_the_whole_list():
     assert sv.view_query_normalize(query="q=&status=&page=2") == ""
 
 
+def test_a_views_filter_reads_in_the_lists_words():
+    query = "status=routed&priority=high&escalation_flag=true&sort=-updated"
+    assert sv.view_query_describe(query=query) == (
+        "Status: Routed · Priority: High · Escalation flag: Yes · Sort: Updated (descending)")
+    assert sv.view_query_describe(query="") == "Every request"
+
+
 # --- save --------------------------------------------------------------------------------------
 
 def test_saving_keeps_the_name_visibility_and_normalised_query(reviewer):
