@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from governance_app.kernel.actors import Actor, actor_for_request
 from governance_app.kernel.errors import DomainError, Refusal
@@ -124,10 +124,15 @@ def _chosen_columns(http_request: HttpRequest) -> list[str]:
     return [key for _, key in sorted(enumerate(ticked), key=position)]
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def list_columns(http_request: HttpRequest) -> HttpResponse:
+    """GET: the columns form (the list fetches it when its Columns menu opens); POST: choose them."""
     actor: Actor = actor_for_request(http_request)
+    if http_request.method == "GET":
+        return render(http_request, "requests_app/_columns_form.html", {
+            "columns": column_choices(saved_views.list_columns_for(actor=actor)),
+            "query": saved_views.view_query_normalize(query=http_request.GET)})
     if http_request.POST.get("reset"):
         columns = list(saved_views.DEFAULT_COLUMNS)
     else:

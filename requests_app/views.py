@@ -18,7 +18,6 @@ from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
 from requests_app import canon, exports, notifications, saved_views, selectors, services, sla
 from requests_app.bulk_views import bulk_bar
-from requests_app.saved_view_views import column_choices
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
 from requests_app.models import BrainRequest
@@ -57,7 +56,7 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     columns = saved_views.list_columns_for(actor=actor)  # the person's choice (issue 14)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", ""),
                "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people),
-               "columns": columns, "column_choices": column_choices(columns)}
+               "columns": columns}
     response = render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
     response.status_code = status
     return response

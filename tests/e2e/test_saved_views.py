@@ -87,3 +87,8 @@ def test_a_reviewer_saves_the_filtered_list_and_reopens_it_from_the_nav(
     head = page.locator("#request-table > .table-wrap thead")
     expect(head).not_to_contain_text("Type")
     expect(head.locator("th").nth(2)).to_have_text("Created")
+    # The list's own Columns menu fetches the same form, with the choice just made.
+    page.locator("#list-columns summary").click()
+    expect(page.locator("#list-columns").get_by_role("button", name="Save columns")).to_be_visible()
+    expect(page.locator("#list-columns").get_by_label("Type", exact=True)).not_to_be_checked()
+    screenshot("request-list-columns-menu")

@@ -209,8 +209,17 @@ def test_columns_back_to_the_default(client, reviewer):
     assert sv.list_columns_for(actor=actor(reviewer)) == sv.DEFAULT_COLUMNS
 
 
-def test_columns_take_a_post_only(client, reviewer):
-    assert signed_in(client, reviewer).get(reverse("requests:list_columns")).status_code == 405
+def test_the_columns_form_is_fetched_with_the_persons_columns_and_the_lists_filter(client, reviewer):
+    sv.list_columns_set(actor=actor(reviewer), columns=["request", "status"])
+    form = signed_in(client, reviewer).get(reverse("requests:list_columns"), {"status": "routed", "page": "2"}, **HTMX)
+    text = form.content.decode()
+    assert form.status_code == 200 and "<html" not in text
+    assert '<input type="hidden" name="query" value="status=routed">' in text
+    assert 'value="status" id="column-status" checked' in text and 'value="type" id="column-type" >' in text
+
+
+def test_columns_take_a_get_or_a_post_only(client, reviewer):
+    assert signed_in(client, reviewer).put(reverse("requests:list_columns")).status_code == 405
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -226,8 +235,9 @@ def test_the_list_with_chosen_columns_takes_a_fixed_number_of_queries(client, re
     assert page.text.count('<td class="title">') == min(rows, 25)
 
 
-def test_the_lists_htmx_table_carries_the_save_and_columns_forms_for_the_new_filter(client, reviewer):
-    # The filter form swaps the table without reloading the page: the forms inside it follow the filter.
+def test_the_lists_htmx_table_carries_the_save_form_and_columns_link_for_the_new_filter(client, reviewer):
+    # The filter form swaps the table without reloading the page: what is inside it follows the filter.
     page = signed_in(client, reviewer).get(LIST, {"status": "routed"}, **HTMX)
     assert page.text.lstrip().startswith('<div id="request-table"') and "<html" not in page.text
-    assert page.text.count('<input type="hidden" name="query" value="status=routed">') == 2
+    assert page.text.count('<input type="hidden" name="query" value="status=routed">') == 1
+    assert 'hx-get="/requests/columns/?status=routed"' in page.text
