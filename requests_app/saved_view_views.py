@@ -68,13 +68,12 @@ def saved_view_open(http_request: HttpRequest, view_id) -> HttpResponse:
 @require_POST
 @login_required
 def saved_view_save(http_request: HttpRequest) -> HttpResponse:
-    form = SaveViewForm(http_request.POST)
-    form.is_valid()  # every field is optional: the service says what is wrong
-    data = form.cleaned_data
+    form = SaveViewForm(http_request.POST)  # shown again, with the reason, when the save is refused
+    data = http_request.POST  # the service checks every field and says what is wrong
     try:
         view = saved_views.saved_view_save(actor=actor_for_request(http_request), name=data.get("name", ""),
                                            visibility=data.get("visibility") or ViewVisibility.PRIVATE,
-                                           query=http_request.POST.get("query", ""))
+                                           query=data.get("query", ""))
     except DomainError as error:
         form.add_error(None, error.message)
         return _page(http_request, save_form=form, status=403 if error.kind == Refusal.FORBIDDEN else 200)

@@ -10,6 +10,7 @@ from requests_app import services as rs
 from requests_app.models import SavedView
 from tests.e2e.test_headoffice_journeys import sign_in
 from tests.engine import OUTCOME, actor, new_request
+from tests.factories import make_saved_view
 
 TITLES = ("Alder", "Birch", "Cedar")
 
@@ -92,3 +93,17 @@ def test_a_reviewer_saves_the_filtered_list_and_reopens_it_from_the_nav(
     expect(page.locator("#list-columns").get_by_role("button", name="Save columns")).to_be_visible()
     expect(page.locator("#list-columns").get_by_label("Type", exact=True)).not_to_be_checked()
     screenshot("request-list-columns-menu")
+
+
+def test_on_a_phone_the_navs_saved_views_open_over_the_page(page: Page, live_server, reviewer, five_requests,
+                                                            screenshot):
+    make_saved_view(owner=reviewer, name="New ones", query="status=new")
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server.url, "reviewer")
+    page.locator("#nav-saved-views summary").click()
+    link = page.locator("#nav-saved-views").get_by_role("link", name="New ones")
+    expect(link).to_be_visible()
+    screenshot("saved-views-nav-390")
+    link.click()
+    expect(page).to_have_url(re.compile(r"/requests/\?status=new$"))
+    expect(rows(page)).to_have_count(4)

@@ -57,6 +57,9 @@ def test_the_list_offers_to_save_its_current_filter(client, reviewer):
 @pytest.mark.parametrize("fields, words", [
     ({"name": ""}, "Give the view a name"),
     ({"name": "Broken", "query": "status=sideways"}, "Status: Select a valid choice. sideways"),
+    ({"name": "x" * 201}, "name: at most 200 characters."),
+    ({"name": "Long search", "query": "q=" + "x" * 2001}, "The filter is too long to save"),
+    ({"name": "Odd", "visibility": "public"}, "only you, or everyone in the organisation"),
 ])
 def test_a_refused_save_comes_back_with_the_reason_and_saves_nothing(client, reviewer, fields, words):
     answer = signed_in(client, reviewer).post(SAVE, {"visibility": "private", "query": "", **fields})
