@@ -146,7 +146,7 @@ MWMS_DB_TABLE_KINDS = {
                 "django_tasks_database_*", "mwms_memberships", "mwms_api_tokens", "mwms_tenant_users",
                 "mwms_idempotency_keys", "mwms_refusal_windows",
                 "mwms_watches", "mwms_notifications", "mwms_notification_preferences",
-                "mwms_sla_policies", "mwms_sla_targets"],
+                "mwms_sla_policies", "mwms_sla_targets", "mwms_saved_views", "mwms_list_preferences"],
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",

@@ -28,9 +28,11 @@ from governance_app.kernel.errors import DomainError
 from requests_app import sla
 from requests_app.models import (
     BrainRequest,
+    ListPreference,
     Notification,
     NotificationPreference,
     RequestEvent,
+    SavedView,
     Signal,
     SlaPolicy,
     SlaTarget,
@@ -194,6 +196,27 @@ class NotificationPreferenceAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, ad
 
     list_display = ("user", "email_mode", "last_digest_at")
     list_filter = ("email_mode",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+
+
+# --- saved views and list columns: kept by the people themselves, read here (issue 14) -------------
+
+@admin.register(SavedView)
+class SavedViewAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The request list's filters people named, private or shared (their page is /requests/views/)."""
+
+    list_display = ("name", "owner", "visibility", "query", "updated_at")
+    list_filter = ("visibility",)
+    list_select_related = ("owner",)
+    search_fields = ("name", "owner__username")
+
+
+@admin.register(ListPreference)
+class ListPreferenceAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The columns each person chose for the request list."""
+
+    list_display = ("user", "list_name", "columns", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__username",)
 

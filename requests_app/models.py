@@ -7,7 +7,8 @@ the UI speak the protocol's (origin_brain, destination_brain, request_status) â€
 import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Length, Trim, Upper
+from django.db.models.lookups import GreaterThan
 
 from governance_app.kernel import clock, limits
 from governance_app.kernel.db import (
@@ -649,3 +650,69 @@ class SlaTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.priority} {self.clock}: {self.minutes} min"
+
+
+# --- saved views and list columns (issue 14) -----------------------------------------------------
+
+class ViewVisibility(models.TextChoices):
+    PRIVATE = "private", "Only me"
+    SHARED = "shared", "Everyone in the organisation"
+
+
+class SavedView(models.Model):
+    """A person's named filter and sort of the request list: the list's query string, normalised
+    (requests_app.saved_views). Private views are their owner's; shared ones are in the nav of
+    everyone of the tenant, each of whom still sees only the requests they may see."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.TextField(max_length=limits.columns("mwms_saved_views")["name"])
+    visibility = text(choices=ViewVisibility.choices, default=ViewVisibility.PRIVATE, db_default=ViewVisibility.PRIVATE)
+    query = text(blank=True, max_length=limits.columns("mwms_saved_views")["query"],
+                 help_text="The request list's query string: filters and sort, no page.")
+    created_at = created_at()
+    updated_at = updated_at()
+
+    class Meta:
+        db_table = "mwms_saved_views"
+        ordering = ["name"]
+        constraints = [
+            choices_check("visibility", ViewVisibility, table="mwms_saved_views"),
+            models.CheckConstraint(condition=GreaterThan(Length(Trim("name")), 0),
+                                   name="mwms_saved_views_name_not_blank",
+                                   violation_error_message="A saved view needs a name."),
+            models.UniqueConstraint(fields=["tenant", "owner", "name"], name="mwms_saved_views_one_name_per_owner"),
+            *length_checks("mwms_saved_views"),
+        ]
+        indexes = [models.Index(fields=["tenant", "visibility", "name"], name="mwms_saved_views_shared")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListName(models.TextChoices):
+    REQUESTS = "requests", "Request list"
+
+
+class ListPreference(models.Model):
+    """The columns a person chose for a list, in their order (requests_app.saved_views.LIST_COLUMNS);
+    no row: every column in the default order."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_preferences")
+    list_name = text(choices=ListName.choices, default=ListName.REQUESTS, db_default=ListName.REQUESTS)
+    columns = json_list()
+    updated_at = updated_at()
+
+    class Meta:
+        db_table = "mwms_list_preferences"
+        constraints = [
+            choices_check("list_name", ListName, table="mwms_list_preferences"),
+            models.UniqueConstraint(fields=["tenant", "user", "list_name"], name="mwms_list_preferences_one_per_list"),
+            *length_checks("mwms_list_preferences"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.list_name} columns"

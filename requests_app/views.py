@@ -16,7 +16,7 @@ from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import next_url, render_page_or_fragment
-from requests_app import canon, drilldown, exports, notifications, selectors, services, sla
+from requests_app import canon, drilldown, exports, notifications, saved_views, selectors, services, sla
 from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
@@ -53,8 +53,10 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     query = http_request.GET.copy()
     query.pop("page", None)
     query.pop("export", None)
+    columns = saved_views.list_columns_for(actor=actor)  # the person's choice (issue 14)
     context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", ""),
-               "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people)}
+               "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people),
+               "columns": columns}
     response = render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
     response.status_code = status
     return response

@@ -52,6 +52,7 @@ from governance_app.models import (
 )
 from requests_app.models import (
     BrainRequest,
+    ListPreference,
     McrUpdateStatus,
     Notification,
     NotificationKind,
@@ -61,6 +62,7 @@ from requests_app.models import (
     RequestEventType,
     RequestStatus,
     RequestType,
+    SavedView,
     Signal,
     SignalType,
     SlaPolicy,
@@ -224,6 +226,29 @@ def make_notification_preference(**overrides: Any) -> NotificationPreference:
         user = make_user()
         tenant_user_link(user=user, tenant_id=tenant_id)
     return _create(NotificationPreference, {"user": user, "tenant_id": tenant_id, "email_mode": "digest"}, overrides)
+
+
+def _person_of(tenant_id: Any, user: Any = None):
+    if user is None:
+        user = make_user()
+        tenant_user_link(user=user, tenant_id=tenant_id)
+    return user
+
+
+def make_saved_view(**overrides: Any) -> SavedView:
+    """A person's saved view of the request list (a person of the demo tenant, made when not given)."""
+    tenant_id = overrides.get("tenant_id", DEFAULT_TENANT_ID)
+    owner = _person_of(tenant_id, overrides.pop("owner", None))
+    return _create(SavedView, {"owner": owner, "tenant_id": tenant_id, "name": f"View {_n()}",
+                               "visibility": "private", "query": "status=new"}, overrides)
+
+
+def make_list_preference(**overrides: Any) -> ListPreference:
+    """A person's columns of the request list."""
+    tenant_id = overrides.get("tenant_id", DEFAULT_TENANT_ID)
+    user = _person_of(tenant_id, overrides.pop("user", None))
+    return _create(ListPreference, {"user": user, "tenant_id": tenant_id, "list_name": "requests",
+                                    "columns": ["request", "status"]}, overrides)
 
 
 def make_idempotency_record(**overrides: Any) -> IdempotencyRecord:

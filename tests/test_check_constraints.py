@@ -31,6 +31,7 @@ from governance_app.models import (
 )
 from requests_app.models import (
     BrainRequest,
+    ListName,
     McrUpdateStatus,
     OperatingLayer,
     OutcomeType,
@@ -40,6 +41,7 @@ from requests_app.models import (
     RequestType,
     SignalDirection,
     SignalType,
+    ViewVisibility,
 )
 from tasks_app.models import OutputMode, RiskLevel, TaskArtifact, TaskEventType, TaskStatus
 from tests.db_roles import acting_for, as_runtime_role
@@ -54,12 +56,14 @@ from tests.factories import (
     make_decision_record,
     make_idempotency_record,
     make_lesson,
+    make_list_preference,
     make_membership,
     make_notification,
     make_notification_preference,
     make_refusal_window,
     make_request,
     make_request_event,
+    make_saved_view,
     make_signal,
     make_sla_policy,
     make_sla_target,
@@ -212,6 +216,11 @@ CASES: list[Case] = [
     Case("mwms_sla_targets_request_type_valid", make_sla_target, {"request_type": "gossip_request"}),
     Case("mwms_sla_targets_minutes_range", make_sla_target, {"minutes": 0}, "zero"),
     Case("mwms_sla_targets_minutes_range", make_sla_target, {"minutes": 366 * 24 * 60 + 1}, "over-a-year"),
+    # Saved views and list columns (issue 14).
+    Case("mwms_saved_views_visibility_valid", make_saved_view, {"visibility": "public"}),
+    Case("mwms_saved_views_name_not_blank", make_saved_view, {"name": ""}, "empty"),
+    Case("mwms_saved_views_name_not_blank", make_saved_view, {"name": "   "}, "spaces"),
+    Case("mwms_list_preferences_list_name_valid", make_list_preference, {"list_name": "tasks"}),
 ]
 
 # Input limits (issue 17): every text column one character over its limit, every JSON column one
@@ -227,6 +236,7 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_canon_proposals": make_canon_proposal,
     "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
     "mwms_notifications": make_notification, "mwms_sla_policies": make_sla_policy,
+    "mwms_saved_views": make_saved_view, "mwms_list_preferences": make_list_preference,
     "mwms_chain_checkpoints": make_chain_checkpoint, "mwms_chain_checkpoint_heads": make_chain_checkpoint_head,
 }
 
@@ -363,6 +373,8 @@ ENUMERATIONS: list[tuple[Callable[..., models.Model], str, type[models.TextChoic
     (make_task_event, "from_status", TaskStatus),
     (make_task_event, "to_status", TaskStatus),
     (make_refusal_window, "subject_kind", RefusalSubject),
+    (make_saved_view, "visibility", ViewVisibility),
+    (make_list_preference, "list_name", ListName),
 ]
 
 

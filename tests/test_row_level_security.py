@@ -17,12 +17,18 @@ from governance_app import services as gs
 from governance_app.kernel import claims
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.models import DecisionRecord, Tenant
-from requests_app.models import BrainRequest
+from requests_app.models import BrainRequest, SavedView
 from tasks_app.models import TaskEvent
 from tests.api_client import api_as, new_request_body
 from tests.conftest import PASSWORD
 from tests.direct_writer import chain_link_columns
-from tests.factories import make_request, make_request_event, make_task_event
+from tests.factories import (
+    make_list_preference,
+    make_request,
+    make_request_event,
+    make_saved_view,
+    make_task_event,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -121,6 +127,31 @@ def test_a_row_that_points_into_another_tenant_is_refused(acme):
                   "VALUES (%s, 'research', 'evidence_update', 'A signal', %s)", [acme.id, mwms_request.pk])
 
     assert "mwms_signals_request_id_tenant_fk" in str(refused)
+
+
+def test_saved_views_and_columns_stay_in_their_tenant(acme, reviewer):
+    # Issue 14: a shared view is shared with its tenant only, and no row names another tenant's person.
+    mwms_view = make_saved_view(owner=reviewer, name="Demo shared", visibility="shared")
+    make_list_preference(user=reviewer)
+    claim(acme.id)
+
+    seen = sql("SELECT count(*) FROM mwms_saved_views")[0][0], sql("SELECT count(*) FROM mwms_list_preferences")[0][0]
+    renamed = sql("UPDATE mwms_saved_views SET name = 'taken' WHERE id = %s", [mwms_view.pk])
+    view_refused = sql("INSERT INTO mwms_saved_views (tenant_id, owner_id, name, visibility, query) "
+                       "VALUES (%s, %s, 'Borrowed', 'shared', '')", [acme.id, reviewer.pk])
+    columns_refused = sql("INSERT INTO mwms_list_preferences (tenant_id, user_id, list_name, columns) "
+                          "VALUES (%s, %s, 'requests', '[]')", [acme.id, reviewer.pk])
+    claim(DEFAULT_TENANT_ID)
+    blank = sql("INSERT INTO mwms_saved_views (tenant_id, owner_id, name, visibility, query) "
+                "VALUES (%s, %s, '  ', 'shared', '')", [DEFAULT_TENANT_ID, reviewer.pk])
+    public = sql("INSERT INTO mwms_saved_views (tenant_id, owner_id, name, visibility, query) "
+                 "VALUES (%s, %s, 'Open', 'public', '')", [DEFAULT_TENANT_ID, reviewer.pk])
+
+    assert seen == (0, 0) and renamed == 0
+    assert "mwms_saved_views_owner_id_tenant_fk" in str(view_refused)
+    assert "mwms_list_preferences_user_id_tenant_fk" in str(columns_refused)
+    assert "mwms_saved_views_name_not_blank" in str(blank) and "mwms_saved_views_visibility_valid" in str(public)
+    assert list(SavedView.objects.values_list("name", flat=True)) == ["Demo shared"]
 
 
 @pytest.mark.parametrize("statement", [

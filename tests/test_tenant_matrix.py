@@ -41,7 +41,7 @@ from governance_app.models import (
     WebhookSubscription,
 )
 from mwms_site.api import api
-from requests_app.models import BrainRequest, Notification, RequestStatus, RequestType
+from requests_app.models import BrainRequest, Notification, RequestStatus, RequestType, SavedView
 from requests_app.transitions import MOVE_NAMES
 from tasks_app.models import Task
 from tasks_app.transitions import TASK_MOVE_NAMES
@@ -58,7 +58,9 @@ from tests.factories import (
     make_notification_preference,
     make_refusal_window,
     make_request,
+    make_list_preference,
     make_request_event,
+    make_saved_view,
     make_signal,
     make_sla_policy,
     make_sla_target,
@@ -96,6 +98,7 @@ class TenantB:
     delivery: WebhookDelivery
     notification: Notification
     checkpoint: ChainCheckpoint
+    saved_view: SavedView
 
     def ids(self) -> set[str]:
         return {str(r.pk) for r in self.requests.values()} | {str(self.task.pk)}
@@ -147,12 +150,16 @@ def tenant_b(brains) -> TenantB:
         make_sla_target(**b, priority="medium", clock="routed", minutes=4321)
         make_watch(**b, request=requests["open"], user=User.objects.get(username="zeta_reviewer"))
         make_notification_preference(**b, user=User.objects.get(username="zeta_reviewer"))
+        # B's shared saved view: in no nav of A, and no id of A's opens, renames or deletes it.
+        saved_view = make_saved_view(**b, owner=User.objects.get(username="zeta_reviewer"), name=f"{MARK} view",
+                                     visibility="shared", query="status=routed")
+        make_list_preference(**b, user=User.objects.get(username="zeta_reviewer"))
         make_refusal_window(**b, actor=f"token:{MARK}")
         make_idempotency_record(token=_token)
         checkpoint = checkpoint_write(tenant_id=tenant.id)  # B's chain heads, as the nightly command records them
     return TenantB(tenant=tenant, requests=requests, task=task, token_secret=secret, canon=canon,
                    amendment=amendment, subscription=subscription, delivery=delivery, notification=notification,
-                   checkpoint=checkpoint)
+                   checkpoint=checkpoint, saved_view=saved_view)
 
 
 def test_tenant_b_has_rows_in_the_tables_the_matrix_guards(tenant_b):
@@ -235,6 +242,7 @@ PARAMETERS = {
     "subscription_id": lambda b, name: str(b.subscription.pk),
     "delivery_id": lambda b, name: str(b.delivery.pk),
     "notification_id": lambda b, name: str(b.notification.pk),
+    "view_id": lambda b, name: str(b.saved_view.pk),
     "move": None,    # every move of the state machine, one case each
     "brain": None,   # the slugs both tenants have
 }
@@ -352,7 +360,10 @@ def test_no_page_or_partial_reaches_tenant_b_for_any_role_of_tenant_a(client, te
 
     assert not leaks, "\n".join(leaks)
     found = search.content.decode()
-    assert search.status_code == 200 and found.count(MARK) == 1  # only in the search box itself
+    # Only in the search box itself, and in the list's query the save-view form and the columns link carry.
+    echoes = (found.count(f'<input type="hidden" name="query" value="q={MARK}">')
+              + found.count(f'hx-get="/requests/columns/?q={MARK}"'))
+    assert search.status_code == 200 and echoes == 2 and found.count(MARK) == 1 + echoes
     assert not any(i in found for i in tenant_b.ids())
     assert rows_of(tenant_b.tenant.id) == before
 

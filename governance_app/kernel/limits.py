@@ -45,6 +45,7 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_webhook_deliveries": {"last_answer": TEXT},
     "mwms_notifications": {"summary": TEXT},
     "mwms_sla_policies": {"updated_by": ACTOR},
+    "mwms_saved_views": {"name": NAME, "query": LINK},
     "mwms_brain_requests": {
         "requesting_authority": NAME, "request_title": TITLE, "request_summary": TEXT, "required_output": TEXT,
         "intake_id": NAME, "offer_id": NAME, "experiment_id": NAME, "source_origin": NAME, "source_page": LINK,
@@ -88,6 +89,7 @@ JSON_COLUMNS: dict[str, dict[str, int]] = {
     "mwms_brain_requests": {"meta_json": JSON, "supporting_brains": JSON, "outcome_evidence": JSON},
     "mwms_request_events": {"changed_fields": JSON_HISTORY, "event_payload": JSON},
     "mwms_signals": {"payload": JSON},
+    "mwms_list_preferences": {"columns": LINK},
     "mwms_tasks": {"input_payload": JSON, "evidence_links": JSON},
     # A progress report's payload, or an admin edit's before and after of the task's fields.
     "mwms_task_events": {"event_payload": JSON_HISTORY},

@@ -17,12 +17,14 @@ from django.test.client import RequestFactory
 from governance_app.kernel.actors import SYSTEM
 from requests_app.models import (
     BrainRequest,
+    ListPreference,
     Notification,
     NotificationPreference,
     RequestEvent,
     RequestEventType,
     Priority,
     RequestType,
+    SavedView,
     Signal,
     SlaClock,
     SlaPolicy,
@@ -35,8 +37,10 @@ from tests.admin_pages import admin_url, assert_changelist_query_count_is_flat, 
 from tests.db_roles import AppQueries
 from tests.db_roles import acting_for
 from tests.factories import (
+    make_list_preference,
     make_notification,
     make_notification_preference,
+    make_saved_view,
     make_sla_policy,
     make_sla_target,
     make_tenant,
@@ -97,10 +101,12 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Watch: lambda: Watch.objects.create(request=_request(), user=make_notification_preference().user, watching=False),
     Notification: lambda: make_notification(_request()),
     NotificationPreference: make_notification_preference,
+    SavedView: make_saved_view,
+    ListPreference: make_list_preference,
 }
 TESTED_HERE = sorted((m for m in admin.site._registry if m._meta.app_label == "requests_app"),
                      key=lambda m: m._meta.label)
-READ_ONLY = [RequestEvent, Signal, Watch, Notification, NotificationPreference]
+READ_ONLY = [RequestEvent, Signal, Watch, Notification, NotificationPreference, SavedView, ListPreference]
 
 
 # --- every page answers -------------------------------------------------------------------------
