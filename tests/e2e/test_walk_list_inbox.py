@@ -56,9 +56,12 @@ def test_a_brain_owner_accepts_from_the_inbox_on_a_phone(page: Page, live_server
                                                           screenshot):
     routed_request(actor(owner), actor(reviewer), request_title="Review the Voltcamp 900 offer with a long title")
     new_request(actor(owner), destination="affiliate", request_title="Waiting for research to submit")
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server.url, "affiliate_owner")
     expect(page).to_have_url(f"{live_server.url}/workspace/affiliate/")  # the inbox, not the queues
+    screenshot("walk-inbox-1366")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
     expect(page.locator("#to-act")).to_contain_text("Review the Voltcamp 900 offer")
     accept = page.locator("#to-act").get_by_role("button", name="Accept")
     accept.scroll_into_view_if_needed()
