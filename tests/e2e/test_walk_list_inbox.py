@@ -2,6 +2,8 @@
 controls; a Brain owner's inbox at 390 px shows Accept without sideways scrolling, behind a folding
 menu; the keyboard shortcuts "g r" and "/"."""
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
@@ -46,6 +48,16 @@ def test_back_restores_the_filter_controls_of_the_list(page: Page, live_server, 
     expect(page).to_have_url(f"{live_server.url}/requests/?status=routed")
     expect(page.locator("#id_status")).to_have_value("routed")
     expect(page.locator("#id_priority")).to_have_value("")
+
+    # Arrowing through a select's options is one change, not one history entry per key press.
+    page.goto(f"{live_server.url}/requests/")  # a fresh entry: no forward history to drop
+    before = page.evaluate("history.length")
+    page.locator("#id_request_type").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    expect(page).to_have_url(re.compile(r"request_type="))
+    page.wait_for_timeout(600)
+    assert page.evaluate("history.length") == before + 1
 
     page.goto(f"{live_server.url}/requests/?priority=urgentest")
     expect(page.locator(".filter-problems")).to_contain_text("Priority: “urgentest” is not one of its choices")
@@ -114,6 +126,15 @@ def test_keyboard_shortcuts_go_to_the_list_and_focus_search(page: Page, live_ser
     screenshot("walk-shortcuts-help-1366")
     page.keyboard.press("Escape")
     expect(page.locator("details.keys-help")).not_to_have_attribute("open", "")
+
+    # Escape closes an open action panel and gives the focus back to its summary.
+    page.goto(f"{live_server.url}/requests/")
+    route = page.locator("details.action", has_text="Route…").first
+    route.locator("summary").click()
+    expect(route).to_have_attribute("open", "")
+    page.keyboard.press("Escape")
+    expect(route).not_to_have_attribute("open", "")
+    expect(route.locator("summary")).to_be_focused()
 
     # The list's "Skip to results" is the first stop after the page's own skip link.
     page.goto(f"{live_server.url}/requests/")
