@@ -5,9 +5,12 @@ On PostgreSQL it is full-text search: each kind's document is its title (weight 
 fields (weight B), `websearch_to_tsquery` reads the words as a search box would ("quoted phrase",
 -not, or), and `ts_rank` orders the hits, so a word in a title ranks above the same word in a
 body. The documents are written here as plain SQL with the configuration as a literal, the very
-expressions of the GIN indexes (migration governance_app 0018), which a query must repeat to the
-letter for PostgreSQL to match it to an index. On SQLite every word must appear in one of the
-fields (`icontains`), and a hit with every word in its title ranks first.
+expressions of the GIN indexes (migration governance_app 0019), which a query must repeat to the
+letter for PostgreSQL to match it to an index. Row-level security keeps the runtime role's own query
+from any index for `@@` (not leakproof), so the ids matching are read by the owner's
+`mwms_search_ids` (governance_app 0020), which applies the tenant rule itself. On SQLite every
+word must appear in one of the fields (`icontains`), and a hit with every word in its title ranks
+first.
 
 One UNION query reads a page of hits of every kind, and one more the titles of their requests;
 each kind's rows are scoped by its own visibility selector, so a Brain owner finds only what the
@@ -21,10 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, F, FloatField, Q, QuerySet, TextField, Value
+from django.db.models import F, FloatField, Q, QuerySet, TextField, Value
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Coalesce, Concat
 
+from governance_app.kernel import fulltext
 from governance_app.kernel.actors import Actor
 from governance_app.selectors import decisions_visible_to, lessons_visible_to
 from requests_app.selectors import requests_visible_to
@@ -33,7 +37,7 @@ from tasks_app.selectors import tasks_visible_to
 
 PER_PAGE = 20
 MAX_WORDS = 6          # the fallback's words, as the list filters take them
-CONFIG = "english"     # the text search configuration of the documents and their indexes
+CONFIG = fulltext.CONFIG
 EXCERPT = 220          # characters of body text a hit shows around its first match
 
 
@@ -48,11 +52,7 @@ class Kind:
 
     def document_sql(self, qualify: bool = True) -> str:
         """The tsvector of a row, as the GIN index on the table computes it."""
-        def column(name: str) -> str:
-            return f'COALESCE("{self.table}"."{name}", \'\')' if qualify else f"COALESCE({name}, '')"
-        body = " || ' ' || ".join(column(name) for name in self.body)
-        return (f"(setweight(to_tsvector('{CONFIG}'::regconfig, {column(self.title)}), 'A') || "
-                f"setweight(to_tsvector('{CONFIG}'::regconfig, {body}), 'B'))")
+        return fulltext.document_sql(self.table, self.title, self.body, qualify=qualify)
 
     def index_sql(self) -> str:
         return (f"CREATE INDEX IF NOT EXISTS mwms_search_{self.key} ON {self.table} "
@@ -115,7 +115,10 @@ def _rows(kind: Kind, queryset: QuerySet, text: str, words: list[str]) -> QueryS
     if connection.vendor == "postgresql":
         document = kind.document_sql()
         query = f"websearch_to_tsquery('{CONFIG}'::regconfig, %s)"
-        queryset = queryset.filter(RawSQL(f"{document} @@ {query}", [text], output_field=BooleanField()))
+        # The matching ids come from the owner's mwms_search_ids (governance_app 0020), which keeps
+        # to the claim's tenant and can use the GIN index that row-level security keeps from the
+        # runtime role's own query; only the rows found are ranked.
+        queryset = queryset.filter(pk__in=RawSQL("SELECT public.mwms_search_ids(%s, %s)", [kind.key, text]))
         rank = RawSQL(f"ts_rank({document}, {query})", [text], output_field=FloatField())
     else:
         for word in words:

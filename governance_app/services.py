@@ -3,6 +3,7 @@ the MCR gate, canon amendments and lessons. Each records its decision on the req
 moves the request through requests_app's lock/commit, in one transaction."""
 
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,14 +38,18 @@ from governance_app.models import (
     SubscriptionTier,
     Tenant,
 )
+from governance_app import lesson_groups
+from governance_app.selectors import lessons_visible_to
 from governance_app.registry import BRAINS
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
     McrUpdateStatus,
+    OperatingLayer,
     OutcomeType,
     RequestEventType,
     RequestStatus,
+    RequestType,
 )
 from requests_app import canon
 from requests_app.selectors import request_get, requests_visible_to
@@ -56,6 +61,7 @@ from requests_app.services import (
     request_event_write,
     request_lock,
     request_refusal_record,
+    request_create,
     route_changes,
 )
 from requests_app.transitions import resume_status
@@ -539,6 +545,48 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
         request_event_write(request=visible, actor=actor, event_type=RequestEventType.LESSON_RECORDED,
                             summary=f"Lesson: {lesson.insight[:120]}", payload={"lesson_id": str(lesson.pk)})
         return lesson
+
+
+def lessons_propose(*, actor: Actor, lesson_ids: Any) -> BrainRequest:
+    """Turn a group of lessons that say the same thing into a draft `mcr_update_suggestion` from
+    and to HeadOffice, with the lessons as its evidence (meta_json `lesson_ids`, and each named in
+    its summary). The draft names no canon change yet: HeadOffice classifies it and writes the exact
+    proposal before any MCR decision, as for any other suggestion (protocol rule 13)."""
+    if not actor.is_head_office or actor.is_executor or actor.is_integration:
+        raise DomainError("Only HeadOffice turns lessons into a canon suggestion.", kind=Refusal.FORBIDDEN)
+    ids = [str(i).strip() for i in (lesson_ids if isinstance(lesson_ids, (list, tuple)) else
+                                    str(lesson_ids or "").split(",")) if str(i).strip()]
+    if len(set(ids)) < 2:
+        raise DomainError("Choose two lessons or more: a suggestion drafted from lessons needs their support.",
+                          field="lesson_ids")
+    try:
+        wanted = {uuid.UUID(i) for i in ids}
+    except ValueError:
+        raise DomainError("Those are not lesson ids.", field="lesson_ids") from None
+    with atomic():
+        found = list(lessons_visible_to(actor).filter(pk__in=wanted).select_related("originating_brain")
+                     .order_by("created_at", "pk"))
+        if len(found) != len(wanted):
+            raise DomainError("Some of those lessons do not exist in this organisation.", field="lesson_ids",
+                              kind=Refusal.NOT_FOUND)
+        drafted = lesson_groups.suggestions_from_lessons(actor=actor)
+        already = sorted({drafted[str(lesson.pk)].request_title for lesson in found if str(lesson.pk) in drafted})
+        if already:
+            raise DomainError(f"Some of these lessons were drafted into a suggestion already: “{already[0]}”. "
+                              f"Add to that one instead.", field="lesson_ids", kind=Refusal.CONFLICT)
+        brains = sorted({str(lesson.originating_brain) for lesson in found})
+        lines = "\n".join(f"- {lesson.originating_brain} ({lesson.created_at:%-d %b %Y}): {lesson.insight} "
+                          f"Recommended: {lesson.recommended_improvement}" for lesson in found)
+        summary = limits.clip(f"{len(found)} lessons from {', '.join(brains)} say the same thing:\n{lines}",
+                              limits.TEXT)
+        return request_create(
+            actor=actor, origin_brain=Brain.HEADOFFICE, destination_brain=Brain.HEADOFFICE,
+            request_type=RequestType.MCR_UPDATE_SUGGESTION, operating_layer=OperatingLayer.GOVERNANCE,
+            request_title=limits.clip(f"Canon update from {len(found)} lessons: {found[-1].insight}", limits.TITLE),
+            request_summary=summary, feedback_required=True, mcr_update_suggested=True,
+            required_output="The canon change these lessons support, as an exact proposal to approve or reject.",
+            meta_json={lesson_groups.LESSONS_KEY: [str(lesson.pk) for lesson in found]},
+            note=f"Drafted from {len(found)} lessons learned.")
 
 
 # --- tokens ----------------------------------------------------------------------------------

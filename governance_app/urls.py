@@ -1,6 +1,6 @@
 from django.urls import path
 
-from governance_app import canon_views, search_views, views
+from governance_app import canon_views, lesson_views, search_views, views
 
 app_name = "governance"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("decisions/", views.decisions, name="decisions"),
     path("requests/<uuid:request_id>/decisions/", views.decision_create, name="decision_create"),
     path("lessons/", views.lessons, name="lessons"),
+    path("lessons/groups/", lesson_views.lesson_groups_page, name="lesson_groups"),
+    path("lessons/groups/propose/", lesson_views.lessons_propose, name="lessons_propose"),
     path("canon/", canon_views.canon_list, name="canon"),
     path("canon/<slug:slug>/", canon_views.canon_document, name="canon_document"),
     path("canon/<slug:slug>/versions/<str:version>/", canon_views.canon_version, name="canon_version"),

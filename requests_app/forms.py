@@ -7,7 +7,7 @@ whose refusals come back onto the form next to the field they name.
 from django import forms
 
 from governance_app.kernel import limits
-from governance_app.kernel.forms import TEXTAREA, YES_NO, FormRefusalMixin
+from governance_app.kernel.forms import TEXTAREA, YES_NO, DatalistInput, FormRefusalMixin
 from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
 from requests_app.transitions import Move
 
@@ -25,11 +25,26 @@ LABELS = {
 CAP = limits.columns("mwms_brain_requests")
 
 HELP = {
-    "outcome_evidence": "One per line: ids of this request's artifacts, events or decisions, or a link or "
-                        "sentence describing external evidence.",
+    "outcome_evidence": "One per line: ids of this request's artifacts, events or decisions, or a link "
+                        "(https://…) or a document id with its system (DOC-123 in Confluence).",
     "result_summary": "Say what was actually done or found — “done” is not an outcome.",
-    "next_step_owner": "A Brain slug or a person.",
+    "next_step_owner": "A Brain or a person.",
+    "primary_brain": "When supporting Brains work on it too, name the one Brain that owns the result "
+                     "(it cannot also be supporting).",
 }
+# The fields a move shows open; the others it takes wait behind "More options".
+SHOWN_OPTIONAL = {"destination_brain", "routing_notes", "closure_reason"}
+SEVERAL_BRAINS = ("primary_brain", "supporting_brains")
+
+
+class EvidenceRecordsField(forms.MultipleChoiceField):
+    """The lineage records ticked as evidence. Any id is taken here: whether it belongs to this
+    lineage is the services' rule (evidence_normalise), which says so in words."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def valid_value(self, value) -> bool:
+        return True
 
 
 def move_field(name: str, brains: list[tuple[str, str]], required: bool) -> forms.Field:
@@ -47,7 +62,9 @@ def move_field(name: str, brains: list[tuple[str, str]], required: bool) -> form
         return forms.ChoiceField(choices=YES_NO, required=required, label=label)
     limit = CAP.get(name, limits.TEXT)
     if name in ("next_step_owner",):
-        return forms.CharField(required=required, label=label, help_text=help_text, max_length=limit)
+        # Suggests the Brains by name, takes a person's name as well.
+        return forms.CharField(required=required, label=label, help_text=help_text, max_length=limit,
+                               widget=DatalistInput([(slug, name) for slug, name in brains]))
     return forms.CharField(required=required, label=label, help_text=help_text, widget=TEXTAREA, max_length=limit)
 
 
@@ -56,7 +73,9 @@ class MoveForm(FormRefusalMixin, forms.Form):
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, move: Move, brains: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, move: Move, brains: list[tuple[str, str]], evidence: list | None = None, **kwargs):
+        """`evidence`: the lineage's records a final move may name, as (group title, [records])
+        (requests_app.drilldown.evidence_groups); without it evidence is typed."""
         super().__init__(*args, **kwargs)
         self.move = move
         for name in move.required:
@@ -69,6 +88,61 @@ class MoveForm(FormRefusalMixin, forms.Form):
         if "note" not in self.fields:
             self.fields["note"] = forms.CharField(required=False, label="Note", max_length=limits.TEXT,
                                                   widget=forms.Textarea(attrs={"rows": 2}))
+        self.evidence_groups: list = []
+        if "outcome_evidence" in self.fields and evidence is not None:
+            self.fields["evidence_records"] = EvidenceRecordsField(required=False, label="Evidence from this lineage")
+            self.offer_evidence(evidence)
+
+    def offer_evidence(self, groups: list) -> None:
+        """List the lineage's records as evidence to tick; what is typed is then external evidence."""
+        self.evidence_groups = groups
+        self.fields["evidence_records"].choices = [(r.id, r.title) for _title, records in groups for r in records]
+        if groups:
+            typed = self.fields["outcome_evidence"]
+            typed.label = "External evidence"
+            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
+                               "(DOC-123 in Confluence).")
+            typed.widget.attrs["rows"] = 2
+
+    # The form in three parts: what the move needs, the Brains when several work it, the rest.
+    def fields_needed(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if self._part(name) == "needed"]
+
+    def fields_several_brains(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if self._part(name) == "several"]
+
+    def fields_more(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if self._part(name) == "more"]
+
+    def _part(self, name: str) -> str:
+        if name in ("lock_version", "evidence_records"):  # evidence_records shows beside outcome_evidence
+            return "hidden" if name == "lock_version" else "evidence"
+        if name in SEVERAL_BRAINS:
+            return "several"
+        if name in self.move.required or name in SHOWN_OPTIONAL:
+            return "needed"
+        return "more"
+
+    @property
+    def takes_evidence(self) -> bool:
+        return "outcome_evidence" in self.fields
+
+    @property
+    def evidence_checked(self) -> set[str]:
+        if "evidence_records" not in self.fields:
+            return set()
+        return {str(v) for v in (self["evidence_records"].value() or [])}
+
+    def focus_first_error(self) -> None:
+        """Put the cursor on the first field that was refused (or the first field) when it shows again."""
+        names = [n for n in self.errors if n in self.fields and n != "lock_version"]
+        visible = [n for n in self.fields if n != "lock_version"]
+        target = names[0] if names else (visible[0] if visible else None)
+        if target == "outcome_evidence" and "evidence_records" in self.fields and self.evidence_groups:
+            target = "evidence_records"
+        if target:
+            self.fields[target].widget.attrs["autofocus"] = True
+        self.focused = target
 
     def move_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -80,9 +154,10 @@ class MoveForm(FormRefusalMixin, forms.Form):
 def move_input(data: dict) -> dict:
     """Typed input as the services take it: evidence one item per line, an unanswered yes/no as None."""
     data = dict(data)
+    records = data.pop("evidence_records", None) or []
     if "outcome_evidence" in data:
-        data["outcome_evidence"] = [line.strip() for line in (data["outcome_evidence"] or "").splitlines()
-                                    if line.strip()]
+        data["outcome_evidence"] = [*records, *(line.strip() for line in (data["outcome_evidence"] or "").splitlines()
+                                                if line.strip())]
     if data.get("head_office_review_required") == "":
         data["head_office_review_required"] = None
     return data

@@ -7,6 +7,7 @@ the UI speak the protocol's (origin_brain, destination_brain, request_status) â€
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from governance_app.kernel import clock, limits
 from governance_app.kernel.db import (
@@ -332,6 +333,10 @@ class BrainRequest(models.Model):
             # "Assigned to me" and the list's assignee filter.
             models.Index(fields=["tenant", "assignee", "updated_at"], condition=models.Q(assignee__isnull=False),
                          name="mwms_req_assignee_updated"),
+            # The list's free text finds a request by its offer, intake or experiment id in any case
+            # (the mwms_request_text_ids function, requests_app 0017); most requests have none.
+            *(models.Index(Upper(column), condition=~models.Q(**{column: ""}), name=f"mwms_req_{column}_ci")
+              for column in ("offer_id", "intake_id", "experiment_id")),
             # The SLA queues and the list's sort by due time (requests_app.sla).
             models.Index(fields=["tenant", "sla_due_at", "updated_at"], name="mwms_req_sla_due"),
             models.Index(fields=["tenant", "sla_warn_at"], condition=models.Q(sla_warn_at__isnull=False),
@@ -493,12 +498,15 @@ class Watch(models.Model):
 class NotificationKind(models.TextChoices):
     REQUEST_CREATED = "request_created", "New request"
     ASSIGNED = "assigned", "Assigned to your Brain"
+    ASSIGNED_TO_YOU = "assigned_to_you", "Assigned to you"
     STATUS_CHANGED = "status_changed", "Status changed"
     ESCALATED = "escalated", "Escalated"
     TASK_CREATED = "task_created", "New task"
     TASK_COMPLETED = "task_completed", "Task completed"
     TASK_FAILED = "task_failed", "Task failed"
     DECISION_RECORDED = "decision_recorded", "Decision recorded"
+    SLA_DUE_SOON = "sla_due_soon", "SLA due soon"
+    SLA_BREACHED = "sla_breached", "SLA breached"
 
 
 class Notification(models.Model):
@@ -510,7 +518,8 @@ class Notification(models.Model):
     request = models.ForeignKey(BrainRequest, on_delete=models.PROTECT, related_name="+")
     kind = text(choices=NotificationKind.choices)
     summary = models.TextField(max_length=limits.columns("mwms_notifications")["summary"])
-    event_id = models.UUIDField(help_text="The request or task event that caused it.")
+    event_id = models.UUIDField(help_text="The request or task event that caused it (for an SLA notice, the "
+                                          "event that began the status stint whose deadline was crossed).")
     created_at = created_at()
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,9 @@ never the person who made the change, and never anyone who may not see the reque
 members of the Brains on the request, or HeadOffice).
 
 What they hear of: a new request, a change of status (an escalation with its reason), a new task, a
-task completed or failed, a decision. The history writers call `request_event_written` and
+task completed or failed, a decision; the reviewer a request is assigned to hears of that alone;
+and `sla_sweep` (a task and a command, every few minutes from cron) tells the watchers and the
+assignee when a request's SLA warning time or deadline passes, once per crossing per status stint. The history writers call `request_event_written` and
 `task_event_written` inside the change's transaction, which queues a background task (Django's Tasks
 API, like webhooks; with the database queue in that transaction itself: kernel.transactions
 `enqueue_with_change`). Once the change is committed, the task works out the recipients, writes
@@ -21,12 +23,14 @@ others' digest. The change itself only enqueues: it never waits for the fan-out 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.utils import timezone
 from django_tasks import task
 
 from governance_app.kernel import claims, clock, limits
@@ -46,9 +50,10 @@ from requests_app.models import (
     Watch,
 )
 from requests_app.selectors import request_get
+from requests_app.sla import SlaState, sla_conditions
 
 K = NotificationKind
-NOTIFIED_REQUEST_EVENTS = {"created", "status_changed", "task_created", "decision_recorded"}
+NOTIFIED_REQUEST_EVENTS = {"created", "status_changed", "task_created", "decision_recorded", "assigned"}
 NOTIFIED_TASK_STATUSES = {"completed": K.TASK_COMPLETED, "failed": K.TASK_FAILED}
 
 
@@ -77,54 +82,91 @@ def request_brains(request: BrainRequest) -> set[str]:
     return {s for s in slugs if s}
 
 
-def _what(request: BrainRequest, source: str, event: Any) -> tuple[str, str, set[str]]:
-    """The notification's kind and one-line summary (in the words the pages use, not the codes),
-    and the Brains whose members the change assigns work to (told whether they watch or not)."""
-    names = active_brains(request.tenant_id)
+@dataclass(frozen=True)
+class Told:
+    """What one change tells: the notification's kind and one-line summary (in the words the pages
+    use, not the codes), the Brains whose members the change gives work to, the people it names
+    (told whether they watch or not), and whether the request's watchers hear of it too."""
 
-    def brain(slug: str | None) -> str:
-        return str(names.get(slug, slug or "—"))
+    kind: str
+    summary: str
+    brains: frozenset[str] = frozenset()
+    people: frozenset[int] = frozenset()
+    watchers: bool = True
 
-    def status(value: str | None) -> str:
-        return RequestStatus(value).label.lower() if value in RequestStatus.values else "new"
 
+def _brain_name(request: BrainRequest, slug: str | None) -> str:
+    return str(active_brains(request.tenant_id).get(slug, slug or "—"))
+
+
+def _status_name(value: str | None) -> str:
+    return RequestStatus(value).label.lower() if value in RequestStatus.values else "new"
+
+
+def _what(request: BrainRequest, source: str, event: Any) -> Told:
     title = request.request_title
     if source == "task":
         kind = NOTIFIED_TASK_STATUSES[event.to_status]
         verb = "completed" if kind == K.TASK_COMPLETED else "failed"
-        return kind, f"Task {verb} on “{title}”: {event.event_summary}", set()
+        return Told(kind, f"Task {verb} on “{title}”: {event.event_summary}")
     if event.event_type == "created":
-        return (K.REQUEST_CREATED, f"New request from {brain(request.requesting_brain_id)} for "
-                f"{brain(request.target_brain_id)}: “{title}”", {request.target_brain_id})
+        return Told(K.REQUEST_CREATED, f"New request from {_brain_name(request, request.requesting_brain_id)} for "
+                    f"{_brain_name(request, request.target_brain_id)}: “{title}”", frozenset({request.target_brain_id}))
     if event.event_type == "task_created":
         assigned = (event.event_payload or {}).get("assigned_brain")
-        return K.TASK_CREATED, f"New task on “{title}”: {event.event_summary}", {assigned} if assigned else set()
+        return Told(K.TASK_CREATED, f"New task on “{title}”: {event.event_summary}",
+                    frozenset({assigned}) if assigned else frozenset())
     if event.event_type == "decision_recorded":
-        return K.DECISION_RECORDED, f"“{title}”: {event.event_summary}", set()
+        return Told(K.DECISION_RECORDED, f"“{title}”: {event.event_summary}")
+    if event.event_type == "assigned":
+        # Only the person given the request hears of it (an unassignment tells nobody).
+        assignee = (event.event_payload or {}).get("assignee_id")
+        return Told(K.ASSIGNED_TO_YOU, f"“{title}” was assigned to you to review",
+                    people=frozenset({assignee}) if assignee else frozenset(), watchers=False)
     if event.to_status == "escalated":
-        return (K.ESCALATED, f"“{title}” was escalated to {brain(request.escalation_owner_id)}: "
-                f"{request.escalation_reason}", {request.escalation_owner_id})
+        return Told(K.ESCALATED, f"“{title}” was escalated to {_brain_name(request, request.escalation_owner_id)}: "
+                    f"{request.escalation_reason}", frozenset({request.escalation_owner_id}))
     if event.to_status == "routed":
-        return K.ASSIGNED, f"“{title}” was routed to {brain(request.target_brain_id)}", {request.target_brain_id}
-    return K.STATUS_CHANGED, f"“{title}”: {status(event.from_status)} → {status(event.to_status)}", set()
+        return Told(K.ASSIGNED, f"“{title}” was routed to {_brain_name(request, request.target_brain_id)}",
+                    frozenset({request.target_brain_id}))
+    return Told(K.STATUS_CHANGED, f"“{title}”: {_status_name(event.from_status)} → {_status_name(event.to_status)}")
 
 
-def recipients(request: BrainRequest, *, assigned: set[str], actor_label: str) -> list[int]:
+def recipients(request: BrainRequest, *, told: Told, actor_label: str) -> list[int]:
     """The user ids to tell: default watchers (owners of the origin, destination, review and
-    escalation Brains) and explicit ones, less those who stopped watching, plus the members of
-    the Brains given work; only people who may see the request; never the one who acted."""
+    escalation Brains) and explicit ones, less those who stopped watching (when the change is one
+    watchers hear of), plus the members of the Brains given work and the people the change names;
+    only people who may see the request; never the one who acted."""
     on_request = request_brains(request)
-    defaults = {request.requesting_brain_id, request.target_brain_id, request.review_owner_id,
-                request.escalation_owner_id} - {None}
     members = Membership.objects.filter(tenant_id=request.tenant_id)
-    owners = set(members.filter(brain_id__in=defaults, role=MembershipRole.OWNER).values_list("user_id", flat=True))
-    workers = set(members.filter(brain_id__in=assigned & on_request).values_list("user_id", flat=True))
-    choices = dict(Watch.objects.filter(request=request).values_list("user_id", "watching"))
-    watchers = {u for u in owners if choices.get(u, True)} | {u for u, on in choices.items() if on}
+    watchers: set[int] = set()
+    if told.watchers:
+        defaults = {request.requesting_brain_id, request.target_brain_id, request.review_owner_id,
+                    request.escalation_owner_id} - {None}
+        owners = set(members.filter(brain_id__in=defaults, role=MembershipRole.OWNER).values_list("user_id", flat=True))
+        choices = dict(Watch.objects.filter(request=request).values_list("user_id", "watching"))
+        watchers = {u for u in owners if choices.get(u, True)} | {u for u, on in choices.items() if on}
+    workers = set(members.filter(brain_id__in=told.brains & on_request).values_list("user_id", flat=True)) \
+        if told.brains & on_request else set()
     allowed = set(members.filter(Q(brain_id__in=on_request) | Q(brain_id=Brain.HEADOFFICE))
                   .values_list("user_id", flat=True))
     actor = get_user_model().objects.filter(username=actor_label).values_list("pk", flat=True).first()
-    return sorted(((watchers | workers) & allowed) - {actor})
+    return sorted(((watchers | workers | told.people) & allowed) - {actor})
+
+
+def _deliver(*, request: BrainRequest, told: Told, users: list[int], event_id: uuid.UUID, at: Any) -> int:
+    """Write one notification per person (once per person, event and kind: a retry adds nothing)
+    and email at once those who chose it. Returns how many notifications the change makes."""
+    rows = [Notification(tenant_id=request.tenant_id, user_id=u, request=request, kind=told.kind, event_id=event_id,
+                         summary=limits.clip(told.summary, limits.TEXT), created_at=at) for u in users]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    # Only the rows this call wrote are emailed (ignore_conflicts leaves the others' ids unset).
+    written = set(Notification.objects.filter(pk__in=[r.pk for r in rows]).values_list("pk", flat=True))
+    at_once = set(NotificationPreference.objects.filter(user_id__in=users, email_mode=EmailMode.IMMEDIATE)
+                  .values_list("user_id", flat=True))
+    sent = _email_each([r for r in rows if r.user_id in at_once and r.pk in written])
+    Notification.objects.filter(pk__in=sent).update(emailed_at=clock.now())
+    return len(rows)
 
 
 def fan_out(*, tenant_id: uuid.UUID, source: str, event_id: uuid.UUID) -> int:
@@ -140,22 +182,68 @@ def fan_out(*, tenant_id: uuid.UUID, source: str, event_id: uuid.UUID) -> int:
             request = event.request if event else None
         if event is None:
             return 0
-        kind, summary, assigned = _what(request, source, event)
-        users = recipients(request, assigned=assigned, actor_label=event.actor)
-        rows = [Notification(tenant_id=tenant_id, user_id=u, request=request, kind=kind, event_id=event.pk,
-                             summary=limits.clip(summary, limits.TEXT), created_at=event.created_at) for u in users]
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        at_once = set(NotificationPreference.objects.filter(user_id__in=users, email_mode=EmailMode.IMMEDIATE)
-                      .values_list("user_id", flat=True))
-        sent = _email_each([r for r in rows if r.user_id in at_once])
-        Notification.objects.filter(pk__in=sent).update(emailed_at=clock.now())
-    return len(rows)
+        told = _what(request, source, event)
+        users = recipients(request, told=told, actor_label=event.actor)
+        return _deliver(request=request, told=told, users=users, event_id=event.pk, at=event.created_at)
 
 
 @task()
 def notify(tenant_id: str, source: str, event_id: str) -> int:
     """The background task: one event's notifications."""
     return fan_out(tenant_id=uuid.UUID(tenant_id), source=source, event_id=uuid.UUID(event_id))
+
+
+# --- SLA notices (a background task and a command, every few minutes from cron) -------------------
+
+SLA_NOTICES = {SlaState.DUE_SOON: K.SLA_DUE_SOON, SlaState.BREACHED: K.SLA_BREACHED}
+SLA_SWEEP_BATCH = 500
+
+
+def _stint_started() -> Subquery:
+    """The event that put the request in its current status: the newest one that entered it."""
+    return Subquery(RequestEvent.objects.filter(request=OuterRef("pk"), to_status=OuterRef("status"))
+                    .filter(Q(from_status__isnull=True) | Q(from_status="") | ~Q(from_status=F("to_status")))
+                    .order_by("-chain_seq").values("pk")[:1])
+
+
+def _sla_told(request: BrainRequest, kind: str) -> Told:
+    due = timezone.localtime(request.sla_due_at).strftime("%-d %b %H:%M")
+    status = _status_name(request.status)
+    if kind == K.SLA_BREACHED:
+        summary = f"“{request.request_title}” is past its SLA deadline ({status}, was due {due})"
+    else:
+        summary = f"“{request.request_title}” is due soon ({status}, due {due})"
+    assignee = frozenset({request.assignee_id}) if request.assignee_id else frozenset()
+    return Told(kind, summary, people=assignee)
+
+
+def sla_sweep(*, tenant_id: uuid.UUID) -> int:
+    """Tell the watchers and the assignee of each open request that has crossed its warning time or
+    its deadline: once per crossing in each status stint (the notification names the event that
+    began the stint, and a person hears of one kind once per event). A request that is already past
+    its deadline when the sweep first sees it is told as breached, not as due soon too. Returns how
+    many notifications were written."""
+    count = 0
+    with claims.tenant_claim(tenant_id):
+        now = clock.now()
+        conditions = sla_conditions(now)
+        for state, kind in SLA_NOTICES.items():
+            told_already = Notification.objects.filter(request=OuterRef("pk"), kind=kind,
+                                                       event_id=OuterRef("stint_event"))
+            crossed = (BrainRequest.objects.filter(conditions[state], tenant_id=tenant_id)
+                       .annotate(stint_event=_stint_started()).filter(stint_event__isnull=False)
+                       .exclude(Exists(told_already)).order_by("pk"))
+            for request in crossed.iterator(chunk_size=SLA_SWEEP_BATCH):
+                told = _sla_told(request, kind)
+                users = recipients(request, told=told, actor_label="")
+                count += _deliver(request=request, told=told, users=users, event_id=request.stint_event, at=now)
+    return count
+
+
+@task()
+def sla_notices(tenant_id: str) -> int:
+    """The background task: one tenant's SLA notices (`manage.py sla_sweep` queues or runs it)."""
+    return sla_sweep(tenant_id=uuid.UUID(tenant_id))
 
 
 def _link(notification: Notification) -> str:

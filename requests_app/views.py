@@ -18,7 +18,7 @@ from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
-from requests_app import canon, exports, notifications, selectors, services, sla
+from requests_app import canon, drilldown, exports, notifications, selectors, services, sla
 from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
@@ -68,8 +68,8 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
                "sort": cleaned.get("sort", ""),
                "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people)}
     response = render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
-    if htmx_partial(http_request) and not http_request.htmx.history_restore_request:
-        # The address htmx pushes is the cleaned one: no empty parameters (static/js/shortcuts.js
+    if htmx_partial(http_request):  # not a history restore (mwms_site.web.htmx_partial)
+        # The address htmx pushes is the cleaned one: no empty parameters (static/js/walk.js
         # turns a push of the address already shown into a replace, so a refresh adds no entry).
         response["HX-Push-Url"] = f"{reverse('requests:list')}?{cleaned.urlencode()}" if cleaned \
             else reverse("requests:list")
@@ -131,17 +131,28 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
     """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
     actor = actor_for_request(http_request)
     brains = _brains(http_request)
+    lineage = selectors.request_lineage(actor=actor, request=request)
+    records = drilldown.lineage_records(lineage)
+    evidence = drilldown.evidence_groups(records)
     open_moves = moves_open(request, actor, include_decisions=False)
     forms = []
     for move in open_moves:
         if bound is not None and bound.move.name == move.name:
+            if "evidence_records" in bound.fields:
+                bound.offer_evidence(evidence)
+            bound.focus_first_error()
             forms.append(bound)
         else:
             forms.append(MoveForm(move=move, brains=brains, initial=_initial(request, move),
-                                  prefix=move.name))
-    lineage = selectors.request_lineage(actor=actor, request=request)
+                                  prefix=move.name, evidence=evidence))
     policy = sla.sla_policy_for(tenant_id=request.tenant_id, priority=request.priority)
+    decision_moves = [m.name for m in moves_open(request, actor) if m.decision]
     return {
+        "evidence_items": drilldown.evidence_items(request, records),
+        "timeline": drilldown.timeline_entries(lineage),
+        "primary_move": _primary_move([m.name for m in open_moves] + decision_moves),
+        "next_step_owner_name": dict(brains).get(request.next_step_owner or "", request.next_step_owner),
+        "requesting_authority_name": dict(brains).get(request.requesting_authority, request.requesting_authority),
         "sla_stints": sla.request_stints(request=request, events=lineage.events, policy=policy),
         "sla_has_policy": policy is not None,
         "r": request,
@@ -150,7 +161,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "integrity_blocking": sum(finding.blocking for finding in lineage.findings),
         "move_forms": forms,
         "note_form": note_form or NoteForm(),
-        "decision_moves": [m.name for m in moves_open(request, actor) if m.decision],
+        "decision_moves": decision_moves,
         "brains": brains,
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
         "canon": canon.canon_as_of(request=request, decisions=lineage.decisions),
@@ -190,6 +201,15 @@ def _brain_names(slugs: list[str], brains: list[tuple[str, str]]) -> list[str]:
     return [names.get(slug, slug) for slug in slugs]
 
 
+# The one next step a drill-down emphasises: the first of these the reader may take.
+NEXT_STEPS = ("accept", "respond", "route", "submit_for_review", "resubmit", "close", "provide_evidence",
+              "classify", "mcr_decide", "resolve_escalation", "unblock", "unpark")
+
+
+def _primary_move(open_moves: list[str]) -> str:
+    return next((name for name in NEXT_STEPS if name in open_moves), "")
+
+
 def _initial(request: BrainRequest, move) -> dict:
     initial = {"lock_version": request.lock_version}
     if move.name == "route":
@@ -216,7 +236,8 @@ def request_move(http_request: HttpRequest, request_id, move: str) -> HttpRespon
     rule = next((m for m in MOVES if m.name == move and not m.decision), None)
     if rule is None:
         raise Http404("No such move")
-    form = MoveForm(http_request.POST, move=rule, brains=_brains(http_request), prefix=move)
+    brains = _brains(http_request)
+    form = MoveForm(http_request.POST, move=rule, brains=brains, prefix=move, evidence=[])
     problem = "check the form"
     if form.is_valid():
         try:
@@ -227,7 +248,7 @@ def request_move(http_request: HttpRequest, request_id, move: str) -> HttpRespon
             form.add_refusal(error)
             problem = error.message
         else:
-            messages.success(http_request, f"{rule.label}: the request is now {moved.get_status_display().lower()}.")
+            messages.success(http_request, drilldown.move_done_message(move=move, request=moved, names=dict(brains)))
             return redirect(next_url(http_request, reverse("requests:detail", args=[request.pk])))
     messages.error(http_request, f"{rule.label} was not saved: {problem}")
     return render(http_request, "requests_app/detail.html", detail_context(http_request, request, bound=form))

@@ -14,8 +14,15 @@ CAP = limits.columns("mwms_tasks")
 ARTIFACT_CAP = limits.columns("mwms_task_artifacts")
 
 
+# The task types the task form suggests (the demo story's), beside those already used under the
+# request; the canon's task_type is free text, so another word is taken too.
+TASK_TYPES = (("offer_review", "Offer review"), ("experiment_design", "Experiment design"),
+              ("exposure_assessment", "Exposure assessment"), ("landing_copy", "Landing copy"),
+              ("dashboard_build", "Dashboard build"), ("research_validation", "Research validation"))
+
+
 class TaskCreateForm(FormRefusalMixin, forms.Form):
-    task_type = forms.CharField(label="Task type", help_text="e.g. offer_review_task", max_length=CAP["task_type"])
+    task_type = forms.CharField(label="Task type", help_text="pick one, or type another", max_length=CAP["task_type"])
     title = forms.CharField(required=False, max_length=CAP["title"])
     assigned_brain = forms.ChoiceField(label="Assigned Brain")
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.MEDIUM)
@@ -30,10 +37,17 @@ class TaskCreateForm(FormRefusalMixin, forms.Form):
     execution_notes = forms.CharField(required=False, label="Instructions", max_length=CAP["execution_notes"],
                                       widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, request: BrainRequest, **kwargs):
+    def __init__(self, *args, request: BrainRequest, brains: list[tuple[str, str]] | None = None,
+                 used_types: list[str] | None = None, **kwargs):
+        """`brains`: (slug, name) of the registry, to name the Brains; `used_types`: the task types
+        already under the request, suggested first."""
         super().__init__(*args, **kwargs)
-        slugs = sorted(working_brains(request))
-        self.fields["assigned_brain"].choices = [(s, s) for s in slugs]
+        names = dict(brains or [])
+        slugs = sorted(working_brains(request), key=lambda slug: names.get(slug, slug))
+        self.fields["assigned_brain"].choices = [(s, names.get(s, s)) for s in slugs]
+        known = dict(TASK_TYPES)
+        types = [*dict.fromkeys(used_types or []), *(t for t in known if t not in (used_types or []))]
+        self.fields["task_type"].widget = DatalistInput([(t, known.get(t, "")) for t in types])
         self.fields["assigned_brain"].initial = request.primary_brain_id or request.target_brain_id
         self.fields["priority"].initial = request.priority
 

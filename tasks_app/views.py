@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from governance_app.kernel.actors import actor_for_request
+from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError
 from requests_app.selectors import request_get_or_404
 from requests_app.views import detail_context
@@ -31,7 +32,8 @@ def _refused(http_request: HttpRequest, task_or_request, form, error: DomainErro
 @login_required
 def task_create(http_request: HttpRequest, request_id) -> HttpResponse:
     request = request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
-    form = TaskCreateForm(http_request.POST, request=request)
+    form = TaskCreateForm(http_request.POST, request=request,
+                          brains=brain_options(tenant_id=actor_for_request(http_request).tenant_id))
     if not form.is_valid():
         return _refused(http_request, request, form, DomainError("Check the task's fields."))
     try:

@@ -19,16 +19,17 @@ YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
 
 
 class DatalistInput(forms.TextInput):
-    """A text input that suggests values (an HTML <datalist>) and takes any other as well."""
+    """A text input that suggests values (an HTML <datalist>) and takes any other as well. A
+    suggestion is a value, or (value, label) to show the value's name beside it."""
 
-    def __init__(self, suggestions: Iterable[str], attrs: dict | None = None):
+    def __init__(self, suggestions: Iterable[str | tuple[str, str]], attrs: dict | None = None):
         super().__init__(attrs)
-        self.suggestions = list(suggestions)
+        self.suggestions = [s if isinstance(s, tuple) else (s, "") for s in suggestions]
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = dict(attrs or {})
         list_id = attrs["list"] = f"{attrs.get('id') or name}-suggestions"
-        options = format_html_join("", '<option value="{}"></option>', ((s,) for s in self.suggestions))
+        options = format_html_join("", '<option value="{}">{}</option>', self.suggestions)
         return format_html('{}<datalist id="{}">{}</datalist>', super().render(name, value, attrs, renderer),
                            list_id, options)
 

@@ -4,7 +4,7 @@ import re
 from datetime import datetime, timedelta
 
 from django import template
-from django.utils.html import escape, format_html
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
@@ -56,3 +56,26 @@ def marked(text: str, words: list[str]) -> str:
         last = found.end()
     pieces.append(escape(text[last:]))
     return mark_safe("".join(str(piece) for piece in pieces))  # every piece was escaped above
+
+
+# "(protocol rule 13)", "(connector rule 2)", "(rule 7)": a reference for those who want it, not
+# part of the sentence a person reads.
+RULE_REFERENCE = re.compile(r"\s*\(((?:protocol |connector )?rule \d+)\)")
+
+
+@register.filter
+def rule_tip(text) -> str:
+    """The text with each rule reference moved into a tooltip: <abbr title="protocol rule 13">."""
+    escaped = conditional_escape(text)
+    return mark_safe(RULE_REFERENCE.sub(lambda m: f' <abbr class="rule" title="{m.group(1)}">(rule)</abbr>', escaped))
+
+
+RECORD_KINDS = {"mwms_brain_requests": "request", "mwms_request_events": "request event", "mwms_tasks": "task",
+                "mwms_task_events": "task event", "mwms_task_artifacts": "artifact",
+                "mwms_decision_records": "decision", "mwms_lessons_learned": "lesson"}
+
+
+@register.filter
+def record_kind(table: str) -> str:
+    """A table's rows in words ("task" for mwms_tasks), for pages that name a record."""
+    return RECORD_KINDS.get(table, table)

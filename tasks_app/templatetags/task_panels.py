@@ -31,5 +31,6 @@ def task_panel(context, request, tasks) -> dict:
         })
     create_form = None
     if tasks_open(request, actor):
-        create_form = bound if isinstance(bound, TaskCreateForm) else TaskCreateForm(request=request)
+        create_form = bound if isinstance(bound, TaskCreateForm) else TaskCreateForm(
+            request=request, brains=context.get("brains"), used_types=[task.task_type for task in tasks])
     return {"r": request, "rows": rows, "csrf_token": context.get("csrf_token"), "create_form": create_form}

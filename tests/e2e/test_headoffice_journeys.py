@@ -55,7 +55,7 @@ def test_a_reviewer_filters_the_queue_opens_a_request_sees_its_lineage_and_route
     page.locator("summary", has_text="Route").click()
     page.locator("#move-route-" + str(child.pk)).get_by_label("Review owner").select_option("headoffice")
     page.locator("#move-route-" + str(child.pk)).get_by_role("button", name="Route").click()
-    expect(page.locator("#messages")).to_contain_text("the request is now routed")
+    expect(page.locator("#messages")).to_contain_text("Request sent to Research Brain; HeadOffice reviews it.")
     assert BrainRequest.objects.get(pk=child.pk).status == RequestStatus.ROUTED
 
 
@@ -66,7 +66,7 @@ def test_a_brain_owner_accepts_and_responds_from_the_inbox(page: Page, live_serv
     page.get_by_role("link", name="Affiliate inbox", exact=True).click()
     row = page.locator(f"#act-{request.pk}")  # the inbox's "To act on" list
     row.get_by_role("button", name="Accept").click()
-    expect(page.locator("#messages")).to_contain_text("the request is now in progress")
+    expect(page.locator("#messages")).to_contain_text("Accepted: Affiliate Brain is working on it.")
     screenshot("workspace-inbox")
 
     row = page.locator(f"#act-{request.pk}")  # the inbox's "To act on" list
@@ -74,7 +74,7 @@ def test_a_brain_owner_accepts_and_responds_from_the_inbox(page: Page, live_serv
     row.get_by_label("Response summary").fill("Strong offer: 38% margin, refund rate under 3%. Recommend a test.")
     row.get_by_label("Outcome type").select_option("recommendation_delivered")
     row.get_by_role("button", name="Respond").click()
-    expect(page.locator("#messages")).to_contain_text("the request is now responded")
+    expect(page.locator("#messages")).to_contain_text("Response sent to Research Brain.")
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.RESPONDED
 
 
@@ -87,7 +87,7 @@ def test_closing_with_done_shows_the_refusal_and_keeps_the_request_open(page: Pa
     sign_in(page, live_server.url, "research_owner")
     page.goto(f"{live_server.url}/requests/{request.pk}/")
     form = page.locator(f"#move-close-{request.pk}")
-    form.locator("summary").click()
+    form.locator(":scope > summary").click()
     field = lambda name: form.locator(f"[name=close-{name}]")  # noqa: E731
     field("outcome_type").select_option("recommendation_delivered")
     field("result_summary").fill("done")

@@ -5,10 +5,11 @@ GIN indexes on PostgreSQL, icontains on SQLite."""
 import psycopg
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from governance_app import services as gs
+from governance_app.kernel import claims
 from governance_app.kernel.db_roles import owner_settings
 from governance_app.kernel.tenancy import member_add
 from governance_app.models import Brain, MembershipRole
@@ -221,12 +222,46 @@ def test_each_search_matches_its_gin_index(kind):
 
 
 @pytest.mark.postgres
-def test_under_row_level_security_the_runtime_role_filters_its_tenants_rows_instead():
+def test_under_row_level_security_the_runtime_roles_own_match_cannot_use_the_index():
     """PostgreSQL uses an index under row-level security only for a leakproof operator, which the
-    text-match operator @@ is not (pg_proc.proleakproof), so the runtime role's plan reads the
-    tenant's rows and filters them: correct, scoped, and without the index (README, "Search")."""
+    text-match operator @@ is not (pg_proc.proleakproof): the runtime role's own plan reads the
+    tenant's rows. Hence the owner's functions below (README, "Search")."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT proleakproof FROM pg_proc WHERE proname = 'ts_match_vq'")
         assert cursor.fetchone()[0] is False
         plan = _plan("request", cursor)
     assert "mwms_search_request" not in plan, plan
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("function", "kind"), [("mwms_search_ids", key) for key in KINDS]
+                         + [("mwms_request_text_ids", "request")])
+def test_the_owners_search_functions_match_each_document_as_its_index_does(function, kind):
+    """The owner's functions, which the runtime role's search and list call, repeat each kind's
+    indexed document to the letter (the plan test above shows the owner's query on that document
+    uses the index), and run as the owner, past row-level security."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc, prosecdef FROM pg_proc WHERE proname = %s", [function])
+        source, definer = cursor.fetchone()
+    assert definer and KINDS[kind].document_sql(qualify=False) in source
+
+
+@pytest.mark.postgres
+def test_the_search_function_keeps_to_the_claimed_tenant_and_refuses_an_unknown_kind(lineage):
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    with claims.tenant_claim(acme.id):
+        theirs = make_request(tenant_id=acme.id, request_title="Zeppelin of Acme",
+                              requesting_brain_id="affiliate", target_brain_id="research")
+
+    def ids(kind="request") -> set:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_search_ids(%s, %s)", [kind, "zeppelin"])
+            return {row[0] for row in cursor.fetchall()}
+
+    ours = set(BrainRequest.objects.filter(request_title__icontains="zeppelin").values_list("pk", flat=True))
+    assert ours and ids() == ours
+    with claims.tenant_claim(acme.id):
+        assert ids() == {theirs.pk}
+    with pytest.raises(DatabaseError, match="unknown kind"), transaction.atomic():
+        ids("users")

@@ -263,7 +263,7 @@ def test_the_drill_down_links_each_finding_to_its_row(client, owner, reviewer, o
     client.force_login(reviewer)
     page = client.get(reverse("requests:detail", args=[request.pk]))
     assert "Verified." not in page.text
-    assert f'<a href="#task-{task.pk}">mwms_tasks <code>{task.pk}</code></a>' in page.text
+    assert f'<a href="#task-{task.pk}">task <code title="{task.pk}">{str(task.pk)[:8]}</code></a>' in page.text
     assert f'id="task-{task.pk}"' in page.text                       # the anchor it leads to
     assert "blocks closing" in page.text
 

@@ -205,7 +205,7 @@ def test_routing_from_the_drill_down_moves_the_request_and_says_so(client, revie
         {"route-review_owner": "headoffice", "route-destination_brain": "affiliate",
          "route-lock_version": request.lock_version}, follow=True)
     assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.ROUTED
-    assert "the request is now routed" in page.text
+    assert said(page) == ["Request sent to Affiliate Brain; HeadOffice reviews it."]
 
 
 def test_closing_with_done_shows_the_refusal_keeps_the_input_and_changes_nothing(client, reviewer, owner, other_owner):

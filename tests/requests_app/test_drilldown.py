@@ -1,0 +1,287 @@
+"""The drill-down in words (issue 14, the walk's fixes): evidence shown by kind and title, evidence
+picked from the lineage in the Close form, forms that show what the move needs, names instead of
+codes, plain success messages, one timeline entry per action, fixed query counts."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from governance_app import services as gs
+from requests_app import services as rs
+from requests_app.models import BrainRequest, RequestEvent, RequestStatus
+from tasks_app import services as ts
+from tasks_app.models import Task, TaskEvent
+from tests.conftest import said
+from tests.engine import OUTCOME, actor, in_progress_request, new_request, token_actor
+from tests.requests_app.test_views import bound_move_form, request_row, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def responded_with_artifact(owner, reviewer, other_owner, title="Review the Voltcamp offer", summary="Offer scorecard"):
+    """A responded request whose task saved an artifact, and that artifact."""
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner), request_title=title)
+    ts.task_create(request=request, actor=actor(other_owner), task_type="offer_review", title=f"Score: {title}")
+    executor = token_actor("affiliate", label=f"exec-{title[:12]}")
+    task = ts.task_start(task=ts.task_claim_next(actor=executor), actor=executor)
+    artifact = ts.task_artifact_save(task=task, actor=executor, artifact_type="scorecard",
+                                     artifact_summary=summary, content_json={"score": 8}, as_result=True)
+    ts.task_complete(task=task, actor=executor)
+    request = rs.request_respond(request=BrainRequest.objects.get(pk=request.pk), actor=actor(other_owner),
+                                 outcome_type="recommendation_delivered",
+                                 response_summary="Recommend a capped test in two markets.")
+    return request, artifact
+
+
+def close_data(**extra) -> dict:
+    data = {f"close-{k}": v for k, v in OUTCOME.items() if k not in ("outcome_evidence", "head_office_review_required")}
+    data.update({"close-head_office_review_required": "false", **extra})
+    return data
+
+
+def detail(client, request):
+    return client.get(reverse("requests:detail", args=[request.pk]))
+
+
+# --- evidence on a final request ---------------------------------------------------------------------
+
+def test_evidence_stored_as_bare_ids_shows_each_record_by_kind_and_title(client, owner, reviewer, other_owner):
+    request, artifact = responded_with_artifact(owner, reviewer, other_owner)
+    decision = gs.decision_record(actor=actor(reviewer), request=request, decision_summary="Test Voltcamp in DE first",
+                                  reasoning="Demand is strongest there.")
+    rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner),
+                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk)]})
+    # Another client writes the jsonb list as bare ids and a bare reference, as the canon allows.
+    BrainRequest.objects.filter(pk=request.pk).update(
+        outcome_evidence=[str(artifact.pk), str(decision.pk), "https://wiki.example.org/dossier"])
+    page = detail(signed_in(client, owner), request)
+    evidence = re.search(r'<ul class="chain evidence">(.*?)</ul>', page.text, re.S).group(1)
+    rows = re.findall(r"<li>(.*?)</li>", evidence, re.S)
+    assert len(rows) == 3
+    assert '<span class="badge">Artifact</span>' in rows[0] and f'href="#artifact-{artifact.pk}"' in rows[0]
+    assert "scorecard: Offer scorecard" in rows[0]
+    assert '<span class="badge">Decision</span>' in rows[1] and f'href="#decision-{decision.pk}"' in rows[1]
+    assert "Test Voltcamp in DE first" in rows[1]
+    assert '<span class="badge">External reference</span>' in rows[2]
+    assert 'href="https://wiki.example.org/dossier"' in rows[2]
+    assert ": <code>" not in evidence and "<li>: " not in evidence  # no blank kind, no bare id
+    assert f'id="artifact-{artifact.pk}"' in page.text  # the link lands on the artifact
+
+
+def test_evidence_naming_a_parents_record_links_to_the_parent(client, owner, reviewer, other_owner):
+    parent, artifact = responded_with_artifact(owner, reviewer, other_owner, title="Parent offer review")
+    child = new_request(actor(other_owner), destination="research", request_type="research_request",
+                        request_title="Background on Voltcamp", parent_request_id=str(parent.pk))
+    rs.request_close(request=child, actor=actor(reviewer), **{**OUTCOME, "outcome_evidence": [str(artifact.pk)]})
+    page = detail(signed_in(client, reviewer), child)
+    assert f'href="{reverse("requests:detail", args=[parent.pk])}#artifact-{artifact.pk}"' in page.text
+
+
+def test_evidence_naming_no_record_of_the_lineage_says_so(client, owner, reviewer):
+    request = new_request(actor(owner))
+    rs.request_close(request=request, actor=actor(reviewer), **OUTCOME)
+    ghost = "0b7c3c58-6a4a-4f8a-9a76-6c3f1c2a9d11"
+    BrainRequest.objects.filter(pk=request.pk).update(outcome_evidence=[ghost])
+    page = detail(signed_in(client, reviewer), request)
+    assert "not found in this lineage" in page.text and f'title="{ghost}"' in page.text
+
+
+# --- picking evidence in the Close form --------------------------------------------------------------
+
+def test_the_close_form_lists_this_lineages_records_only(client, owner, reviewer, other_owner):
+    request, artifact = responded_with_artifact(owner, reviewer, other_owner)
+    _other, foreign = responded_with_artifact(owner, reviewer, other_owner, title="Another offer",
+                                              summary="Scorecard of another offer")
+    page = detail(signed_in(client, owner), request)
+    form = bound_or_blank(page, "close")
+    offered = {value for _title, records in form.evidence_groups for value in [r.id for r in records]}
+    assert str(artifact.pk) in offered and str(foreign.pk) not in offered
+    assert {title for title, _ in form.evidence_groups} == {"Artifacts", "Events"}
+    assert (f'<input type="checkbox" name="close-evidence_records" value="{artifact.pk}"> scorecard: Offer scorecard'
+            in page.text)
+    assert "Scorecard of another offer" not in page.text
+    events = set(RequestEvent.objects.filter(request=request).values_list("pk", flat=True))
+    assert {str(pk) for pk in events} <= offered
+
+
+def bound_or_blank(page, move: str):
+    return next(form for form in page.context["move_forms"] if form.move.name == move)
+
+
+def test_closing_with_a_ticked_artifact_records_it_as_evidence(client, owner, reviewer, other_owner):
+    request, artifact = responded_with_artifact(owner, reviewer, other_owner)
+    page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]),
+                                         close_data(**{"close-evidence_records": [str(artifact.pk)],
+                                                       "close-outcome_evidence": "RPT-2026-11 in Affiliate Workspace"}),
+                                         follow=True)
+    closed = BrainRequest.objects.get(pk=request.pk)
+    assert closed.status == RequestStatus.CLOSED
+    assert closed.outcome_evidence == [{"kind": "artifact", "id": str(artifact.pk)},
+                                       {"kind": "external", "text": "RPT-2026-11 in Affiliate Workspace"}]
+    assert said(page) == ["Request closed with its outcome."]
+
+
+def test_another_requests_artifact_is_refused_with_a_message_and_nothing_changes(client, owner, reviewer,
+                                                                                 other_owner):
+    request, _artifact = responded_with_artifact(owner, reviewer, other_owner)
+    _other, foreign = responded_with_artifact(owner, reviewer, other_owner, title="Another offer")
+    before = request_row(request)
+    page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]),
+                                         close_data(**{"close-evidence_records": [str(foreign.pk)]}))
+    assert page.status_code == 200
+    why = f"Evidence {foreign.pk}: not an artifact, event or decision of this request's lineage."
+    assert bound_move_form(page, "close").errors["outcome_evidence"] == [why]
+    assert said(page) == [f"Close was not saved: Close needs a complete outcome: {why}"]
+    assert request_row(request) == before
+
+
+def test_a_refused_close_comes_back_in_view_with_the_failing_field_focused(client, owner, reviewer, other_owner):
+    request, artifact = responded_with_artifact(owner, reviewer, other_owner)
+    page = signed_in(client, owner).post(reverse("requests:move", args=[request.pk, "close"]),
+                                         close_data(**{"close-result_summary": "done",
+                                                       "close-evidence_records": [str(artifact.pk)]}))
+    anchor = f"move-close-{request.pk}"
+    assert f'<details class="action next-step" open data-refused id="{anchor}">' in page.text
+    assert re.search(r'<textarea name="close-result_summary"[^>]* autofocus', page.text)
+    assert page.text.count(" autofocus") == 1
+    # what was ticked stays ticked
+    assert f'value="{artifact.pk}" checked' in page.text
+
+
+def test_the_close_form_prefills_the_outcome_type_from_the_response(client, owner, reviewer, other_owner):
+    request, _artifact = responded_with_artifact(owner, reviewer, other_owner)
+    page = detail(signed_in(client, owner), request)
+    assert bound_or_blank(page, "close")["outcome_type"].value() == "recommendation_delivered"
+    assert '<option value="recommendation_delivered" selected>' in page.text
+
+
+# --- forms that show what the move needs ----------------------------------------------------------
+
+def test_the_route_form_states_the_primary_brain_rule_and_keeps_optional_fields_folded(client, owner, reviewer):
+    request = new_request(actor(owner))
+    page = detail(signed_in(client, reviewer), request)
+    route = re.search(rf'<details class="action[^"]*"\s*id="move-route-{request.pk}">(.*?)</form>', page.text, re.S)
+    html = route.group(1)
+    assert "Naming supporting Brains needs one primary Brain" in html
+    assert '<abbr title="connector rule 2">' in html
+    # the label sits with its checkboxes: a legend of their own fieldset
+    assert re.search(r'<fieldset class="choices"><legend>Supporting Brains</legend>\s*<label class="row"><input '
+                     r'type="checkbox" name="route-supporting_brains"', html)
+    assert html.index("Review owner") < html.index("Add a note") < html.index('name="route-note"')
+
+
+def test_one_next_step_is_emphasised(client, owner, reviewer):
+    request = new_request(actor(owner))
+    page = detail(signed_in(client, reviewer), request)
+    assert page.text.count("next-step") == 1
+    assert f'<details class="action next-step"  id="move-route-{request.pk}">' in page.text
+
+
+def test_a_refusal_names_its_rule_in_a_tooltip_not_the_sentence(client, owner, reviewer):
+    request = new_request(actor(owner))
+    before = request_row(request)
+    page = signed_in(client, reviewer).post(reverse("requests:move", args=[request.pk, "route"]), {
+        "route-review_owner": "headoffice", "route-supporting_brains": ["research"],
+        "route-lock_version": request.lock_version})
+    assert ('Several Brains work this request: name the primary Brain <abbr class="rule" title="connector rule 2">'
+            '(rule)</abbr>.') in page.text
+    assert "(connector rule 2)" not in page.text
+    assert request_row(request) == before
+
+
+# --- names, not codes ---------------------------------------------------------------------------
+
+def test_the_timeline_reads_statuses_and_tells_each_action_once(client, owner, reviewer, other_owner):
+    request, _artifact = responded_with_artifact(owner, reviewer, other_owner)
+    task = Task.objects.get(request=request)
+    page = detail(signed_in(client, owner), request)
+    entries = page.context["timeline"]
+    told = [e for e in entries if e["task"] is not None and e["task"].pk == task.pk
+            and ("task_created" in [ev.event_type for ev in e["events"]] or e["event"].event_type == "created")]
+    assert len(told) == 1  # the request's task_created and the task's created event: one entry
+    assert TaskEvent.objects.filter(task=task, event_type="created").exists()
+    timeline = page.text[page.text.index('id="timeline"'):]
+    assert "under_review" not in timeline and "in_progress" not in timeline
+    assert "Picked up → Running" in timeline or "Queued → Picked up" in timeline
+
+
+def test_a_decision_and_the_move_it_makes_are_one_timeline_entry(client, owner, reviewer):
+    request = new_request(actor(owner), destination="headoffice", request_type="head_office_review_request",
+                          feedback_required=True)
+    decision = gs.feedback_classify(request=request, actor=actor(reviewer), classification="park",
+                                    note="Parked until the quarter's numbers are in.")
+    page = detail(signed_in(client, reviewer), request)
+    entries = [e for e in page.context["timeline"]
+               if any(ev.event_payload.get("decision_id") == str(decision.pk) for ev in e["events"])]
+    assert len(entries) == 1
+    assert [ev.event_type for ev in entries[0]["events"]] == ["decision_recorded", "status_changed"]
+    ids = [ev.pk for ev in entries[0]["events"]]
+    assert all(f'id="event-{pk}"' in page.text for pk in ids)  # evidence links still land
+
+
+def test_the_next_step_owner_and_the_task_form_name_brains(client, owner, reviewer, other_owner):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    page = detail(signed_in(client, other_owner), request)
+    assert '<option value="affiliate">Affiliate Brain</option>' in page.text  # the task form's Brain
+    assert "<dt>Requesting authority</dt><dd>Research Brain · created by" in page.text
+    assert '<datalist id="id_task_type-suggestions"><option value="offer_review">Offer review</option>' in page.text
+    rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), **OUTCOME)
+    page = detail(client, request)
+    assert "Experimentation Brain designs the test structure. — <strong>Experimentation Brain</strong>" in page.text
+
+
+def test_accepting_says_who_works_it(client, owner, reviewer, other_owner):
+    request = rs.request_route(request=new_request(actor(owner)), actor=actor(reviewer), review_owner="headoffice")
+    page = signed_in(client, other_owner).post(reverse("requests:move", args=[request.pk, "accept"]),
+                                               {"accept-lock_version": request.lock_version}, follow=True)
+    assert said(page) == ["Accepted: Affiliate Brain is working on it."]
+
+
+# --- cost -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client, owner, reviewer, other_owner, rows,
+                                                                         django_assert_num_queries):
+    request, artifact = responded_with_artifact(owner, reviewer, other_owner)
+    parent_decision = gs.decision_record(actor=actor(reviewer), request=request,
+                                         decision_summary="Go ahead with the capped test",
+                                         reasoning="The scorecard is convincing.")
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner), note=f"Note {i}")
+    rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner),
+                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk), str(parent_decision.pk),
+                                                        *OUTCOME["outcome_evidence"]]})
+    signed_in(client, owner)
+    detail(client, request)  # warm the per-process Brain registry
+    # The same count at 5 and at 200 events: evidence of this request's own records costs nothing.
+    with django_assert_num_queries(EXPECTED_CLOSED_PAGE_QUERIES):
+        page = detail(client, request)
+    assert page.status_code == 200 and len(page.context["evidence_items"]) == 3
+
+
+# The drill-down of a closed request as its origin reads it; no query is spent on evidence this
+# request's own records hold (requests_app.drilldown).
+EXPECTED_CLOSED_PAGE_QUERIES = 30
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(client, owner, reviewer, other_owner,
+                                                                             rows, django_assert_num_queries):
+    parent, artifact = responded_with_artifact(owner, reviewer, other_owner, title="Parent offer review")
+    child = new_request(actor(other_owner), destination="research", request_type="research_request",
+                        request_title="Background on Voltcamp", parent_request_id=str(parent.pk))
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=child.pk), actor=actor(reviewer), note=f"Note {i}")
+    parent_event = RequestEvent.objects.filter(request=parent).first()
+    rs.request_close(request=BrainRequest.objects.get(pk=child.pk), actor=actor(reviewer),
+                     **{**OUTCOME, "outcome_evidence": [str(artifact.pk), str(parent_event.pk)]})
+    signed_in(client, reviewer)
+    detail(client, child)
+    # One query each for artifacts, task events, request events and decisions named from elsewhere.
+    with django_assert_num_queries(EXPECTED_CHILD_PAGE_QUERIES):
+        page = detail(client, child)
+    assert [item.kind_label for item in page.context["evidence_items"]] == ["Artifact", "Event"]
+
+
+EXPECTED_CHILD_PAGE_QUERIES = 33

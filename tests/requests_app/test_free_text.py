@@ -1,0 +1,88 @@
+"""The request list's free text (issue 16): every word must match the title or a summary, or a
+word may be an offer, intake or experiment id in any case; on PostgreSQL through the owner's
+`mwms_request_text_ids`, which keeps to the claim's tenant as the policies do."""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from governance_app import services as gs
+from governance_app.kernel import claims
+from governance_app.kernel.db import DEFAULT_TENANT_ID
+from requests_app.filters import BrainRequestFilter
+from requests_app.models import BrainRequest
+from tests.conftest import PASSWORD
+from tests.factories import make_request
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("requests:list")
+
+
+def found(q: str) -> set:
+    return set(BrainRequestFilter({"q": q}, queryset=BrainRequest.objects.all(), brain_choices=[]).qs.values_list("request_title", flat=True))
+
+
+@pytest.fixture
+def requests():
+    make_request(request_title="Validate demand for the zeppelin offer", offer_id="OFF-4242")
+    make_request(request_title="Price check", request_summary="Compare the zeppelin prices in two markets.")
+    make_request(request_title="Creative refresh", response_summary="Rotated the banners.", intake_id="IN-77")
+    make_request(request_title="Unrelated", experiment_id="EXP-9")
+
+
+def test_a_word_matches_a_title_or_any_summary(requests):
+    assert found("zeppelin") == {"Validate demand for the zeppelin offer", "Price check"}
+    assert found("banners") == {"Creative refresh"}
+
+
+def test_every_word_must_match(requests):
+    assert found("zeppelin markets") == {"Price check"}
+    assert found("zeppelin nowhere") == set()
+
+
+@pytest.mark.parametrize(("q", "title"), [("OFF-4242", "Validate demand for the zeppelin offer"),
+                                          ("off-4242", "Validate demand for the zeppelin offer"),
+                                          ("in-77", "Creative refresh"), ("EXP-9", "Unrelated")])
+def test_an_id_matches_in_any_case(requests, q, title):
+    assert title in found(q)
+
+
+def test_the_list_page_shows_the_matches(client, reviewer, requests):
+    client.force_login(reviewer)
+    page = client.get(LIST, {"q": "zeppelin"})
+    assert page.status_code == 200
+    assert "Price check" in page.text and "Creative refresh" not in page.text
+
+
+# --- PostgreSQL: words, and the tenant rule of the definer function ----------------------------------
+
+@pytest.mark.postgres
+def test_a_word_finds_words_starting_with_it_and_their_stems(requests):
+    assert found("zeppel") == {"Validate demand for the zeppelin offer", "Price check"}
+    assert found("market") == {"Price check"}                 # "markets"
+    assert found("the zeppelin") == {"Validate demand for the zeppelin offer", "Price check"}  # a stop word
+
+
+@pytest.mark.postgres
+def test_another_tenants_requests_are_never_found():
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    ours = make_request(request_title="Zeppelin demand", offer_id="OFF-1")
+    with claims.tenant_claim(acme.id):
+        theirs = make_request(tenant_id=acme.id, request_title="Zeppelin demand", offer_id="OFF-1",
+                              requesting_brain_id="affiliate", target_brain_id="research")
+
+    def ids(tenant_id) -> set:
+        with claims.tenant_claim(tenant_id), connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_ids(%s, %s)", ["zeppelin:*", ["OFF-1"]])
+            return {row[0] for row in cursor.fetchall()}
+
+    assert ids(DEFAULT_TENANT_ID) == {ours.pk}
+    assert ids(acme.id) == {theirs.pk}
+    with connection.cursor() as cursor:                        # no claim: nothing
+        cursor.execute("SELECT set_config('request.jwt.claims', '', true)")
+        cursor.execute("SELECT count(*) FROM public.mwms_request_text_ids(%s, %s)", ["zeppelin:*", ["OFF-1"]])
+        assert cursor.fetchone()[0] == 0
+    with claims.tenant_claim(DEFAULT_TENANT_ID):
+        assert found("zeppelin") == {"Zeppelin demand"} and found("OFF-1") == {"Zeppelin demand"}
+        assert set(BrainRequestFilter({"q": "zeppelin"}, queryset=BrainRequest.objects.all(), brain_choices=[]).qs) == {ours}
