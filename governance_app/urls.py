@@ -5,6 +5,7 @@ from governance_app import canon_views, lesson_views, search_views, views
 app_name = "governance"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("dashboard/", views.dashboard, {"landing": False}, name="overview"),
     path("escalations/", views.escalations, name="escalations"),
     path("escalations/<uuid:request_id>/resolve/", views.escalation_resolve, name="escalation_resolve"),
     path("feedback/", views.feedback, name="feedback"),

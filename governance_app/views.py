@@ -145,8 +145,13 @@ def _tile_href(key: str) -> str:
 @require_GET
 @login_required
 @vary_on_headers("HX-Request")
-def dashboard(http_request: HttpRequest) -> HttpResponse:
+def dashboard(http_request: HttpRequest, landing: bool = True) -> HttpResponse:
+    """The queues and health panel. At "/" (where sign-in lands) a Brain owner is sent on to their
+    inbox, whose rows they act on; the same page for them is at /dashboard/ (landing=False)."""
     actor = actor_for_request(http_request)
+    inbox = _owner_inbox(actor) if landing and not htmx_partial(http_request) else None
+    if inbox is not None:
+        return redirect(inbox)
     context: dict[str, Any] = {"tiles": [(queue, _tile_href(queue.key))
                                          for queue in selectors.dashboard_queues(actor=actor)]}
     mine = selectors.assigned_queue(actor=actor)  # issue 14: the reviewer's own queue comes first
@@ -158,6 +163,14 @@ def dashboard(http_request: HttpRequest) -> HttpResponse:
         context["figures_seconds"] = settings.MWMS_DASHBOARD_FIGURES_SECONDS
     return render_page_or_fragment(http_request, "governance_app/dashboard.html", context,
                                    fragment="dashboard-queues")
+
+
+def _owner_inbox(actor: Actor) -> str | None:
+    """The workspace inbox of a Brain owner who is not HeadOffice (the first of their Brains by slug)."""
+    if actor.is_head_office:
+        return None
+    slugs = sorted(b for b in actor.brains if b != Brain.HEADOFFICE)
+    return reverse("requests:workspace", args=[slugs[0]]) if slugs else None
 
 
 def integrity_queues(actor: Actor) -> dict[str, Any]:

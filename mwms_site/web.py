@@ -18,9 +18,10 @@ logger = logging.getLogger(__name__)
 
 
 def htmx_partial(http_request: HttpRequest) -> bool:
-    """An htmx request that wants a fragment (a boosted navigation wants the whole page)."""
+    """An htmx request that wants a fragment (a boosted navigation, and the history restore htmx
+    sends after Back when its cache has no copy of the page, want the whole page)."""
     htmx = getattr(http_request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
 def next_url(http_request: HttpRequest, default: str) -> str:

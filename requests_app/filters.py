@@ -54,9 +54,10 @@ TIED_SORTS = frozenset({"status", "priority", "requesting_brain_id", "target_bra
 class BrainRequestFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(choices=RequestStatus.choices, empty_label="Any status")
-    origin = django_filters.ChoiceFilter(field_name="requesting_brain_id", empty_label="Any origin")
-    destination = django_filters.ChoiceFilter(field_name="target_brain_id", empty_label="Any destination")
-    request_type = django_filters.ChoiceFilter(choices=RequestType.choices, empty_label="Any type")
+    origin = django_filters.ChoiceFilter(field_name="requesting_brain_id", label="Origin", empty_label="Any origin")
+    destination = django_filters.ChoiceFilter(field_name="target_brain_id", label="Destination",
+                                              empty_label="Any destination")
+    request_type = django_filters.ChoiceFilter(choices=RequestType.choices, label="Type", empty_label="Any type")
     priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
     escalation_flag = django_filters.BooleanFilter(label="Escalation flag", widget=forms.Select(choices=ANY_YES_NO))
     head_office_visible = django_filters.BooleanFilter(label="HeadOffice-visible",

@@ -24,6 +24,7 @@ from requests_app.models import (
     BrainRequest,
     RequestEvent,
     RequestEventType,
+    RequestStatus,
 )
 
 REQUEST_RELATED = ("requesting_brain", "target_brain", "review_owner", "escalation_owner", "primary_brain",
@@ -87,9 +88,23 @@ def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
 
 @dataclass
 class Inbox:
-    incoming: QuerySet[BrainRequest]     # sent to this Brain (or led or supported by it) and still open
-    outgoing: QuerySet[BrainRequest]     # sent by this Brain and awaiting an answer or a close
+    to_act: QuerySet[BrainRequest]       # open requests whose next move is this Brain's
+    waiting: QuerySet[BrainRequest]      # open requests it is part of, waiting on another Brain or HeadOffice
     tasks: QuerySet[Any]                 # this Brain's open tasks, with their requests
+
+
+# Where the next move is the Brain's own (requests_app.transitions): as destination it accepts a
+# routed request and responds to one in progress; as origin it submits a new one, closes a
+# response, resubmits a returned one and provides the evidence asked for; as review owner it closes.
+DESTINATION_MOVES = (RequestStatus.ROUTED, RequestStatus.IN_PROGRESS)
+ORIGIN_MOVES = (RequestStatus.NEW, RequestStatus.RESPONDED, RequestStatus.RETURNED_FOR_REVISION,
+                RequestStatus.AWAITING_EVIDENCE)
+
+
+def _next_move_q(slug: str) -> Q:
+    return (Q(target_brain_id=slug, status__in=DESTINATION_MOVES)
+            | Q(requesting_brain_id=slug, status__in=ORIGIN_MOVES)
+            | Q(review_owner_id=slug, status=RequestStatus.RESPONDED))
 
 
 def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
@@ -97,11 +112,13 @@ def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
     page reads a page of (25 rows, the page's views paginate each list on its own)."""
     visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
         "requesting_brain", "target_brain").order_by("-updated_at")
-    incoming = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug) | _supporting_q(brain.slug))
-    outgoing = visible.filter(requesting_brain_id=brain.slug).exclude(target_brain_id=brain.slug)
+    involved = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug)
+                              | _supporting_q(brain.slug) | Q(requesting_brain_id=brain.slug))
+    to_act = involved.filter(_next_move_q(brain.slug))
+    waiting = involved.exclude(_next_move_q(brain.slug))
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
-    return Inbox(incoming=incoming, outgoing=outgoing, tasks=tasks)
+    return Inbox(to_act=to_act, waiting=waiting, tasks=tasks)
 
 
 def request_get(*, actor: Actor, request_id: Any) -> BrainRequest | None:

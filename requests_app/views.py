@@ -1,9 +1,11 @@
 """Request pages: the filtered list, the lineage drill-down with its actions, creation, and each
 Brain's workspace inbox. Views parse, call one service or selector, and render."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +17,7 @@ from governance_app.kernel.errors import DomainError
 from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
-from mwms_site.web import next_url, render_page_or_fragment
+from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
 from requests_app import canon, drilldown, exports, notifications, saved_views, selectors, services, sla
 from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
@@ -44,22 +46,86 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             messages.error(http_request, f"Nothing was exported: {error.message}")
             status = 400
+    cleaned = _without_empty(http_request.GET)
+    if status == 200 and cleaned != http_request.GET and not htmx_partial(http_request):
+        # A form sent without JavaScript carries every empty control: the address keeps only the filters set.
+        return redirect(f"{reverse('requests:list')}?{cleaned.urlencode()}" if cleaned else "requests:list")
     people = selectors.head_office_people(tenant_id=actor.tenant_id)
     queryset = selectors.requests_for_list(actor=actor)
-    filterset = BrainRequestFilter(http_request.GET or None, queryset=queryset, brain_choices=brains, people=people,
+    filterset = BrainRequestFilter(cleaned or None, queryset=queryset, brain_choices=brains, people=people,
                                    user_id=actor.user_id, tenant_id=actor.tenant_id)
+    problems = filter_problems(filterset)
+    if problems:  # the filters that are fine still apply; the page says in words which one did not
+        filterset = BrainRequestFilter(_without(cleaned, {p.name for p in problems}) or None, queryset=queryset,
+                                       brain_choices=brains, people=people, user_id=actor.user_id,
+                                       tenant_id=actor.tenant_id)
     rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
-    page = RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get("page"))
-    query = http_request.GET.copy()
+    page = RowPaginator(rows, PAGE_SIZE).get_page(cleaned.get("page"))
+    query = cleaned.copy()
     query.pop("page", None)
     query.pop("export", None)
     columns = saved_views.list_columns_for(actor=actor)  # the person's choice (issue 14)
-    context = {"filter": filterset, "page": page, "query": query.urlencode(), "sort": http_request.GET.get("sort", ""),
+    context = {"filter": filterset, "filter_problems": problems, "page": page, "query": query.urlencode(),
+               "sort": cleaned.get("sort", ""),
                "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people),
                "columns": columns}
     response = render_page_or_fragment(http_request, "requests_app/list.html", context, fragment="request-table")
+    if htmx_partial(http_request):  # not a history restore (mwms_site.web.htmx_partial)
+        # The address htmx pushes is the cleaned one: no empty parameters (static/js/walk.js
+        # turns a push of the address already shown into a replace, so a refresh adds no entry).
+        response["HX-Push-Url"] = f"{reverse('requests:list')}?{cleaned.urlencode()}" if cleaned \
+            else reverse("requests:list")
     response.status_code = status
     return response
+
+
+def _without_empty(data: QueryDict) -> QueryDict:
+    """The query without its empty parameters (a GET form sends every control, set or not)."""
+    kept = QueryDict(mutable=True)
+    for key, values in data.lists():
+        for value in values:
+            if value.strip():
+                kept.appendlist(key, value)
+    return kept
+
+
+def _without(data: QueryDict, names: set[str]) -> QueryDict:
+    kept = data.copy()
+    for name in names:
+        kept.pop(name, None)
+    return kept
+
+
+@dataclass(frozen=True)
+class FilterProblem:
+    name: str
+    label: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}"
+
+
+FILTER_WORDS = {"invalid_choice": "“{value}” is not one of its choices, so it was left out.",
+                "invalid": "“{value}” is not a date (use YYYY-MM-DD), so it was left out."}
+
+
+def filter_problems(filterset: BrainRequestFilter) -> list[FilterProblem]:
+    """Each bad filter value, named by the control's label, with what is wrong, in words."""
+    if not filterset.is_bound or filterset.is_valid():
+        return []
+    form = filterset.form
+    problems = []
+    for name, errors in form.errors.as_data().items():
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else name.replace("_", " ").capitalize()
+        value = filterset.data.get(name, "")
+        code = errors[0].code if errors else ""
+        words = FILTER_WORDS.get(code)
+        message = words.format(value=value[:60]) if words else f"{' '.join(e.messages[0] for e in errors)} It was left out."
+        problems.append(FilterProblem(name=name, label=label, value=value, message=message))
+    return problems
 
 
 def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: MoveForm | None = None,
@@ -277,7 +343,7 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
     inbox = selectors.workspace_inbox(actor=actor, brain=found)
     brains = _brains(http_request)
     pages = {name: RowPaginator(getattr(inbox, name), PAGE_SIZE).get_page(http_request.GET.get(f"{name}_page"))
-             for name in ("incoming", "outgoing", "tasks")}
+             for name in ("to_act", "waiting", "tasks")}
     context = {
         "brain": found, "pages": pages, "brains": brains,
         "queries": {name: _query_without(http_request, f"{name}_page") for name in pages},

@@ -31,6 +31,13 @@ def minutes_duration(minutes: int | None) -> str:
 
 
 @register.inclusion_tag("requests_app/_sla_clock.html")
-def sla_clock(request: Any, compact: bool = False) -> dict[str, Any]:
-    """The badge (on track, due soon, breached), time in status and age of one request already read."""
-    return {"clock": request_clock(request), "r": request, "compact": compact}
+def sla_clock(request: Any, compact: bool = False, times: bool = True) -> dict[str, Any]:
+    """The badge (on track, due soon, breached), time in status and age of one request already read
+    (times=False: the badge only, for a table that shows time in status and age in columns of their own)."""
+    return {"clock": request_clock(request), "r": request, "compact": compact, "times": times}
+
+
+@register.simple_tag
+def request_clock_of(request: Any) -> Any:
+    """The clock of one request already read, for a template that shows its parts in columns."""
+    return request_clock(request)

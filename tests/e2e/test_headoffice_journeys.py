@@ -64,12 +64,12 @@ def test_a_brain_owner_accepts_and_responds_from_the_inbox(page: Page, live_serv
     request = routed_request(actor(owner), actor(reviewer), request_title="Score the Voltcamp offer")
     sign_in(page, live_server.url, "affiliate_owner")
     page.get_by_role("link", name="Affiliate inbox", exact=True).click()
-    row = page.locator(f"#in-{request.pk}")
+    row = page.locator(f"#act-{request.pk}")  # the inbox's "To act on" list
     row.get_by_role("button", name="Accept").click()
     expect(page.locator("#messages")).to_contain_text("Accepted: Affiliate Brain is working on it.")
     screenshot("workspace-inbox")
 
-    row = page.locator(f"#in-{request.pk}")
+    row = page.locator(f"#act-{request.pk}")  # the inbox's "To act on" list
     row.locator("summary", has_text="Respond").click()
     row.get_by_label("Response summary").fill("Strong offer: 38% margin, refund rate under 3%. Recommend a test.")
     row.get_by_label("Outcome type").select_option("recommendation_delivered")

@@ -98,8 +98,9 @@ def test_a_reviewer_saves_the_filtered_list_and_reopens_it_from_the_nav(
 def test_on_a_phone_the_navs_saved_views_open_over_the_page(page: Page, live_server, reviewer, five_requests,
                                                             screenshot):
     make_saved_view(owner=reviewer, name="New ones", query="status=new")
-    page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live_server.url, "reviewer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("button", name="Menu").click()   # the nav folds behind Menu on a phone
     page.locator("#nav-saved-views summary").click()
     link = page.locator("#nav-saved-views").get_by_role("link", name="New ones")
     expect(link).to_be_visible()

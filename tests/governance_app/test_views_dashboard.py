@@ -9,12 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from requests_app.models import BrainRequest, RequestStatus
+from tests.conftest import PASSWORD
 from tests.factories import make_request, request_fields_for
 
 pytestmark = pytest.mark.django_db
 S = RequestStatus
 HTMX = {"HTTP_HX_REQUEST": "true"}
 URL = reverse("governance:dashboard")
+OVERVIEW = reverse("governance:overview")  # the same page for a Brain owner, whom "/" sends to their inbox
 
 
 def signed_in(client, user):
@@ -117,7 +119,7 @@ def test_a_brain_owners_health_counts_only_their_requests(client, owner):
     make_request(status=S.IN_PROGRESS, requesting_brain="ads", target_brain="finance")
     make_request(status=S.CLOSED)
     make_request(status=S.CLOSED, requesting_brain="ads", target_brain="finance")
-    page = signed_in(client, owner).get(URL)
+    page = signed_in(client, owner).get(OVERVIEW)
     health = page.context["health"]
     assert (health.open_total, health.closures_total) == (1, 1)
     assert bars(page.text, "Open requests by destination Brain") == {"Research Brain": 1}
@@ -127,14 +129,14 @@ def test_a_brain_owners_health_counts_only_their_requests(client, owner):
 def test_a_brain_owner_sees_only_their_requests_and_a_link_to_their_inbox(client, owner):
     make_request(status=S.ESCALATED)                                        # Affiliate → Research
     make_request(status=S.ESCALATED, requesting_brain="ads", target_brain="finance")
-    html = signed_in(client, owner).get(URL).text
+    html = signed_in(client, owner).get(OVERVIEW).text
     assert tile_count(html, "escalated") == 1
     assert f'href="{reverse("requests:workspace", args=["research"])}"' in html and "Open the Research inbox" in html
 
 
 def test_the_outsider_sees_empty_queues(client, outsider):
     make_request(status=S.ESCALATED)
-    html = signed_in(client, outsider).get(URL).text
+    html = signed_in(client, outsider).get(OVERVIEW).text
     assert tile_count(html, "escalated") == 0 and "No open requests" in html
 
 
@@ -176,7 +178,26 @@ def test_the_query_count_does_not_grow_with_rows(client, request, who, rows, dja
     # one loads the requests found, and one counts the changes of destination Brain: 14. A reviewer's
     # own "Assigned to me" queue (issue 14) counts and reads its oldest row: 2 more.
     with django_assert_max_num_queries(15 + (2 if who == "reviewer" else 0)):  # +1: the nav's saved views (issue 14)
-        assert client.get(URL).status_code == 200
+        assert client.get(URL if who == "reviewer" else OVERVIEW).status_code == 200
+
+
+def test_a_brain_owner_lands_in_their_inbox_at_the_root_and_after_sign_in(client, owner):
+    inbox = reverse("requests:workspace", args=["research"])
+    page = signed_in(client, owner).get(URL)
+    assert page.status_code == 302 and page["Location"] == inbox
+    client.logout()
+    signed_in_page = client.post(reverse("login"), {"username": owner.username, "password": PASSWORD}, follow=True)
+    assert signed_in_page.redirect_chain[-1][0] == inbox
+    assert "The queues HeadOffice works" not in signed_in_page.text and "To act on" in signed_in_page.text
+
+
+def test_a_reviewer_stays_on_the_queues_at_the_root(client, reviewer):
+    assert signed_in(client, reviewer).get(URL).status_code == 200
+
+
+def test_the_owners_queue_refresh_is_not_redirected(client, owner):
+    page = signed_in(client, owner).get(URL, **HTMX)
+    assert page.status_code == 200 and page.text.lstrip().startswith('<div id="dashboard-queues"')
 
 
 def test_the_figures_are_reused_for_a_while_and_the_page_says_when_they_were_counted(

@@ -312,14 +312,14 @@ def test_the_inbox_lists_incoming_outgoing_and_tasks(client, owner, other_owner,
 
 
 def test_the_inbox_shows_a_page_of_each_list_and_pages_on(client, other_owner):
-    bulk_requests(30)  # research → affiliate, all new: affiliate's incoming
+    bulk_requests(30)  # research → affiliate, all new: the next move is research's, affiliate waits
     inbox = reverse("requests:workspace", args=["affiliate"])
     first = signed_in(client, other_owner).get(inbox)
-    assert first.text.count('<tr id="in-') == 25 and "30 requests · page 1 of 2" in first.text
-    assert "incoming_page=2" in first.text
-    second = client.get(inbox, {"incoming_page": 2})
-    assert second.text.count('<tr id="in-') == 5 and "page 2 of 2" in second.text
-    shown = set(re.findall(r'<tr id="in-([^"]+)"', first.text)) | set(re.findall(r'<tr id="in-([^"]+)"', second.text))
+    assert first.text.count('<tr id="wait-') == 25 and "30 requests · page 1 of 2" in first.text
+    assert "waiting_page=2" in first.text
+    second = client.get(inbox, {"waiting_page": 2})
+    assert second.text.count('<tr id="wait-') == 5 and "page 2 of 2" in second.text
+    shown = set(re.findall(r'<tr id="wait-([^"]+)"', first.text)) | set(re.findall(r'<tr id="wait-([^"]+)"', second.text))
     assert len(shown) == 30  # every request once, none twice
 
 
