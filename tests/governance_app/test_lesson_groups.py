@@ -51,7 +51,7 @@ def test_three_lessons_that_say_the_same_thing_form_one_group_and_an_unrelated_o
     assert {"search", "offer", "review", "scan"} <= set(group.shared)
 
 
-def test_groups_come_most_supported_first():
+def test_each_group_is_found_in_the_order_its_lessons_come():
     def lesson(insight, improvement, brain="research"):
         return LessonLearned(id=uuid.uuid4(), originating_brain_id=brain, insight=insight,
                              recommended_improvement=improvement)
@@ -61,6 +61,21 @@ def test_groups_come_most_supported_first():
     assert [len(g) for g in lesson_groups.grouped(pair + trio)] == [2, 3]   # found in their order
     assert similarity_of(trio[0], trio[1]) >= lesson_groups.SIMILAR
     assert similarity_of(trio[0], pair[0]) < 0.1
+
+
+def test_groups_come_most_supported_first_then_from_more_brains(reviewer):
+    """More lessons first; between groups of as many lessons, the one from more Brains."""
+    make_lesson(originating_brain_id="ads", insight=UNRELATED[0], recommended_improvement=UNRELATED[1])
+    make_lesson(originating_brain_id="ads", insight="Ad creatives fatigue after ten days of the same ad.",
+                recommended_improvement="Rotate ad creatives weekly.")
+    lessons_agreeing(brains=("research", "research", "affiliate"))
+    make_lesson(originating_brain_id="finance", insight="Refund spikes follow a price rise within a week.",
+                recommended_improvement="Watch refunds for a week after every price rise.")
+    make_lesson(originating_brain_id="sit", insight="Refund spikes follow each price rise within a week.",
+                recommended_improvement="Watch the refunds for a week after each price rise.")
+    groups = lesson_groups.lesson_groups(actor=actor(reviewer))
+    assert [(len(g.lessons), g.brains) for g in groups] == [
+        (3, ["Affiliate Brain", "Research Brain"]), (2, ["Finance Brain", "SIT Brain"]), (2, ["Ads Brain"])]
 
 
 def similarity_of(a, b) -> float:
