@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from governance_app import lesson_groups, services
 from governance_app.kernel.actors import actor_for_request
 from governance_app.kernel.errors import DomainError, Refusal
+from mwms_site.api_kit import STATUS_FOR
 
 
 def _page(http_request: HttpRequest, *, status: int = 200) -> HttpResponse:
@@ -35,7 +36,8 @@ def lessons_propose(http_request: HttpRequest) -> HttpResponse:
         suggestion = services.lessons_propose(actor=actor, lesson_ids=http_request.POST.get("lesson_ids", ""))
     except DomainError as error:
         messages.error(http_request, f"No suggestion was drafted: {error.message}")
-        status = {Refusal.FORBIDDEN: 403, Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409}.get(error.kind, 400)
+        # The API's status for each refusal; a form's invalid input answers 400, as the other pages do.
+        status = 400 if error.kind == Refusal.INVALID else STATUS_FOR[error.kind]
         return _page(http_request, status=status)
     messages.success(http_request, f"Drafted a canon suggestion from {len(suggestion.meta_json['lesson_ids'])} "
                                    f"lessons. Classify it on Feedback & MCR, then write its exact change.")
