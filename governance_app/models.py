@@ -351,7 +351,8 @@ class LessonLearned(models.Model):
         ordering = ["-created_at"]
         verbose_name = "lesson learned"
         verbose_name_plural = "lessons learned"
-        constraints = [*length_checks("mwms_lessons_learned")]
+        # tenant_key: what a suggestion's evidence points at (tenant-matched, migration 0021).
+        constraints = [tenant_key("mwms_lessons_learned"), *length_checks("mwms_lessons_learned")]
 
     def __str__(self) -> str:
         return self.insight[:80]

@@ -41,6 +41,24 @@ BACKFILL_SQL = {
 }
 
 
+def lessons_tenant_key(apps, schema_editor):
+    # In place: PostgreSQL adds the UNIQUE constraint the composite foreign key points at; SQLite
+    # (whose tenant match is a trigger) a unique index, without rebuilding the lessons' table.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE mwms_lessons_learned ADD CONSTRAINT mwms_lessons_learned_tenant_key "
+                              "UNIQUE (tenant_id, id)")
+    else:
+        schema_editor.execute("CREATE UNIQUE INDEX mwms_lessons_learned_tenant_key ON mwms_lessons_learned "
+                              "(tenant_id, id)")
+
+
+def lessons_tenant_key_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE mwms_lessons_learned DROP CONSTRAINT mwms_lessons_learned_tenant_key")
+    else:
+        schema_editor.execute("DROP INDEX mwms_lessons_learned_tenant_key")
+
+
 def evidence_from_meta_json(apps, schema_editor):
     statement = BACKFILL_SQL.get(schema_editor.connection.vendor)
     if statement is None:
@@ -153,6 +171,13 @@ class Migration(migrations.Migration):
         pgtrigger.migrations.AddTrigger(
             model_name='suggestionevidence',
             trigger=pgtrigger.compiler.Trigger(name='mwms_suggestion_evidence_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='7f2220ecf830bbac41d82d9f943c14a30c02ede0', operation='UPDATE OR DELETE', pgid='pgtrigger_mwms_suggestion_evidence_append_only_e9c0c', table='mwms_suggestion_evidence', when='BEFORE')),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddConstraint(
+                model_name='lessonlearned',
+                constraint=models.UniqueConstraint(fields=('tenant', 'id'), name='mwms_lessons_learned_tenant_key'),
+            )],
+            database_operations=[migrations.RunPython(lessons_tenant_key, lessons_tenant_key_drop, elidable=False)],
         ),
         SQLiteAppendOnlyTriggers('mwms_suggestion_evidence'),
         TenantMatched('mwms_suggestion_evidence', 'request_id', 'mwms_brain_requests'),
