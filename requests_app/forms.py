@@ -7,7 +7,7 @@ whose refusals come back onto the form next to the field they name.
 from django import forms
 
 from governance_app.kernel import limits
-from governance_app.kernel.forms import TEXTAREA, YES_NO, DatalistInput, FormRefusalMixin
+from governance_app.kernel.forms import TEXTAREA, YES_NO, DatalistInput, DocumentTextField, FormRefusalMixin
 from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
 from requests_app.transitions import Move
 
@@ -190,7 +190,7 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
     # An mcr_update_suggestion's exact change (issue 15): the document, and its full proposed text.
     canon_document = forms.ChoiceField(label="Canon document to change", required=False,
                                        help_text="MCR update suggestions: the document the change is to.")
-    proposed_text = forms.CharField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
+    proposed_text = DocumentTextField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
                                     widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}),
                                     help_text="The document's full text as it should read (Markdown); HeadOffice "
                                               "sees it beside the current text before deciding.")

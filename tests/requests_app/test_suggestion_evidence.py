@@ -250,11 +250,16 @@ def test_the_form_takes_links_and_ids_one_per_line(client, owner, cited):
         f"lesson: {cited['lesson'].pk}",
     ])
     client.force_login(owner)
-    page = client.post(CREATE, form_data(reason=WHY, evidence=lines))
+    # As a browser sends a textarea: lines ended CRLF.
+    page = client.post(CREATE, form_data(reason=WHY, evidence=lines.replace("\n", "\r\n"),
+                                         proposed_text=CANON_PROPOSED.replace("\n", "\r\n")))
     assert page.status_code == 302, page.context["form"].errors
     request = BrainRequest.objects.get(request_title="Add an awaiting_data status")
     assert stored(request) == [(kind, record.pk) for kind, record in cited.items()]
-    assert CanonProposal.objects.get(request=request).reason == WHY
+    proposal = CanonProposal.objects.get(request=request)
+    assert proposal.reason == WHY
+    # Only the section the writer changed is changed: the browser's line ends are not a change.
+    assert proposal.proposed_text == CANON_PROPOSED and proposal.sections == ["Statuses"]
 
 
 def test_the_form_refuses_an_unknown_id_on_its_field_and_writes_nothing(client, owner, elsewhere):
