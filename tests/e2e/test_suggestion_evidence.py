@@ -1,5 +1,6 @@
 """A canon suggestion with its evidence in a real Chromium (issue 15, item 2): a HeadOffice reviewer
-cites a lesson from a request's page, adds the request itself by pasting its address, files the
+cites a lesson from a request's page, finds a decision by searching as they type, adds the request
+itself by pasting its address, files the
 suggestion with its change and reason, and reads the evidence as links on the review page, at
 1366 and 390 px."""
 
@@ -34,21 +35,28 @@ def test_a_reviewer_files_a_suggestion_with_evidence_and_reads_it_as_links(page:
     expect(page.get_by_label("Request type")).to_have_value("mcr_update_suggestion")
 
     page.get_by_label("To (destination Brain)").select_option("headoffice")
-    page.get_by_label("Title").fill("Add an awaiting_data status")
+    page.get_by_label("Title", exact=True).fill("Add an awaiting_data status")
     page.get_by_label("Summary").fill("Requests waiting on third-party data need a status of their own.")
     page.get_by_label("Canon document to change").select_option("request-protocol")
     page.get_by_label("Proposed text").fill(CANON_PROPOSED)
     page.get_by_label("Reason for the change").fill(REASON)
-    # The request itself, by its address; the decision by the link its "Cite" gives.
-    evidence.fill(f"lesson:{lesson.pk}\n{live_server.url}/requests/{stalled.pk}/\n"
-                  f"{live_server.url}/requests/{stalled.pk}/#decision-{decision.pk}")
+    # The decision found by searching as one types, and added with a click.
+    page.get_by_label("Find a request, decision or lesson").fill("Hold until")
+    page.get_by_role("button", name="Add decision: Hold until the data lands").click()
+    expect(evidence).to_have_value(f"lesson:{lesson.pk}\ndecision:{decision.pk}")
+    # The request itself, by its address pasted on a line of its own.
+    evidence.fill(f"{evidence.input_value()}\n{live_server.url}/requests/{stalled.pk}/")
     screenshot("suggestion-form-with-evidence")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot("suggestion-form-with-evidence-390")
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.get_by_role("button", name="Send request").click()
     expect(page.locator("#messages")).to_contain_text("Add an awaiting_data status")
 
     filed = BrainRequest.objects.get(request_title="Add an awaiting_data status")
     assert [row.kind for row in SuggestionEvidence.objects.filter(request=filed).order_by("position")] == [
-        "lesson", "request", "decision"]
+        "lesson", "decision", "request"]
     # The drill-down of the suggestion already shows what it rests on.
     expect(page.locator("#suggestion")).to_contain_text(REASON)
     expect(page.locator("#suggestion").get_by_role("link", name="Hold until the data lands")).to_be_visible()

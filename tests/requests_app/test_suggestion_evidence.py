@@ -387,3 +387,50 @@ def test_the_migration_turns_the_lessons_a_draft_named_in_meta_json_into_its_evi
     assert [(row.kind, row.cited_lesson_id) for row in SuggestionEvidence.objects.order_by("position")] == [
         ("lesson", lessons[1].pk), ("lesson", lessons[0].pk)]
     assert set(SuggestionEvidence.objects.values_list("request_id", flat=True)) == {drafted.pk}
+
+
+# --- the form's evidence picker ---------------------------------------------------------------------------------
+
+PICK = reverse("governance:evidence_search")
+
+
+def picked(page) -> list[str]:
+    return re.findall(r'data-evidence="([a-z]+):', page.text)
+
+
+def test_the_picker_finds_the_requests_decisions_and_lessons_the_person_may_see(client, owner, reviewer,
+                                                                               other_owner, cited, elsewhere):
+    new_request(actor(other_owner), destination="content", request_title="Hidden data for Content")
+    client.force_login(reviewer)
+    page = client.get(PICK, {"q": "data"}, HTTP_HX_REQUEST="true")
+    assert page.status_code == 200
+    assert f'data-evidence="decision:{cited["decision"].pk}"' in page.text
+    assert f'data-evidence="lesson:{cited["lesson"].pk}"' in page.text
+    assert f'data-evidence="request:{cited["request"].pk}"' in page.text
+    assert set(picked(page)) == {"request", "decision", "lesson"}      # no tasks or artifacts to cite
+    assert "Zeta" not in page.text                                       # another tenant's: never
+    client.force_login(owner)
+    page = client.get(PICK, {"q": "data"})
+    assert "Hidden data for Content" not in page.text and f"request:{cited['request'].pk}" in page.text
+
+
+def test_the_picker_asks_for_words_and_sends_anonymous_visitors_to_sign_in(client, reviewer):
+    assert client.get(PICK, {"q": "data"}).status_code == 302
+    client.force_login(reviewer)
+    assert "Type words from its title or text." in client.get(PICK).text
+    assert "Nothing you can see matches" in client.get(PICK, {"q": "zzzqqq"}).text
+    assert client.post(PICK, {"q": "data"}).status_code == 405
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_picker_costs_the_same_at_any_size(client, reviewer, rows, django_assert_num_queries):
+    for i in range(rows):
+        make_request(request_title=f"Data request {i}")
+    client.force_login(reviewer)
+    client.get(PICK, {"q": "data"})
+    with django_assert_num_queries(PICKER_QUERIES):
+        page = client.get(PICK, {"q": "data"})
+    assert len(picked(page)) == min(rows, 20)
+
+
+PICKER_QUERIES = 5   # the session, the person and their membership; a page of hits of the three kinds; their requests
