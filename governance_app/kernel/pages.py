@@ -108,5 +108,7 @@ def planner_estimate(rows: Any) -> int:
     another database there is no estimate: the exact count."""
     if connections[rows.db].vendor != "postgresql":
         return rows.order_by().count()
-    plan = json.loads(rows.order_by().explain(format="json"))
+    # The key alone: the same rows, but a plan without the page's joins and annotations is made in
+    # a fraction of the time (planning the list's full query cost more than running it).
+    plan = json.loads(rows.order_by().values("pk").explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])

@@ -1,9 +1,11 @@
 """The SLA clock of a request row, as every list, queue card, inbox row and drill-down shows it."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
 
 from requests_app.sla import request_clock
 
@@ -30,11 +32,37 @@ def minutes_duration(minutes: int | None) -> str:
     return "" if minutes is None else duration(timedelta(minutes=minutes))
 
 
-@register.inclusion_tag("requests_app/_sla_clock.html")
-def sla_clock(request: Any, compact: bool = False, times: bool = True) -> dict[str, Any]:
+def _when(value: datetime | None) -> str:
+    return dateformat.format(timezone.localtime(value), "j M Y, H:i") if value else ""
+
+
+@register.simple_tag
+def sla_clock(request: Any, compact: bool = False, times: bool = True) -> str:
     """The badge (on track, due soon, breached), time in status and age of one request already read
-    (times=False: the badge only, for a table that shows time in status and age in columns of their own)."""
-    return {"clock": request_clock(request), "r": request, "compact": compact, "times": times}
+    (times=False: the badge only, for a table that shows time in status and age in columns of their own).
+
+    Built here rather than in an included template: lists show it on every row, and at 25 rows an
+    inclusion tag's context and template were a third of the list's rows' time."""
+    clock = request_clock(request)
+    if clock.state != "none":
+        spent = (f"{duration(clock.overdue)} over" if clock.overdue is not None
+                 else f"{duration(clock.remaining)} left")
+        badge = format_html('<span class="sla sla-{}" title="SLA due {}">{} · {}</span>', clock.state,
+                            _when(clock.due_at), clock.label, spent)
+    elif not compact:
+        title = (f"{request.get_status_display()}: no clock runs" if clock.final
+                 else "No SLA target for this priority and status")
+        took = f" · took {duration(clock.took)}" if clock.final else ""
+        badge = format_html('<span class="sla sla-none" title="{}">{}{}</span>', title, clock.label, took)
+    else:
+        badge = ""
+    spans = ""
+    if times:
+        spans = format_html('\n<span class="sla-times"><span title="{} since {}">{} in status</span> · '
+                            '<span title="Created {}">{} old</span></span>', request.get_status_display(),
+                            _when(clock.status_entered_at), duration(clock.in_status), _when(request.created_at),
+                            duration(clock.age))
+    return format_html('<span class="sla-clock">{}{}</span>', badge, spans)
 
 
 @register.simple_tag

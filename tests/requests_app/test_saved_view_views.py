@@ -197,6 +197,9 @@ def test_choosing_columns_changes_the_lists_headings_and_their_order(client, rev
     head = page.text[page.text.rindex("<thead>"):page.text.rindex("</thead>")]  # the list's, after the columns form
     assert head.index(">Created<") < head.index(">Request<") < head.index(">Status<")
     assert "Priority" not in head and "Collagen gummies" in page.text
+    row = page.text[page.text.rindex("<tbody>"):page.text.rindex("</tbody>")]  # the cells follow the headings
+    assert row.index('class="small muted"') < row.index('<td class="title"') < row.index('class="badge badge-new"')
+    assert row.count("<td") == 4  # the pick box and the three chosen columns, no other
 
 
 def test_an_unknown_column_is_refused_and_the_columns_kept(client, reviewer):
