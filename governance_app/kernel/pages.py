@@ -18,6 +18,7 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 
 EXACT_COUNT_UP_TO = 1000
+DEEP_FROM = 500        # rows skipped from which a page reads its keys first (see `_rows`)
 
 
 class RowPage(Page):
@@ -76,7 +77,7 @@ class RowPaginator(Paginator):
             wanted = 0
         if wanted >= 1 and "count" not in self.__dict__:
             bottom = (wanted - 1) * self.per_page
-            rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+            rows = self._rows(bottom)
             if len(rows) <= self.per_page and (rows or wanted == 1):
                 self.__dict__["count"] = bottom + len(rows)
                 return RowPage(rows, wanted, self, more=False)
@@ -85,8 +86,19 @@ class RowPaginator(Paginator):
                 return RowPage(rows[:self.per_page], wanted, self, more=True)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom:bottom + self.per_page + 1])
+        rows = self._rows(bottom)
         return RowPage(rows[:self.per_page], number, self, more=len(rows) > self.per_page)
+
+    def _rows(self, bottom: int) -> list[Any]:
+        """The page's rows and one more. Deep in a list, the rows skipped are only keys: the
+        page's keys are found first (an index walk that joins and computes nothing) and only those
+        rows are read in full, in the same statement; otherwise each skipped row would be joined
+        to its Brains and person before being thrown away (page 200 of the request list: 66 ms)."""
+        rows = self.object_list
+        window = slice(bottom, bottom + self.per_page + 1)
+        if bottom < DEEP_FROM or not hasattr(rows, "query") or rows.query.combinator:
+            return list(rows[window])
+        return list(rows.filter(pk__in=rows.values("pk")[window]))
 
     def get_page(self, number: Any) -> RowPage:
         try:

@@ -59,3 +59,23 @@ def test_the_list_says_when_its_count_is_an_estimate(client, reviewer, monkeypat
     client.force_login(reviewer)
     page = client.get(reverse("requests:list"))
     assert "(estimated)" in page.text and "page=2" in page.text
+
+
+@pytest.mark.parametrize("deep_from", [0, 1000])
+def test_a_deep_page_reads_its_keys_first_and_holds_the_same_rows_in_the_same_order(brains, monkeypatch, deep_from):
+    monkeypatch.setattr(pages, "DEEP_FROM", deep_from)  # 0: every page is "deep"; 1000: none is
+    requests(12)
+    with CaptureQueriesContext(connection) as queries:
+        page = RowPaginator(rows(), 5).get_page(2)
+    assert [r.request_title for r in page.object_list] == [f"Offer {i:02}" for i in range(5, 10)] and page.has_next()
+    reads = [q["sql"] for q in queries.captured_queries if "request_title" in q["sql"]]
+    assert len(reads) == 1 and (" IN (SELECT" in reads[0]) == (deep_from == 0)  # one statement either way
+
+
+def test_a_deep_page_of_an_annotated_list_keeps_its_annotation(brains, monkeypatch):
+    from django.db.models import Value
+
+    monkeypatch.setattr(pages, "DEEP_FROM", 0)
+    requests(7)
+    page = RowPaginator(rows().annotate(mark=Value(7)), 3).get_page(3)
+    assert [(r.request_title, r.mark) for r in page.object_list] == [("Offer 06", 7)] and not page.has_next()
