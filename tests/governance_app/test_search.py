@@ -192,8 +192,9 @@ def test_query_count_does_not_grow_with_hits(client, reviewer, rows, django_asse
         make_decision_record(request=request, decision_summary="Zeppelin decision")
         make_lesson(related_request=request, insight="Zeppelin lesson")
     signed_in(client, reviewer)
-    # The session, the user and their memberships; the page of hits; the titles of their requests.
-    with django_assert_num_queries(6):  # +1: the nav's saved views (issue 14)
+    # The session, the user and their memberships; the page of hits; the titles of their requests;
+    # on PostgreSQL first the matching ids of each kind (governance_app.search._matching_ids).
+    with django_assert_num_queries(6 + (connection.vendor == "postgresql")):  # +1: the nav's saved views (issue 14)
         page = client.get(SEARCH, {"q": "zeppelin"})
     assert page.text.count('class="search-hit"') == min(rows, PER_PAGE)
 
@@ -256,7 +257,7 @@ def test_the_search_function_keeps_to_the_claimed_tenant_and_refuses_an_unknown_
 
     def ids(kind="request") -> set:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_search_ids(%s, %s)", [kind, "zeppelin"])
+            cursor.execute("SELECT public.mwms_search_ids(%s, %s, %s)", [kind, "zeppelin", 10])
             return {row[0] for row in cursor.fetchall()}
 
     ours = set(BrainRequest.objects.filter(request_title__icontains="zeppelin").values_list("pk", flat=True))
@@ -265,3 +266,28 @@ def test_the_search_function_keeps_to_the_claimed_tenant_and_refuses_an_unknown_
         assert ids() == {theirs.pk}
     with pytest.raises(DatabaseError, match="unknown kind"), transaction.atomic():
         ids("users")
+
+
+@pytest.mark.postgres
+def test_the_search_function_answers_the_newest_matches_up_to_its_limit(brains):
+    made = [make_request(request_title=f"Zeppelin {i}") for i in range(3)]
+    BrainRequest.objects.filter(pk=made[0].pk).update(created_at=made[0].created_at.replace(year=2020))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.mwms_search_ids('request', 'zeppelin', 2)")
+        assert {row[0] for row in cursor.fetchall()} == {made[1].pk, made[2].pk}
+
+
+@pytest.mark.postgres
+def test_with_more_matches_than_it_ranks_the_page_says_so_to_headoffice(client, reviewer, owner, monkeypatch):
+    from governance_app import search
+
+    monkeypatch.setattr(search, "NEWEST", 2)
+    made = [make_request(request_title=f"Zeppelin {i}", requesting_brain_id="affiliate", target_brain_id="research")
+            for i in range(3)]
+    BrainRequest.objects.filter(pk=made[0].pk).update(created_at=made[0].created_at.replace(year=2020))
+    page = search_everything(actor=actor(reviewer), text="zeppelin")
+    assert [kind.key for kind in page.crowded] == ["request"]
+    assert {hit.title for hit in page.hits} == {"Zeppelin 1", "Zeppelin 2"}  # the oldest was not ranked
+    assert search_everything(actor=actor(owner), text="zeppelin").crowded == []
+    shown = signed_in(client, reviewer).get(SEARCH, {"q": "zeppelin"})
+    assert "More than 2 requests match: the best of the newest 2 of each are shown." in shown.text
