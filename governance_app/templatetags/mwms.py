@@ -6,17 +6,15 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
+
+from governance_app.kernel import wording
 
 register = template.Library()
 
 
 @register.filter
 def ago(value: datetime | None) -> str:
-    """'3 days ago' — the largest unit only, which is what a queue needs at a glance."""
-    if not value:
-        return "—"
-    return f"{timesince(value, depth=1)} ago"
+    return wording.ago(value)
 
 
 @register.filter
@@ -30,17 +28,12 @@ def minutes(value: timedelta | None) -> str:
 
 @register.filter
 def initials(user) -> str:
-    """A person's initials for a list row: of their full name, else the first two letters of their username."""
-    if user is None:
-        return ""
-    words = user.get_full_name().split()
-    return ("".join(word[0] for word in words[:2]) if words else user.get_username()[:2]).upper()
+    return wording.initials(user)
 
 
 @register.filter
 def person(user) -> str:
-    """A person as the pages name them: their full name, else their username."""
-    return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
+    return wording.person(user)
 
 
 @register.filter

@@ -1,12 +1,12 @@
 """The SLA clock of a request row, as every list, queue card, inbox row and drill-down shows it."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django import template
-from django.utils import dateformat, timezone
 from django.utils.html import format_html
 
+from governance_app.kernel import wording
 from requests_app.sla import request_clock
 
 register = template.Library()
@@ -32,10 +32,6 @@ def minutes_duration(minutes: int | None) -> str:
     return "" if minutes is None else duration(timedelta(minutes=minutes))
 
 
-def _when(value: datetime | None) -> str:
-    return dateformat.format(timezone.localtime(value), "j M Y, H:i") if value else ""
-
-
 @register.simple_tag
 def sla_clock(request: Any, compact: bool = False, times: bool = True) -> str:
     """The badge (on track, due soon, breached), time in status and age of one request already read
@@ -48,7 +44,7 @@ def sla_clock(request: Any, compact: bool = False, times: bool = True) -> str:
         spent = (f"{duration(clock.overdue)} over" if clock.overdue is not None
                  else f"{duration(clock.remaining)} left")
         badge = format_html('<span class="sla sla-{}" title="SLA due {}">{} · {}</span>', clock.state,
-                            _when(clock.due_at), clock.label, spent)
+                            wording.when(clock.due_at), clock.label, spent)
     elif not compact:
         title = (f"{request.get_status_display()}: no clock runs" if clock.final
                  else "No SLA target for this priority and status")
@@ -60,7 +56,7 @@ def sla_clock(request: Any, compact: bool = False, times: bool = True) -> str:
     if times:
         spans = format_html('\n<span class="sla-times"><span title="{} since {}">{} in status</span> · '
                             '<span title="Created {}">{} old</span></span>', request.get_status_display(),
-                            _when(clock.status_entered_at), duration(clock.in_status), _when(request.created_at),
+                            wording.when(clock.status_entered_at), duration(clock.in_status), wording.when(request.created_at),
                             duration(clock.age))
     return format_html('<span class="sla-clock">{}{}</span>', badge, spans)
 
