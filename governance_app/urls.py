@@ -6,6 +6,7 @@ app_name = "governance"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("dashboard/", views.dashboard, {"landing": False}, name="overview"),
+    path("dashboard/integrity/", views.dashboard_integrity, name="dashboard_integrity"),
     path("escalations/", views.escalations, name="escalations"),
     path("escalations/<uuid:request_id>/resolve/", views.escalation_resolve, name="escalation_resolve"),
     path("feedback/", views.feedback, name="feedback"),

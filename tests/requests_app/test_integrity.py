@@ -291,7 +291,8 @@ def test_the_dashboard_lists_broken_requests_and_ping_pong_with_its_routing_hist
                           request_title="Who validates this?")
     _bounce(bounced, reviewer, ["sit", "research", "experimentation", "sit"])
     client.force_login(reviewer)
-    page = client.get(reverse("governance:dashboard"))
+    page = client.get(reverse("governance:dashboard_integrity"), HTTP_HX_REQUEST="true")
+    assert page.text.lstrip().startswith('<div id="integrity-queues">') and "<html" not in page.text
     integrity = page.text.split('id="queue-integrity"')[1].split('id="queue-ping-pong"')[0]
     assert "Written straight into the table" in integrity and "[missing_created_event]" in integrity
     assert f'{reverse("requests:detail", args=[broken.pk])}#integrity' in integrity
@@ -305,9 +306,25 @@ def test_the_dashboard_lists_broken_requests_and_ping_pong_with_its_routing_hist
 def test_a_healthy_dashboard_says_verified_and_none(client, owner, reviewer):
     new_request(actor(owner))
     client.force_login(reviewer)
-    page = client.get(reverse("governance:dashboard"))
+    page = client.get(reverse("governance:dashboard_integrity"))  # without htmx: a page of its own
+    assert "<html" in page.text and "<h1>Integrity</h1>" in page.text
     assert "No lineage problem in the requests changed lately." in page.text
     assert "No open request is being bounced between Brains." in page.text
+
+
+def test_the_dashboard_fetches_the_queues_once_shown_and_links_them_without_javascript(client, reviewer):
+    client.force_login(reviewer)
+    page = client.get(reverse("governance:dashboard"))
+    integrity = reverse("governance:dashboard_integrity")
+    assert f'hx-get="{integrity}" hx-trigger="load"' in page.text and f'<a href="{integrity}">' in page.text
+    assert 'id="queue-integrity"' not in page.text  # the check itself is not run for the page
+
+
+def test_the_integrity_queues_need_a_signed_in_person_and_a_get(client, reviewer):
+    url = reverse("governance:dashboard_integrity")
+    assert client.get(url).status_code == 302
+    client.force_login(reviewer)
+    assert client.post(url).status_code == 405
 
 
 # --- two tenants ----------------------------------------------------------------------------------
@@ -323,5 +340,5 @@ def test_another_tenants_findings_never_show(client, brains, owner, reviewer):
                                                                             "orphan_decision"}
     assert tenant_findings() == []
     client.force_login(reviewer)
-    assert "ZETA-B" not in client.get(reverse("governance:dashboard")).text
+    assert "ZETA-B" not in client.get(reverse("governance:dashboard_integrity")).text
     assert api_as("headoffice", TokenRole.HEADOFFICE).get(f"/requests/{theirs.pk}/integrity").status_code == 404
