@@ -162,6 +162,8 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
 
     reviewer, owner = "reviewer", t["owner"]
     out = [("dashboard", reviewer, "/", {}),
+           ("dashboard's integrity queues (fetched after it)", reviewer, "/dashboard/integrity/",
+            {"HTTP_HX_REQUEST": "true"}),
            ("request list", reviewer, "/requests/", {}),
            ("request list, page 200", reviewer, "/requests/?page=200", {}),
            ("request list, free text \"offer\"", reviewer, "/requests/?q=offer", {}),

@@ -14,6 +14,7 @@ urlpatterns = [
     path("requests/views/<uuid:view_id>/delete/", saved_view_views.saved_view_delete, name="saved_view_delete"),
     path("requests/columns/", saved_view_views.list_columns, name="list_columns"),
     path("requests/<uuid:request_id>/", views.request_detail, name="detail"),
+    path("requests/<uuid:request_id>/integrity/", views.request_integrity, name="integrity"),
     path("requests/<uuid:request_id>/moves/<slug:move>/", views.request_move, name="move"),
     path("requests/<uuid:request_id>/notes/", views.request_note, name="note"),
     path("requests/<uuid:request_id>/assignee/", views.request_assign, name="assign"),

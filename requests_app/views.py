@@ -18,7 +18,7 @@ from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
-from requests_app import canon, drilldown, exports, notifications, saved_views, selectors, services, sla
+from requests_app import canon, drilldown, exports, integrity, notifications, saved_views, selectors, services, sla
 from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
@@ -134,7 +134,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
     """Everything the drill-down shows; a bound form with errors replaces its blank twin."""
     actor = actor_for_request(http_request)
     brains = _brains(http_request)
-    lineage = selectors.request_lineage(actor=actor, request=request)
+    lineage = selectors.request_lineage(actor=actor, request=request, check=False)  # see request_integrity
     records = drilldown.lineage_records(lineage)
     evidence = drilldown.evidence_groups(records)
     open_moves = moves_open(request, actor, include_decisions=False)
@@ -160,8 +160,6 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "sla_has_policy": policy is not None,
         "r": request,
         "lineage": lineage,
-        "integrity": [(finding, finding_href(finding, request)) for finding in lineage.findings],
-        "integrity_blocking": sum(finding.blocking for finding in lineage.findings),
         "move_forms": forms,
         "note_form": note_form or NoteForm(),
         "decision_moves": decision_moves,
@@ -198,11 +196,15 @@ FINDING_ADMIN = {"mwms_task_artifacts": "admin:tasks_app_taskartifact_change"}
 
 
 def finding_href(finding: Finding, request: BrainRequest) -> str:
-    """The link to the row a finding names, so a reader goes straight to it."""
+    """The link to the row a finding names, so a reader goes straight to it: a row of the drill-down
+    by the drill-down's address and its anchor (on the drill-down itself, a jump within the page;
+    from the lineage check's own page, the way there)."""
+    here = reverse("requests:detail", args=[request.pk])
     if finding.table == BrainRequest._meta.db_table:
-        return "#integrity" if finding.row_id == str(request.pk) else reverse("requests:detail", args=[finding.row_id])
+        return f"{here}#integrity" if finding.row_id == str(request.pk) else reverse("requests:detail",
+                                                                                        args=[finding.row_id])
     if finding.table in FINDING_ANCHORS:
-        return f"#{FINDING_ANCHORS[finding.table]}-{finding.row_id}"
+        return f"{here}#{FINDING_ANCHORS[finding.table]}-{finding.row_id}"
     if finding.table in FINDING_ADMIN:
         return reverse(FINDING_ADMIN[finding.table], args=[finding.row_id])
     return ""
@@ -240,6 +242,19 @@ def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
     request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     return render_page_or_fragment(http_request, "requests_app/detail.html", detail_context(http_request, request),
                                    fragment="request-detail")
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request")
+def request_integrity(http_request: HttpRequest, request_id) -> HttpResponse:
+    """The drill-down's lineage check, which the page fetches once shown (each finding links to its
+    row on the drill-down); without JavaScript, a page of its own linked from the drill-down."""
+    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
+    findings = integrity.request_findings(request=request)
+    return render_page_or_fragment(http_request, "requests_app/integrity.html", {
+        "r": request, "integrity": [(finding, finding_href(finding, request)) for finding in findings],
+        "integrity_blocking": sum(finding.blocking for finding in findings)}, fragment="integrity-panel")
 
 
 @require_POST

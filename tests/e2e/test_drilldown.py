@@ -17,6 +17,9 @@ def test_a_brain_owner_closes_a_request_picking_evidence_from_the_lineage(page: 
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server.url, "research_owner")
     page.goto(f"{live_server.url}/requests/{request.pk}/")
+    # The lineage check arrives once the page is shown (requests_app.views.request_integrity).
+    expect(page.locator("#integrity")).to_contain_text("Verified.")
+    expect(page.locator("#integrity")).not_to_have_attribute("aria-busy", "true")
     form = page.locator(f"#move-close-{request.pk}")
     expect(form.locator(":scope > summary")).to_contain_text("the next step")  # the one emphasised
     form.locator(":scope > summary").click()

@@ -37,6 +37,9 @@ def test_a_reviewer_filters_the_queue_opens_a_request_sees_its_lineage_and_route
         page: Page, live_server, reviewer, parent_and_child, screenshot):
     parent, child = parent_and_child
     sign_in(page, live_server.url, "reviewer")
+    # The Integrity and ping-pong queues arrive once the dashboard is shown (/dashboard/integrity/).
+    expect(page.locator("#queue-integrity")).to_contain_text("No lineage problem in the requests changed lately.")
+    expect(page.locator("#queue-ping-pong")).to_be_visible()
     screenshot("dashboard")
 
     page.get_by_role("link", name="Requests", exact=True).click()

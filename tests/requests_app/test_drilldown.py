@@ -262,7 +262,7 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
-EXPECTED_CLOSED_PAGE_QUERIES = 31  # +1: the nav's saved views (issue 14)
+EXPECTED_CLOSED_PAGE_QUERIES = 18  # +1: the nav's saved views (issue 14); -14: the lineage check is fetched on its own (issue 16)
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -284,4 +284,4 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
     assert [item.kind_label for item in page.context["evidence_items"]] == ["Artifact", "Event"]
 
 
-EXPECTED_CHILD_PAGE_QUERIES = 34  # +1: the nav's saved views (issue 14)
+EXPECTED_CHILD_PAGE_QUERIES = 20  # +1: the nav's saved views (issue 14); -15: the lineage check is fetched on its own (issue 16)

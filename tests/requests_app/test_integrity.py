@@ -254,17 +254,34 @@ def test_the_drill_down_says_verified(client, owner):
     request = new_request(actor(owner))
     client.force_login(owner)
     page = client.get(reverse("requests:detail", args=[request.pk]))
-    assert "<strong>Verified.</strong>" in page.text and 'id="integrity"' in page.text
+    check = reverse("requests:integrity", args=[request.pk])
+    assert 'id="integrity"' in page.text and f'hx-get="{check}" hx-trigger="load"' in page.text
+    assert "Verified." not in page.text  # the check is fetched once the page is shown
+    panel = client.get(check, HTTP_HX_REQUEST="true")
+    assert panel.text.lstrip().startswith('<section class="card" id="integrity"') and "<html" not in panel.text
+    assert "<strong>Verified.</strong>" in panel.text
+
+
+def test_the_lineage_check_without_javascript_is_a_page_and_keeps_to_what_the_person_may_see(client, owner,
+                                                                                              outsider):
+    request = new_request(actor(owner))
+    client.force_login(owner)
+    page = client.get(reverse("requests:integrity", args=[request.pk]))
+    assert "<html" in page.text and "<strong>Verified.</strong>" in page.text
+    assert f'href="{reverse("requests:detail", args=[request.pk])}"' in page.text
+    client.force_login(outsider)
+    assert client.get(reverse("requests:integrity", args=[request.pk])).status_code == 404
 
 
 def test_the_drill_down_links_each_finding_to_its_row(client, owner, reviewer, other_owner):
     request = rs.request_close(request=responded(owner, reviewer, other_owner), actor=actor(owner), **OUTCOME)
     task = make_task(request=request, title="Late follow-up")
     client.force_login(reviewer)
-    page = client.get(reverse("requests:detail", args=[request.pk]))
+    page = client.get(reverse("requests:integrity", args=[request.pk]), HTTP_HX_REQUEST="true")
     assert "Verified." not in page.text
-    assert f'<a href="#task-{task.pk}">task <code title="{task.pk}">{str(task.pk)[:8]}</code></a>' in page.text
-    assert f'id="task-{task.pk}"' in page.text                       # the anchor it leads to
+    here = reverse("requests:detail", args=[request.pk])
+    assert f'<a href="{here}#task-{task.pk}">task <code title="{task.pk}">{str(task.pk)[:8]}</code></a>' in page.text
+    assert f'id="task-{task.pk}"' in client.get(here).text            # the anchor it leads to
     assert "blocks closing" in page.text
 
 
@@ -342,3 +359,21 @@ def test_another_tenants_findings_never_show(client, brains, owner, reviewer):
     client.force_login(reviewer)
     assert "ZETA-B" not in client.get(reverse("governance:dashboard_integrity")).text
     assert api_as("headoffice", TokenRole.HEADOFFICE).get(f"/requests/{theirs.pk}/integrity").status_code == 404
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_the_lineage_check_costs_the_same_at_any_size_of_history(client, owner, reviewer, other_owner, rows,
+                                                                django_assert_num_queries):
+    request = responded(owner, reviewer, other_owner)
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(owner), note=f"Note {i}")
+    client.force_login(owner)
+    url = reverse("requests:integrity", args=[request.pk])
+    client.get(url, HTTP_HX_REQUEST="true")
+    with django_assert_num_queries(EXPECTED_CHECK_QUERIES):
+        assert "<strong>Verified.</strong>" in client.get(url, HTTP_HX_REQUEST="true").text
+
+
+# The session, the user and their memberships, the request; the lineage checks (integrity.py) and
+# the chains of its history (kernel.chain), each a fixed number of queries.
+EXPECTED_CHECK_QUERIES = 14
