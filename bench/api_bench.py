@@ -8,9 +8,14 @@ threads over plain HTTP:
   2. a queue of pre-created tasks (made through the API too), claimed by 8 executor threads with
      POST /api/v1/tasks/claim until each gets 204, checking every task was claimed exactly once.
 
-It prints a small table and stops gunicorn. Run from the project root:
+It prints a small table and stops gunicorn. With --bare it then measures, in the same run and
+database, the bare PostgreSQL limit of the same work from as many client threads, each on its own
+connection with no application in between: single-row INSERT commits (one row of a request's
+width per transaction), and `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`
+claims of a queue of as many rows; and it prints the application's rate as a share of each.
+Run from the project root:
 
-    .venv/bin/python bench/api_bench.py [--requests 3000] [--tasks 2000] [--threads 8]
+    .venv/bin/python bench/api_bench.py [--requests 3000] [--tasks 2000] [--threads 8] [--bare]
 
 The server runs with DEBUG=false (DEBUG=true makes Django keep every query in memory), and
 PGPASSWORD/host/user default to the local development server (mwms/mwms on 127.0.0.1:5432).
@@ -254,6 +259,75 @@ def bench_claim(port: int, executor_tokens: list[str]) -> tuple[float, list[floa
     return run_threads(len(executor_tokens), work)
 
 
+# --- the bare PostgreSQL limit (--bare) --------------------------------------------------------------
+
+BARE_TABLES = """
+DROP TABLE IF EXISTS bench_bare_rows, bench_bare_queue;
+CREATE TABLE bench_bare_rows (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id uuid NOT NULL,
+    title text NOT NULL, summary text NOT NULL, status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench_bare_queue (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'queued', claimed_by int);
+"""
+
+
+def bench_bare_commits(conninfo: str, total: int, threads: int) -> tuple[float, list[float], list]:
+    """Single-row INSERT commits, one connection per thread, as fast as PostgreSQL takes them."""
+    per_thread = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
+    tenant = "00000000-0000-0000-0000-000000000001"
+
+    def work(i: int):
+        lat, ids = [], []
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            for _ in range(per_thread[i]):
+                t0 = time.perf_counter()
+                ids.append(conn.execute(
+                    "INSERT INTO bench_bare_rows (tenant_id, title, summary, status) VALUES (%s, %s, %s, 'new') "
+                    "RETURNING id", [tenant, REQUEST_BODY["request_title"], REQUEST_BODY["request_summary"]],
+                ).fetchone()[0])
+                lat.append(time.perf_counter() - t0)
+        return lat, ids
+
+    return run_threads(threads, work)
+
+
+def bench_bare_claims(conninfo: str, total: int, threads: int) -> tuple[float, list[float], list]:
+    """SKIP LOCKED claims of a queue of `total` rows, one connection per thread, until it is empty."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("INSERT INTO bench_bare_queue (status) SELECT 'queued' FROM generate_series(1, %s)", [total])
+        conn.execute("VACUUM ANALYZE bench_bare_queue")
+
+    def work(i: int):
+        lat, claimed = [], []
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            while True:
+                t0 = time.perf_counter()
+                got = conn.execute(
+                    "UPDATE bench_bare_queue SET status = 'claimed', claimed_by = %s WHERE id = ("
+                    "SELECT id FROM bench_bare_queue WHERE status = 'queued' ORDER BY id "
+                    "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id", [i]).fetchone()
+                lat.append(time.perf_counter() - t0)
+                if got is None:
+                    return lat, claimed
+                claimed.append(got[0])
+
+    return run_threads(threads, work)
+
+
+def bare_limits(args: argparse.Namespace) -> tuple[str, str, float, float]:
+    """The two bare rows of the table and their rates per second."""
+    conninfo = f"host={HOST} port={args.pg_port} user={args.pg_user} password={args.pg_password} dbname={args.database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(BARE_TABLES)
+    seconds, latencies, ids = bench_bare_commits(conninfo, args.requests, args.threads)
+    assert len(set(ids)) == args.requests
+    commits = row(f"bare INSERT commit ({args.threads} conns)", len(ids), seconds, latencies)
+    commit_rate = len(ids) / seconds
+    seconds, latencies, claimed = bench_bare_claims(conninfo, args.tasks, args.executors)
+    if len(claimed) != args.tasks or len(set(claimed)) != args.tasks:
+        raise SystemExit(f"bare claims: {len(claimed)} ({len(set(claimed))} distinct) of {args.tasks}")
+    claims = row(f"bare SKIP LOCKED claim ({args.executors} conns)", len(claimed), seconds, latencies)
+    return commits, claims, commit_rate, len(claimed) / seconds
+
+
 def _cpu_seconds(pids: list[int]) -> dict[int, float]:
     ticks = os.sysconf("SC_CLK_TCK")
     seconds = {}
@@ -335,6 +409,8 @@ def main() -> None:
     parser.add_argument("--keep-alive", action="store_true",
                         help="clients keep their connection open (needs --worker-threads > 1: gthread workers)")
     parser.add_argument("--database", default="mwms_bench")
+    parser.add_argument("--bare", action="store_true",
+                        help="then measure the bare PostgreSQL limit of the same work and print the ratios")
     add_postgres_arguments(parser)
     args = parser.parse_args()
     Client.keep_alive = args.keep_alive
@@ -360,6 +436,7 @@ def main() -> None:
             seconds, latencies, ids = bench_create(port, tokens["research"], args.requests, args.threads)
         assert len(set(ids)) == args.requests
         create_row = row(f"POST /requests ({args.threads} threads)", len(ids), seconds, latencies)
+        create_rate = len(ids) / seconds
 
         queue_seconds, queued = prepare_queue(port, tokens, args.tasks, args.threads)
         with CpuMeter(server.pid) as claim_cpu:
@@ -367,8 +444,10 @@ def main() -> None:
         if len(claimed) != queued or len(set(claimed)) != queued:
             raise SystemExit(f"claimed {len(claimed)} ({len(set(claimed))} distinct) of {queued} tasks")
         claim_row = row(f"POST /tasks/claim ({args.executors} executors)", len(claimed), seconds, latencies)
+        claim_rate = len(claimed) / seconds
     finally:
         stop(server)
+    bare = bare_limits(args) if args.bare else None
 
     print()
     print(f"gunicorn {args.workers} workers × {args.worker_threads} thread, PostgreSQL database {args.database}, "
@@ -377,10 +456,16 @@ def main() -> None:
     print("|------------------------------------|--------|---------|----------|---------|---------|")
     print(create_row)
     print(claim_row)
+    if bare:
+        print(bare[0])
+        print(bare[1])
     print(f"POST /requests: {create_cpu.per_call(len(ids))}")
     print(f"POST /tasks/claim: {claim_cpu.per_call(len(claimed))}")
     print(f"(queue set-up: {queued} tasks created through POST /requests/{{id}}/tasks in {queue_seconds:.1f} s, "
           f"{queued / queue_seconds:.0f}/s; every task claimed exactly once)")
+    if bare:
+        print(f"The API against the bare limit: creations {create_rate:.0f}/{bare[2]:.0f} = {create_rate / bare[2]:.2f}, "
+              f"claims {claim_rate:.0f}/{bare[3]:.0f} = {claim_rate / bare[3]:.2f} (aim: 0.33)")
 
 
 if __name__ == "__main__":
