@@ -143,6 +143,7 @@ def targets() -> dict[str, Any]:
     from governance_app.kernel import claims
     from governance_app.kernel.db import DEFAULT_TENANT_ID
     from governance_app.kernel.tokens import api_token_issue
+    from governance_app.models import CanonDocument
     from requests_app.models import BrainRequest, RequestEvent
 
     with claims.tenant_claim(DEFAULT_TENANT_ID):
@@ -151,8 +152,9 @@ def targets() -> dict[str, Any]:
         busiest = (RequestEvent.objects.values("request").annotate(n=Count("pk")).order_by("-n").first())
         _token, secret = api_token_issue(tenant_id=DEFAULT_TENANT_ID, brain="headoffice", role="headoffice",
                                          label=f"page-bench-{secrets.token_hex(4)}")
+        canon = CanonDocument.objects.order_by("slug").values_list("slug", flat=True).first()
     return {"widest": widest["parent_request"], "busiest": busiest["request"], "token": secret,
-            "owner": "research_owner", "brain": "research"}
+            "owner": "research_owner", "brain": "research", "canon": canon}
 
 
 def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -185,6 +187,8 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("request list, Brain owner, page 50", owner, "/requests/?page=50", {}),
             ("drill-down, widest lineage", reviewer, f"/requests/{t['widest']}/", {}),
             ("drill-down, busiest request", reviewer, f"/requests/{t['busiest']}/", {}),
+            ("drill-down's lineage check (fetched after it), busiest request", reviewer,
+             f"/requests/{t['busiest']}/integrity/", {"HTTP_HX_REQUEST": "true"}),
             ("escalations", reviewer, "/escalations/", {}),
             ("feedback", reviewer, "/feedback/", {}),
             ("decisions", reviewer, "/decisions/", {}),
@@ -192,6 +196,8 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("lessons", reviewer, "/lessons/", {}),
             ("lessons, Brain owner", owner, "/lessons/", {}),
             ("workspace inbox", owner, f"/workspace/{t['brain']}/", {}),
+            ("canon", owner, "/canon/", {}),
+            ("canon document", owner, f"/canon/{t['canon']}/", {}),
             ("dashboard, Brain owner", owner, "/", {}),
             ("search \"offer\"", reviewer, "/search/?q=offer", {}),
             ("search \"demand review\"", reviewer, "/search/?q=demand+review", {}),
