@@ -73,27 +73,3 @@ def record_kind(table: str) -> str:
     """A table's rows in words ("task" for mwms_tasks), for pages that name a record."""
     return RECORD_KINDS.get(table, table)
 
-
-class PartialEachNode(template.Node):
-    """Renders, for each name in a list, this template's partial "<prefix><name>" in the current
-    context (see `partial_each`)."""
-
-    def __init__(self, names: template.base.FilterExpression, prefix: str, parser: template.base.Parser):
-        self.names = names
-        self.prefix = prefix
-        self.partials = parser.extra_data.setdefault("partials", {})  # django-template-partials' own store
-
-    def render(self, context: template.Context) -> str:
-        return "".join(self.partials[f"{self.prefix}{name}"].render(context) for name in self.names.resolve(context))
-
-
-@register.tag
-def partial_each(parser: template.base.Parser, token: template.base.Token) -> PartialEachNode:
-    """{% partial_each columns "cell-" %}: the partials cell-<column> of this template, in the
-    list's order. A table whose columns a person chooses renders each cell straight from its own
-    partial, instead of asking every cell which of ten columns it is (an if-chain that, at 25 rows,
-    was most of the list page's time)."""
-    bits = token.split_contents()
-    if len(bits) != 3 or bits[2][0] not in "\"'" or bits[2][0] != bits[2][-1]:
-        raise template.TemplateSyntaxError("partial_each takes a list and a quoted prefix: {% partial_each columns \"cell-\" %}")
-    return PartialEachNode(parser.compile_filter(bits[1]), bits[2][1:-1], parser)

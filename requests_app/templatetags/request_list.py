@@ -6,12 +6,13 @@ the rest of the page's rendering together. `request_cells` writes a row's cells 
 column order; the headings stay in the template (templates/requests_app/list.html).
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,11 +22,22 @@ from requests_app.templatetags.sla import sla_clock
 register = template.Library()
 
 
-def _request(row: Any, detail: str) -> SafeString:
+_ANY_ID = str(uuid.UUID(int=0))
+
+
+@functools.lru_cache(maxsize=8)
+def _detail_address(script_prefix: str) -> str:
+    """The drill-down's address with a placeholder id, reversed once per script prefix (reverse
+    reads the current one), not once per row."""
+    return reverse("requests:detail", args=[_ANY_ID])
+
+
+def _request(row: Any) -> SafeString:
     flag = mark_safe(' <span class="flag" title="Escalation flag">⚑</span>') if row.escalation_flag else ""
     hidden = mark_safe('<span class="badge">hidden from HO</span>') if not row.head_office_visible else ""
     return format_html('<td class="title"><a href="{}">{}</a>{}\n          {}</td>',
-                       detail.replace(_ANY_ID, str(row.pk)), row.request_title, flag, hidden)
+                       _detail_address(get_script_prefix()).replace(_ANY_ID, str(row.pk)), row.request_title,
+                       flag, hidden)
 
 
 def _owners(row: Any) -> SafeString:
@@ -46,6 +58,7 @@ def _time(value: Any) -> SafeString:
 
 
 CELLS: dict[str, Callable[[Any], SafeString]] = {
+    "request": _request,
     "type": lambda row: format_html('<td class="small hide-sm">{}</td>', row.get_request_type_display()),
     "owners": _owners,
     "status": lambda row: format_html('<td><span class="badge badge-{}">{}</span></td>', row.status,
@@ -60,15 +73,7 @@ CELLS: dict[str, Callable[[Any], SafeString]] = {
 }
 
 
-_ANY_ID = str(uuid.UUID(int=0))
-
-
-@register.simple_tag(takes_context=True)
-def request_cells(context: template.Context, row: Any, columns: list[str]) -> SafeString:
-    """The row's cells, in the columns' order (requests_app.saved_views.LIST_COLUMNS). The
-    drill-down's address is reversed once a page, not once a row."""
-    detail = context.render_context.get("request_detail_address")
-    if detail is None:
-        detail = context.render_context["request_detail_address"] = reverse("requests:detail", args=[_ANY_ID])
-    cells = (_request(row, detail) if column == "request" else CELLS[column](row) for column in columns)
-    return mark_safe("".join(cells))  # each cell is escaped above
+@register.simple_tag
+def request_cells(row: Any, columns: list[str]) -> SafeString:
+    """The row's cells, in the columns' order (requests_app.saved_views.LIST_COLUMNS)."""
+    return mark_safe("".join(CELLS[column](row) for column in columns))  # each cell is escaped above
