@@ -91,6 +91,8 @@ class RequestType(models.TextChoices):
 
 
 FEEDBACK_REQUEST_TYPES = frozenset({RequestType.HEAD_OFFICE_REVIEW_REQUEST, RequestType.MCR_UPDATE_SUGGESTION})
+# Feedback (protocol rule 13) waits for HeadOffice in the statuses the classify move starts from.
+FEEDBACK_WAITING = (RequestStatus.NEW, RequestStatus.UNDER_REVIEW, RequestStatus.AWAITING_HEAD_OFFICE_REVIEW)
 
 
 class Priority(models.TextChoices):
@@ -342,6 +344,14 @@ class BrainRequest(models.Model):
             models.Index(fields=["tenant", "sla_due_at", "updated_at"], name="mwms_req_sla_due"),
             models.Index(fields=["tenant", "sla_warn_at"], condition=models.Q(sla_warn_at__isnull=False),
                          name="mwms_req_sla_warn"),
+            # The escalation and MCR queues, longest in their status first (governance_app.selectors).
+            models.Index(fields=["tenant", "status", "status_entered_at", "id"], name="mwms_req_status_entered"),
+            # Feedback waiting for HeadOffice's classification (requests_app.queues.feedback_q and
+            # FEEDBACK_WAITING, protocol rule 13), oldest first: the feedback page's queue.
+            models.Index(fields=["tenant", "created_at", "id"], name="mwms_req_feedback_waiting",
+                         condition=(models.Q(request_type__in=sorted(FEEDBACK_REQUEST_TYPES))
+                                    | models.Q(feedback_required=True) | models.Q(mcr_update_suggested=True))
+                         & models.Q(status__in=sorted(FEEDBACK_WAITING))),
         ]
 
     def __str__(self) -> str:
