@@ -91,6 +91,11 @@ class RequestType(models.TextChoices):
 
 
 FEEDBACK_REQUEST_TYPES = frozenset({RequestType.HEAD_OFFICE_REVIEW_REQUEST, RequestType.MCR_UPDATE_SUGGESTION})
+# A Brain's inbox (requests_app.selectors.workspace_inbox): the statuses in which the next move is
+# the destination's (accept, respond) and the origin's (submit, close, resubmit, provide evidence).
+DESTINATION_MOVES = (RequestStatus.ROUTED, RequestStatus.IN_PROGRESS)
+ORIGIN_MOVES = (RequestStatus.NEW, RequestStatus.RESPONDED, RequestStatus.RETURNED_FOR_REVISION,
+                RequestStatus.AWAITING_EVIDENCE)
 # Feedback (protocol rule 13) waits for HeadOffice in the statuses the classify move starts from.
 FEEDBACK_WAITING = (RequestStatus.NEW, RequestStatus.UNDER_REVIEW, RequestStatus.AWAITING_HEAD_OFFICE_REVIEW)
 
@@ -352,6 +357,12 @@ class BrainRequest(models.Model):
                          condition=(models.Q(request_type__in=sorted(FEEDBACK_REQUEST_TYPES))
                                     | models.Q(feedback_required=True) | models.Q(mcr_update_suggested=True))
                          & models.Q(status__in=sorted(FEEDBACK_WAITING))),
+            # A Brain's inbox, "to act on": its requests as destination and as origin in the
+            # statuses where the next move is its own, newest change first.
+            models.Index(fields=["tenant", "target_brain_id", "updated_at"], name="mwms_req_inbox_destination",
+                         condition=models.Q(status__in=sorted(DESTINATION_MOVES))),
+            models.Index(fields=["tenant", "requesting_brain_id", "updated_at"], name="mwms_req_inbox_origin",
+                         condition=models.Q(status__in=sorted(ORIGIN_MOVES))),
         ]
 
     def __str__(self) -> str:

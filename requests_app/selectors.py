@@ -20,7 +20,9 @@ from governance_app.kernel.findings import Finding
 from governance_app.models import Brain, DecisionRecord, RefusalWindow
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
+    DESTINATION_MOVES,
     FINAL_STATUSES,
+    ORIGIN_MOVES,
     BrainRequest,
     RequestEvent,
     RequestEventType,
@@ -96,11 +98,6 @@ class Inbox:
 # Where the next move is the Brain's own (requests_app.transitions): as destination it accepts a
 # routed request and responds to one in progress; as origin it submits a new one, closes a
 # response, resubmits a returned one and provides the evidence asked for; as review owner it closes.
-DESTINATION_MOVES = (RequestStatus.ROUTED, RequestStatus.IN_PROGRESS)
-ORIGIN_MOVES = (RequestStatus.NEW, RequestStatus.RESPONDED, RequestStatus.RETURNED_FOR_REVISION,
-                RequestStatus.AWAITING_EVIDENCE)
-
-
 def _next_move_q(slug: str) -> Q:
     return (Q(target_brain_id=slug, status__in=DESTINATION_MOVES)
             | Q(requesting_brain_id=slug, status__in=ORIGIN_MOVES)
