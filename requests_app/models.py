@@ -363,6 +363,15 @@ class BrainRequest(models.Model):
                          condition=models.Q(status__in=sorted(DESTINATION_MOVES))),
             models.Index(fields=["tenant", "requesting_brain_id", "updated_at"], name="mwms_req_inbox_origin",
                          condition=models.Q(status__in=sorted(ORIGIN_MOVES))),
+            # ... and "waiting on others": the open requests a Brain takes part in (as origin,
+            # destination, primary or supporting Brain) whose next move is another's. Which Brain
+            # takes part is an OR with a JSON containment no index can serve under row-level
+            # security, so the index carries every column the condition reads and the inbox's
+            # rows and count are read from it alone (an index-only scan), not from the table.
+            models.Index(fields=["tenant", "updated_at"], name="mwms_req_open_roles",
+                         include=["id", "status", "requesting_brain_id", "target_brain_id", "primary_brain_id",
+                                  "review_owner_id", "escalation_owner_id", "supporting_brains"],
+                         condition=~models.Q(status__in=sorted(FINAL_STATUSES))),
         ]
 
     def __str__(self) -> str:
