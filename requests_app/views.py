@@ -27,6 +27,10 @@ from requests_app.models import BrainRequest
 from requests_app.transitions import MOVES, moves_open
 
 PAGE_SIZE = 25
+# The inbox pages each of its lists on its own: a page of what the Brain acts on, and shorter
+# pages of what it waits for and of its tasks (issue 16: three lists of 25 rows were 75 rows to
+# render for a page whose job is the first list).
+INBOX_PAGE_SIZES = {"to_act": PAGE_SIZE, "waiting": 10, "tasks": 10}
 
 
 def _brains(http_request: HttpRequest) -> list[tuple[str, str]]:
@@ -364,8 +368,8 @@ def workspace(http_request: HttpRequest, brain: str) -> HttpResponse:
     if found is None:
         raise Http404("No such Brain")
     inbox = selectors.workspace_inbox(actor=actor, brain=found)
-    pages = {name: RowPaginator(getattr(inbox, name), PAGE_SIZE).get_page(http_request.GET.get(f"{name}_page"))
-             for name in ("to_act", "waiting", "tasks")}
+    pages = {name: RowPaginator(getattr(inbox, name), size).get_page(http_request.GET.get(f"{name}_page"))
+             for name, size in INBOX_PAGE_SIZES.items()}
     context = {
         "brain": found, "pages": pages,
         "queries": {name: _query_without(http_request, f"{name}_page") for name in pages},
