@@ -44,7 +44,7 @@ from requests_app.queues import (
     queue_conditions,
     stale_after_days,
 )
-from requests_app.selectors import REQUEST_RELATED, requests_visible_to
+from requests_app.selectors import requests_visible_to
 
 S = RequestStatus
 
@@ -270,7 +270,8 @@ def escalations_for(*, actor: Actor) -> QuerySet[BrainRequest]:
     `status_entered_at` is the time of the event that moved the request into its status (written
     with it, requests_app.sla), so the page reads its rows in order from an index
     (mwms_req_status_entered) instead of looking up every escalated request's history."""
-    return (requests_visible_to(actor).filter(status=S.ESCALATED).select_related(*REQUEST_RELATED)
+    return (requests_visible_to(actor).filter(status=S.ESCALATED)
+            .select_related("requesting_brain", "target_brain", "escalation_owner")  # the Brains a row names
             .annotate(escalated_at=F("status_entered_at")).order_by("status_entered_at", "pk"))
 
 
@@ -278,7 +279,7 @@ def feedback_to_classify(*, actor: Actor) -> QuerySet[BrainRequest]:
     """Feedback requests waiting for HeadOffice's classification (protocol rule 13), oldest first
     (the index mwms_req_feedback_waiting holds exactly these rows, in this order)."""
     return (requests_visible_to(actor).filter(feedback_q(), status__in=FEEDBACK_WAITING)
-            .select_related(*REQUEST_RELATED).order_by("created_at", "pk"))
+            .select_related("requesting_brain").order_by("created_at", "pk"))   # the Brain a row names
 
 
 def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
@@ -286,7 +287,7 @@ def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
     `proposed_at` and the classification that proposed it (`proposals`)."""
     proposals = DecisionRecord.objects.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION).order_by(
         "-created_at")
-    return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related(*REQUEST_RELATED)
+    return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related("requesting_brain")
             .annotate(proposed_at=F("status_entered_at"))
             .prefetch_related(Prefetch("decisions", queryset=proposals, to_attr="proposals"))
             .order_by("status_entered_at", "pk"))
