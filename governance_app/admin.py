@@ -39,6 +39,7 @@ from governance_app.models import (
     LessonLearned,
     Membership,
     RefusalWindow,
+    SuggestionEvidence,
     Tenant,
     TenantUser,
     WebhookDelivery,
@@ -305,6 +306,17 @@ class CanonProposalAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     list_filter = ("document",)
     list_select_related = ("document", "request")
     search_fields = ("document__title", "proposed_by", "note")
+    actions = None
+
+
+@admin.register(SuggestionEvidence)
+class SuggestionEvidenceAdmin(TenantScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each suggestion cites as its evidence: read-only, as it was filed."""
+
+    list_display = ("__str__", "kind", "request", "added_by", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("request",)
+    search_fields = ("request__request_title", "added_by")
     actions = None
 
 

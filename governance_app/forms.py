@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 from governance_app.kernel import limits
-from governance_app.kernel.forms import TEXTAREA, FormRefusalMixin
+from governance_app.kernel.forms import TEXTAREA, DocumentTextField, FormRefusalMixin
 from governance_app.models import AmendmentType, Classification, McrDecision, WebhookEvent
 from requests_app.forms import move_field, move_input
 from requests_app.transitions import CLOSING_FIELDS
@@ -118,7 +118,7 @@ class ProposalAmendForm(GovernanceForm):
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     canon_document_id = forms.ChoiceField(label="Canon document", required=False)
-    proposed_text = forms.CharField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
+    proposed_text = DocumentTextField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
                                     widget=forms.Textarea(attrs={"rows": 16, "class": "mono"}),
                                     help_text="The document's full text as it should read (Markdown).")
     note = _text("What you changed, and why", widget=SHORT)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from governance_app.kernel.actors import Actor
-from governance_app.models import LessonLearned
+from governance_app.models import EvidenceKind, LessonLearned, SuggestionEvidence
 from governance_app.selectors import lessons_visible_to
 from requests_app.models import BrainRequest, RequestType
 from requests_app.selectors import requests_visible_to
@@ -35,9 +35,6 @@ they this those through to too under until up very was we were what when where w
 will with would you your should must may might per via each every both few many much
 """.split())
 ENDINGS = ("ing", "ed", "es", "s")
-
-# The meta_json key naming the lessons a suggestion was drafted from.
-LESSONS_KEY = "lesson_ids"
 
 
 def words(text: str) -> frozenset[str]:
@@ -113,11 +110,17 @@ def grouped(lessons: list[LessonLearned]) -> list[list[LessonLearned]]:
 
 
 def suggestions_from_lessons(*, actor: Actor) -> dict[str, BrainRequest]:
-    """Each lesson id drafted into a suggestion the actor may see → that suggestion (one query)."""
-    drafted = (requests_visible_to(actor).filter(request_type=RequestType.MCR_UPDATE_SUGGESTION,
-                                                 meta_json__has_key=LESSONS_KEY)
-               .only("pk", "request_title", "status", "meta_json", "tenant_id"))
-    return {str(lesson_id): request for request in drafted for lesson_id in request.meta_json.get(LESSONS_KEY, [])}
+    """Each lesson id cited as evidence by a suggestion the actor may see → that suggestion (one query)."""
+    cited = (SuggestionEvidence.objects.filter(tenant_id=actor.tenant_id, kind=EvidenceKind.LESSON,
+                                               request__in=requests_visible_to(actor).filter(
+                                                   request_type=RequestType.MCR_UPDATE_SUGGESTION))
+             .select_related("request").only("cited_lesson_id", "request__id", "request__request_title",
+                                             "request__status", "request__tenant_id", "tenant_id")
+             .order_by("created_at", "pk"))
+    found: dict[str, BrainRequest] = {}
+    for row in cited:
+        found.setdefault(str(row.cited_lesson_id), row.request)
+    return found
 
 
 def lesson_groups(*, actor: Actor) -> list[LessonGroup]:

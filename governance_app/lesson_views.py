@@ -39,6 +39,6 @@ def lessons_propose(http_request: HttpRequest) -> HttpResponse:
         # The API's status for each refusal; a form's invalid input answers 400, as the other pages do.
         status = 400 if error.kind == Refusal.INVALID else STATUS_FOR[error.kind]
         return _page(http_request, status=status)
-    messages.success(http_request, f"Drafted a canon suggestion from {len(suggestion.meta_json['lesson_ids'])} "
+    messages.success(http_request, f"Drafted a canon suggestion from {suggestion.evidence_items.count()} "
                                    f"lessons. Classify it on Feedback & MCR, then write its exact change.")
     return redirect(reverse("requests:detail", args=[suggestion.pk]))

@@ -351,7 +351,8 @@ class LessonLearned(models.Model):
         ordering = ["-created_at"]
         verbose_name = "lesson learned"
         verbose_name_plural = "lessons learned"
-        constraints = [*length_checks("mwms_lessons_learned")]
+        # tenant_key: what a suggestion's evidence points at (tenant-matched, migration 0021).
+        constraints = [tenant_key("mwms_lessons_learned"), *length_checks("mwms_lessons_learned")]
 
     def __str__(self) -> str:
         return self.insight[:80]
@@ -408,6 +409,9 @@ class CanonProposal(AppendOnlyModel):
     proposed_text = text(blank=True, max_length=PROPOSAL_CAP["proposed_text"])
     sections = json_list(help_text="The headings of the sections the proposal changes (requests_app.canon).")
     note = text(blank=True, max_length=PROPOSAL_CAP["note"], help_text="Why the proposal was amended.")
+    reason = text(blank=True, db_default="", max_length=PROPOSAL_CAP["reason"],
+                  help_text="Why the document should change so: the suggestion's reason, carried into each "
+                            "revision and the amendment's evidence.")
     proposed_by = models.TextField(max_length=PROPOSAL_CAP["proposed_by"])
     created_at = created_at()
 
@@ -424,6 +428,73 @@ class CanonProposal(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"proposal {self.revision} for {self.document_id}"
+
+
+class EvidenceKind(models.TextChoices):
+    """What a suggestion may cite as its evidence: a record of its tenant's lineage."""
+
+    REQUEST = "request", "Request"
+    DECISION = "decision", "Decision"
+    LESSON = "lesson", "Lesson learned"
+
+
+EVIDENCE_CITES = {EvidenceKind.REQUEST: "cited_request", EvidenceKind.DECISION: "cited_decision",
+                  EvidenceKind.LESSON: "cited_lesson"}
+
+
+class SuggestionEvidence(AppendOnlyModel):
+    """One record an `mcr_update_suggestion` cites as its evidence (issue 15, item 2): a request, a
+    decision or a lesson of the same tenant, by a real foreign key, so the database refuses a
+    record that does not exist or is another tenant's (tenant-matched, migration 0021) and a kind
+    that does not match the one column set. A suggestion drafted from lessons cites them here too.
+    Append-only: evidence is what the suggestion was filed with; the approved amendment copies it."""
+
+    id = uuid_pk()
+    tenant = tenant_fk()
+    request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT,
+                                related_name="evidence_items", help_text="The suggestion that cites it.")
+    kind = models.TextField(choices=EvidenceKind.choices)
+    cited_request = models.ForeignKey("requests_app.BrainRequest", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+")
+    cited_decision = models.ForeignKey(DecisionRecord, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+")
+    cited_lesson = models.ForeignKey(LessonLearned, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    position = models.IntegerField(default=0, db_default=0, help_text="The order the suggestion listed it in.")
+    added_by = models.TextField(max_length=limits.columns("mwms_suggestion_evidence")["added_by"])
+    created_at = created_at()
+
+    class Meta:
+        db_table = "mwms_suggestion_evidence"
+        ordering = ["request", "position"]
+        verbose_name_plural = "suggestion evidence"
+        triggers = [append_only_trigger("mwms_suggestion_evidence")]
+        constraints = [
+            choices_check("kind", EvidenceKind, table="mwms_suggestion_evidence"),
+            # Exactly the column of its kind names the record.
+            models.CheckConstraint(
+                condition=(models.Q(kind=EvidenceKind.REQUEST, cited_request__isnull=False,
+                                    cited_decision__isnull=True, cited_lesson__isnull=True)
+                           | models.Q(kind=EvidenceKind.DECISION, cited_request__isnull=True,
+                                      cited_decision__isnull=False, cited_lesson__isnull=True)
+                           | models.Q(kind=EvidenceKind.LESSON, cited_request__isnull=True,
+                                      cited_decision__isnull=True, cited_lesson__isnull=False)),
+                name="mwms_suggestion_evidence_one_record_of_its_kind"),
+            models.CheckConstraint(condition=~models.Q(cited_request=models.F("request")),
+                                   name="mwms_suggestion_evidence_not_itself"),
+            models.UniqueConstraint(fields=["request", "cited_request"], name="mwms_suggestion_evidence_request_once"),
+            models.UniqueConstraint(fields=["request", "cited_decision"], name="mwms_suggestion_evidence_decision_once"),
+            models.UniqueConstraint(fields=["request", "cited_lesson"], name="mwms_suggestion_evidence_lesson_once"),
+            tenant_key("mwms_suggestion_evidence"),
+            *length_checks("mwms_suggestion_evidence"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.cited_id} cited by {self.request_id}"
+
+    @property
+    def cited_id(self):
+        return getattr(self, f"{EVIDENCE_CITES[self.kind]}_id")
 
 
 class AmendmentType(models.TextChoices):

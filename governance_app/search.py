@@ -157,13 +157,15 @@ def excerpt(text: str, words: list[str], width: int = EXCERPT) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
 
 
-def search_everything(*, actor: Actor, text: str, page: int = 1) -> SearchPage:
-    """A page of the hits of `text` among everything the actor may see, best first (two queries)."""
+def search_everything(*, actor: Actor, text: str, page: int = 1, kinds: tuple[str, ...] | None = None) -> SearchPage:
+    """A page of the hits of `text` among everything the actor may see (or only of `kinds`), best
+    first (two queries)."""
     words = _words(text)
     page = max(1, page)
     if not words:
         return SearchPage(query=text, words=[], hits=[], number=1, has_next=False)
-    parts = [_rows(KINDS[key], queryset, text, words) for key, queryset in _visible(actor).items()]
+    parts = [_rows(KINDS[key], queryset, text, words) for key, queryset in _visible(actor).items()
+             if kinds is None or key in kinds]
     union = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_at")
     bottom = (page - 1) * PER_PAGE
     rows = list(union[bottom:bottom + PER_PAGE + 1])

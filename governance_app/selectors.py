@@ -44,7 +44,12 @@ from requests_app.queues import (
     queue_conditions,
     stale_after_days,
 )
-from requests_app.selectors import requests_visible_to
+from requests_app.selectors import (  # noqa: F401 (decisions_ and lessons_visible_to: read here too)
+    REQUEST_RELATED,
+    decisions_visible_to,
+    lessons_visible_to,
+    requests_visible_to,
+)
 
 S = RequestStatus
 
@@ -336,34 +341,10 @@ def canon_documents_for(*, actor: Actor) -> QuerySet[CanonDocument]:
 
 # --- decisions and lessons ----------------------------------------------------------------------
 
-def _on_a_visible_request(actor: Actor) -> Exists:
-    """The row's request is one the actor may see: a lookup of that one request, so a page of
-    rows costs a page of lookups (`related_request__in=<visible>` had PostgreSQL collect every
-    visible request first, a fifth of the table for a Brain owner)."""
-    return Exists(requests_visible_to(actor).filter(pk=OuterRef("related_request_id")))
-
-
-def decisions_visible_to(actor: Actor) -> QuerySet[DecisionRecord]:
-    """HeadOffice sees every decision of the tenant; a Brain sees those on requests it can see and
-    those taken in its own authority."""
-    qs = DecisionRecord.objects.filter(tenant_id=actor.tenant_id)
-    if actor.is_head_office:
-        return qs
-    return qs.filter(_on_a_visible_request(actor) | Q(authority_id__in=actor.brains))
-
-
 def decisions_for_list(*, actor: Actor) -> QuerySet[DecisionRecord]:
     """The decisions page's rows, newest first, with what each row shows joined."""
     return (decisions_visible_to(actor).select_related("authority", "related_request", "supersedes")
             .order_by("-created_at", "pk"))
-
-
-def lessons_visible_to(actor: Actor) -> QuerySet[LessonLearned]:
-    """HeadOffice sees every lesson; a Brain sees lessons of requests it can see and its own."""
-    qs = LessonLearned.objects.filter(tenant_id=actor.tenant_id)
-    if actor.is_head_office:
-        return qs
-    return qs.filter(_on_a_visible_request(actor) | Q(originating_brain_id__in=actor.brains))
 
 
 def lessons_for_list(*, actor: Actor) -> QuerySet[LessonLearned]:

@@ -32,6 +32,7 @@ from governance_app.models import (
     Classification,
     DecisionKind,
     DecisionRecord,
+    EvidenceKind,
     LessonLearned,
     McrDecision,
     MembershipRole,
@@ -52,6 +53,7 @@ from requests_app.models import (
     RequestType,
 )
 from requests_app import canon
+from requests_app.evidence import evidence_of, evidence_record
 from requests_app.selectors import request_get, requests_visible_to
 from requests_app.services import (
     canon_proposal_write,
@@ -366,7 +368,8 @@ def _proposal_revise(*, request: BrainRequest, actor: Actor, document_id: Any, p
     else:
         raise DomainError("Name the canon document the change is to.", field="canon_document_id")
     return canon_proposal_write(request=request, actor=actor, document=document, proposed_text=proposed_text,
-                                note=note, revision=current.revision + 1 if current else 1)
+                                note=note, revision=current.revision + 1 if current else 1,
+                                reason=current.reason if current else "")
 
 
 @records_refusal(request_refusal_record, subject="request", move="amend_proposal")
@@ -420,7 +423,11 @@ def _canon_amend(*, request: BrainRequest, actor: Actor, decision: DecisionRecor
                             can_rollback=can_rollback,
                             evidence={"request_id": str(request.pk), "decision_id": str(decision.pk),
                                       "proposal_id": str(proposal.pk), "proposal_revision": proposal.revision,
-                                      "proposed_by": proposal.proposed_by, "sections": proposal.sections})
+                                      "proposed_by": proposal.proposed_by, "sections": proposal.sections,
+                                      # What the suggestion gave as its why (issue 15, item 2).
+                                      "reason": proposal.reason,
+                                      "cited": evidence_record(evidence_of(actor=actor, requests=[request])
+                                                               .get(request.pk, []))})
 
 
 def _amendment_write(*, document: CanonDocument, actor: Actor, decision: DecisionRecord, request: BrainRequest | None,
@@ -549,8 +556,8 @@ def lesson_record(*, actor: Actor, request: BrainRequest, event_or_experiment: s
 
 def lessons_propose(*, actor: Actor, lesson_ids: Any) -> BrainRequest:
     """Turn a group of lessons that say the same thing into a draft `mcr_update_suggestion` from
-    and to HeadOffice, with the lessons as its evidence (meta_json `lesson_ids`, and each named in
-    its summary). The draft names no canon change yet: HeadOffice classifies it and writes the exact
+    and to HeadOffice, with the lessons as its evidence (SuggestionEvidence, as any suggestion's, and
+    each named in its summary). The draft names no canon change yet: HeadOffice classifies it and writes the exact
     proposal before any MCR decision, as for any other suggestion (protocol rule 13)."""
     if not actor.is_head_office or actor.is_executor or actor.is_integration:
         raise DomainError("Only HeadOffice turns lessons into a canon suggestion.", kind=Refusal.FORBIDDEN)
@@ -585,7 +592,7 @@ def lessons_propose(*, actor: Actor, lesson_ids: Any) -> BrainRequest:
             request_title=limits.clip(f"Canon update from {len(found)} lessons: {found[-1].insight}", limits.TITLE),
             request_summary=summary, feedback_required=True, mcr_update_suggested=True,
             required_output="The canon change these lessons support, as an exact proposal to approve or reject.",
-            meta_json={lesson_groups.LESSONS_KEY: [str(lesson.pk) for lesson in found]},
+            evidence=[{"kind": EvidenceKind.LESSON, "id": str(lesson.pk)} for lesson in found],
             note=f"Drafted from {len(found)} lessons learned.")
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
          name="canon_rollback"),
     path("requests/<uuid:request_id>/lessons/", views.lesson_create, name="lesson_create"),
     path("search/", search_views.search, name="search"),
+    path("search/evidence/", search_views.evidence_search, name="evidence_search"),
     path("webhooks/", views.webhooks_page, name="webhooks"),
     path("webhooks/subscribe/", views.webhook_subscribe, name="webhook_subscribe"),
     path("webhooks/<uuid:subscription_id>/switch/", views.webhook_switch, name="webhook_switch"),

@@ -38,6 +38,7 @@ from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, opened_from, render_page_or_fragment
 from requests_app import canon
+from requests_app.evidence import evidence_of
 from requests_app.models import BrainRequest
 from requests_app.selectors import integrity_queue, ping_pong_queue, request_get, request_get_or_404
 from requests_app.transitions import move_roles_held, moves_open
@@ -275,11 +276,12 @@ def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr:
     mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
     mcr_rows = _rows_with_forms(mcr_page.object_list, lambda r: _move_open(r, actor, "mcr_decide"), mcr)
     proposals = canon.proposals_of([row for row, _form, _may in mcr_rows])
+    cited = evidence_of(actor=actor, requests=[row for row, _form, _may in mcr_rows])
     return {"feedback_page": feedback_page, "feedback_query": _query_without(http_request.GET, "page"),
             "feedback_rows": _rows_with_forms(feedback_page.object_list, lambda r: _move_open(r, actor, "classify"),
                                               classify),
             "mcr_page": mcr_page, "mcr_query": _query_without(http_request.GET, "mcr_page"),
-            "mcr_rows": [(row, form, may, proposals.get(row.pk)) for row, form, may in mcr_rows],
+            "mcr_rows": [(row, form, may, proposals.get(row.pk), cited.get(row.pk, [])) for row, form, may in mcr_rows],
             "next": _here(http_request, "governance:feedback")}
 
 
@@ -341,6 +343,7 @@ def _mcr_review_context(http_request: HttpRequest, request: BrainRequest, *, dec
         if impact.since is not None:
             links["decided"] = f"{base}?{urlencode({'canon': review.document.slug, 'decided_after': localdate(impact.since).isoformat()})}"
     return {"r": request, "review": review, "decide_form": decide if may_decide else None,
+            "cited": evidence_of(actor=actor, requests=[request]).get(request.pk, []),
             "amend_form": amend if may_decide else None, "links": links,
             "next_version": canon.next_version(review.document.version) if review.document else ""}
 

@@ -135,7 +135,8 @@ MWMS_DB_LOCK_DATABASE = env_bool("DB_LOCK_DATABASE", default=True)  # false on S
 MWMS_DB_TABLE_KINDS = {
     # History: INSERT and SELECT only.
     "append_only": ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments",
-                    "mwms_canon_proposals", "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"],
+                    "mwms_canon_proposals", "mwms_suggestion_evidence", "mwms_chain_checkpoints",
+                    "mwms_chain_checkpoint_heads"],
     # The chain and its registry: never deleted.
     "lineage": ["mwms_brain_requests", "mwms_tasks", "mwms_task_artifacts", "mwms_lessons_learned",
                 "mwms_canon_documents", "mwms_signals", "mwms_brains", "mwms_tenants",

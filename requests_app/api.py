@@ -20,6 +20,7 @@ from pydantic import Field
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.models import EvidenceKind
 from mwms_site.api_kit import Document, FindingOut, In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
 from requests_app.filters import API_ALIASES, BrainRequestFilter
 from requests_app.intake import brain_room_message_intake, signal_intake
@@ -230,6 +231,13 @@ def visible_request(actor: Actor, request_id: UUID) -> BrainRequest:
 # --- input -----------------------------------------------------------------------------------
 
 
+class EvidenceIn(In):
+    """One record an mcr_update_suggestion cites as its evidence."""
+
+    kind: EvidenceKind = Field(description="request, decision or lesson.")
+    id: Name = Field(description="The record's id (a UUID), as the pages and the API show it.")
+
+
 class RequestIn(In):
     """A new Brain Request (protocol "Minimum Standard Brain Request Format"). Lineage fields are
     set here once; nothing rewrites them later."""
@@ -263,6 +271,13 @@ class RequestIn(In):
     section_edits: dict[str, Document] | None = Field(
         None, description="mcr_update_suggestion only, instead of proposed_text: heading → the section's new text "
                           "(its heading line included; empty removes it; a new heading is added at the end).")
+    reason: Text | None = Field(None, description="mcr_update_suggestion with a proposed change: why the document "
+                                                  "should change so; kept with the proposal and the amendment.")
+    evidence: list[EvidenceIn] | None = Field(
+        None, description="mcr_update_suggestion only: the records of this organisation the suggestion rests on, "
+                          "each {kind, id} (kind: request, decision or lesson; id: its request_id, decision id or "
+                          "lesson id). An id that is not of that kind, not found, or not one you can see is "
+                          "refused with a 422 naming `evidence`, and nothing is written. At most 50.")
 
 
 class OutcomeIn(In):

@@ -7,7 +7,7 @@ whose refusals come back onto the form next to the field they name.
 from django import forms
 
 from governance_app.kernel import limits
-from governance_app.kernel.forms import TEXTAREA, YES_NO, DatalistInput, FormRefusalMixin
+from governance_app.kernel.forms import TEXTAREA, YES_NO, DatalistInput, DocumentTextField, FormRefusalMixin
 from requests_app.models import OperatingLayer, OutcomeType, Priority, RequestType
 from requests_app.transitions import Move
 
@@ -190,10 +190,23 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
     # An mcr_update_suggestion's exact change (issue 15): the document, and its full proposed text.
     canon_document = forms.ChoiceField(label="Canon document to change", required=False,
                                        help_text="MCR update suggestions: the document the change is to.")
-    proposed_text = forms.CharField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
+    proposed_text = DocumentTextField(label="Proposed text", required=False, strip=False, max_length=limits.DOCUMENT,
                                     widget=forms.Textarea(attrs={"rows": 12, "class": "mono"}),
                                     help_text="The document's full text as it should read (Markdown); HeadOffice "
                                               "sees it beside the current text before deciding.")
+    reason = forms.CharField(label="Reason for the change", required=False, max_length=limits.TEXT,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why the document should read so. HeadOffice reads it beside the diff, and "
+                                       "the amendment keeps it.")
+    # The records it rests on (requests_app.evidence): one per line, as an id, `kind: id`, or a link.
+    evidence = forms.CharField(label="Evidence (requests, decisions, lessons)", required=False,
+                               max_length=limits.TEXT, strip=False,
+                               widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false",
+                                                            "placeholder": "https://…/requests/<id>/\n"
+                                                                           "decision: <id>\nlesson: <id>"}),
+                               help_text="One per line: a request, decision or lesson of this organisation. Paste "
+                                         "a request's address, or the “Cite” link beside a decision or lesson on "
+                                         "a request's page, or type its id.")
 
     def __init__(self, *args, origins: list[tuple[str, str]], brains: list[tuple[str, str]],
                  documents: list[tuple[str, str]] | None = None, **kwargs):
@@ -201,7 +214,7 @@ class RequestCreateForm(FormRefusalMixin, forms.Form):
         self.fields["origin_brain"].choices = origins
         self.fields["destination_brain"].choices = [("", "—"), *brains]
         if documents is None:  # a form with no canon to choose from proposes no change to it
-            del self.fields["canon_document"], self.fields["proposed_text"]
+            del self.fields["canon_document"], self.fields["proposed_text"], self.fields["reason"]
         else:
             self.fields["canon_document"].choices = [("", "—"), *documents]
 

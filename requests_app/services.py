@@ -29,6 +29,7 @@ from governance_app.kernel.text_rules import optional_text, required_text, stora
 from governance_app.kernel.transactions import atomic
 from governance_app.models import Authority, Brain, CanonDocument, CanonProposal, Membership, RefusalSubject
 from requests_app import canon, notifications, sla
+from requests_app.evidence import evidence_items, evidence_resolve, evidence_write
 from requests_app.models import (
     BrainRequest,
     McrUpdateStatus,
@@ -151,13 +152,16 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                    escalation_flag: bool = False, feedback_required: bool = False,
                    mcr_update_suggested: bool = False, meta_json: Mapping[str, Any] | None = None,
                    note: str = "", canon_document: str | None = None, proposed_text: str | None = None,
-                   section_edits: Mapping[str, str] | None = None) -> BrainRequest:
+                   section_edits: Mapping[str, str] | None = None, reason: str | None = None,
+                   evidence: Any = None) -> BrainRequest:
     """Create a structured Brain Request with its lineage (protocol rule 2, rule 4).
 
     An mcr_update_suggestion may carry its exact change to one canon document (`canon_document`,
     its slug): the document's full proposed text, or the new text of the sections it changes
     (`section_edits`, heading → the section's text with its heading line), stored with the request
-    as its first proposal revision (CanonProposal)."""
+    as its first proposal revision (CanonProposal), with its `reason`; and the records of the tenant
+    it cites as its evidence (`evidence`: {kind, id} items or text lines, requests_app.evidence),
+    one SuggestionEvidence row each."""
     if actor.is_executor:
         raise DomainError("Executors work tasks; they cannot create requests.", kind=Refusal.FORBIDDEN)
     origin_slug = (origin_brain or "").strip() or None
@@ -192,8 +196,17 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
         raise DomainError("Name the canon document the change is to (canon_document, its slug).",
                           field="canon_document")
     mcr_update_suggested = mcr_update_suggested or bool(change)
+    cited = evidence_items(evidence)
+    if cited and request_type != RequestType.MCR_UPDATE_SUGGESTION:
+        raise DomainError("Only an mcr_update_suggestion cites evidence (requests, decisions, lessons).",
+                          field="evidence")
+    reason = optional_text(reason, field="reason", limit=limits.TEXT)
+    if reason and not change:
+        raise DomainError("The reason goes with a proposed change: name the canon document and its new text, "
+                          "or say why in the summary.", field="reason")
 
     with atomic():
+        resolved = evidence_resolve(actor=actor, items=cited)
         now = clock.now()
         parent = originating_task = None
         if originating_task_id:
@@ -240,12 +253,16 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                              sla.sla_policy_for(tenant_id=actor.tenant_id, priority=priority)),
         )
         payload = {"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None}
+        if resolved:
+            payload["evidence"] = [{"kind": kind, "id": str(record.pk)} for kind, record in resolved]
         summary = f"{origin} asked {destination}: {title}"
         if change:  # the proposal names the request, and its created event names the proposal
             insert_row(request)
             mark_fresh(request)  # new in this transaction: its chain's head (0) is the stored one
             proposal = canon_proposal_write(request=request, actor=actor, document_slug=canon_document.strip(),
-                                            proposed_text=proposed_text, section_edits=section_edits)
+                                            proposed_text=proposed_text, section_edits=section_edits,
+                                            reason=reason or "")
+            evidence_write(request=request, actor=actor, resolved=resolved)
             payload.update({"canon_proposal_id": str(proposal.pk), "canon_document": proposal.document.slug,
                             "sections": proposal.sections})
             request_event_write(request=request, actor=actor, event_type=RequestEventType.CREATED,
@@ -258,12 +275,14 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
         born_with_first_row(request, created)  # the request is inserted naming its created event as its head
         insert_row(request)
         request_event_insert(created)
+        evidence_write(request=request, actor=actor, resolved=resolved)
     return request
 
 
 def canon_proposal_write(*, request: BrainRequest, actor: Actor, document_slug: str | None = None,
                          proposed_text: str | None = None, section_edits: Mapping[str, str] | None = None,
-                         note: str = "", revision: int = 1, document: CanonDocument | None = None) -> CanonProposal:
+                         note: str = "", revision: int = 1, document: CanonDocument | None = None,
+                         reason: str = "") -> CanonProposal:
     """One revision of the change a suggestion proposes to a canon document, checked: the document
     is the tenant's, the text is storable and differs from the document's current text. Called in
     the caller's transaction (request_create, governance_app.services.canon_proposal_amend)."""
@@ -292,7 +311,8 @@ def canon_proposal_write(*, request: BrainRequest, actor: Actor, document_slug: 
         tenant_id=actor.tenant_id, request=request, document=document, revision=revision,
         base_version=document.version, proposed_text=proposed_text,
         sections=canon.changed_sections(document.body, proposed_text),
-        note=optional_text(note, field="note", limit=limits.TEXT), proposed_by=actor.label)
+        note=optional_text(note, field="note", limit=limits.TEXT),
+        reason=optional_text(reason, field="reason", limit=limits.TEXT), proposed_by=actor.label)
 
 
 def _uuid(value: Any, *, field: str) -> uuid.UUID:

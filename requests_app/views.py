@@ -23,7 +23,8 @@ from requests_app import canon, drilldown, exports, notifications, saved_views, 
 from requests_app.bulk_views import bulk_bar
 from requests_app.filters import BrainRequestFilter
 from requests_app.forms import AssignForm, MoveForm, NoteForm, RequestCreateForm
-from requests_app.models import BrainRequest
+from requests_app.evidence import evidence_of
+from requests_app.models import BrainRequest, RequestType
 from requests_app.transitions import MOVES, moves_open
 
 PAGE_SIZE = 25
@@ -172,9 +173,19 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "brains": brains,
         "supporting_brain_names": _brain_names(request.supporting_brains, brains),
         "canon": canon.canon_as_of(request=request, decisions=lineage.decisions),
+        "suggestion": _suggestion(actor, request),
         "watch": notifications.watch_state(actor=actor, request=request),
         "assign_form": assign_form or _assign_form(actor, request),
     }
+
+
+def _suggestion(actor, request: BrainRequest) -> dict | None:
+    """An mcr_update_suggestion's proposal, reason and evidence (two queries, for suggestions only)."""
+    if request.request_type != RequestType.MCR_UPDATE_SUGGESTION:
+        return None
+    proposal = canon.proposal_of(request)
+    return {"proposal": proposal, "reason": proposal.reason if proposal else "",
+            "cited": evidence_of(actor=actor, requests=[request]).get(request.pk, [])}
 
 
 def _assign_form(actor, request: BrainRequest) -> AssignForm | None:

@@ -44,6 +44,7 @@ from governance_app.models import (
     MembershipRole,
     RefusalSubject,
     RefusalWindow,
+    SuggestionEvidence,
     Tenant,
     TokenRole,
     WebhookDelivery,
@@ -490,6 +491,21 @@ def make_canon_proposal(**overrides: Any) -> CanonProposal:
     defaults = {"tenant_id": document.tenant_id, "request": request, "document": document,
                 "base_version": document.version, "proposed_text": "The proposed text.", "proposed_by": "research_owner"}
     return _create(CanonProposal, defaults, overrides)
+
+
+def make_suggestion_evidence(**overrides: Any) -> SuggestionEvidence:
+    """A request an MCR update suggestion cites as its evidence (both made when not given)."""
+    tenant = overrides.get("tenant_id", DEFAULT_TENANT_ID)
+    request = overrides.pop("request", None) or make_request(
+        tenant_id=tenant, request_type=RequestType.MCR_UPDATE_SUGGESTION, target_brain="headoffice",
+        mcr_update_suggested=True, mcr_update_status=McrUpdateStatus.SUGGESTED)
+    if overrides.get("cited_request") == "itself":   # what the database refuses: a suggestion citing itself
+        overrides["cited_request"] = request
+    defaults: dict[str, Any] = {"tenant_id": request.tenant_id, "request": request, "kind": "request",
+                                "added_by": "research_owner"}
+    if not {"cited_request", "cited_decision", "cited_lesson"} & set(overrides):
+        defaults["cited_request"] = make_request(tenant_id=request.tenant_id)
+    return _create(SuggestionEvidence, defaults, overrides)
 
 
 def make_chain_checkpoint(**overrides: Any) -> ChainCheckpoint:

@@ -51,6 +51,7 @@ from tests.factories import (
     make_canon_amendment,
     make_canon_document,
     make_canon_proposal,
+    make_suggestion_evidence,
     make_chain_checkpoint,
     make_chain_checkpoint_head,
     make_decision_record,
@@ -221,6 +222,13 @@ CASES: list[Case] = [
     Case("mwms_saved_views_name_not_blank", make_saved_view, {"name": ""}, "empty"),
     Case("mwms_saved_views_name_not_blank", make_saved_view, {"name": "   "}, "spaces"),
     Case("mwms_list_preferences_list_name_valid", make_list_preference, {"list_name": "tasks"}),
+    # A suggestion's evidence (issue 15, item 2): its kind, and exactly the one record of that kind.
+    Case("mwms_suggestion_evidence_kind_valid", make_suggestion_evidence, {"kind": "task"}),
+    Case("mwms_suggestion_evidence_one_record_of_its_kind", make_suggestion_evidence, {"kind": "decision"},
+         "kind-disagrees"),
+    Case("mwms_suggestion_evidence_one_record_of_its_kind", make_suggestion_evidence,
+         {"kind": "request", "cited_request": None}, "no-record"),
+    Case("mwms_suggestion_evidence_not_itself", make_suggestion_evidence, {"cited_request": "itself"}),
 ]
 
 # Input limits (issue 17): every text column one character over its limit, every JSON column one
@@ -233,7 +241,7 @@ MAKE_FOR_TABLE: dict[str, Callable[..., models.Model]] = {
     "mwms_task_events": make_task_event, "mwms_task_artifacts": make_task_artifact,
     "mwms_decision_records": make_decision_record, "mwms_lessons_learned": make_lesson,
     "mwms_canon_documents": make_canon_document, "mwms_canon_amendments": make_canon_amendment,
-    "mwms_canon_proposals": make_canon_proposal,
+    "mwms_canon_proposals": make_canon_proposal, "mwms_suggestion_evidence": make_suggestion_evidence,
     "mwms_webhook_subscriptions": make_webhook_subscription, "mwms_webhook_deliveries": make_webhook_delivery,
     "mwms_notifications": make_notification, "mwms_sla_policies": make_sla_policy,
     "mwms_saved_views": make_saved_view, "mwms_list_preferences": make_list_preference,

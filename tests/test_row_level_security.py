@@ -33,7 +33,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 HISTORY = ["mwms_task_events", "mwms_request_events", "mwms_decision_records", "mwms_canon_amendments",
-           "mwms_canon_proposals", "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"]
+           "mwms_canon_proposals", "mwms_suggestion_evidence", "mwms_chain_checkpoints", "mwms_chain_checkpoint_heads"]
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,10 @@ from governance_app.models import (
     CanonProposal,
     ChainCheckpoint,
     DecisionKind,
+    DecisionRecord,
+    LessonLearned,
     MembershipRole,
+    SuggestionEvidence,
     Tenant,
     TokenRole,
     WebhookDelivery,
@@ -136,6 +139,13 @@ def tenant_b(brains) -> TenantB:
         # Its change proposed (a proposal) and one approved before (an amendment).
         CanonProposal.objects.create(**b, request=requests["feedback"], document=canon, base_version=canon.version,
                                      proposed_text=f"{MARK} proposed text", proposed_by=f"{MARK} owner")
+        # Its evidence: B's own request, decision and lesson (no id of them is A's to cite).
+        cited_decision = DecisionRecord.objects.filter(tenant_id=tenant.id, related_request=requests["open"]).get()
+        cited_lesson = LessonLearned.objects.filter(tenant_id=tenant.id).get()
+        for position, (kind, record) in enumerate([("request", requests["open"]), ("decision", cited_decision),
+                                                   ("lesson", cited_lesson)]):
+            SuggestionEvidence.objects.create(**b, request=requests["feedback"], kind=kind, position=position,
+                                              added_by=f"{MARK} owner", **{f"cited_{kind}": record})
         requests["amended"] = make_request(**b, request_type=RequestType.MCR_UPDATE_SUGGESTION,
                                            target_brain="headoffice", mcr_update_suggested=True,
                                            mcr_update_status="proposed", request_title=f"{MARK} amended")

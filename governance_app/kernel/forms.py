@@ -34,6 +34,16 @@ class DatalistInput(forms.TextInput):
                            list_id, options)
 
 
+class DocumentTextField(forms.CharField):
+    """A canon document's text from a textarea: browsers send its lines ended CRLF (HTML's form
+    submission rules), canon keeps them LF, so a proposal typed in a form differs from the
+    document only where the writer changed it."""
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n") if text else text
+
+
 class FormRefusalMixin:
     """Put a service's refusal on the form: on the fields it names, else at the top."""
 

@@ -78,7 +78,9 @@ TEXT_COLUMNS: dict[str, dict[str, int]] = {
         "version_before": NAME, "version_after": NAME, "body_before": DOCUMENT, "body_after": DOCUMENT,
         "diff": DIFF, "approved_by": ACTOR, "prev_hash": HASH, "row_hash": HASH,
     },
-    "mwms_canon_proposals": {"base_version": NAME, "proposed_text": DOCUMENT, "note": TEXT, "proposed_by": ACTOR},
+    "mwms_canon_proposals": {"base_version": NAME, "proposed_text": DOCUMENT, "note": TEXT, "proposed_by": ACTOR,
+                             "reason": TEXT},
+    "mwms_suggestion_evidence": {"added_by": ACTOR},
     "mwms_chain_checkpoints": {"prev_hash": HASH, "row_hash": HASH, "heads_digest": HASH},
     "mwms_chain_checkpoint_heads": {"chain": NAME, "chain_head": HASH},
 }

@@ -31,6 +31,7 @@ from governance_app.models import (
     LessonLearned,
     Membership,
     RefusalWindow,
+    SuggestionEvidence,
     WebhookDelivery,
     WebhookSubscription,
     Tenant,
@@ -43,6 +44,7 @@ from tests.admin_pages import (
     assert_pages_answer,
 )
 from tests.factories import (
+    make_suggestion_evidence,
     make_chain_checkpoint,
     make_chain_checkpoint_head,
     make_refusal_window,
@@ -132,6 +134,7 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     CanonDocument: _document,
     CanonAmendment: _amendment,
     CanonProposal: _proposal,
+    SuggestionEvidence: make_suggestion_evidence,
     RefusalWindow: make_refusal_window,
     WebhookSubscription: make_webhook_subscription,
     WebhookDelivery: make_webhook_delivery,
@@ -145,7 +148,7 @@ TESTED_HERE = sorted(
     (m for m in admin.site._registry if m._meta.app_label in {"governance_app", "auth"}),
     key=lambda m: m._meta.label,
 )
-APPEND_ONLY = [DecisionRecord, CanonAmendment, CanonProposal, IdempotencyRecord, ChainCheckpoint, ChainCheckpointHead]
+APPEND_ONLY = [DecisionRecord, CanonAmendment, CanonProposal, SuggestionEvidence, IdempotencyRecord, ChainCheckpoint, ChainCheckpointHead]
 
 
 def _admin_request(user) -> HttpRequest:

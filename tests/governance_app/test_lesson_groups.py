@@ -106,7 +106,10 @@ def test_headoffice_drafts_a_suggestion_with_the_lessons_as_its_evidence(reviewe
     assert suggestion.request_type == "mcr_update_suggestion" and suggestion.status == "new"
     assert suggestion.requesting_brain_id == suggestion.target_brain_id == "headoffice"
     assert suggestion.mcr_update_suggested and suggestion.mcr_update_status == "suggested"
-    assert suggestion.meta_json["lesson_ids"] == [str(lesson.pk) for lesson in lessons]   # oldest first
+    # The lessons are its evidence, as any suggestion's is (oldest first), and nothing else names them.
+    assert [(e.kind, e.cited_lesson_id) for e in suggestion.evidence_items.order_by("position")] == [
+        ("lesson", lesson.pk) for lesson in lessons]
+    assert "lesson_ids" not in suggestion.meta_json
     for lesson in lessons:
         assert lesson.insight in suggestion.request_summary
     assert suggestion.request_summary.startswith("3 lessons from Ads Brain, Affiliate Brain, Research Brain")
