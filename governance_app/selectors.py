@@ -13,8 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from governance_app.kernel.actors import Actor
@@ -34,7 +33,6 @@ from requests_app import canon
 from requests_app.models import (
     FINAL_STATUSES,
     BrainRequest,
-    RequestEvent,
     RequestStatus,
 )
 from requests_app.queues import (
@@ -271,33 +269,33 @@ def _health(actor: Actor) -> Health:
 
 # --- escalation review and the feedback queues ------------------------------------------------------
 
-def _entered(status: str) -> Subquery:
-    """When the request last moved into `status`, from its own history."""
-    return Subquery(RequestEvent.objects.filter(request=OuterRef("pk"), to_status=status)
-                    .order_by("-created_at").values("created_at")[:1])
-
-
 def escalations_for(*, actor: Actor) -> QuerySet[BrainRequest]:
-    """Escalated requests the actor can see, longest-waiting first, each with `escalated_at`."""
-    return (requests_visible_to(actor).filter(status=S.ESCALATED).select_related(*REQUEST_RELATED)
-            .annotate(escalated_at=Coalesce(_entered(S.ESCALATED), "updated_at"))
-            .order_by("escalated_at", "pk"))
+    """Escalated requests the actor can see, longest-waiting first, each with `escalated_at`.
+
+    `status_entered_at` is the time of the event that moved the request into its status (written
+    with it, requests_app.sla), so the page reads its rows in order from an index
+    (mwms_req_status_entered) instead of looking up every escalated request's history."""
+    return (requests_visible_to(actor).filter(status=S.ESCALATED)
+            .select_related("requesting_brain", "target_brain", "escalation_owner")  # the Brains a row names
+            .annotate(escalated_at=F("status_entered_at")).order_by("status_entered_at", "pk"))
 
 
 def feedback_to_classify(*, actor: Actor) -> QuerySet[BrainRequest]:
-    """Feedback requests waiting for HeadOffice's classification (protocol rule 13), oldest first."""
+    """Feedback requests waiting for HeadOffice's classification (protocol rule 13), oldest first
+    (the index mwms_req_feedback_waiting holds exactly these rows, in this order)."""
     return (requests_visible_to(actor).filter(feedback_q(), status__in=FEEDBACK_WAITING)
-            .select_related(*REQUEST_RELATED).order_by("created_at", "pk"))
+            .select_related("requesting_brain").order_by("created_at", "pk"))   # the Brain a row names
 
 
 def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
-    """Requests awaiting an MCR decision, each with the classification that proposed it (`proposals`)."""
+    """Requests awaiting an MCR decision, longest-waiting first (as escalations_for), each with
+    `proposed_at` and the classification that proposed it (`proposals`)."""
     proposals = DecisionRecord.objects.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION).order_by(
         "-created_at")
-    return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related(*REQUEST_RELATED)
-            .annotate(proposed_at=Coalesce(_entered(S.AWAITING_MCR_DECISION), "updated_at"))
+    return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related("requesting_brain")
+            .annotate(proposed_at=F("status_entered_at"))
             .prefetch_related(Prefetch("decisions", queryset=proposals, to_attr="proposals"))
-            .order_by("proposed_at", "pk"))
+            .order_by("status_entered_at", "pk"))
 
 
 @dataclass

@@ -3,7 +3,6 @@ gate, decisions and lessons. Views parse, call one service or selector, and rend
 comes back on its bound form with status 200 and nothing changed."""
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -15,7 +14,7 @@ from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.utils.http import urlencode
 from django.utils.timezone import localdate
 from django.views.decorators.vary import vary_on_headers
@@ -37,7 +36,7 @@ from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
-from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
+from mwms_site.web import htmx_partial, next_url, opened_from, render_page_or_fragment
 from requests_app import canon
 from requests_app.evidence import evidence_of
 from requests_app.models import BrainRequest
@@ -55,6 +54,8 @@ def _here(http_request: HttpRequest, page: str) -> str:
     it, the page the form was posted from."""
     if http_request.method == "POST":
         return next_url(http_request, reverse(page))
+    if http_request.path != reverse(page):  # a row's form opened on a page of its own
+        return reverse(page)
     return http_request.get_full_path()
 
 
@@ -100,14 +101,25 @@ def _shown(http_request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _rows_with_forms(rows: Any, make: Callable[[BrainRequest], forms.Form | None],
-                     bound: Bound = None) -> list[tuple[BrainRequest, forms.Form | None]]:
-    """Each row with its blank form (or None); a refused form replaces its row's blank one and
-    brings its row along if the row is not on this page."""
+def _rows_with_forms(rows: Any, may: Callable[[BrainRequest], bool], bound: Bound = None,
+                     ) -> list[tuple[BrainRequest, forms.Form | None, bool]]:
+    """Each row, the form shown open on it (a refused one, or one opened without JavaScript: the
+    others are loaded when opened, _partials/_lazy_action.html), and whether the actor may act on
+    it; the bound form brings its row along if the row is not on this page."""
     rows = list(rows)
     if bound is not None and all(row.pk != bound[0].pk for row in rows):
         rows.insert(0, bound[0])
-    return [(row, bound[1] if bound is not None and bound[0].pk == row.pk else make(row)) for row in rows]
+    return [(row, form, form is not None or may(row))
+            for row in rows for form in [bound[1] if bound is not None and bound[0].pk == row.pk else None]]
+
+
+def _form_opened(http_request: HttpRequest, fragment: str, context: dict, page: Callable[[], HttpResponse],
+                 ) -> HttpResponse:
+    """A row's form asked for by htmx when the person opens it (its partial, returning to the page
+    it was opened on), or, without JavaScript, its page with the form open on the row."""
+    if not htmx_partial(http_request):
+        return page()
+    return render(http_request, fragment, {**context, "next": opened_from(http_request, context["next"])})
 
 
 def _refused(http_request: HttpRequest, what: str) -> None:
@@ -204,7 +216,7 @@ def _escalations_context(http_request: HttpRequest, *, bound: Bound = None) -> d
     actor = actor_for_request(http_request)
     page = _page(http_request, selectors.escalations_for(actor=actor))
     return {"page": page, "query": _query_without(http_request.GET, "page"),
-            "rows": _rows_with_forms(page.object_list, lambda r: _resolve_form(r, actor), bound),
+            "rows": _rows_with_forms(page.object_list, lambda r: _move_open(r, actor, "resolve_escalation"), bound),
             "next": _here(http_request, "governance:escalations")}
 
 
@@ -216,11 +228,21 @@ def escalations(http_request: HttpRequest) -> HttpResponse:
                                    _escalations_context(http_request), fragment="escalation-list")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def escalation_resolve(http_request: HttpRequest, request_id) -> HttpResponse:
     actor = actor_for_request(http_request)
     request = request_get_or_404(actor=actor, request_id=request_id)
+    if http_request.method == "GET":
+        form = _resolve_form(request, actor)
+        if form is None:
+            raise Http404("No escalation you can resolve")
+        return _form_opened(
+            http_request, "governance_app/_escalation_form.html#resolve-form",
+            {"r": request, "form": form, "next": reverse("governance:escalations")},
+            lambda: render(http_request, "governance_app/escalations.html",
+                           _escalations_context(http_request, bound=(request, form))))
     form = EscalationResolveForm(http_request.POST, key=request.pk)
     if form.is_valid():
         try:
@@ -252,30 +274,24 @@ def _canon_options(actor: Actor) -> list[tuple[str, str]]:
     return [(str(d.pk), f"{d.title} ({d.version})") for d in selectors.canon_documents_for(actor=actor)]
 
 
+def _classify_form(actor: Actor, request: BrainRequest, brains: list[tuple[str, str]]) -> ClassifyForm | None:
+    if not _move_open(request, actor, "classify"):
+        return None
+    return ClassifyForm(key=request.pk, brains=brains, initial={"lock_version": request.lock_version})
+
+
 def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr: Bound = None) -> dict:
     actor = actor_for_request(http_request)
-    # Options are read once, and only when a row has a form to fill.
-    brains = cache(lambda: _brains(actor))
     feedback_page = _page(http_request, selectors.feedback_to_classify(actor=actor))
     mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
-
-    def classify_form(r: BrainRequest) -> ClassifyForm | None:
-        if not _move_open(r, actor, "classify"):
-            return None
-        return ClassifyForm(key=r.pk, brains=brains(), initial={"lock_version": r.lock_version})
-
-    def mcr_form(r: BrainRequest) -> McrDecisionForm | None:
-        if not _move_open(r, actor, "mcr_decide"):
-            return None
-        return McrDecisionForm(key=r.pk, initial={"lock_version": r.lock_version})
-
-    mcr_rows = _rows_with_forms(mcr_page.object_list, mcr_form, mcr)
-    proposals = canon.proposals_of([row for row, _ in mcr_rows])
-    cited = evidence_of(actor=actor, requests=[row for row, _ in mcr_rows])
+    mcr_rows = _rows_with_forms(mcr_page.object_list, lambda r: _move_open(r, actor, "mcr_decide"), mcr)
+    proposals = canon.proposals_of([row for row, _form, _may in mcr_rows])
+    cited = evidence_of(actor=actor, requests=[row for row, _form, _may in mcr_rows])
     return {"feedback_page": feedback_page, "feedback_query": _query_without(http_request.GET, "page"),
-            "feedback_rows": _rows_with_forms(feedback_page.object_list, classify_form, classify),
+            "feedback_rows": _rows_with_forms(feedback_page.object_list, lambda r: _move_open(r, actor, "classify"),
+                                              classify),
             "mcr_page": mcr_page, "mcr_query": _query_without(http_request.GET, "mcr_page"),
-            "mcr_rows": [(row, form, proposals.get(row.pk), cited.get(row.pk, [])) for row, form in mcr_rows],
+            "mcr_rows": [(row, form, may, proposals.get(row.pk), cited.get(row.pk, [])) for row, form, may in mcr_rows],
             "next": _here(http_request, "governance:feedback")}
 
 
@@ -290,10 +306,20 @@ def feedback(http_request: HttpRequest) -> HttpResponse:
                                    fragment=fragment)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
+@vary_on_headers("HX-Request")
 def classify(http_request: HttpRequest, request_id) -> HttpResponse:
     actor, request = _decision_request_or_404(http_request, request_id, "classify")
+    if http_request.method == "GET":
+        form = _classify_form(actor, request, _brains(actor))
+        if form is None:
+            raise Http404("No feedback you can classify")
+        return _form_opened(
+            http_request, "governance_app/_classify_form.html#classify-form",
+            {"r": request, "form": form, "next": reverse("governance:feedback")},
+            lambda: render(http_request, "governance_app/feedback.html",
+                           _feedback_context(http_request, classify=(request, form))))
     form = ClassifyForm(http_request.POST, key=request.pk, brains=_brains(actor))
     if form.is_valid():
         try:

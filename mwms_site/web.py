@@ -33,6 +33,17 @@ def next_url(http_request: HttpRequest, default: str) -> str:
     return default
 
 
+def opened_from(http_request: HttpRequest, default: str) -> str:
+    """Where a form that htmx loaded into a page returns to: that page (htmx names it in
+    HX-Current-URL; only a path on this site is taken), else the default."""
+    htmx = getattr(http_request, "htmx", None)
+    path = htmx.current_url_abs_path if htmx else None
+    if path and url_has_allowed_host_and_scheme(path, allowed_hosts={http_request.get_host()},
+                                                require_https=http_request.is_secure()):
+        return path
+    return default
+
+
 def render_page_or_fragment(http_request: HttpRequest, template: str, context: dict, *,
                             fragment: str) -> HttpResponse:
     """The whole page, or for an htmx request the partial it replaces (`template#fragment`).

@@ -91,6 +91,13 @@ class RequestType(models.TextChoices):
 
 
 FEEDBACK_REQUEST_TYPES = frozenset({RequestType.HEAD_OFFICE_REVIEW_REQUEST, RequestType.MCR_UPDATE_SUGGESTION})
+# A Brain's inbox (requests_app.selectors.workspace_inbox): the statuses in which the next move is
+# the destination's (accept, respond) and the origin's (submit, close, resubmit, provide evidence).
+DESTINATION_MOVES = (RequestStatus.ROUTED, RequestStatus.IN_PROGRESS)
+ORIGIN_MOVES = (RequestStatus.NEW, RequestStatus.RESPONDED, RequestStatus.RETURNED_FOR_REVISION,
+                RequestStatus.AWAITING_EVIDENCE)
+# Feedback (protocol rule 13) waits for HeadOffice in the statuses the classify move starts from.
+FEEDBACK_WAITING = (RequestStatus.NEW, RequestStatus.UNDER_REVIEW, RequestStatus.AWAITING_HEAD_OFFICE_REVIEW)
 
 
 class Priority(models.TextChoices):
@@ -342,6 +349,29 @@ class BrainRequest(models.Model):
             models.Index(fields=["tenant", "sla_due_at", "updated_at"], name="mwms_req_sla_due"),
             models.Index(fields=["tenant", "sla_warn_at"], condition=models.Q(sla_warn_at__isnull=False),
                          name="mwms_req_sla_warn"),
+            # The escalation and MCR queues, longest in their status first (governance_app.selectors).
+            models.Index(fields=["tenant", "status", "status_entered_at", "id"], name="mwms_req_status_entered"),
+            # Feedback waiting for HeadOffice's classification (requests_app.queues.feedback_q and
+            # FEEDBACK_WAITING, protocol rule 13), oldest first: the feedback page's queue.
+            models.Index(fields=["tenant", "created_at", "id"], name="mwms_req_feedback_waiting",
+                         condition=(models.Q(request_type__in=sorted(FEEDBACK_REQUEST_TYPES))
+                                    | models.Q(feedback_required=True) | models.Q(mcr_update_suggested=True))
+                         & models.Q(status__in=sorted(FEEDBACK_WAITING))),
+            # A Brain's inbox, "to act on": its requests as destination and as origin in the
+            # statuses where the next move is its own, newest change first.
+            models.Index(fields=["tenant", "target_brain_id", "updated_at"], name="mwms_req_inbox_destination",
+                         condition=models.Q(status__in=sorted(DESTINATION_MOVES))),
+            models.Index(fields=["tenant", "requesting_brain_id", "updated_at"], name="mwms_req_inbox_origin",
+                         condition=models.Q(status__in=sorted(ORIGIN_MOVES))),
+            # ... and "waiting on others": the open requests a Brain takes part in (as origin,
+            # destination, primary or supporting Brain) whose next move is another's. Which Brain
+            # takes part is an OR with a JSON containment no index can serve under row-level
+            # security, so the index carries every column the condition reads and the inbox's
+            # rows and count are read from it alone (an index-only scan), not from the table.
+            models.Index(fields=["tenant", "updated_at"], name="mwms_req_open_roles",
+                         include=["id", "status", "requesting_brain_id", "target_brain_id", "primary_brain_id",
+                                  "review_owner_id", "escalation_owner_id", "supporting_brains"],
+                         condition=~models.Q(status__in=sorted(FINAL_STATUSES))),
         ]
 
     def __str__(self) -> str:

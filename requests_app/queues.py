@@ -8,13 +8,10 @@ from django.conf import settings
 from django.db.models import Q
 
 from governance_app.kernel import clock
-from requests_app.models import FEEDBACK_REQUEST_TYPES, FINAL_STATUSES, RequestStatus
+from requests_app.models import FEEDBACK_REQUEST_TYPES, FEEDBACK_WAITING, FINAL_STATUSES, RequestStatus
 from requests_app.sla import SlaState, sla_conditions
 
 S = RequestStatus
-
-# Feedback (protocol rule 13) waits for HeadOffice in the statuses the classify move starts from.
-FEEDBACK_WAITING = (S.NEW, S.UNDER_REVIEW, S.AWAITING_HEAD_OFFICE_REVIEW)
 
 
 def feedback_q() -> Q:

@@ -20,7 +20,9 @@ from governance_app.kernel.findings import Finding
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
+    DESTINATION_MOVES,
     FINAL_STATUSES,
+    ORIGIN_MOVES,
     BrainRequest,
     RequestEvent,
     RequestEventType,
@@ -96,11 +98,6 @@ class Inbox:
 # Where the next move is the Brain's own (requests_app.transitions): as destination it accepts a
 # routed request and responds to one in progress; as origin it submits a new one, closes a
 # response, resubmits a returned one and provides the evidence asked for; as review owner it closes.
-DESTINATION_MOVES = (RequestStatus.ROUTED, RequestStatus.IN_PROGRESS)
-ORIGIN_MOVES = (RequestStatus.NEW, RequestStatus.RESPONDED, RequestStatus.RETURNED_FOR_REVISION,
-                RequestStatus.AWAITING_EVIDENCE)
-
-
 def _next_move_q(slug: str) -> Q:
     return (Q(target_brain_id=slug, status__in=DESTINATION_MOVES)
             | Q(requesting_brain_id=slug, status__in=ORIGIN_MOVES)
@@ -109,13 +106,26 @@ def _next_move_q(slug: str) -> Q:
 
 def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
     """A Brain's workspace: what to act on, what it waits for, and its tasks, each a query the
-    page reads a page of (25 rows, the page's views paginate each list on its own)."""
-    visible = requests_visible_to(actor).exclude(status__in=FINAL_STATUSES).select_related(
-        "requesting_brain", "target_brain").order_by("-updated_at")
-    involved = visible.filter(Q(target_brain_id=brain.slug) | Q(primary_brain_id=brain.slug)
-                              | _supporting_q(brain.slug) | Q(requesting_brain_id=brain.slug))
-    to_act = involved.filter(_next_move_q(brain.slug))
-    waiting = involved.exclude(_next_move_q(brain.slug))
+    page reads a page of (25 rows, the page's views paginate each list on its own).
+
+    For a member of the Brain or HeadOffice only (anyone else gets empty lists). Every request a
+    Brain takes part in is one its members may see (requests_visible_to), so the lists filter on
+    taking part alone: the inbox's indexes serve that, and PostgreSQL can estimate it (the view's
+    OR, with its JSON branch, made it expect a dozen rows where there are a thousand, and sort
+    them all instead of reading the page in order)."""
+    if not (actor.is_head_office or actor.belongs_to(brain.slug)):
+        return Inbox(to_act=BrainRequest.objects.none(), waiting=BrainRequest.objects.none(),
+                     tasks=brain.tasks.none())
+    slug = brain.slug
+    open_requests = (BrainRequest.objects.filter(tenant_id=actor.tenant_id).exclude(status__in=FINAL_STATUSES)
+                     .select_related("requesting_brain", "target_brain").order_by("-updated_at"))
+    involved = (Q(target_brain_id=slug) | Q(primary_brain_id=slug) | _supporting_q(slug)
+                | Q(requesting_brain_id=slug))
+    # _next_move_q's first two branches name the Brain as destination or origin, so take part.
+    to_act = open_requests.filter(Q(target_brain_id=slug, status__in=DESTINATION_MOVES)
+                                  | Q(requesting_brain_id=slug, status__in=ORIGIN_MOVES)
+                                  | (Q(review_owner_id=slug, status=RequestStatus.RESPONDED) & involved))
+    waiting = open_requests.filter(involved).exclude(_next_move_q(slug))
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
         "request").order_by("created_at")
     return Inbox(to_act=to_act, waiting=waiting, tasks=tasks)

@@ -156,6 +156,9 @@ class Task(models.Model):
             models.Index(models.F("assigned_brain_id"), models.F("status"), PriorityRank("priority"),
                          models.F("created_at"), name="mwms_tasks_queue"),
             models.Index(fields=["tenant", "status", "updated_at"], name="mwms_tasks_status"),
+            # A Brain's open tasks, oldest first: its workspace inbox (requests_app.selectors).
+            models.Index(fields=["tenant", "assigned_brain_id", "created_at"], name="mwms_tasks_brain_open",
+                         condition=models.Q(status__in=sorted(OPEN_TASK_STATUSES))),
         ]
 
     def __str__(self) -> str:

@@ -42,7 +42,7 @@ def request_row(request: BrainRequest) -> dict:
 
 def bound_form(page, request: BrainRequest):
     """The refused resolution form, shown again on its request's row."""
-    forms = [form for row, form in page.context["rows"] if row.pk == request.pk]
+    forms = [form for row, form, _may in page.context["rows"] if row.pk == request.pk]
     assert len(forms) == 1 and forms[0] is not None and forms[0].is_bound
     return forms[0]
 
@@ -58,12 +58,45 @@ def resolution(request: BrainRequest, **fields) -> dict:
 
 # --- the queue ---------------------------------------------------------------------------------------
 
-def test_it_lists_escalations_with_reason_owner_age_and_the_resolve_form(client, reviewer, escalated):
+def test_it_lists_escalations_with_reason_owner_age_and_the_resolve_action(client, reviewer, escalated):
     page = signed_in(client, reviewer).get(URL)
     assert page.status_code == 200
     for text in ("Test budget above the cap", "above the Brain&#x27;s approved cap", "HeadOffice",
-                 f'id="resolve-{escalated.pk}"', f'action="{resolve_url(escalated)}"'):
+                 f'id="resolve-{escalated.pk}"', f'hx-get="{resolve_url(escalated)}"',
+                 f'<a href="{resolve_url(escalated)}">Open the form</a>'):
         assert text in page.text
+    # The page renders no form (issue 16): each is loaded when its row's action is opened.
+    assert "<form" not in page.text.split('id="escalation-list"')[1].split("</main>")[0]
+
+
+def test_opening_the_action_loads_the_form_returning_to_the_page_it_was_opened_on(client, reviewer, escalated):
+    page = signed_in(client, reviewer).get(resolve_url(escalated), HTTP_HX_CURRENT_URL=f"http://testserver{URL}?page=2",
+                                            **HTMX)
+    assert page.status_code == 200 and "HX-Request" in page["Vary"]
+    assert page.text.lstrip().startswith(f'<form method="post" action="{resolve_url(escalated)}"')
+    assert f'name="next" value="{URL}?page=2"' in page.text and 'name="decision_summary"' in page.text
+    assert f'name="lock_version" value="{escalated.lock_version}"' in page.text
+
+
+def test_a_form_loaded_from_another_site_returns_to_the_queue(client, reviewer, escalated):
+    page = signed_in(client, reviewer).get(resolve_url(escalated), HTTP_HX_CURRENT_URL="https://evil.example/x",
+                                            **HTMX)
+    assert f'name="next" value="{URL}"' in page.text
+
+
+def test_without_javascript_the_form_opens_on_the_queue(client, reviewer, escalated):
+    page = signed_in(client, reviewer).get(resolve_url(escalated))
+    assert page.status_code == 200 and "<html" in page.text
+    assert f'<details class="action" id="resolve-{escalated.pk}" open>' in page.text
+    assert f'action="{resolve_url(escalated)}"' in page.text and f'name="next" value="{URL}"' in page.text
+
+
+def test_the_form_is_404_for_a_brain_that_may_not_resolve(client, other_owner, escalated):
+    assert signed_in(client, other_owner).get(resolve_url(escalated), **HTMX).status_code == 404
+
+
+def test_the_form_is_404_for_the_outsider(client, outsider, escalated):
+    assert signed_in(client, outsider).get(resolve_url(escalated), **HTMX).status_code == 404
 
 
 def test_a_brain_that_is_not_the_escalation_owner_sees_it_without_the_form(client, other_owner, escalated):
@@ -156,8 +189,8 @@ def test_resolving_is_404_for_the_outsider(client, outsider, escalated):
     assert request_row(escalated) == before
 
 
-def test_resolving_rejects_get(client, reviewer, escalated):
-    assert signed_in(client, reviewer).get(resolve_url(escalated)).status_code == 405
+def test_resolving_rejects_put(client, reviewer, escalated):
+    assert signed_in(client, reviewer).put(resolve_url(escalated)).status_code == 405
 
 
 def test_resolving_sends_anonymous_visitors_to_sign_in(client, escalated):

@@ -54,7 +54,7 @@ def request_row(request: BrainRequest) -> dict:
 
 def bound_form(page, rows: str, request: BrainRequest):
     """The refused form, shown again on its request's row of `rows` (feedback_rows or mcr_rows)."""
-    forms = [form for row, form in page.context[rows] if row.pk == request.pk]
+    forms = [form for row, form, *_ in page.context[rows] if row.pk == request.pk]
     assert len(forms) == 1 and forms[0] is not None and forms[0].is_bound
     return forms[0]
 
@@ -70,7 +70,19 @@ def test_headoffice_sees_the_feedback_with_the_ten_classifications(client, revie
     page = signed_in(client, reviewer).get(URL)
     assert page.status_code == 200
     assert "Add awaiting_data to the status model" in page.text and f'id="classify-{suggestion.pk}"' in page.text
-    assert page.text.count('name="classification"') == 10
+    # The form is loaded when the row's Classify is opened (issue 16: the page renders no form).
+    assert f'hx-get="{classify_url(suggestion)}"' in page.text and 'name="classification"' not in page.text
+    form = client.get(classify_url(suggestion), HTTP_HX_CURRENT_URL=f"http://testserver{URL}?page=2", **HTMX)
+    assert form.status_code == 200 and "HX-Request" in form["Vary"]
+    assert form.text.lstrip().startswith(f'<form method="post" action="{classify_url(suggestion)}"')
+    assert form.text.count('name="classification"') == 10 and f'name="next" value="{URL}?page=2"' in form.text
+
+
+def test_without_javascript_the_classify_form_opens_on_the_feedback_page(client, reviewer, suggestion):
+    page = signed_in(client, reviewer).get(classify_url(suggestion))
+    assert page.status_code == 200 and "<html" in page.text
+    assert f'<details class="action" id="classify-{suggestion.pk}" open>' in page.text
+    assert page.text.count('name="classification"') == 10 and f'name="next" value="{URL}"' in page.text
 
 
 def test_the_mcr_queue_shows_the_proposal_and_the_decision_form(client, reviewer, suggestion):
@@ -216,14 +228,15 @@ def test_classify_and_mcr_decision_are_404_for_anyone_but_headoffice(client, rev
     before = DecisionRecord.objects.count()
     signed_in(client, request.getfixturevalue(who))
     assert classify(client, suggestion, classification="approve").status_code == 404
+    assert client.get(classify_url(proposed), **HTMX).status_code == 404   # nor is the form shown
     assert client.post(mcr_url(proposed), {"decision": "approved", "reasoning": WHY}).status_code == 404
     assert status_of(proposed) == (RequestStatus.AWAITING_MCR_DECISION, McrUpdateStatus.PROPOSED)
     assert DecisionRecord.objects.count() == before
 
 
-def test_the_posts_reject_get(client, reviewer, suggestion):
+def test_the_posts_reject_other_methods(client, reviewer, suggestion):
     signed_in(client, reviewer)
-    assert client.get(classify_url(suggestion)).status_code == 405
+    assert client.put(classify_url(suggestion)).status_code == 405   # GET opens the form (above)
     assert client.get(mcr_url(suggestion)).status_code == 405
 
 

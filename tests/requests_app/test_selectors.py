@@ -12,6 +12,7 @@ from requests_app.selectors import (
 from tasks_app.models import Task, TaskArtifact, TaskEvent
 from tests.db_roles import AppQueries
 from tests.engine import actor, new_request, token_actor
+from tests.factories import request_fields_for
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +136,25 @@ def test_the_timeline_merges_request_and_task_events_in_time_order(owner, review
     timeline = request_lineage(actor=actor(reviewer), request=request).timeline
     assert [item["kind"] for item in timeline] == ["request", "task"]
     assert [item["at"] for item in timeline] == sorted(item["at"] for item in timeline)
+
+
+def test_the_inbox_lists_what_the_brain_takes_part_in_and_is_empty_for_a_brain_not_ones_own(owner, other_owner):
+    from governance_app.models import Brain
+    from requests_app.selectors import workspace_inbox
+
+    research = Brain.objects.get(slug="research")
+    sent = new_request(actor(owner), request_title="Sent by research")                      # to act on: submit
+    supported = BrainRequest.objects.create(                                                # waiting: supporting
+        requesting_authority="ads", requesting_brain_id="ads", target_brain_id="finance", status="routed",
+        request_type="finance_review_request", request_title="Supported", request_summary="Budget review please.",
+        required_output="", primary_brain_id="finance", supporting_brains=["research"],
+        **request_fields_for("routed"))
+    reviewed = BrainRequest.objects.create(                                                 # neither: only reviews
+        requesting_authority="ads", requesting_brain_id="ads", target_brain_id="finance", status="responded",
+        request_type="finance_review_request", request_title="Reviewed", request_summary="Budget review please.",
+        required_output="", **{**request_fields_for("responded"), "review_owner_id": "research"})
+    inbox = workspace_inbox(actor=actor(owner), brain=research)
+    assert list(inbox.to_act) == [sent] and list(inbox.waiting) == [supported]
+    assert reviewed not in list(inbox.to_act) + list(inbox.waiting)   # a review owner that takes no part
+    elsewhere = workspace_inbox(actor=actor(other_owner), brain=research)
+    assert not elsewhere.to_act.exists() and not elsewhere.waiting.exists() and not elsewhere.tasks.exists()

@@ -266,8 +266,49 @@ def test_moves_are_post_only_and_need_sign_in(client, reviewer, owner):
     url = reverse("requests:move", args=[request.pk, "route"])
     anonymous = client.post(url, {"route-review_owner": "headoffice", "route-lock_version": request.lock_version})
     assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("login"))
-    assert signed_in(client, reviewer).get(url).status_code == 405
+    assert signed_in(client, reviewer).put(url).status_code == 405   # GET opens the form (below)
     assert request_row(request) == before
+
+
+def test_the_inbox_loads_a_rows_move_form_when_it_is_opened(client, owner, other_owner, reviewer):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    inbox = reverse("requests:workspace", args=["affiliate"])
+    url = reverse("requests:move", args=[request.pk, "respond"])
+    page = signed_in(client, other_owner).get(inbox)
+    assert f'id="move-respond-{request.pk}" hx-get="{url}"' in page.text
+    assert 'name="respond-response_summary"' not in page.text      # issue 16: no form until opened
+    form = client.get(url, HTTP_HX_CURRENT_URL=f"http://testserver{inbox}?to_act_page=2", **HTMX)
+    assert form.status_code == 200 and "HX-Request" in form["Vary"]
+    assert form.text.lstrip().startswith(f'<form method="post" action="{url}"')
+    assert 'name="respond-response_summary"' in form.text and f'name="next" value="{inbox}?to_act_page=2"' in form.text
+    assert f'name="respond-lock_version" value="{request.lock_version}"' in form.text
+
+
+def test_the_inbox_loads_its_new_request_form_when_it_comes_into_view(client, owner):
+    inbox = reverse("requests:workspace", args=["research"])
+    create = reverse("requests:create")
+    page = signed_in(client, owner).get(inbox)
+    assert f'hx-get="{create}?origin_brain=research" hx-trigger="revealed"' in page.text
+    assert f'href="{create}?origin_brain=research"' in page.text and 'name="request_title"' not in page.text
+    form = client.get(f"{create}?origin_brain=research", HTTP_HX_CURRENT_URL=f"http://testserver{inbox}", **HTMX)
+    assert form.status_code == 200 and "<html" not in form.text and "HX-Request" in form["Vary"]
+    assert form.text.lstrip().startswith(f'<form method="post" action="{create}"')
+    assert f'name="next" value="{inbox}"' in form.text and 'name="request_title"' in form.text
+    assert '<option value="research" selected>' in form.text
+
+
+def test_a_move_form_opened_without_javascript_is_the_drill_downs(client, owner, other_owner, reviewer):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    page = signed_in(client, other_owner).get(reverse("requests:move", args=[request.pk, "respond"]))
+    assert page.status_code == 302
+    assert page["Location"] == reverse("requests:detail", args=[request.pk]) + f"#move-respond-{request.pk}"
+
+
+def test_a_move_form_not_open_to_the_actor_is_404(client, owner, other_owner, reviewer, outsider):
+    request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
+    url = reverse("requests:move", args=[request.pk, "respond"])
+    assert signed_in(client, owner).get(url, **HTMX).status_code == 404      # the origin does not respond
+    assert signed_in(client, outsider).get(url, **HTMX).status_code == 404   # nor sees it
 
 
 def test_an_outsider_cannot_move_a_request_they_cannot_see(client, owner, outsider):
@@ -314,13 +355,14 @@ def test_the_inbox_lists_incoming_outgoing_and_tasks(client, owner, other_owner,
 def test_the_inbox_shows_a_page_of_each_list_and_pages_on(client, other_owner):
     bulk_requests(30)  # research → affiliate, all new: the next move is research's, affiliate waits
     inbox = reverse("requests:workspace", args=["affiliate"])
+    # "Waiting on others" pages by 10 (issue 16: the inbox's job is its first list, which pages by 25).
     first = signed_in(client, other_owner).get(inbox)
-    assert first.text.count('<tr id="wait-') == 25 and "30 requests · page 1 of 2" in first.text
+    assert first.text.count('<tr id="wait-') == 10 and "30 requests · page 1 of 3" in first.text
     assert "waiting_page=2" in first.text
-    second = client.get(inbox, {"waiting_page": 2})
-    assert second.text.count('<tr id="wait-') == 5 and "page 2 of 2" in second.text
-    shown = set(re.findall(r'<tr id="wait-([^"]+)"', first.text)) | set(re.findall(r'<tr id="wait-([^"]+)"', second.text))
-    assert len(shown) == 30  # every request once, none twice
+    pages = [first] + [client.get(inbox, {"waiting_page": n}) for n in (2, 3)]
+    assert pages[2].text.count('<tr id="wait-') == 10 and "page 3 of 3" in pages[2].text
+    shown = [row for page in pages for row in re.findall(r'<tr id="wait-([^"]+)"', page.text)]
+    assert len(shown) == len(set(shown)) == 30  # every request once, none twice
 
 
 def test_accepting_from_the_inbox_returns_to_the_inbox(client, owner, other_owner, reviewer):
