@@ -175,9 +175,10 @@ def _one_action(entry: dict[str, Any], item: dict[str, Any]) -> bool:
             and {last.event_type, event.event_type} == COMPANIONS)
 
 
-def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
+def timeline_entries(lineage: Lineage, people: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The timeline's rows: a task's created event is told once (by the request's task_created
-    event), and the events of one action (a decision and the move it makes) are one row."""
+    event), and the events of one action (a decision and the move it makes) are one row. `people`:
+    each username's person_label (selectors.people_by_username), so a person shows by name."""
     announced = {str(item["event"].event_payload.get("task_id")) for item in lineage.timeline
                  if item["task"] is None and item["event"].event_type == RequestEventType.TASK_CREATED}
     tasks = {str(t.pk): t for t in lineage.tasks}
@@ -196,7 +197,8 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
             entries.append({"at": item["at"], "task": task, "events": [event]})
     for entry in entries:
         entry["event"] = entry["events"][0]
-        entry["by"] = actor_words(entry["event"].actor)
+        entry["by"] = actor_words(entry["event"].actor, people)
+        entry["by_username"] = entry["event"].actor if entry["by"] != entry["event"].actor else ""
         moved = next((e for e in entry["events"] if (e.from_status or e.to_status) and e.from_status != e.to_status),
                      None)
         summaries = list(dict.fromkeys(e.event_summary for e in entry["events"] if e.event_summary))
@@ -213,13 +215,14 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
     return entries
 
 
-def actor_words(label: str | None) -> str:
-    """Who wrote an event, as a reader says it: an API token by its label, a person by name."""
+def actor_words(label: str | None, people: dict[str, str] | None = None) -> str:
+    """Who wrote an event, as a reader says it: an API token by its label, a person by name (their
+    full name, else their username: selectors.person_label)."""
     if not label:
         return "—"
     if label.startswith("token:"):
         return f"{label.removeprefix('token:')} (API token)"
-    return label
+    return (people or {}).get(label, label)
 
 
 # --- a move's success, in a sentence ---------------------------------------------------------------

@@ -77,6 +77,17 @@ def person_label(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
 
 
+def people_by_username(*, tenant_id: Any, usernames: Any) -> dict[str, str]:
+    """How each of these usernames is named (person_label), for this tenant's people; a username
+    that names nobody of it is left out (one query, none when there is no username)."""
+    names = {name for name in usernames if name and not name.startswith("token:")}
+    if not names:
+        return {}
+    users = get_user_model().objects.filter(username__in=names, tenant_link__tenant_id=tenant_id).only(
+        "username", "first_name", "last_name")
+    return {user.get_username(): person_label(user) for user in users}
+
+
 def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
     """(user id, name) of the tenant's HeadOffice members, the people a request can be assigned to,
     by name (one query)."""

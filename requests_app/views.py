@@ -151,7 +151,8 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
     decision_moves = [m.name for m in moves_open(request, actor) if m.decision]
     return {
         "evidence_items": drilldown.evidence_items(request, records),
-        "timeline": drilldown.timeline_entries(lineage),
+        "timeline": drilldown.timeline_entries(lineage, selectors.people_by_username(
+            tenant_id=request.tenant_id, usernames={item["event"].actor for item in lineage.timeline})),
         "primary_move": _primary_move([m.name for m in open_moves] + decision_moves),
         "next_step_owner_name": dict(brains).get(request.next_step_owner or "", request.next_step_owner),
         "requesting_authority_name": dict(brains).get(request.requesting_authority, request.requesting_authority),
