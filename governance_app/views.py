@@ -38,7 +38,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, render_page_or_fragment
-from requests_app import canon
+from requests_app import canon, drilldown
 from requests_app.models import BrainRequest
 from requests_app.selectors import integrity_queue, ping_pong_queue, request_get, request_get_or_404
 from requests_app.transitions import move_roles_held, moves_open
@@ -192,8 +192,13 @@ def _resolve_form(request: BrainRequest, actor: Actor) -> EscalationResolveForm 
 def _escalations_context(http_request: HttpRequest, *, bound: Bound = None) -> dict:
     actor = actor_for_request(http_request)
     page = _page(http_request, selectors.escalations_for(actor=actor))
-    return {"page": page, "query": _query_without(http_request.GET, "page"),
-            "rows": _rows_with_forms(page.object_list, lambda r: _resolve_form(r, actor), bound),
+    rows = _rows_with_forms(page.object_list, lambda r: _resolve_form(r, actor), bound)
+    # Each form's evidence picker: its request's own records, for every row with a form at once.
+    evidence = drilldown.evidence_groups_for(requests=[r for r, form in rows if form is not None])
+    for r, form in rows:
+        if form is not None:
+            form.offer_evidence(evidence.get(r.pk, []))
+    return {"page": page, "query": _query_without(http_request.GET, "page"), "rows": rows,
             "next": _here(http_request, "governance:escalations")}
 
 

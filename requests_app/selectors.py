@@ -302,6 +302,40 @@ def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> d
     return kinds
 
 
+@dataclass
+class EvidenceRows:
+    """One request's own records a final move may name as evidence, as the drill-down's Close form
+    offers them (requests_app.drilldown.evidence_groups_for)."""
+
+    artifacts: list[Any] = field(default_factory=list)       # each with its task
+    decisions: list[Any] = field(default_factory=list)
+    events: list[tuple[Any, Any]] = field(default_factory=list)   # (event, its task or None), oldest first
+
+
+def evidence_rows_for(*, requests: list[BrainRequest]) -> dict[uuid.UUID, EvidenceRows]:
+    """The artifacts, decisions and request and task events of each of these requests (which the
+    caller already scoped to the actor), for a page of them: four queries at any number of rows,
+    none when there is no request."""
+    if not requests:
+        return {}
+    ids, tenant = [r.pk for r in requests], {"tenant_id": requests[0].tenant_id}
+    found = {pk: EvidenceRows() for pk in ids}
+    task_model = BrainRequest.tasks.rel.related_model  # the tasks app, reached through the relation
+    artifact_model, task_event_model = task_model.artifacts.rel.related_model, task_model.events.rel.related_model
+    for artifact in (artifact_model.objects.filter(task__request__in=ids, **tenant).select_related("task")
+                     .order_by("created_at", "pk")):
+        found[artifact.task.request_id].artifacts.append(artifact)
+    for decision in (DecisionRecord.objects.filter(related_request__in=ids, **tenant).select_related("related_task")
+                     .order_by("created_at", "pk")):
+        found[decision.related_request_id].decisions.append(decision)
+    events = [(e, None) for e in RequestEvent.objects.filter(request__in=ids, **tenant)]
+    events += [(e, e.task) for e in task_event_model.objects.filter(task__request__in=ids, **tenant)
+               .select_related("task")]
+    for event, task in sorted(events, key=lambda pair: pair[0].created_at):
+        found[task.request_id if task is not None else event.request_id].events.append((event, task))
+    return found
+
+
 # --- the dashboard's integrity and ping-pong queues (issue 13) ---------------------------------------
 
 @dataclass
