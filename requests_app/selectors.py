@@ -302,6 +302,12 @@ def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> d
     return kinds
 
 
+def request_latest_event_id(*, request: BrainRequest) -> uuid.UUID | None:
+    """The id of the request's latest event: the state it was in when someone acted on it (one query)."""
+    return (RequestEvent.objects.filter(request=request, tenant_id=request.tenant_id)
+            .order_by("-chain_seq").values_list("pk", flat=True).first())
+
+
 @dataclass
 class EvidenceRows:
     """One request's own records a final move may name as evidence, as the drill-down's Close form
