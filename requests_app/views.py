@@ -65,7 +65,10 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     query.pop("export", None)
     columns = saved_views.list_columns_for(actor=actor)  # the person's choice (issue 14)
-    context = {"filter": filterset, "filter_problems": problems, "page": page, "query": query.urlencode(),
+    current_view, view_changed = saved_views.saved_view_current(actor=actor, data=cleaned)
+    context = {"current_view": current_view, "view_changed": view_changed,
+               "view_query": saved_views.view_query_normalize(query=cleaned),
+               "filter": filterset, "filter_problems": problems, "page": page, "query": query.urlencode(),
                "sort": cleaned.get("sort", ""),
                "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people),
                "columns": columns}
