@@ -126,7 +126,8 @@ def test_the_owner_changes_an_opened_views_filter_and_updates_the_view(page: Pag
     expect(current).to_contain_text("the filter was changed since it was saved")
     screenshot(f"saved-view-changed-{width}")
     current.get_by_role("button", name="Update").click()
-    expect(page.locator("#messages")).to_contain_text("Updated the view “Late high-priority” with this filter and sort.")
+    expect(page.locator("#messages")).to_contain_text(
+        "Updated the view “Late high-priority” with this filter and sort.")
     expect(page.locator("#current-view")).not_to_contain_text("changed since")
     assert list(SavedView.objects.values_list("pk", "query")) == [(view.pk, "status=routed")]
 
