@@ -12,7 +12,7 @@ from django import forms
 from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, DocumentTextField, FormRefusalMixin
 from governance_app.models import AmendmentType, Classification, McrDecision, WebhookEvent
-from requests_app.forms import move_field, move_input
+from requests_app.forms import EvidenceRecordsField, move_field, move_input
 from requests_app.transitions import CLOSING_FIELDS
 
 SHORT = forms.Textarea(attrs={"rows": 2})
@@ -56,13 +56,34 @@ class EscalationResolveForm(GovernanceForm):
         # fields, built the same way, as the close move's form.
         for name in CLOSING_FIELDS:
             self.fields[name] = move_field(name, [], required=False)
+        # The request's own records to tick as evidence, as on its drill-down (offer_evidence).
+        self.fields["evidence_records"] = EvidenceRecordsField(required=False, label="Evidence from this lineage")
+        self.evidence_groups: list = []
+
+    def offer_evidence(self, groups: list) -> None:
+        """List the request's records as evidence to tick (requests_app.drilldown.evidence_groups_for);
+        what is typed is then external evidence."""
+        self.evidence_groups = groups
+        self.fields["evidence_records"].choices = [(r.id, r.title) for _title, records in groups for r in records]
+        if groups:
+            typed = self.fields["outcome_evidence"]
+            typed.label = "External evidence"
+            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
+                               "(DOC-123 in Confluence).")
+            typed.widget.attrs["rows"] = 2
+
+    @property
+    def evidence_checked(self) -> set[str]:
+        return {str(v) for v in (self["evidence_records"].value() or [])}
 
     def outcome_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in CLOSING_FIELDS]
+        """The outcome's fields but its evidence, which the evidence picker shows."""
+        return [self[name] for name in CLOSING_FIELDS if name != "outcome_evidence"]
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
-        outcome = move_input({name: data[name] for name in CLOSING_FIELDS})
+        outcome = move_input({"evidence_records": data.get("evidence_records"),
+                              **{name: data[name] for name in CLOSING_FIELDS}})
         return {"resolution": data["resolution"], "decision_summary": data["decision_summary"],
                 "reasoning": data["reasoning"], "note": data["note"], "outcome": outcome,
                 "expected_version": data["lock_version"]}

@@ -37,7 +37,7 @@ from governance_app.kernel.errors import DomainError, Refusal
 from governance_app.kernel.pages import RowPaginator
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, opened_from, render_page_or_fragment
-from requests_app import canon
+from requests_app import canon, drilldown
 from requests_app.evidence import evidence_of
 from requests_app.models import BrainRequest
 from requests_app.selectors import integrity_queue, ping_pong_queue, request_get, request_get_or_404
@@ -212,9 +212,17 @@ def _resolve_form(request: BrainRequest, actor: Actor) -> EscalationResolveForm 
                                                           "next_step_owner": request.requesting_brain_id})
 
 
+def _offer_evidence(form: forms.Form, request: BrainRequest) -> None:
+    """A resolution form's evidence picker: its request's own records, as its drill-down's Close
+    form offers them (the form is loaded for one row when opened, so one row's records)."""
+    form.offer_evidence(drilldown.evidence_groups_for(requests=[request]).get(request.pk, []))
+
+
 def _escalations_context(http_request: HttpRequest, *, bound: Bound = None) -> dict:
     actor = actor_for_request(http_request)
     page = _page(http_request, selectors.escalations_for(actor=actor))
+    if bound is not None:  # a refused resolution comes back open, with its evidence picker
+        _offer_evidence(bound[1], bound[0])
     return {"page": page, "query": _query_without(http_request.GET, "page"),
             "rows": _rows_with_forms(page.object_list, lambda r: _move_open(r, actor, "resolve_escalation"), bound),
             "next": _here(http_request, "governance:escalations")}
@@ -238,6 +246,7 @@ def escalation_resolve(http_request: HttpRequest, request_id) -> HttpResponse:
         form = _resolve_form(request, actor)
         if form is None:
             raise Http404("No escalation you can resolve")
+        _offer_evidence(form, request)
         return _form_opened(
             http_request, "governance_app/_escalation_form.html#resolve-form",
             {"r": request, "form": form, "next": reverse("governance:escalations")},

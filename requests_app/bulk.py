@@ -23,7 +23,7 @@ from governance_app.kernel.actors import Actor
 from governance_app.kernel.errors import DomainError, Refusal
 from requests_app import services
 from requests_app.models import BrainRequest
-from requests_app.selectors import person_label, requests_visible_to
+from requests_app.selectors import person_label, request_latest_event_id, requests_visible_to
 
 
 class BulkAction(StrEnum):
@@ -83,11 +83,27 @@ def _service(action: BulkAction, fields: Mapping[str, Any], note: str) -> Callab
     if action == BulkAction.PARK:
         return lambda r, actor: services.request_move(request=r, actor=actor, move="park", note=note)
     if action == BulkAction.REJECT:
-        return lambda r, actor: services.request_reject(request=r, actor=actor, note=note, **fields)
+        return _reject(fields, note)
     if action == BulkAction.ASSIGN:
         return lambda r, actor: services.request_assign(request=r, actor=actor, assignee=fields.get("assignee"),
                                                         note=note)
     return lambda r, actor: services.request_note_add(request=r, actor=actor, note=note)
+
+
+def _reject(fields: Mapping[str, Any], note: str) -> Callable[[BrainRequest, Actor], Any]:
+    """Reject with one outcome. The rows span lineages, and evidence must be of each request's own
+    lineage or external (services.evidence_normalise), so with `cite_latest_event` each request
+    names its own latest event, the state it was rejected in, before the external evidence typed."""
+    fields = dict(fields)
+    cite = bool(fields.pop("cite_latest_event", False))
+    typed = list(fields.pop("outcome_evidence", None) or [])
+
+    def run(request: BrainRequest, actor: Actor) -> BrainRequest:
+        latest = request_latest_event_id(request=request) if cite else None
+        evidence = [str(latest), *typed] if latest else typed
+        return services.request_reject(request=request, actor=actor, note=note, outcome_evidence=evidence, **fields)
+
+    return run
 
 
 def _done_message(action: BulkAction, outcome: Any) -> str:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from governance_app.models import DecisionRecord
 from requests_app.models import BrainRequest, RequestEvent, RequestEventType, RequestStatus
-from requests_app.selectors import Lineage
+from requests_app.selectors import Lineage, evidence_rows_for
 
 KIND_LABELS = {"artifact": "Artifact", "task_event": "Task event", "request_event": "Event",
                "decision": "Decision", "external": "External reference"}
@@ -75,6 +75,24 @@ def lineage_records(lineage: Lineage) -> dict[str, EvidenceRecord]:
         event = item["event"]
         records[str(event.pk)] = _event(event, here.pk, here, task=item["task"])
     return records
+
+
+def evidence_groups_for(*, requests: list[BrainRequest]) -> dict[Any, list[tuple[str, list[EvidenceRecord]]]]:
+    """Each request's evidence choices, as its drill-down's Close form offers them, for a page of
+    requests (the escalations page's "close" resolutions): four queries at any number of rows."""
+    by_pk = {r.pk: r for r in requests}
+    groups = {}
+    for pk, rows in evidence_rows_for(requests=requests).items():
+        here = by_pk[pk]
+        records: dict[str, EvidenceRecord] = {}
+        for artifact in rows.artifacts:
+            records[str(artifact.pk)] = _artifact(artifact, artifact.task, here)
+        for decision in rows.decisions:
+            records[str(decision.pk)] = _decision(decision, here)
+        for event, task in rows.events:
+            records[str(event.pk)] = _event(event, here.pk, here, task=task)
+        groups[pk] = evidence_groups(records)
+    return groups
 
 
 def evidence_groups(records: dict[str, EvidenceRecord]) -> list[tuple[str, list[EvidenceRecord]]]:
@@ -175,9 +193,10 @@ def _one_action(entry: dict[str, Any], item: dict[str, Any]) -> bool:
             and {last.event_type, event.event_type} == COMPANIONS)
 
 
-def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
+def timeline_entries(lineage: Lineage, people: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The timeline's rows: a task's created event is told once (by the request's task_created
-    event), and the events of one action (a decision and the move it makes) are one row."""
+    event), and the events of one action (a decision and the move it makes) are one row. `people`:
+    each username's person_label (selectors.people_by_username), so a person shows by name."""
     announced = {str(item["event"].event_payload.get("task_id")) for item in lineage.timeline
                  if item["task"] is None and item["event"].event_type == RequestEventType.TASK_CREATED}
     tasks = {str(t.pk): t for t in lineage.tasks}
@@ -196,7 +215,8 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
             entries.append({"at": item["at"], "task": task, "events": [event]})
     for entry in entries:
         entry["event"] = entry["events"][0]
-        entry["by"] = actor_words(entry["event"].actor)
+        entry["by"] = actor_words(entry["event"].actor, people)
+        entry["by_username"] = entry["event"].actor if entry["by"] != entry["event"].actor else ""
         moved = next((e for e in entry["events"] if (e.from_status or e.to_status) and e.from_status != e.to_status),
                      None)
         summaries = list(dict.fromkeys(e.event_summary for e in entry["events"] if e.event_summary))
@@ -213,13 +233,14 @@ def timeline_entries(lineage: Lineage) -> list[dict[str, Any]]:
     return entries
 
 
-def actor_words(label: str | None) -> str:
-    """Who wrote an event, as a reader says it: an API token by its label, a person by name."""
+def actor_words(label: str | None, people: dict[str, str] | None = None) -> str:
+    """Who wrote an event, as a reader says it: an API token by its label, a person by name (their
+    full name, else their username: selectors.person_label)."""
     if not label:
         return "—"
     if label.startswith("token:"):
         return f"{label.removeprefix('token:')} (API token)"
-    return label
+    return (people or {}).get(label, label)
 
 
 # --- a move's success, in a sentence ---------------------------------------------------------------

@@ -258,6 +258,10 @@ class BulkForm(FormRefusalMixin, forms.Form):
                            help_text="Written on each request's history; parking and adding a note need one.",
                            widget=forms.Textarea(attrs={"rows": 2}))
     assignee = forms.ChoiceField(required=False, label="Assign to")
+    cite_latest_event = forms.BooleanField(
+        required=False, initial=True, label="Each request cites its own latest event as evidence",
+        help_text="The state it is in as you reject it; the requests come from different lineages, so no "
+                  "other record is evidence for all of them.")
 
     def __init__(self, *args, brains: list[tuple[str, str]], people: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -267,14 +271,20 @@ class BulkForm(FormRefusalMixin, forms.Form):
         self.fields["destination_brain"].choices = [("", "— keep each request's"), *brains]
         for name in REJECT_FIELDS:
             self.fields[name] = move_field(name, brains, required=False)
-            self.fields[name].required_hint = name != "closure_reason"
+            self.fields[name].required_hint = name not in ("closure_reason", "outcome_evidence")
+        evidence = self.fields["outcome_evidence"]
+        evidence.label = "External evidence every request can cite"
+        evidence.help_text = ("One per line: a link (https://…) or a document id with its system "
+                              "(DOC-123 in Confluence). Needed when the box above is not ticked.")
+        evidence.widget.attrs["rows"] = 2
         self.fields["assignee"].choices = [("", "Nobody (unassign)"), *people]
 
     def route_fields(self) -> dict:
         return {name: self.cleaned_data.get(name) or "" for name in ROUTE_FIELDS}
 
     def reject_fields(self) -> dict:
-        return move_input({name: self.cleaned_data.get(name) for name in REJECT_FIELDS})
+        return {**move_input({name: self.cleaned_data.get(name) for name in REJECT_FIELDS}),
+                "cite_latest_event": self.cleaned_data.get("cite_latest_event", False)}
 
 
 class AssignForm(FormRefusalMixin, forms.Form):

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from governance_app.kernel.actors import Actor, actor_for_request
+from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError, Refusal
-from requests_app import saved_views
+from requests_app import saved_views, selectors
 from requests_app.models import ViewVisibility
 
 
@@ -37,11 +38,19 @@ def _list_url(query: str) -> str:
     return reverse("requests:list") + (f"?{query}" if query else "")
 
 
+def _view_url(view) -> str:
+    """The request list with the view's filter and sort, naming the view, so the list says which
+    view is open and whether its filter was changed since (saved_views.saved_view_current)."""
+    return _list_url("&".join(part for part in (view.query, f"view={view.pk}") if part))
+
+
 def _page(http_request: HttpRequest, *, save_form: SaveViewForm | None = None, problem: str = "",
           columns: list[str] | None = None, status: int = 200) -> HttpResponse:
     actor = actor_for_request(http_request)
+    brains = dict(brain_options(tenant_id=actor.tenant_id))
+    people = dict(selectors.head_office_people(tenant_id=actor.tenant_id))
     views = [(view, view.owner_id == actor.user_id, saved_views.saved_view_deletable(actor=actor, view=view),
-              saved_views.view_query_describe(query=view.query))
+              saved_views.view_query_describe(query=view.query, brains=brains, people=people))
              for view in saved_views.saved_views_visible_to(actor)]
     context = {"views": views, "save_form": save_form, "problem": problem,
                "columns": column_choices(columns or saved_views.list_columns_for(actor=actor))}
@@ -62,7 +71,7 @@ def saved_view_open(http_request: HttpRequest, view_id) -> HttpResponse:
         view = saved_views.saved_view_for(actor=actor_for_request(http_request), view_id=view_id)
     except DomainError as error:
         raise Http404(error.message) from None
-    return redirect(_list_url(view.query))
+    return redirect(_view_url(view))
 
 
 @require_POST
@@ -79,7 +88,7 @@ def saved_view_save(http_request: HttpRequest) -> HttpResponse:
         return _page(http_request, save_form=form, status=403 if error.kind == Refusal.FORBIDDEN else 200)
     messages.success(http_request, f"Saved the view “{view.name}”"
                      f"{' for everyone in the organisation' if view.visibility == ViewVisibility.SHARED else ''}.")
-    return redirect(_list_url(view.query))
+    return redirect(_view_url(view))
 
 
 def _refused(http_request: HttpRequest, error: DomainError) -> HttpResponse:
@@ -97,6 +106,28 @@ def saved_view_rename(http_request: HttpRequest, view_id) -> HttpResponse:
     except DomainError as error:
         return _refused(http_request, error)
     messages.success(http_request, f"Renamed the view to “{view.name}”.")
+    return redirect("requests:saved_views")
+
+
+VISIBILITY_DONE = {ViewVisibility.SHARED: "is now shared with everyone in the organisation",
+                   ViewVisibility.PRIVATE: "is now private: only you see it"}
+
+
+@require_POST
+@login_required
+def saved_view_update(http_request: HttpRequest, view_id) -> HttpResponse:
+    """Re-save a view with the list's current filter and sort (`query`), or change who sees it (`visibility`)."""
+    data = http_request.POST
+    try:
+        view = saved_views.saved_view_update(actor=actor_for_request(http_request), view_id=view_id,
+                                             query=data["query"] if "query" in data else None,
+                                             visibility=data.get("visibility") or None)
+    except DomainError as error:
+        return _refused(http_request, error)
+    if "query" in data:
+        messages.success(http_request, f"Updated the view “{view.name}” with this filter and sort.")
+        return redirect(_view_url(view))
+    messages.success(http_request, f"The view “{view.name}” {VISIBILITY_DONE[view.visibility]}.")
     return redirect("requests:saved_views")
 
 

@@ -56,15 +56,20 @@ def view_query_normalize(*, query: str | QueryDict) -> str:
     return kept.urlencode()
 
 
-def view_query_describe(*, query: str) -> str:
-    """A view's filter in the list's words ("Status: Routed · Sort: priority"), for the page that lists views."""
+def view_query_describe(*, query: str, brains: dict[str, str] | None = None,
+                        people: dict[str, str] | None = None) -> str:
+    """A view's filter in the list's words ("Status: Routed · Origin: Research Brain · Sort: priority"),
+    for the page that lists views: Brains by name (`brains`: slug → name), people by name (`people`:
+    user id → person_label)."""
     data = QueryDict(query)
     parts = []
+    named = {"origin": brains or {}, "destination": brains or {},
+             "assignee": {"me": "Me", "nobody": "Nobody", **(people or {})}}
     for key in FILTER_KEYS:
         for value in data.getlist(key):
             field = BrainRequestFilter.base_filters[key]
             label = FILTER_LABELS.get(key) or field.label or key
-            choices = dict(field.extra.get("choices") or ()) if key not in ("origin", "destination", "assignee") else {}
+            choices = named.get(key) or dict(field.extra.get("choices") or ())
             if isinstance(field, django_filters.BooleanFilter):
                 choices = {"true": "Yes", "false": "No"}
             parts.append(f"{label}: {choices.get(value, value)}")
@@ -116,12 +121,13 @@ def _duplicate(name: str) -> DomainError:
 
 # --- services ------------------------------------------------------------------------------------
 
-def saved_view_save(*, actor: Actor, name: str, visibility: str, query: str | QueryDict) -> SavedView:
-    """Save the request list's current filter and sort under a name, private or shared."""
-    _person(actor)
-    name = _name_clean(name)
+def _visibility_clean(visibility: str) -> str:
     if visibility not in ViewVisibility.values:
         raise DomainError("Choose who sees the view: only you, or everyone in the organisation.", field="visibility")
+    return visibility
+
+
+def _query_clean(*, actor: Actor, query: str | QueryDict) -> str:
     query = view_query_normalize(query=query)
     if len(query) > QUERY_MAX:
         raise DomainError(f"The filter is too long to save (at most {QUERY_MAX:,} characters): narrow the search.",
@@ -130,6 +136,21 @@ def saved_view_save(*, actor: Actor, name: str, visibility: str, query: str | Qu
     if problem:
         raise DomainError(f"The view was not saved: its filter does not apply. {problem} "
                           "Fix the filter on the list, then save it.", field="query")
+    return query
+
+
+def _own(view: SavedView, actor: Actor, what: str) -> SavedView:
+    if view.owner_id != actor.user_id:
+        raise DomainError(f"Only the person who saved a view may {what} it.", kind=Refusal.FORBIDDEN)
+    return view
+
+
+def saved_view_save(*, actor: Actor, name: str, visibility: str, query: str | QueryDict) -> SavedView:
+    """Save the request list's current filter and sort under a name, private or shared."""
+    _person(actor)
+    name = _name_clean(name)
+    visibility = _visibility_clean(visibility)
+    query = _query_clean(actor=actor, query=query)
     try:
         with transaction.atomic():
             _name_free(actor=actor, name=name)
@@ -145,9 +166,7 @@ def saved_view_rename(*, actor: Actor, view_id: UUID, name: str) -> SavedView:
     try:
         with transaction.atomic():
             # The view first: of a view you cannot see, nothing is said, not even that the name is blank.
-            view = saved_view_for(actor=actor, view_id=view_id, for_update=True)
-            if view.owner_id != actor.user_id:
-                raise DomainError("Only the person who saved a view may rename it.", kind=Refusal.FORBIDDEN)
+            view = _own(saved_view_for(actor=actor, view_id=view_id, for_update=True), actor, "rename")
             name = _name_clean(name)
             _name_free(actor=actor, name=name, other_than=view.pk)
             view.name, view.updated_at = name, clock.now()
@@ -155,6 +174,26 @@ def saved_view_rename(*, actor: Actor, view_id: UUID, name: str) -> SavedView:
             return view
     except IntegrityError:
         raise _duplicate(name) from None
+
+
+def saved_view_update(*, actor: Actor, view_id: UUID, query: str | QueryDict | None = None,
+                      visibility: str | None = None) -> SavedView:
+    """Re-save one of your own views with the list's current filter and sort (the same view, not a
+    copy), and/or change who sees it; None leaves that part as it is."""
+    _person(actor)
+    with transaction.atomic():
+        # The view first: of a view you cannot see, nothing is said, not even that the input is wrong.
+        view = _own(saved_view_for(actor=actor, view_id=view_id, for_update=True), actor, "change")
+        changed = ["updated_at"]
+        if visibility is not None:
+            view.visibility = _visibility_clean(visibility)
+            changed.append("visibility")
+        if query is not None:
+            view.query = _query_clean(actor=actor, query=query)
+            changed.append("query")
+        view.updated_at = clock.now()
+        view.save(update_fields=changed)
+        return view
 
 
 def saved_view_delete(*, actor: Actor, view_id: UUID) -> str:
@@ -213,6 +252,24 @@ def saved_view_for(*, actor: Actor, view_id: Any, for_update: bool = False) -> S
     if view is None:
         raise not_found("saved view")
     return view
+
+
+def saved_view_current(*, actor: Actor, data: QueryDict) -> tuple[SavedView | None, bool]:
+    """The saved view the request list shows, and whether its filter was changed since: the view its
+    address names (`view`, which opening a view adds), else one whose filter is exactly the list's,
+    the person's own first. One query."""
+    query = view_query_normalize(query=data)
+    try:
+        named = UUID(data.get("view", ""))
+    except ValueError:
+        named = None
+    match = Q(query=query) | Q(pk=named) if named else Q(query=query)
+    views = list(saved_views_visible_to(actor).filter(match)[:NAV_LIMIT])
+    opened = next((v for v in views if v.pk == named), None)
+    if opened is not None:
+        return opened, opened.query != query
+    same = sorted((v for v in views if v.query == query), key=lambda v: (v.owner_id != actor.user_id, v.name))
+    return (same[0] if same else None), False
 
 
 def saved_view_deletable(*, actor: Actor, view: SavedView) -> bool:

@@ -79,6 +79,17 @@ def person_label(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else "nobody"
 
 
+def people_by_username(*, tenant_id: Any, usernames: Any) -> dict[str, str]:
+    """How each of these usernames is named (person_label), for this tenant's people; a username
+    that names nobody of it is left out (one query, none when there is no username)."""
+    names = {name for name in usernames if name and not name.startswith("token:")}
+    if not names:
+        return {}
+    users = get_user_model().objects.filter(username__in=names, tenant_link__tenant_id=tenant_id).only(
+        "username", "first_name", "last_name")
+    return {user.get_username(): person_label(user) for user in users}
+
+
 def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
     """(user id, name) of the tenant's HeadOffice members, the people a request can be assigned to,
     by name (one query)."""
@@ -328,6 +339,46 @@ def lineage_evidence_kinds(*, request: BrainRequest, refs: list[uuid.UUID]) -> d
     ):
         kinds.update({pk: kind for pk in qs.filter(pk__in=refs).values_list("pk", flat=True)})
     return kinds
+
+
+def request_latest_event_id(*, request: BrainRequest) -> uuid.UUID | None:
+    """The id of the request's latest event: the state it was in when someone acted on it (one query)."""
+    return (RequestEvent.objects.filter(request=request, tenant_id=request.tenant_id)
+            .order_by("-chain_seq").values_list("pk", flat=True).first())
+
+
+@dataclass
+class EvidenceRows:
+    """One request's own records a final move may name as evidence, as the drill-down's Close form
+    offers them (requests_app.drilldown.evidence_groups_for)."""
+
+    artifacts: list[Any] = field(default_factory=list)       # each with its task
+    decisions: list[Any] = field(default_factory=list)
+    events: list[tuple[Any, Any]] = field(default_factory=list)   # (event, its task or None), oldest first
+
+
+def evidence_rows_for(*, requests: list[BrainRequest]) -> dict[uuid.UUID, EvidenceRows]:
+    """The artifacts, decisions and request and task events of each of these requests (which the
+    caller already scoped to the actor), for a page of them: four queries at any number of rows,
+    none when there is no request."""
+    if not requests:
+        return {}
+    ids, tenant = [r.pk for r in requests], {"tenant_id": requests[0].tenant_id}
+    found = {pk: EvidenceRows() for pk in ids}
+    task_model = BrainRequest.tasks.rel.related_model  # the tasks app, reached through the relation
+    artifact_model, task_event_model = task_model.artifacts.rel.related_model, task_model.events.rel.related_model
+    for artifact in (artifact_model.objects.filter(task__request__in=ids, **tenant).select_related("task")
+                     .order_by("created_at", "pk")):
+        found[artifact.task.request_id].artifacts.append(artifact)
+    for decision in (DecisionRecord.objects.filter(related_request__in=ids, **tenant).select_related("related_task")
+                     .order_by("created_at", "pk")):
+        found[decision.related_request_id].decisions.append(decision)
+    events = [(e, None) for e in RequestEvent.objects.filter(request__in=ids, **tenant)]
+    events += [(e, e.task) for e in task_event_model.objects.filter(task__request__in=ids, **tenant)
+               .select_related("task")]
+    for event, task in sorted(events, key=lambda pair: pair[0].created_at):
+        found[task.request_id if task is not None else event.request_id].events.append((event, task))
+    return found
 
 
 # --- the dashboard's integrity and ping-pong queues (issue 13) ---------------------------------------

@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/views/save/", saved_view_views.saved_view_save, name="saved_view_save"),
     path("requests/views/<uuid:view_id>/", saved_view_views.saved_view_open, name="saved_view_open"),
     path("requests/views/<uuid:view_id>/rename/", saved_view_views.saved_view_rename, name="saved_view_rename"),
+    path("requests/views/<uuid:view_id>/update/", saved_view_views.saved_view_update, name="saved_view_update"),
     path("requests/views/<uuid:view_id>/delete/", saved_view_views.saved_view_delete, name="saved_view_delete"),
     path("requests/columns/", saved_view_views.list_columns, name="list_columns"),
     path("requests/<uuid:request_id>/", views.request_detail, name="detail"),

@@ -71,7 +71,10 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     query.pop("export", None)
     columns = saved_views.list_columns_for(actor=actor)  # the person's choice (issue 14)
-    context = {"filter": filterset, "filter_problems": problems, "page": page, "query": query.urlencode(),
+    current_view, view_changed = saved_views.saved_view_current(actor=actor, data=cleaned)
+    context = {"current_view": current_view, "view_changed": view_changed,
+               "view_query": saved_views.view_query_normalize(query=cleaned),
+               "filter": filterset, "filter_problems": problems, "page": page, "query": query.urlencode(),
                "sort": cleaned.get("sort", ""),
                "bulk": bulk_bar(actor=actor, page=page, query=query.urlencode(), brains=brains, people=people),
                "columns": columns}
@@ -157,7 +160,8 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
     decision_moves = [m.name for m in moves_open(request, actor) if m.decision]
     return {
         "evidence_items": drilldown.evidence_items(request, records),
-        "timeline": drilldown.timeline_entries(lineage),
+        "timeline": drilldown.timeline_entries(lineage, selectors.people_by_username(
+            tenant_id=request.tenant_id, usernames={item["event"].actor for item in lineage.timeline})),
         "primary_move": _primary_move([m.name for m in open_moves] + decision_moves),
         "next_step_owner_name": dict(brains).get(request.next_step_owner or "", request.next_step_owner),
         "requesting_authority_name": dict(brains).get(request.requesting_authority, request.requesting_authority),

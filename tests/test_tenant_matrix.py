@@ -160,7 +160,7 @@ def tenant_b(brains) -> TenantB:
         make_sla_target(**b, priority="medium", clock="routed", minutes=4321)
         make_watch(**b, request=requests["open"], user=User.objects.get(username="zeta_reviewer"))
         make_notification_preference(**b, user=User.objects.get(username="zeta_reviewer"))
-        # B's shared saved view: in no nav of A, and no id of A's opens, renames or deletes it.
+        # B's shared saved view: in no nav of A, and no id of A's opens, renames, updates, shares or deletes it.
         saved_view = make_saved_view(**b, owner=User.objects.get(username="zeta_reviewer"), name=f"{MARK} view",
                                      visibility="shared", query="status=routed")
         make_list_preference(**b, user=User.objects.get(username="zeta_reviewer"))

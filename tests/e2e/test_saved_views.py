@@ -66,7 +66,9 @@ def test_a_reviewer_saves_the_filtered_list_and_reopens_it_from_the_nav(
     screenshot("saved-views-nav")
     link.click()
 
-    expect(page).to_have_url(re.compile(r"/requests/\?status=routed$"))
+    view = SavedView.objects.get()
+    expect(page).to_have_url(re.compile(rf"/requests/\?status=routed&view={view.pk}$"))
+    expect(page.locator("#current-view")).to_contain_text("View: Routed in Monday triage")
     expect(page.locator("form.filters").get_by_label("Status")).to_have_value("routed")
     expect(rows(page)).to_have_count(3)
     for title in TITLES:
@@ -106,5 +108,32 @@ def test_on_a_phone_the_navs_saved_views_open_over_the_page(page: Page, live_ser
     expect(link).to_be_visible()
     screenshot("saved-views-nav-390")
     link.click()
-    expect(page).to_have_url(re.compile(r"/requests/\?status=new$"))
+    expect(page).to_have_url(re.compile(r"/requests/\?status=new&view="))
     expect(rows(page)).to_have_count(4)
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_owner_changes_an_opened_views_filter_and_updates_the_view(page: Page, live_server, reviewer,
+                                                                       five_requests, screenshot, width):
+    view = make_saved_view(owner=reviewer, name="Late high-priority", query="status=new")
+    sign_in(page, live_server.url, "reviewer")
+    page.set_viewport_size({"width": width, "height": 900})  # after signing in: a phone's nav folds behind Menu
+    page.goto(f"{live_server.url}/requests/views/{view.pk}/")
+    current = page.locator("#current-view")
+    expect(current).to_contain_text("View: Late high-priority")
+    expect(current.get_by_role("button", name="Update")).to_have_count(0)
+    page.locator("form.filters").get_by_label("Status").select_option("routed")
+    expect(current).to_contain_text("the filter was changed since it was saved")
+    screenshot(f"saved-view-changed-{width}")
+    current.get_by_role("button", name="Update").click()
+    expect(page.locator("#messages")).to_contain_text(
+        "Updated the view “Late high-priority” with this filter and sort.")
+    expect(page.locator("#current-view")).not_to_contain_text("changed since")
+    assert list(SavedView.objects.values_list("pk", "query")) == [(view.pk, "status=routed")]
+
+    page.goto(f"{live_server.url}/requests/views/")
+    page.get_by_role("button", name="Share").click()
+    expect(page.locator("#messages")).to_contain_text("is now shared with everyone in the organisation")
+    expect(page.locator("table").first).to_contain_text("Status: Routed")
+    screenshot(f"saved-views-page-{width}")
+    assert SavedView.objects.get(pk=view.pk).visibility == "shared"

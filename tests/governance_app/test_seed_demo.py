@@ -320,3 +320,15 @@ def test_scale_adds_another_n_each_run(output):
     seed("--scale", "5")
     seed("--scale", "5")
     assert scale_requests().count() == 10
+
+
+def test_every_demo_person_has_a_name_and_the_timeline_shows_it_with_the_username_as_its_title(output, client):
+    users = {user.username: user for user in get_user_model().objects.filter(username__in=USERNAMES)}
+    assert set(users) == set(USERNAMES) and all(user.first_name and user.last_name for user in users.values())
+    client.force_login(users["reviewer"])
+    closed = story_requests().filter(status="closed").order_by("created_at").first()
+    people = [e.actor for e in RequestEvent.objects.filter(request=closed) if e.actor in users]
+    assert people
+    page = client.get(reverse("requests:detail", args=[closed.pk]))
+    for username in set(people):
+        assert f'by <span title="{username}">{users[username].get_full_name()}</span>' in page.text

@@ -136,3 +136,32 @@ def test_an_unknown_action_is_refused(reviewer, owner):
     with pytest.raises(DomainError) as refused:
         requests_bulk(actor=actor(reviewer), action="close", request_ids=[request.pk])
     assert refused.value.message == "There is no bulk action called 'close'."
+
+
+def test_a_bulk_reject_lets_each_request_cite_its_own_latest_event(reviewer, owner):
+    """Rows span lineages, so no one record is evidence for all: each cites its own latest event."""
+    requests = [new_request(actor(owner), request_title=f"Duplicate {n}") for n in range(2)]
+    latest = {r.pk: RequestEvent.objects.filter(request=r).latest("chain_seq").pk for r in requests}
+    final = new_request(actor(owner), request_title="Already rejected")
+    rs.request_reject(request=final, actor=actor(reviewer), **OUTCOME)
+    before = state(final.pk)
+    outcome = {**OUTCOME, "outcome_type": "rejected", "outcome_evidence": [], "cite_latest_event": True}
+    result = requests_bulk(actor=actor(reviewer), action="reject", request_ids=[*(r.pk for r in requests), final.pk],
+                           fields=outcome)
+    assert [row.request_id for row in result.done] == [r.pk for r in requests]
+    for request in requests:
+        assert BrainRequest.objects.get(pk=request.pk).outcome_evidence == [
+            {"kind": "request_event", "id": str(latest[request.pk])}]
+    assert [row.message for row in result.refused] == ["This request is rejected; it is final and cannot change."]
+    assert state(final.pk) == before
+
+
+def test_a_bulk_reject_with_no_evidence_at_all_is_refused_per_row_with_the_reason(reviewer, owner):
+    requests = [new_request(actor(owner)) for _ in range(2)]
+    before = {r.pk: state(r.pk) for r in requests}
+    result = requests_bulk(actor=actor(reviewer), action="reject", request_ids=[r.pk for r in requests],
+                           fields={**OUTCOME, "outcome_evidence": [], "cite_latest_event": False})
+    assert not result.done
+    assert [row.message[:71] for row in result.refused] == [
+        "Reject needs a complete outcome: Name the evidence: ids of this request"] * 2
+    assert {r.pk: state(r.pk) for r in requests} == before

@@ -63,8 +63,9 @@ def test_the_list_with_the_bar_and_the_assignee_column_runs_a_fixed_number_of_qu
         client, reviewer, rows, django_assert_max_num_queries):
     bulk_rows(rows, assignee=reviewer)
     signed_in(client, reviewer)
-    # The list's 8 (test_views.py), with the HeadOffice people for the assignee filter and the bar: 9.
-    with django_assert_max_num_queries(9):
+    # The list's 8 (test_views.py), with the HeadOffice people for the assignee filter and the bar: 9;
+    # +1: which saved view is open (issue 14).
+    with django_assert_max_num_queries(10):
         page = client.get(LIST)
     assert page.status_code == 200 and page.text.count('title="Assigned to reviewer"') == min(rows, 25)
 
@@ -127,6 +128,29 @@ def test_bulk_htmx_gets_the_result_partial_and_the_table_is_told_to_reload(clien
     assert page.status_code == 200
     assert page.text.lstrip().startswith('<section class="card bulk-result"') and "<html" not in page.text
     assert page["HX-Trigger"] == "requests-changed"
+
+
+def test_the_bar_offers_each_requests_own_latest_event_as_reject_evidence_ticked(client, reviewer, owner):
+    new_request(actor(owner))
+    page = signed_in(client, reviewer).get(LIST)
+    assert ('<input type="checkbox" name="cite_latest_event" aria-describedby="bulk_cite_latest_event_helptext" '
+            'id="bulk_cite_latest_event" checked>') in page.text
+    assert 'id="bulk_cite_latest_event_helptext"' in page.text
+    assert "Each request cites its own latest event as evidence" in page.text
+    assert "External evidence every request can cite" in page.text
+
+
+def test_bulk_reject_from_the_bar_cites_each_requests_latest_event(client, reviewer, owner):
+    requests = [new_request(actor(owner), request_title=f"Duplicate {n}") for n in range(2)]
+    latest = {r.pk: str(RequestEvent.objects.filter(request=r).latest("chain_seq").pk) for r in requests}
+    outcome = {k: v for k, v in OUTCOME.items() if k not in ("outcome_evidence", "head_office_review_required")}
+    page = signed_in(client, reviewer).post(BULK, {
+        "action": "reject", "scope": "selected", "selected": [str(r.pk) for r in requests],
+        "cite_latest_event": "on", "outcome_evidence": "", "head_office_review_required": "false", **outcome})
+    assert page.status_code == 200 and "Reject: 2 done" in page.text
+    for request in requests:
+        assert BrainRequest.objects.get(pk=request.pk).outcome_evidence == [
+            {"kind": "request_event", "id": latest[request.pk]}]
 
 
 def test_bulk_rejects_get(client, reviewer):

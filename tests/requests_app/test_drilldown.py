@@ -262,7 +262,9 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
-EXPECTED_CLOSED_PAGE_QUERIES = 18  # +1: the nav's saved views (issue 14); -14: the lineage check is fetched on its own (issue 16)
+# +1: the nav's saved views; +1: the timeline's people by name (issue 14); -14: the lineage check is
+# fetched on its own (issue 16).
+EXPECTED_CLOSED_PAGE_QUERIES = 19
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -284,4 +286,18 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
     assert [item.kind_label for item in page.context["evidence_items"]] == ["Artifact", "Event"]
 
 
-EXPECTED_CHILD_PAGE_QUERIES = 20  # +1: the nav's saved views (issue 14); -15: the lineage check is fetched on its own (issue 16)
+# +1: the nav's saved views; +1: the timeline's people by name (issue 14); -15: the lineage check is
+# fetched on its own (issue 16).
+EXPECTED_CHILD_PAGE_QUERIES = 21
+
+
+# --- people by name ---------------------------------------------------------------------------------
+
+def test_the_timeline_names_a_person_by_full_name_with_the_username_as_its_title(client, owner, reviewer):
+    reviewer.first_name, reviewer.last_name = "Hana", "Okafor"
+    reviewer.save()
+    request = new_request(actor(owner))                      # owner has no name: shown by username
+    rs.request_note_add(request=request, actor=actor(reviewer), note="Looked at it")
+    page = detail(signed_in(client, owner), request)
+    assert f'by <span title="{reviewer.username}">Hana Okafor</span>' in page.text
+    assert f"by {owner.username}</div>" in page.text

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.http import QueryDict
 
 from governance_app.kernel.errors import DomainError, Refusal
 from requests_app import saved_views as sv
@@ -99,6 +100,59 @@ def test_the_database_refuses_a_blank_name_or_an_unknown_visibility(reviewer):
     with pytest.raises(IntegrityError), transaction.atomic():
         make_saved_view(owner=reviewer, name="Once")
     assert views_of(reviewer) == [("Once", "private", "status=new")]
+
+
+# --- update: the same view with a new filter, or shared / private ------------------------------
+
+def test_updating_re_saves_the_same_view_with_the_new_filter_normalised(reviewer):
+    view = make_saved_view(owner=reviewer, name="Urgent", query="status=new")
+    sv.saved_view_update(actor=actor(reviewer), view_id=view.pk, query="status=routed&q=&page=2&view=x")
+    assert list(SavedView.objects.values_list("pk", "name", "visibility", "query")) == [
+        (view.pk, "Urgent", "private", "status=routed")]
+
+
+def test_changing_who_sees_a_view_leaves_its_filter(reviewer):
+    view = make_saved_view(owner=reviewer, name="Urgent", query="status=new")
+    sv.saved_view_update(actor=actor(reviewer), view_id=view.pk, visibility="shared")
+    assert views_of(reviewer) == [("Urgent", "shared", "status=new")]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"query": "status=sideways"}, "its filter does not apply"),
+    ({"visibility": "public"}, "only you, or everyone in the organisation"),
+])
+def test_a_bad_update_is_refused_and_the_view_kept(reviewer, change, words):
+    view = make_saved_view(owner=reviewer, name="Urgent", query="status=new")
+    with pytest.raises(DomainError) as refused:
+        sv.saved_view_update(actor=actor(reviewer), view_id=view.pk, **change)
+    assert words in refused.value.message
+    assert views_of(reviewer) == [("Urgent", "private", "status=new")]
+
+
+def test_someone_elses_shared_view_cannot_be_updated_even_by_headoffice(reviewer, owner):
+    view = make_saved_view(owner=owner, name="Theirs", visibility="shared", query="status=new")
+    for change in ({"query": "status=routed"}, {"visibility": "private"}):
+        with pytest.raises(DomainError) as refused:
+            sv.saved_view_update(actor=actor(reviewer), view_id=view.pk, **change)
+        assert refused.value.kind == Refusal.FORBIDDEN
+        assert refused.value.message == "Only the person who saved a view may change it."
+    assert views_of(owner) == [("Theirs", "shared", "status=new")]
+
+
+def test_the_open_view_is_the_one_named_else_an_exact_match_yours_first(reviewer, owner):
+    theirs = make_saved_view(owner=owner, name="A shared", visibility="shared", query="priority=high")
+    mine = make_saved_view(owner=reviewer, name="Z mine", query="priority=high")
+    assert sv.saved_view_current(actor=actor(reviewer), data=QueryDict("priority=high")) == (mine, False)
+    named = QueryDict(f"priority=low&view={theirs.pk}")
+    assert sv.saved_view_current(actor=actor(reviewer), data=named) == (theirs, True)
+    assert sv.saved_view_current(actor=actor(reviewer), data=QueryDict("priority=low&view=nonsense")) == (None, False)
+
+
+def test_a_views_filter_names_brains_and_people_when_told_them():
+    query = "origin=research&destination=finance&assignee=7"
+    assert sv.view_query_describe(query=query, brains={"research": "Research Brain", "finance": "Finance Brain"},
+                                  people={"7": "Hana Okafor"}) == (
+        "Origin: Research Brain · Destination: Finance Brain · Assignee: Hana Okafor")
 
 
 # --- rename and delete ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -95,15 +95,32 @@ class Person:
     role: str
     description: str
     superuser: bool = False
+    first_name: str = ""
+    last_name: str = ""
+
+
+# The demo's people have names, so the pages show "Hana Okafor", not "reviewer" (a person's name
+# is their full name, else their username: requests_app.selectors.person_label).
+DEMO_NAMES = {
+    story.REVIEWER: ("Hana", "Okafor"), story.ADMIN: ("Sam", "Lindqvist"),
+    "research": ("Priya", "Raman"), "affiliate": ("Tomás", "Ferreira"), "ads": ("Mei", "Tanaka"),
+    "experimentation": ("Jonas", "Weber"), "finance": ("Grace", "Mensah"), "sit": ("Omar", "Haddad"),
+    "aibs": ("Lena", "Novak"), "content": ("Ines", "Duarte"), "headoffice": ("Ruth", "Achterberg"),
+}
+
+
+def _named(person: Person, key: str) -> Person:
+    first, last = DEMO_NAMES.get(key, ("", ""))
+    return replace(person, first_name=first, last_name=last)
 
 
 def demo_people(brains: dict[str, Brain]) -> list[Person]:
     reviewer = MembershipRole.HEAD_OFFICE_REVIEWER
     return [
-        Person(story.REVIEWER, Brain.HEADOFFICE, reviewer, "HeadOffice reviewer"),
-        Person(story.ADMIN, Brain.HEADOFFICE, reviewer, "superuser (Django admin) and HeadOffice reviewer",
-               superuser=True),
-        *(Person(owner_username(slug), slug, MembershipRole.OWNER, f"owner of {brain.name}")
+        _named(Person(story.REVIEWER, Brain.HEADOFFICE, reviewer, "HeadOffice reviewer"), story.REVIEWER),
+        _named(Person(story.ADMIN, Brain.HEADOFFICE, reviewer, "superuser (Django admin) and HeadOffice reviewer",
+                      superuser=True), story.ADMIN),
+        *(_named(Person(owner_username(slug), slug, MembershipRole.OWNER, f"owner of {brain.name}"), slug)
           for slug, brain in brains.items()),
     ]
 
@@ -116,6 +133,7 @@ def people_ensure(*, people: list[Person], brains: dict[str, Brain], password: s
         user = User.objects.filter(username=person.username).first()
         if user is None:
             user = User(username=person.username, email=f"{person.username}@demo.mwms.example",
+                        first_name=person.first_name, last_name=person.last_name,
                         is_staff=person.superuser, is_superuser=person.superuser)
             user.set_password(password)
             user.save()
@@ -125,6 +143,10 @@ def people_ensure(*, people: list[Person], brains: dict[str, Brain], password: s
                 user.set_password(password)
                 user.save(update_fields=["password"])
                 changes.append(f"password reset for {person.username}")
+            if person.first_name and not (user.first_name or user.last_name):  # a name someone set is kept
+                user.first_name, user.last_name = person.first_name, person.last_name
+                user.save(update_fields=["first_name", "last_name"])
+                changes.append(f"{person.username} is named {user.get_full_name()}")
             if person.superuser and not (user.is_staff and user.is_superuser):
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])
