@@ -7,15 +7,20 @@ tests/governance_app/test_seed_demo_engine.py replays them against both tables.
 """
 
 import random
+import resource
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, reset_queries
+from django.db import connection, models, reset_queries
+from django.db.models import signals
+from django.db.models.base import ModelState
 
 from governance_app import demo_story as story
 from governance_app.demo_story import (
@@ -92,23 +97,70 @@ def executor_token(*, brain: str, label: str, tenant_id: uuid.UUID = DEFAULT_TEN
 
 # --- rows in bulk ----------------------------------------------------------------------------------------
 
-def rows_insert(model: type, rows: list, *, batch_size: int) -> None:
+def rows_insert(model: type, rows: list, *, batch_size: int, copy: bool | None = None) -> None:
     """Insert new rows in bulk: PostgreSQL's COPY where it is available (about four times faster
     than multi-row INSERTs for a million events), bulk_create elsewhere. PostgreSQL refuses COPY FROM
-    into a table under row-level security (the two-role set-up), so there it is bulk_create too.
-    Model save() is not run either way, so values must be complete (ids, timestamps) as bulk_create
-    would need them."""
+    into a table under row-level security for anyone it applies to: the runtime role always, the
+    owner while the table forces it. So `copy` (when not given: whether row-level security is off)
+    says whether to COPY; the owner seeding has the table's forcing set aside for the batch first
+    (ScaleWriter.chains_sealed_first). Model save() is not run either way, so values must be
+    complete (ids, timestamps) as bulk_create would need them."""
     if not rows:
         return
-    if connection.vendor != "postgresql" or _row_level_security(model._meta.db_table):
+    if copy is None:
+        copy = connection.vendor == "postgresql" and not _row_level_security(model._meta.db_table)
+    if not copy:
         model.objects.bulk_create(rows, batch_size=batch_size)
         return
-    fields = [f for f in model._meta.concrete_fields]
+    fields = list(model._meta.concrete_fields)
+    values = _copy_values(model)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN") as copier:
+        write_row = copier.write_row
         for row in rows:
-            copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields])
+            write_row(values(row))
+
+
+# Fields whose value psycopg writes, in COPY's text, as Django's get_db_prep_save would have
+# prepared it on PostgreSQL (the value itself, or text the column reads the same: an enum member is
+# its str value, a uuid its text); a JSON value is wrapped as jsonb, as Django wraps it.
+_DIRECT_FIELDS = (models.UUIDField, models.CharField, models.TextField, models.IntegerField, models.BooleanField,
+                  models.ForeignKey)
+_COPIERS: dict[type, Callable[[Any], list]] = {}
+
+
+def _copy_values(model: type) -> Callable[[Any], list]:
+    """What gives a row of `model` as COPY's values, in its concrete fields' order: the attributes
+    read at once where Django's preparation would not change them, a JSON value as jsonb, and each
+    other field's own pre_save and get_db_prep_save (the chain columns seal the row there)."""
+    found = _COPIERS.get(model)
+    if found is not None:
+        return found
+    from psycopg.types.json import Jsonb  # PostgreSQL only: SQLite has no COPY
+
+    fields = list(model._meta.concrete_fields)
+    read = attrgetter(*(f.attname for f in fields))
+    json_at, prepared_at = [], []
+    for index, f in enumerate(fields):
+        own_pre_save = type(f).pre_save is not models.Field.pre_save
+        if isinstance(f, models.JSONField) and f.encoder is None and not own_pre_save:
+            json_at.append(index)
+        elif not ((isinstance(f, _DIRECT_FIELDS) and not own_pre_save) or (
+                type(f) is models.DateTimeField and not (f.auto_now or f.auto_now_add))):
+            prepared_at.append((index, f))
+
+    def values(row: Any) -> list:
+        out = list(read(row))
+        for index in json_at:
+            if out[index] is not None:
+                out[index] = Jsonb(out[index])
+        for index, f in prepared_at:
+            out[index] = f.get_db_prep_save(f.pre_save(row, True), connection)
+        return out
+
+    _COPIERS[model] = values
+    return values
 
 
 def _row_level_security(table: str) -> bool:
@@ -135,6 +187,72 @@ def _chain_triggers(triggers: list[tuple[str, str]], *, enable: bool) -> None:
         for table, name in triggers:
             cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
                            f"{'ENABLE' if enable else 'DISABLE'} TRIGGER {connection.ops.quote_name(name)}")
+
+
+def _forced(tables: list[str], *, force: bool) -> None:
+    """Have row-level security applied to the tables' owner again (force) or not, for the rest of
+    this transaction: only the owner is concerned (it never applies less to any other role), and
+    the tables' lock taken by ALTER TABLE is held until the commit, so no other session sees them
+    in between."""
+    if not tables:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
+                           f"{'' if force else 'NO '}FORCE ROW LEVEL SECURITY")
+
+
+# --- model instances in bulk -----------------------------------------------------------------------
+
+# Per model: (attname, name, the key's attname on the related model for a many-to-one, default)
+# of each concrete field.
+_INIT_PLANS: dict[type, list[tuple[str, str, str | None, Callable[[], Any]]]] = {}
+
+
+def new_row(model: type, **values: Any) -> Any:
+    """`model(**values)` for a new row, as Model.__init__ builds it (every concrete field its value or
+    its default, a related instance given by name as its key and cached), without the per-field
+    work __init__ does for every way of calling it: a third of the build time at a million requests.
+    A model with post_init receivers, a value that is no concrete field's, or a one-to-one given as
+    an instance goes through __init__ itself."""
+    plan = _INIT_PLANS.get(model)
+    if plan is None:
+        plan = _INIT_PLANS[model] = [
+            (f.attname, f.name, f.target_field.attname if f.is_relation and f.many_to_one else None, f.get_default)
+            for f in model._meta.concrete_fields]
+    if signals.post_init.has_listeners(model):
+        return model(**values)
+    row = model.__new__(model)
+    state = row._state = ModelState()
+    data = row.__dict__
+    used = 0
+    for attname, name, target, default in plan:
+        if target is not None and name in values:
+            related = values[name]
+            data[attname] = None if related is None else getattr(related, target)
+            state.fields_cache[name] = related
+            used += 1
+        elif attname in values:
+            data[attname] = values[attname]
+            used += 1
+        else:
+            data[attname] = default()
+    if used != len(values):
+        return model(**values)
+    return row
+
+
+@dataclass
+class SetAside:
+    """What the owner set aside for one batch: chain triggers, and row-level security forced on
+    the owner (so COPY is allowed), both restored before the batch's rows are checked."""
+    triggers: list[tuple[str, str]] = field(default_factory=list)
+    unforced: list[str] = field(default_factory=list)
+
+    def restore(self) -> None:
+        _forced(self.unforced, force=True)
+        _chain_triggers(self.triggers, enable=True)
 
 
 @dataclass
@@ -206,17 +324,22 @@ class ScaleWriter:
         for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
                             (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
                             (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
-            rows_insert(model, rows, batch_size=self.batch_size)
+            copy = None if set_aside is None else model._meta.db_table in set_aside.unforced or None
+            rows_insert(model, rows, batch_size=self.batch_size, copy=copy)
             if model in (BrainRequest, Task):
                 for row in rows:  # inserted just now: their chains' heads (0) are the stored ones
                     mark_fresh(row)
-        _chain_triggers(set_aside, enable=True)
+        if set_aside is not None:
+            set_aside.restore()
         for task, result in later:
             task.result_id = result
         if later:
             Task.objects.bulk_update([task for task, _result in later], ["result"], batch_size=500)
 
-    def chains_sealed_first(self, batch: Batch) -> list[tuple[str, str]]:
+    BULK_TABLES = [model._meta.db_table for model in (BrainRequest, Task, TaskArtifact, RequestEvent, TaskEvent,
+                                                      DecisionRecord)]
+
+    def chains_sealed_first(self, batch: Batch) -> SetAside | None:
         """As the tables' owner on PostgreSQL (with COPY, or bulk INSERTs under row-level security),
         seal the batch's history rows in memory first, so its requests and tasks go in with their
         chains' final heads, and set the chain triggers aside for the batch's transaction: the trigger's lookup and head update on
@@ -224,7 +347,7 @@ class ScaleWriter:
         exactly what the services write (lineage_verify checks them), and ALTER TABLE takes the
         history tables' lock until the batch commits. Elsewhere the triggers check every row."""
         if connection.vendor != "postgresql" or not _owned(RequestEvent._meta.db_table):
-            return []
+            return None
         for row in (*batch.requests, *batch.tasks):
             mark_fresh(row)  # new: head 0 until their rows are sealed below
         for row in (*batch.request_events, *batch.task_events, *batch.decisions):
@@ -235,25 +358,47 @@ class ScaleWriter:
                            ["pgtrigger_%_chain_link_%", RequestEvent._meta.db_table, TaskEvent._meta.db_table,
                             DecisionRecord._meta.db_table])
             triggers = cursor.fetchall()
+            cursor.execute("SELECT relname FROM pg_class WHERE relforcerowsecurity AND relname = ANY(%s) "
+                           "AND pg_has_role(current_user, relowner, 'USAGE')", [self.BULK_TABLES])
+            unforced = [table for (table,) in cursor.fetchall()]
         _chain_triggers(triggers, enable=False)
-        return triggers
+        _forced(unforced, force=False)
+        return SetAside(triggers=triggers, unforced=unforced)
+
+    def build(self, count: int) -> Batch:
+        """The rows of `count` synthetic requests, in memory: pure Python, no query (the story's
+        state is all in the rows), so it may run beside the insert of the batch before it."""
+        batch = Batch()
+        for _ in range(count):
+            self.one(batch)
+        return batch
 
     def write(self, n: int) -> dict[str, int]:
+        """Batch after batch, each built while the one before it is inserted: the build is Python on
+        one core while PostgreSQL checks and indexes the batch before on the other (the insert waits
+        on the server most of its time, so the two overlap). Two batches at most are in memory."""
         totals: dict[str, int] = {}
         started = time.monotonic()
-        for offset in range(0, n, self.batch_size):
-            batch = Batch()
-            for _ in range(min(self.batch_size, n - offset)):
-                self.one(batch)
-            with claims.tenant_claim(self.tenant_id):
-                self.insert(batch)
-            reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
-            for name, count in batch.counts().items():
-                totals[name] = totals.get(name, 0) + count
-            done = offset + len(batch.requests)
-            self.log(f"  scale: {done:,}/{n:,} requests · {totals['tasks']:,} tasks · "
-                     f"{totals['request_events'] + totals['task_events']:,} events · "
-                     f"{time.monotonic() - started:.1f} s")
+        sizes = [min(self.batch_size, n - offset) for offset in range(0, n, self.batch_size)]
+        done = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-build") as builder:
+            upcoming = builder.submit(self.build, sizes[0]) if sizes else None
+            for index in range(len(sizes)):
+                batch = upcoming.result()
+                upcoming = builder.submit(self.build, sizes[index + 1]) if index + 1 < len(sizes) else None
+                with claims.tenant_claim(self.tenant_id):
+                    self.insert(batch)
+                reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
+                for name, count in batch.counts().items():
+                    totals[name] = totals.get(name, 0) + count
+                done += len(batch.requests)
+                del batch
+                elapsed = time.monotonic() - started
+                left = elapsed / done * (n - done)
+                self.log(f"  scale: {done:,}/{n:,} requests · {totals['tasks']:,} tasks · "
+                         f"{totals['request_events'] + totals['task_events']:,} events · "
+                         f"{elapsed:.1f} s · about {left / 60:.0f} min left · "
+                         f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
         return totals
 
     # -- one synthetic request
@@ -274,7 +419,7 @@ class ScaleWriter:
                  "low": rng.choice((1000, 1500, 2500, 4000)), "high": rng.choice((6000, 8000, 12000, 20000)),
                  "pct": rng.randint(8, 40)}
         feedback = request_type in FEEDBACK_TYPES
-        request = BrainRequest(
+        request = new_row(BrainRequest,
             id=self.new_id(), tenant_id=self.tenant_id, requesting_authority=origin,
             requesting_brain_id=origin, target_brain_id=destination, request_type=request_type,
             operating_layer="governance" if feedback else "operational",
@@ -398,7 +543,7 @@ class _ScaleRequestStory:
 
     def request_event(self, *, at: datetime, actor: str, event_type: str, summary: str, **fields: Any) -> None:
         payload = fields.pop("payload", {})
-        self.batch.request_events.append(RequestEvent(
+        self.batch.request_events.append(new_row(RequestEvent,
             id=self.writer.new_id(), tenant_id=self.request.tenant_id, request=self.request,
             event_type=event_type, event_summary=summary, actor=actor, event_payload=payload, created_at=at,
             **fields,
@@ -407,7 +552,7 @@ class _ScaleRequestStory:
     def decision(self, *, at: datetime, kind: str, summary: str, reasoning: str, **fields: Any) -> DecisionRecord:
         """What a governance service records: the decision and its decision_recorded event."""
         request = self.request
-        decision = DecisionRecord(
+        decision = new_row(DecisionRecord,
             id=self.writer.new_id(), tenant_id=request.tenant_id, authority_id=Brain.HEADOFFICE,
             related_request=request, decision_kind=kind, decision_summary=summary, reasoning=reasoning,
             affected_brains=sorted({request.requesting_brain_id, request.target_brain_id}),
@@ -523,7 +668,7 @@ class _ScaleRequestStory:
             setattr(task, name, value)
         task.updated_at = at
         task.lock_version += 1
-        self.batch.task_events.append(TaskEvent(
+        self.batch.task_events.append(new_row(TaskEvent,
             id=self.writer.new_id(), tenant_id=task.tenant_id, task=task, event_type=event_type,
             event_summary=summary, actor=actor, from_status=before, to_status=task.status,
             event_payload=payload or {}, created_at=at,
@@ -570,7 +715,7 @@ class _ScaleRequestStory:
 
     def task_create(self, at: datetime) -> None:
         request = self.request
-        self.task = task = Task(
+        self.task = task = new_row(Task,
             id=self.writer.new_id(), tenant_id=request.tenant_id, request_id=request.id,
             task_type=self.task_type, assigned_brain_id=request.target_brain_id,
             title=f"{self.task_type.replace('_', ' ').capitalize()}: {self.words['niche']}",
@@ -580,7 +725,7 @@ class _ScaleRequestStory:
         )
         self.batch.tasks.append(task)
         summary = f"Task created for {self.writer.names[task.assigned_brain_id]}: {task}"
-        self.batch.task_events.append(TaskEvent(
+        self.batch.task_events.append(new_row(TaskEvent,
             id=self.writer.new_id(), tenant_id=task.tenant_id, task=task, event_type=TaskEventType.CREATED,
             event_summary=summary, actor=self.destination_actor, to_status=TaskStatus.QUEUED, created_at=at,
         ))
@@ -590,7 +735,7 @@ class _ScaleRequestStory:
     def artifact_save(self, at: datetime) -> None:
         task = self.task
         location, content = f"supabase://mwms-artifacts/{task.id}.json", {"niche": self.words["niche"]}
-        artifact = TaskArtifact(
+        artifact = new_row(TaskArtifact,
             id=self.writer.new_id(), tenant_id=task.tenant_id, task_id=task.id,
             artifact_type=f"{task.task_type}_report", artifact_summary=self.finding(), content_location=location,
             content_json=content, created_by=self.executor, created_at=at,

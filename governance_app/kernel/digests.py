@@ -48,6 +48,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import connections, models
@@ -125,14 +126,36 @@ def _value(kind: str, value: Any) -> Any:
     return value
 
 
+def _uuid_text(value: Any) -> str:
+    return str(value if type(value) is uuid.UUID else uuid.UUID(str(value)))
+
+
+# How a non-NULL value of each kind is written (`_value`), None where it is written as it is.
+_CONVERT = {"uuid": _uuid_text, "timestamp": timestamp_text, "json": _plain, "decimal": _plain, "plain": None}
+# Per model: (column, attname, convert, added later, the value the rows before it hold).
+_PLANS: dict[type, list[tuple[str, str, Any, bool, Any]]] = {}
+
+
+def _plan(model: type[models.Model]) -> list[tuple[str, str, Any, bool, Any]]:
+    found = _PLANS.get(model)
+    if found is None:
+        later = getattr(model, "DIGEST_ADDED_LATER", {})
+        found = _PLANS[model] = [(column, attname, _CONVERT[kind], attname in later, _value(kind, later.get(attname)))
+                                 for column, attname, kind in layout(model)]
+    return found
+
+
 def _serialised(model: type[models.Model], read) -> dict[str, Any]:
-    later = getattr(model, "DIGEST_ADDED_LATER", {})
+    """The row as its digest serialises it: `_value` of every column (written out here, once per
+    column of every history row sealed)."""
     out = {}
-    for column, attname, kind in layout(model):
+    for column, attname, convert, added_later, before in _plan(model):
         value = read(attname)
-        if attname in later and _value(kind, value) == _value(kind, later[attname]):
+        if value is not None and convert is not None:
+            value = convert(value)
+        if added_later and value == before:
             continue  # a column added later, at the value the rows before it hold
-        out[column] = _value(kind, value)
+        out[column] = value
     return out
 
 
@@ -143,7 +166,7 @@ def values_digest(model: type[models.Model], values: Mapping[str, Any]) -> str:
 
 def row_digest(instance: models.Model) -> str:
     """The digest of the row `instance` holds (or is about to insert)."""
-    return sha256_hex(canonical_json(_serialised(type(instance), lambda attname: getattr(instance, attname))))
+    return sha256_hex(canonical_json(_serialised(type(instance), partial(getattr, instance))))
 
 
 def artifact_content_hash(*, location: str, content: Any) -> str:
