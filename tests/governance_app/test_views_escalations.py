@@ -149,8 +149,9 @@ def test_closing_takes_the_complete_outcome(client, reviewer, escalated):
 
 def test_closing_picks_evidence_from_the_requests_own_records(client, reviewer, escalated):
     escalation = RequestEvent.objects.filter(request=escalated, to_status=RequestStatus.ESCALATED).get()
-    page = signed_in(client, reviewer).get(URL)
-    form = bound_or_blank_form(page, escalated)
+    # The row's form is loaded when its action is opened (issue 16), with its picker.
+    page = signed_in(client, reviewer).get(resolve_url(escalated), HTTP_HX_REQUEST="true")
+    form = page.context["form"]
     titles = dict(form.fields["evidence_records"].choices)
     assert titles[str(escalation.pk)].startswith("Status changed, ")   # by kind, when and summary, not an id
     assert titles[str(escalation.pk)].endswith("In progress → Escalated")

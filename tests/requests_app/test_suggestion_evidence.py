@@ -348,7 +348,7 @@ def test_the_approval_screen_and_the_drill_down_cost_the_same_at_any_amount_of_e
 
 
 APPROVAL_SCREEN_QUERIES = 11    # the screen's reads, one of them the evidence
-SUGGESTION_DRILL_DOWN_QUERIES = 20   # the drill-down, +2 for a suggestion: its proposal and its evidence (its lineage check is fetched on its own, issue 16)
+SUGGESTION_DRILL_DOWN_QUERIES = 21   # the drill-down, +2 for a suggestion: its proposal and its evidence (its lineage check is fetched on its own, issue 16; +1 the timeline's people by name, issue 14)
 
 
 @pytest.mark.parametrize("rows", [5, 200])
