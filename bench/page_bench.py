@@ -198,7 +198,7 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("workspace inbox", owner, f"/workspace/{t['brain']}/", {}),
             ("canon", owner, "/canon/", {}),
             ("canon document", owner, f"/canon/{t['canon']}/", {}),
-            ("dashboard, Brain owner", owner, "/", {}),
+            ("dashboard, Brain owner", owner, "/dashboard/", {}),  # "/" sends an owner to their inbox
             ("search \"offer\"", reviewer, "/search/?q=offer", {}),
             ("search \"demand review\"", reviewer, "/search/?q=demand+review", {}),
             ("search \"offer\", Brain owner", owner, "/search/?q=offer", {}),
