@@ -12,7 +12,7 @@ from django import forms
 from governance_app.kernel import limits
 from governance_app.kernel.forms import TEXTAREA, DocumentTextField, FormRefusalMixin
 from governance_app.models import AmendmentType, Classification, McrDecision, WebhookEvent
-from requests_app.forms import EvidenceRecordsField, move_field, move_input
+from requests_app.forms import EvidencePickingMixin, EvidenceRecordsField, move_field, move_input
 from requests_app.transitions import CLOSING_FIELDS
 
 SHORT = forms.Textarea(attrs={"rows": 2})
@@ -40,7 +40,7 @@ class GovernanceForm(FormRefusalMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class EscalationResolveForm(GovernanceForm):
+class EscalationResolveForm(EvidencePickingMixin, GovernanceForm):
     """The decision that resolves an escalation: the request continues, closes or is blocked."""
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -59,18 +59,6 @@ class EscalationResolveForm(GovernanceForm):
         # The request's own records to tick as evidence, as on its drill-down (offer_evidence).
         self.fields["evidence_records"] = EvidenceRecordsField(required=False, label="Evidence from this lineage")
         self.evidence_groups: list = []
-
-    def offer_evidence(self, groups: list) -> None:
-        """List the request's records as evidence to tick (requests_app.drilldown.evidence_groups_for);
-        what is typed is then external evidence."""
-        self.evidence_groups = groups
-        self.fields["evidence_records"].choices = [(r.id, r.title) for _title, records in groups for r in records]
-        if groups:
-            typed = self.fields["outcome_evidence"]
-            typed.label = "External evidence"
-            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
-                               "(DOC-123 in Confluence).")
-            typed.widget.attrs["rows"] = 2
 
     @property
     def evidence_checked(self) -> set[str]:

@@ -68,7 +68,25 @@ def move_field(name: str, brains: list[tuple[str, str]], required: bool) -> form
     return forms.CharField(required=required, label=label, help_text=help_text, widget=TEXTAREA, max_length=limit)
 
 
-class MoveForm(FormRefusalMixin, forms.Form):
+class EvidencePickingMixin:
+    """A form whose outcome evidence is ticked among a lineage's records (its `evidence_records`)
+    or typed (its `outcome_evidence`): the drill-down's Close and Reject forms, and the escalations
+    page's resolution by closing."""
+
+    def offer_evidence(self, groups: list) -> None:
+        """List the lineage's records as evidence to tick (requests_app.drilldown.evidence_groups);
+        what is typed is then external evidence."""
+        self.evidence_groups = groups
+        self.fields["evidence_records"].choices = [(r.id, r.title) for _title, records in groups for r in records]
+        if groups:
+            typed = self.fields["outcome_evidence"]
+            typed.label = "External evidence"
+            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
+                               "(DOC-123 in Confluence).")
+            typed.widget.attrs["rows"] = 2
+
+
+class MoveForm(EvidencePickingMixin, FormRefusalMixin, forms.Form):
     """The inputs one move takes, built from the transition table's required and optional fields."""
 
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -92,17 +110,6 @@ class MoveForm(FormRefusalMixin, forms.Form):
         if "outcome_evidence" in self.fields and evidence is not None:
             self.fields["evidence_records"] = EvidenceRecordsField(required=False, label="Evidence from this lineage")
             self.offer_evidence(evidence)
-
-    def offer_evidence(self, groups: list) -> None:
-        """List the lineage's records as evidence to tick; what is typed is then external evidence."""
-        self.evidence_groups = groups
-        self.fields["evidence_records"].choices = [(r.id, r.title) for _title, records in groups for r in records]
-        if groups:
-            typed = self.fields["outcome_evidence"]
-            typed.label = "External evidence"
-            typed.help_text = ("One per line: a link (https://…) or a document id with its system "
-                               "(DOC-123 in Confluence).")
-            typed.widget.attrs["rows"] = 2
 
     # The form in three parts: what the move needs, the Brains when several work it, the rest.
     def fields_needed(self) -> list[forms.BoundField]:
