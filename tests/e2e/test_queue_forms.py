@@ -7,19 +7,9 @@ from playwright.sync_api import Page, expect
 
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestStatus
-from tests.conftest import PASSWORD
+from tests.e2e.test_headoffice_journeys import sign_in
+from tests.e2e.test_walk_list_inbox import NO_SIDEWAYS_SCROLL
 from tests.engine import actor, in_progress_request
-
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
 
 def test_a_reviewer_opens_an_escalations_form_and_resolves_it(page: Page, live_server, owner, reviewer, other_owner,
                                                               screenshot):
