@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, FloatField, Q, QuerySet, TextField, Value
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Coalesce, Concat
 
@@ -142,7 +142,9 @@ def _visible(actor: Actor) -> dict[str, QuerySet]:
     return {
         "request": requests_visible_to(actor),
         "task": tasks,
-        "artifact": TaskArtifact.objects.filter(tenant_id=actor.tenant_id, task__in=tasks.values("pk")),
+        # EXISTS per candidate artifact (an index lookup of its task), not `task__in` every visible task.
+        "artifact": TaskArtifact.objects.filter(Exists(tasks.filter(pk=OuterRef("task_id"))),
+                                                tenant_id=actor.tenant_id),
         "decision": decisions_visible_to(actor),
         "lesson": lessons_visible_to(actor),
     }

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
@@ -19,9 +19,13 @@ def tasks_visible_to(actor: Actor) -> QuerySet[Task]:
         return qs
     if actor.is_executor:
         return qs.filter(assigned_brain_id__in=actor.brains)
+    # A correlated EXISTS on the request's primary key: checked per candidate task by an index
+    # lookup, where `request__in=<visible requests>` made PostgreSQL hash every request the actor
+    # may see (21,000 for a Brain owner at 100,000 requests, 74 ms) to check a page of tasks.
+    request_visible = Exists(requests_visible_to(actor).filter(pk=OuterRef("request_id")))
     if actor.is_integration:
-        return qs.filter(request__in=requests_visible_to(actor).values("pk"))
-    return qs.filter(Q(assigned_brain_id__in=actor.brains) | Q(request__in=requests_visible_to(actor).values("pk")))
+        return qs.filter(request_visible)
+    return qs.filter(Q(assigned_brain_id__in=actor.brains) | request_visible)
 
 
 def _pk(task_id: Any) -> uuid.UUID | None:
