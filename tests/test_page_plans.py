@@ -31,6 +31,7 @@ from governance_app import selectors as governance
 from governance_app.kernel import claims
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.db import DEFAULT_TENANT_ID
+from governance_app.kernel.pages import RowPaginator
 from requests_app import selectors
 from requests_app.filters import BrainRequestFilter
 from requests_app.queues import QUEUE_SPECS
@@ -114,8 +115,9 @@ def list_reads(actor: Actor, query: str):
         filterset = BrainRequestFilter(data, queryset=rows, brain_choices=[("research", "R"), ("finance", "F")])
         assert filterset.is_valid(), filterset.errors
         rows = filterset.qs
-        page = int(data.get("page", 1))
-        list(rows[(page - 1) * 25:page * 25 + 1])    # the page's rows
+        # The page's rows as the list reads them: its keys first (requests_app.views.request_list).
+        paginator = RowPaginator(rows, 25, keys_from=None if data.get("q") else 0)
+        paginator._rows((int(data.get("page", 1)) - 1) * 25)   # the test database is empty: no page to number
         rows.order_by().values("pk")[:1001].count()  # the capped count (kernel.pages)
     return read
 
@@ -219,3 +221,21 @@ def test_a_brain_owners_search_checks_each_hit_not_every_request_it_may_see(plan
     plan = plan_of(plans_database, hits[0])
     assert not hashed_subplans(plan), hashed_subplans(plan)
     assert not [n for n in nodes(plan) if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in WATCHED]
+
+
+# --- the list's filters that its sort's index does not serve (issue 16) -----------------------------
+
+def index_scans(plan: dict) -> list[tuple[str, str | None]]:
+    return [(n["Node Type"], n.get("Index Name")) for n in nodes(plan) if n.get("Relation Name") == "mwms_brain_requests"]
+
+
+def test_created_in_a_month_finds_its_pages_keys_in_the_index_alone(plans_database):
+    # Newest updated first, the month's rows are found by walking (tenant_id, updated_at): the
+    # walk reads the index's created_at (an index-only scan), not every row updated since.
+    rows, _count = captured(list_reads(REVIEWER, "created_after=2026-09-01&created_before=2026-09-30"))
+    assert ("Index Only Scan", "mwms_req_updated_keys") in index_scans(plan_of(plans_database, rows))
+
+
+def test_destination_and_priority_are_counted_from_the_index_alone(plans_database):
+    *_rows, count = captured(list_reads(REVIEWER, "destination=finance&priority=high"))
+    assert index_scans(plan_of(plans_database, count)) == [("Index Only Scan", "mwms_req_destination_keys")]
