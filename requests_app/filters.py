@@ -135,9 +135,7 @@ class BrainRequestFilter(django_filters.FilterSet):
         if not words:
             return queryset
         if connection.vendor == "postgresql":
-            query = " & ".join(filter(None, (fulltext.prefix_query(word) for word in words)))
-            return queryset.filter(pk__in=RawSQL("SELECT public.mwms_request_text_ids(%s, %s)",
-                                                 [query or None, [word.upper() for word in words]]))
+            return queryset.filter(pk__in=RawSQL("SELECT public.mwms_request_text_ids(%s, %s)", text_terms(value)))
         text = Q()
         for word in words:
             text &= (Q(request_title__icontains=word) | Q(request_summary__icontains=word)
@@ -146,6 +144,15 @@ class BrainRequestFilter(django_filters.FilterSet):
         for word in words:
             ids |= Q(offer_id__iexact=word) | Q(intake_id__iexact=word) | Q(experiment_id__iexact=word)
         return queryset.filter(text | ids)
+
+
+def text_terms(value: str) -> list[Any]:
+    """The free text's arguments to the owner's lookups (requests_app 0017, 0023): the tsquery
+    its words make (each a prefix, every one required; None when no word has a letter or digit)
+    and the words upper-cased, matched to the offer, intake and experiment ids."""
+    words = value.split()[:6]
+    query = " & ".join(filter(None, (fulltext.prefix_query(word) for word in words)))
+    return [query or None, [word.upper() for word in words]]
 
 
 # The API's names for the filters above, kept so that no client breaks (page name: API name).

@@ -6,18 +6,22 @@ descendants come from one recursive CTE each (works on PostgreSQL and SQLite ali
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, planner_estimate
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
+from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
     DESTINATION_MOVES,
@@ -72,6 +76,47 @@ def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
     task_count = Subquery(tasks.values("request").annotate(n=Count("pk")).values("n"))
     return (requests_visible_to(actor).select_related("requesting_brain", "target_brain", "assignee")
             .annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
+
+
+class NewestMatchesPaginator(RowPaginator):
+    """The request list's pages when its free text is its only filter and it is newest first (see
+    `free_text_alone`), on PostgreSQL: a page is the newest matches, so its rows are the ones
+    whose ids the owner's `mwms_request_text_newest` answers (the newest up to the page's last
+    and one more), not every match joined and sorted; the count comes from
+    `mwms_request_text_count`, which stops at the cap (requests_app 0023). The rows, the count
+    and the estimate above the cap are the ones the filtered list would have."""
+
+    def __init__(self, object_list: Any, per_page: int, *, actor: Actor, text: str):
+        super().__init__(object_list, per_page)
+        self.actor, self.terms = actor, text_terms(text)
+
+    @cached_property
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*self.terms, EXACT_COUNT_UP_TO + 1])
+            capped = cursor.fetchone()[0]
+        if capped <= EXACT_COUNT_UP_TO:
+            return capped
+        self.estimated = True
+        return max(planner_estimate(self.object_list), capped)
+
+    def _rows(self, bottom: int) -> list[Any]:
+        wanted = bottom + self.per_page + 1
+        newest = RawSQL("SELECT public.mwms_request_text_newest(%s, %s, %s)", [*self.terms, wanted])
+        rows = requests_for_list(actor=self.actor).filter(pk__in=newest).order_by("-updated_at", "-pk")
+        return list(rows[bottom:wanted])
+
+
+def free_text_alone(*, actor: Actor, data: Any) -> str | None:
+    """The list's free text when the NewestMatchesPaginator serves the list: on PostgreSQL, for
+    HeadOffice (who sees the whole tenant, as the owner's functions answer it), when the free text
+    is the only filter and the list is newest first (its default order); None otherwise."""
+    text = (data.get("q") or "").strip()
+    if connection.vendor != "postgresql" or not actor.is_head_office or not text:
+        return None
+    if set(data) - {"q", "sort", "page"} or data.get("sort", "-updated") != "-updated":
+        return None
+    return text
 
 
 def person_label(user: Any) -> str:

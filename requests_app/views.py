@@ -70,7 +70,12 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     # carries id and created_at, requests_app 0022), so a filter the sort's order does not serve
     # ("created in a month") skips index entries, not rows; then only the page's rows are read.
     # Not with free text: the page's rows keep the list's filters, and its lookup would run twice.
-    page = RowPaginator(rows, PAGE_SIZE, keys_from=None if cleaned.get("q") else 0).get_page(cleaned.get("page"))
+    text = None if problems else selectors.free_text_alone(actor=actor, data=cleaned)
+    if text is not None:  # newest first, a page is the newest matches (selectors.NewestMatchesPaginator)
+        paginator: RowPaginator = selectors.NewestMatchesPaginator(rows, PAGE_SIZE, actor=actor, text=text)
+    else:
+        paginator = RowPaginator(rows, PAGE_SIZE, keys_from=None if cleaned.get("q") else 0)
+    page = paginator.get_page(cleaned.get("page"))
     query = cleaned.copy()
     query.pop("page", None)
     query.pop("export", None)

@@ -86,3 +86,56 @@ def test_another_tenants_requests_are_never_found():
     with claims.tenant_claim(DEFAULT_TENANT_ID):
         assert found("zeppelin") == {"Zeppelin demand"} and found("OFF-1") == {"Zeppelin demand"}
         assert set(BrainRequestFilter({"q": "zeppelin"}, queryset=BrainRequest.objects.all(), brain_choices=[]).qs) == {ours}
+
+
+@pytest.mark.postgres
+def test_free_text_alone_newest_first_pages_the_newest_matches(client, reviewer):
+    # The list's free text alone, newest first: its pages come from the owner's newest matches
+    # (requests_app.selectors.NewestMatchesPaginator), the same rows in the same order as the
+    # filtered list, and its count from the capped count.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from requests_app.selectors import NewestMatchesPaginator
+
+    now = timezone.now()
+    for i in range(30):
+        request = make_request(request_title=f"Zeppelin {i:02}")
+        BrainRequest.objects.filter(pk=request.pk).update(updated_at=now - timedelta(minutes=i))
+    make_request(request_title="Unrelated")
+    client.force_login(reviewer)
+    newest = [f"Zeppelin {i:02}" for i in range(30)]
+    first, second = (client.get(LIST, {"q": "zeppelin", "page": n}).context["page"] for n in (1, 2))
+    assert isinstance(first.paginator, NewestMatchesPaginator)
+    assert [r.request_title for r in first.object_list] == newest[:25] and first.has_next()
+    assert [r.request_title for r in second.object_list] == newest[25:] and not second.has_next()
+    assert first.paginator.count == 30 and not first.paginator.estimated
+    sorted_page = client.get(LIST, {"q": "zeppelin", "sort": "-updated"}).context["page"]
+    assert isinstance(sorted_page.paginator, NewestMatchesPaginator)
+    other = client.get(LIST, {"q": "zeppelin", "sort": "title"}).context["page"]  # another order: the filtered list
+    assert not isinstance(other.paginator, NewestMatchesPaginator)
+    assert [r.request_title for r in other.object_list] == sorted(newest)[:25] and other.paginator.count == 30
+
+
+@pytest.mark.postgres
+def test_the_newest_matches_and_their_count_keep_to_the_claims_tenant():
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    ours = make_request(request_title="Zeppelin demand")
+    with claims.tenant_claim(acme.id):
+        make_request(tenant_id=acme.id, request_title="Zeppelin demand", requesting_brain_id="affiliate",
+                     target_brain_id="research")
+
+    def read(tenant_id) -> tuple[list, int]:
+        with claims.tenant_claim(tenant_id), connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_newest(%s, %s, %s)", ["zeppelin:*", ["ZEPPELIN"], 10])
+            newest = [row[0] for row in cursor.fetchall()]
+            cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", ["zeppelin:*", ["ZEPPELIN"], 10])
+            return newest, cursor.fetchone()[0]
+
+    assert read(DEFAULT_TENANT_ID) == ([ours.pk], 1)
+    with connection.cursor() as cursor:                        # no claim: nothing
+        cursor.execute("SELECT set_config('request.jwt.claims', '', true)")
+        cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", ["zeppelin:*", ["ZEPPELIN"], 10])
+        assert cursor.fetchone()[0] == 0
