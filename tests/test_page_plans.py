@@ -239,3 +239,19 @@ def test_created_in_a_month_finds_its_pages_keys_in_the_index_alone(plans_databa
 def test_destination_and_priority_are_counted_from_the_index_alone(plans_database):
     *_rows, count = captured(list_reads(REVIEWER, "destination=finance&priority=high"))
     assert index_scans(plan_of(plans_database, count)) == [("Index Only Scan", "mwms_req_destination_keys")]
+
+
+def test_free_text_alone_reads_only_its_pages_rows(plans_database):
+    # Newest first, the page's rows are looked up by the ids of the newest matches (26), not
+    # every match joined and sorted; the count is the owner's capped count (no table in the plan).
+    from requests_app.selectors import NewestMatchesPaginator
+
+    def read():
+        paginator = NewestMatchesPaginator(selectors.requests_for_list(actor=REVIEWER), 25, actor=REVIEWER,
+                                           text="offer")
+        paginator._rows(0)
+        paginator.count  # noqa: B018 (the capped count is read)
+    rows, = captured(read)
+    assert "mwms_request_text_newest" in rows
+    assert {scan for scan in index_scans(plan_of(plans_database, rows))} <= {
+        ("Index Scan", "mwms_brain_requests_pkey"), ("Index Scan", "mwms_brain_requests_tenant_key")}
