@@ -99,3 +99,16 @@ def form_field(field) -> str:
         html += format_html('<ul class="field-error">{}</ul>',
                             mark_safe("".join(f"<li>{rule_tip(error)}</li>" for error in errors)))
     return html
+
+
+@register.simple_tag
+def lazy_action(name: str, r, label: str, url: str, href: str = "", anchor: bool = False) -> str:
+    """A row's action whose form is loaded when the person opens it (issue 16: a queue page of 25
+    rows renders no form until one is wanted). The <details> is "{name}-{r.pk}", as the form's own;
+    htmx asks `url` for the form; without JavaScript the link opens it on a page (`href` if given,
+    else `url`; with `anchor`, at the element of the same id there)."""
+    key = f"{name}-{r.pk}"
+    return format_html('<details class="action" id="{}" hx-get="{}" hx-trigger="toggle once" '
+                       'hx-target="find .action-body" hx-swap="innerHTML">\n  <summary>{}</summary>\n'
+                       '  <div class="action-body"><a href="{}{}">Open the form</a></div>\n</details>\n',
+                       key, url, label, href or url, f"#{key}" if anchor else "")
