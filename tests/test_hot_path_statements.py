@@ -170,3 +170,25 @@ def test_load_row_makes_the_instance_the_orm_would(brains, model):
         expected = model.objects.get(pk=loaded.pk)
         assert _values(loaded) == _values(expected)
         assert not loaded._state.adding and loaded._state.db == "default"
+
+
+def test_first_row_finds_what_the_orm_finds_and_nothing_else(brains):
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+    from governance_app.kernel.fastpath import first_row
+    from datetime import timedelta
+
+    user = get_user_model().objects.create_user("ann", first_name="Ann", password="a-long-pass-1")
+    assert _values(first_row(get_user_model(), pk=user.pk)) == _values(get_user_model().objects.get(pk=user.pk))
+    assert _values(first_row(get_user_model(), pk=str(user.pk))) == _values(user)  # a session keeps the key as text
+    assert first_row(get_user_model(), pk=user.pk + 1000) is None
+
+    now = timezone.now()
+    Session.objects.create(session_key="k" * 32, session_data="data", expire_date=now + timedelta(minutes=5))
+    Session.objects.create(session_key="e" * 32, session_data="old", expire_date=now - timedelta(seconds=1))
+    found = first_row(Session, session_key="k" * 32, expire_date__gt=now)
+    assert (found.session_data, found.expire_date) == ("data", Session.objects.get(pk="k" * 32).expire_date)
+    assert first_row(Session, session_key="e" * 32, expire_date__gt=now) is None  # expired
+    assert first_row(Session, session_key="e" * 32, expire_date__gt=now - timedelta(minutes=1)).session_data == "old"
+    with pytest.raises(TypeError):
+        first_row(Session, session_data__contains="d")

@@ -4,9 +4,10 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
 
 from governance_app.kernel.db import DEFAULT_TENANT_ID
-from governance_app.models import Brain, Membership, TenantUser, TokenRole
+from governance_app.models import Brain, Membership, Tenant, TenantUser, TokenRole
 
 
 @dataclass(frozen=True)
@@ -49,21 +50,43 @@ def actor_for_user(user) -> Actor:
     to mwms_tenant_users), so the first membership names it. A person with no membership yet is
     looked up in mwms_tenant_users; one of no tenant sees nothing.
     """
-    memberships = list(Membership.objects.filter(user=user).select_related("tenant"))
+    memberships = _memberships_of(user.pk)
     if memberships:
-        tenant = memberships[0].tenant
+        _brain, tenant_id, tenant_active, tenant_name = memberships[0]
     else:
         link = TenantUser.objects.filter(user=user).select_related("tenant").first()
-        tenant = link.tenant if link else None
-    if tenant is not None and not tenant.is_active:
-        raise TenantInactive(f"{tenant.name} is inactive, so its people cannot sign in or act.")
-    return Actor(
-        tenant_id=tenant.id if tenant else None,
-        label=user.get_username(),
-        brains=frozenset(m.brain_id for m in memberships),
-        is_head_office=any(m.brain_id == Brain.HEADOFFICE for m in memberships),
-        user_id=user.pk,
-    )
+        tenant_id, tenant_active, tenant_name = (link.tenant_id, link.tenant.is_active, link.tenant.name) if link \
+            else (None, True, "")
+    if not tenant_active:
+        raise TenantInactive(f"{tenant_name} is inactive, so its people cannot sign in or act.")
+    brains = frozenset(brain for brain, *_tenant in memberships)
+    return Actor(tenant_id=tenant_id, label=user.get_username(), brains=brains,
+                 is_head_office=Brain.HEADOFFICE in brains, user_id=user.pk)
+
+
+_statements: dict[str, str] = {}
+
+
+def _memberships_of(user_id: int) -> list[tuple[str, UUID, bool, str]]:
+    """(Brain, tenant id, tenant active, tenant name) of each of the person's memberships, by
+    Brain: `Membership.objects.filter(user=…).select_related("tenant")` with its statement built
+    once per process (every page asks, and compiling the join cost more than running it)."""
+    connection = connections[router.db_for_read(Membership)]
+    sql = _statements.get(connection.alias)
+    if sql is None:
+        quote = connection.ops.quote_name
+        membership, tenant = Membership._meta, Tenant._meta
+        m = {name: quote(membership.get_field(name).column) for name in ("brain_id", "tenant", "user")}
+        t = {name: quote(tenant.get_field(name).column) for name in ("id", "is_active", "name")}
+        sql = _statements[connection.alias] = (
+            f"SELECT m.{m['brain_id']}, t.{t['id']}, t.{t['is_active']}, t.{t['name']} "
+            f"FROM {quote(membership.db_table)} m JOIN {quote(tenant.db_table)} t ON t.{t['id']} = m.{m['tenant']} "
+            f"WHERE m.{m['user']} = %s ORDER BY m.{m['brain_id']}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        rows = cursor.fetchall()
+    as_uuid = Tenant._meta.pk.to_python
+    return [(brain, as_uuid(tenant_id), bool(active), name) for brain, tenant_id, active, name in rows]
 
 
 def actor_for_token(token) -> Actor:

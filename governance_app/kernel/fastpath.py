@@ -147,6 +147,36 @@ def load_row(model: type[models.Model], row: Iterable[Any], connection) -> model
     return model.from_db(connection.alias, names, values)
 
 
+def first_row(model: type[models.Model], **conditions: Any) -> models.Model | None:
+    """`model._default_manager.filter(**conditions).first()` for a model without ordering, as one
+    statement built once per process: the lookups of every signed-in page (the session, the
+    person) cost more to compile than to run. A condition is a field's name (`pk` for the key)
+    for equality, or `name__gt` for "greater than"; its value is prepared by its field."""
+    meta = model._meta
+    connection = connections[router.db_for_read(model)]
+    key = ("first", connection.alias, model, tuple(conditions))
+    built = _statements.get(key)
+    if built is None:
+        quote = connection.ops.quote_name
+        fields, tests = [], []
+        for condition in conditions:
+            name, _, lookup = condition.partition("__")
+            field = meta.pk if name == "pk" else meta.get_field(name)
+            if lookup not in ("", "gt") or not field.concrete:
+                raise TypeError(f"first_row() takes equality and __gt on columns, not {condition}.")
+            fields.append(field)
+            tests.append(f"{quote(field.column)} {'>' if lookup else '='} %s")
+        columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+        built = _statements[key] = (
+            f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {' AND '.join(tests)} LIMIT 1", fields)
+    sql, fields = built
+    params = [field.get_db_prep_value(value, connection) for field, value in zip(fields, conditions.values())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else load_row(model, row, connection)
+
+
 def read_back_only_database_choices(model: type[models.Model]) -> None:
     """After an INSERT, read back (RETURNING) only the columns whose value the database chose.
 

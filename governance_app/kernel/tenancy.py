@@ -9,12 +9,14 @@ HeadOffice is granted only by a membership of the tenant's own `headoffice` Brai
 
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection, transaction
 
 from governance_app.kernel import claims
 from governance_app.kernel.db import DEFAULT_TENANT_ID
 from governance_app.kernel.errors import DomainError
+from governance_app.kernel.fastpath import first_row
 from governance_app.models import Brain, Membership, MembershipRole, Tenant, TenantUser
 
 DEFAULT_TENANT_SLUG = "mwms"
@@ -105,6 +107,12 @@ class ActiveTenantBackend(ModelBackend):
                 if not Tenant.objects.filter(pk=tenant_id, is_active=True).exists():
                     return None
         return user
+
+    def get_user(self, user_id):
+        """The signed-in person of a session, as ModelBackend finds them, with a statement built
+        once per process (every page asks)."""
+        user = first_row(get_user_model(), pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 __all__ = ["ELSEWHERE", "ActiveTenantBackend", "belongs_elsewhere", "tenant_exists", "DEFAULT_TENANT_ID",

@@ -8,8 +8,16 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from governance_app.kernel import wording
+from governance_app.kernel.paths import path_to
 
 register = template.Library()
+
+
+@register.simple_tag
+def path(name: str, *args) -> str:
+    """`{% url %}` for a page's rows: the same address, from the route's kept address
+    (kernel.paths), escaped as `{% url %}` escapes it. Takes positional arguments and `as name`."""
+    return path_to(name, *args)
 
 
 @register.filter
@@ -73,3 +81,34 @@ def record_kind(table: str) -> str:
     """A table's rows in words ("task" for mwms_tasks), for pages that name a record."""
     return RECORD_KINDS.get(table, table)
 
+
+
+@register.simple_tag
+def form_field(field) -> str:
+    """One form field with its label, "(required)" hint, help text and errors: what every form of
+    the site shows for a field (a checkbox's label after its box). In Python rather than an
+    included template: a form of fifteen fields spent more time including than drawing them."""
+    if getattr(field.field.widget, "input_type", None) == "checkbox":
+        html = format_html('<label class="row">{} {}</label>\n', field, field.label)
+    else:
+        required = mark_safe(' <span class="help">(required)</span>') if getattr(field.field, "required_hint", False) else ""
+        hint = format_html(' <span class="help">— {}</span>', field.help_text) if field.help_text else ""
+        html = format_html("<label>{}{}{}\n{}</label>\n", field.label, required, hint, field)
+    errors = field.errors
+    if errors:
+        html += format_html('<ul class="field-error">{}</ul>',
+                            mark_safe("".join(f"<li>{rule_tip(error)}</li>" for error in errors)))
+    return html
+
+
+@register.simple_tag
+def lazy_action(name: str, r, label: str, url: str, href: str = "", anchor: bool = False) -> str:
+    """A row's action whose form is loaded when the person opens it (issue 16: a queue page of 25
+    rows renders no form until one is wanted). The <details> is "{name}-{r.pk}", as the form's own;
+    htmx asks `url` for the form; without JavaScript the link opens it on a page (`href` if given,
+    else `url`; with `anchor`, at the element of the same id there)."""
+    key = f"{name}-{r.pk}"
+    return format_html('<details class="action" id="{}" hx-get="{}" hx-trigger="toggle once" '
+                       'hx-target="find .action-body" hx-swap="innerHTML">\n  <summary>{}</summary>\n'
+                       '  <div class="action-body"><a href="{}{}">Open the form</a></div>\n</details>\n',
+                       key, url, label, href or url, f"#{key}" if anchor else "")

@@ -6,37 +6,25 @@ the rest of the page's rendering together. `request_cells` writes a row's cells 
 column order; the headings stay in the template (templates/requests_app/list.html).
 """
 
-import functools
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django import template
-from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from governance_app.kernel import wording
+from governance_app.kernel.paths import path_to
 from requests_app.templatetags.sla import sla_clock
 
 register = template.Library()
-
-
-_ANY_ID = str(uuid.UUID(int=0))
-
-
-@functools.lru_cache(maxsize=8)
-def _detail_address(script_prefix: str) -> str:
-    """The drill-down's address with a placeholder id, reversed once per script prefix (reverse
-    reads the current one), not once per row."""
-    return reverse("requests:detail", args=[_ANY_ID])
 
 
 def _request(row: Any) -> SafeString:
     flag = mark_safe(' <span class="flag" title="Escalation flag">⚑</span>') if row.escalation_flag else ""
     hidden = mark_safe('<span class="badge">hidden from HO</span>') if not row.head_office_visible else ""
     return format_html('<td class="title"><a href="{}">{}</a>{}\n          {}</td>',
-                       _detail_address(get_script_prefix()).replace(_ANY_ID, str(row.pk)), row.request_title,
+                       path_to("requests:detail", row.pk), row.request_title,
                        flag, hidden)
 
 
