@@ -48,7 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mwms_site.web.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "mwms_site.web.ContentSecurityPolicyMiddleware",  # django-csp's, with its headers built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Outside CommonMiddleware, so that it also sees the 400 Django answers for a bad Host header.
