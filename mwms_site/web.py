@@ -8,11 +8,15 @@ from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxMiddleware
 
 from governance_app.kernel import claims, transactions
 from mwms_site.api_errors import api_path
@@ -106,6 +110,39 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(http_request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+def bearer_api_call(request: HttpRequest) -> bool:
+    """An API call with a bearer token (TenantClaimMiddleware makes its transaction final too)."""
+    return "HTTP_AUTHORIZATION" in request.META and api_path(request)
+
+
+def pages_only(middleware: type) -> type:
+    """`middleware`, left out of API calls with a bearer token.
+
+    Sessions, the signed-in user, messages and htmx's request details are for browsers. An API
+    call with a bearer token reads none of them (its caller is the token's actor), and none of them
+    changes its answer: a session or message store never touched adds no cookie and no Vary header.
+    Passing them by costs nothing of the answer and about a tenth of a claim's CPU. (CSRF and
+    django-axes stay whole: Django's and axes' system checks look for their own classes.)
+    """
+
+    class PagesOnly(middleware):
+        def __call__(self, request: HttpRequest) -> HttpResponse:
+            if bearer_api_call(request):
+                return self.get_response(request)
+            return super().__call__(request)
+
+    PagesOnly.__name__ = PagesOnly.__qualname__ = f"PagesOnly{middleware.__name__}"
+    PagesOnly.__module__ = __name__
+    PagesOnly.__doc__ = f"{middleware.__module__}.{middleware.__name__}, for everything but bearer API calls."
+    return PagesOnly
+
+
+PagesOnlySessionMiddleware = pages_only(SessionMiddleware)
+PagesOnlyAuthenticationMiddleware = pages_only(AuthenticationMiddleware)
+PagesOnlyMessageMiddleware = pages_only(MessageMiddleware)
+PagesOnlyHtmxMiddleware = pages_only(HtmxMiddleware)
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):

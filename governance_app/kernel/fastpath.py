@@ -67,7 +67,10 @@ def insert_row(instance: models.Model) -> models.Model:
     if not instance._state.adding:
         raise ValueError(f"insert_row() is for new rows; this {meta.object_name} is already stored.")
     fields = meta.local_concrete_fields
-    if (meta.db_returning_fields or meta.parents or meta.proxy or meta.auto_created or not _plain(fields)
+    plain = _statements.get(("plain", model))
+    if plain is None:
+        plain = _statements["plain", model] = _plain(fields)
+    if (meta.db_returning_fields or meta.parents or meta.proxy or meta.auto_created or not plain
             or not _save_is_plain(model)):
         instance.save(force_insert=True)
         return instance
