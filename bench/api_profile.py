@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=("tottime", "cumtime"), default=None)
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--callers", default=None, help="with --profile: who calls the functions matching this")
+    parser.add_argument("--callees", default=None, help="with --profile: what the functions matching this call")
     parser.add_argument("--only", choices=("create", "claim"), default=None)
     parser.add_argument("--reuse", action="store_true", help="use the database and tokens of a previous run")
     add_postgres_arguments(parser)
@@ -153,6 +154,8 @@ def main() -> None:
             stats = pstats.Stats(profiler).sort_stats(args.profile)
             if args.callers:
                 stats.print_callers(args.callers)
+            elif args.callees:
+                stats.print_callees(args.callees)
             else:
                 stats.print_stats(args.top)
 
