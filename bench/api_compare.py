@@ -2,7 +2,7 @@
 
 Not a test. Single runs of api_bench.py vary by a fifth with the host's speed of the moment, which
 hides a 10% change. This serves both versions at once (each its own gunicorn with 2 sync workers
-and its own scratch database, mwms_compare_a and mwms_compare_b) and alternates short phases
+and its own scratch database, mwms_compare_a and mwms_compare_b, or --database-prefix's) and alternates short phases
 between them — POST /api/v1/requests from 8 threads, then POST /api/v1/tasks/claim from 8
 executors — so both see the same host. It prints each version's median and the median of the
 paired ratios (candidate / baseline), and the CPU each call cost the version's gunicorn workers and
@@ -73,7 +73,7 @@ class Version:
         self.creates: list[float] = []
         self.claims: list[float] = []
         self.cpu: dict[str, list[float]] = {"POST /requests": [], "POST /tasks/claim": []}  # ms per call
-        self.database = f"mwms_compare_{name}"
+        self.database = f"{args.database_prefix}_{name}"
         args = argparse.Namespace(**{**vars(args), "database": self.database})
         served_as = f" served as {runtime_role.split(':')[0]}" if runtime_role else ""
         print(f"{name}: {root} → database {args.database}{served_as} …", flush=True)
@@ -151,6 +151,8 @@ def main() -> None:
                         help="serve the candidate as this runtime role, migrated as --pg-user (row-level security)")
     parser.add_argument("--runtime-role", metavar="USER:PASSWORD", default=None,
                         help="serve both versions as this runtime role, each migrated as --pg-user")
+    parser.add_argument("--database-prefix", default="mwms_compare",
+                        help="the scratch databases are PREFIX_a and PREFIX_b (default mwms_compare)")
     add_postgres_arguments(parser)
     args = parser.parse_args()
     for root in (args.baseline, args.candidate):

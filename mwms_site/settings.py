@@ -45,20 +45,23 @@ INSTALLED_APPS = [
     "tasks_app",
 ]
 
+# The browser-only ones (sessions, the signed-in user, messages, htmx) are PagesOnly: left out of API
+# calls with a bearer token, which read none of them (mwms_site.web.pages_only). CSRF and django-axes
+# stay as they are, where Django's and axes' system checks look for them.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mwms_site.web.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "mwms_site.web.ContentSecurityPolicyMiddleware",  # django-csp's, with its headers built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "mwms_site.web.PagesOnlySessionMiddleware",
     # Outside CommonMiddleware, so that it also sees the 400 Django answers for a bad Host header.
     "mwms_site.api_errors.ApiErrorMiddleware",
     "mwms_site.api_errors.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "mwms_site.web.PagesOnlyAuthenticationMiddleware",
+    "mwms_site.web.PagesOnlyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "mwms_site.web.PagesOnlyHtmxMiddleware",
     "mwms_site.web.DatabaseUnavailableMiddleware",
     # One transaction per request, acting for the person's or the token's tenant (row-level security).
     "mwms_site.web.TenantClaimMiddleware",

@@ -227,6 +227,10 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
                                   "a request has one lineage.", field="originating_task_id")
         elif originating_task is not None:
             parent = originating_task.request  # a request born of a task keeps its parent's lineage
+        # The clocks of a new request (sla.sla_values, without building a request to ask it).
+        warn_at, due_at = sla.deadlines(sla.sla_policy_for(tenant_id=actor.tenant_id, priority=priority),
+                                        status=RequestStatus.NEW, priority=priority, request_type=request_type,
+                                        status_entered_at=now, created_at=now)
         request = BrainRequest(
             tenant_id=actor.tenant_id,
             requesting_authority=origin.slug,
@@ -248,9 +252,7 @@ def request_create(*, actor: Actor, destination_brain: str, request_type: str, r
             meta_json=meta_json,
             created_by=actor.label,
             created_at=now, updated_at=now, status_entered_at=now,
-            **sla.sla_values(BrainRequest(status=RequestStatus.NEW, priority=priority, request_type=request_type,
-                                          created_at=now, status_entered_at=now),
-                             sla.sla_policy_for(tenant_id=actor.tenant_id, priority=priority)),
+            sla_warn_at=warn_at, sla_due_at=due_at,
         )
         payload = {"request_type": request_type, "parent_request_id": str(parent.pk) if parent else None}
         if resolved:

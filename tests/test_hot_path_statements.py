@@ -1,10 +1,12 @@
 """The hot-path statements of governance_app.kernel.fastpath (insert_row, versioned_update, load_row) store and
 load exactly what the ORM calls they stand for would, on SQLite and on PostgreSQL alike."""
 
+import uuid
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from governance_app.kernel.fastpath import insert_row, load_row, versioned_update
@@ -61,19 +63,63 @@ def test_insert_row_refuses_a_stored_row_and_changes_nothing(brains):
     assert RequestEvent.objects.get(pk=event.pk).event_summary == "A note"
 
 
-def test_insert_row_falls_back_to_save_when_a_receiver_listens(brains):
+def test_insert_row_sends_the_signals_save_sends(brains):
     heard = []
 
-    def receiver(sender, instance, created, **kwargs):
-        heard.append((instance.pk, created))
+    def before(sender, instance, raw, using, update_fields, **kwargs):
+        heard.append(("pre_save", sender, instance._state.adding, raw, using, update_fields))
+        instance.event_summary = "Changed before the insert"  # as a receiver may: the row has it
 
-    post_save.connect(receiver, sender=RequestEvent, dispatch_uid="test-insert-row-listener")
+    def after(sender, instance, created, raw, using, update_fields, **kwargs):
+        heard.append(("post_save", sender, instance._state.adding, created, raw, using, update_fields))
+
+    pre_save.connect(before, sender=RequestEvent, dispatch_uid="test-insert-row-before")
+    post_save.connect(after, sender=RequestEvent, dispatch_uid="test-insert-row-after")
     try:
-        event = insert_row(_event(make_request()))
+        by_save, by_insert_row = _event(make_request()), _event(make_request())
+        by_save.save(force_insert=True)
+        by_save_heard, heard[:] = heard[:], []
+        insert_row(by_insert_row)
     finally:
-        post_save.disconnect(dispatch_uid="test-insert-row-listener", sender=RequestEvent)
-    assert heard == [(event.pk, True)]
-    assert RequestEvent.objects.filter(pk=event.pk).exists()
+        pre_save.disconnect(dispatch_uid="test-insert-row-before", sender=RequestEvent)
+        post_save.disconnect(dispatch_uid="test-insert-row-after", sender=RequestEvent)
+    assert heard == by_save_heard == [("pre_save", RequestEvent, True, False, "default", None),
+                                      ("post_save", RequestEvent, False, True, False, "default", None)]
+    assert RequestEvent.objects.get(pk=by_insert_row.pk).event_summary == "Changed before the insert"
+
+
+def test_a_queued_task_row_is_the_one_the_backend_writes(brains, settings):
+    """kernel.transactions queues a task of the database queue through insert_row
+    (`_enqueue_row`): the same row as django-tasks-db's own `task.enqueue()`, its pre_save receiver
+    (run_after) included, and the same task_enqueued signal."""
+    from django_tasks.signals import task_enqueued
+    from django_tasks_db.models import DBTaskResult
+
+    from governance_app.kernel.transactions import _enqueue_row
+    from requests_app.notifications import notify
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    sent = []
+
+    def enqueued(sender, task_result, **kwargs):
+        sent.append((sender, task_result.task.module_path, task_result.args, task_result.kwargs, task_result.status))
+
+    task_enqueued.connect(enqueued, dispatch_uid="test-enqueue-row")
+    try:
+        with transaction.atomic():
+            theirs = notify.enqueue("tenant", "request", "event")
+            _enqueue_row(notify.get_backend(), notify, ("tenant", "request", "event"))
+    finally:
+        task_enqueued.disconnect(dispatch_uid="test-enqueue-row")
+    stored = {row.pk: row for row in DBTaskResult.objects.all()}
+    assert len(stored) == 2 and sent[0] == sent[1]
+    by_backend = stored.pop(uuid.UUID(str(theirs.id)))
+    (ours,) = stored.values()
+    differ = {"id", "enqueued_at"}
+    assert {k: v for k, v in _values(ours).items() if k not in differ} == {
+        k: v for k, v in _values(by_backend).items() if k not in differ}
+    assert ours.run_after == by_backend.run_after and ours.args_kwargs == {"args": ["tenant", "request", "event"],
+                                                                           "kwargs": {}}
 
 
 def test_insert_row_falls_back_to_save_when_the_model_overrides_save(brains, monkeypatch):

@@ -86,3 +86,27 @@ def test_no_page_carries_an_inline_script(client, reviewer):
         page = client.get(reverse(name)).content.decode()
         scripts = page.split("<script")[1:]
         assert scripts and all(" src=" in script.split(">")[0] for script in scripts), name
+
+
+@pytest.mark.django_db
+def test_an_api_call_gets_the_same_security_headers_and_no_browser_state(client, reviewer):
+    """Bearer API calls pass the browser-only middleware by (mwms_site.web.pages_only): their
+    answers keep every security header a page has, and set no cookie; a page with a session and
+    messages keeps them."""
+    from tests.api_client import api_as, new_request_body
+
+    api = api_as("research")
+    api.client.cookies["sessionid"] = "a-stale-session"  # a browser's cookie sent along changes nothing
+    created = api.post("/requests", new_request_body())
+    claimed = api_as("affiliate", "executor").post("/tasks/claim")
+    assert (created.status_code, claimed.status_code) == (201, 204)
+    client.force_login(reviewer)
+    page = client.get(reverse("governance:dashboard"))
+    for response in (created, claimed):
+        for header in ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options", "X-Content-Type-Options",
+                       "Referrer-Policy"):
+            assert response[header] == page[header], header
+        assert not response.cookies and "Vary" not in response
+    assert not hasattr(created.wsgi_request, "user") and not hasattr(created.wsgi_request, "session")
+    assert page.wsgi_request.user == reviewer and page.wsgi_request.session.session_key
+    assert hasattr(page.wsgi_request, "_messages") and hasattr(page.wsgi_request, "htmx")

@@ -11,9 +11,9 @@ catches up.
 
 The shortcut never changes what a save means. `insert_row` falls back to `save()` whenever the two
 could differ: a model that overrides `save()` (other than AppendOnlyModel, whose override only
-refuses to rewrite a stored row), a pre_save or post_save receiver, a parent table, a column whose
-value must be read back, a field with a placeholder of its own. `versioned_update` is a
-`QuerySet.update()`, which calls no `save()` either.
+refuses to rewrite a stored row), a parent table, a column whose value must be read back, a field
+with a placeholder of its own. The pre_save and post_save receivers are sent as `save()` sends them,
+around the INSERT. `versioned_update` is a `QuerySet.update()`, which calls no `save()` either.
 """
 
 from collections.abc import Iterable, Mapping
@@ -24,6 +24,17 @@ from django.db.models.signals import post_save, pre_save
 
 _statements: dict[tuple, Any] = {}
 
+# psycopg converts each statement's text (finding its %s placeholders) once and caches it, but only
+# for statements of at most MAX_CACHED_STATEMENT_PARAMS (50) parameters, to keep one-off bulk
+# INSERTs of many rows out of its cache (of 128 statements). A request's INSERT here has 54, so its
+# text was split again on every creation: a tenth of the call's CPU. These statements are few and
+# fixed, so let the cache take statements of up to one request row's width.
+try:
+    from psycopg import _queries as _psycopg_queries
+except ImportError:  # pragma: no cover - SQLite-only installs
+    pass
+else:
+    _psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = max(_psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, 80)
 
 
 def _connection_for_write(instance: models.Model):
@@ -45,20 +56,27 @@ def insert_row(instance: models.Model) -> models.Model:
     """INSERT the new row `instance` holds: `instance.save(force_insert=True)` without the compiling.
 
     Whenever the shortcut could differ from save() it is save() that runs: the model overrides
-    save() (beyond AppendOnlyModel's plain insert), a pre_save or post_save receiver is connected,
-    the model has a parent table, or a column must be read back after the insert
-    (read_back_only_database_choices leaves only columns without a Python default there).
+    save() (beyond AppendOnlyModel's plain insert), the model has a parent table, or a column must
+    be read back after the insert (read_back_only_database_choices leaves only columns without a
+    Python default there). Connected pre_save and post_save receivers get the signals save() sends
+    (`Model.save_base`), before the values are read and after the row is stored (django-tasks-db's
+    queue rows have one, which fills in run_after).
     """
     model = type(instance)
     meta = model._meta
     if not instance._state.adding:
         raise ValueError(f"insert_row() is for new rows; this {meta.object_name} is already stored.")
     fields = meta.local_concrete_fields
-    if (meta.db_returning_fields or meta.parents or not _plain(fields) or not _save_is_plain(model)
-            or pre_save.has_listeners(model) or post_save.has_listeners(model)):
+    plain = _statements.get(("plain", model))
+    if plain is None:
+        plain = _statements["plain", model] = _plain(fields)
+    if (meta.db_returning_fields or meta.parents or meta.proxy or meta.auto_created or not plain
+            or not _save_is_plain(model)):
         instance.save(force_insert=True)
         return instance
     connection = _connection_for_write(instance)
+    if pre_save.has_listeners(model):
+        pre_save.send(sender=model, instance=instance, raw=False, using=connection.alias, update_fields=None)
     key = ("insert", connection.vendor, model)
     sql = _statements.get(key)
     if sql is None:
@@ -70,8 +88,11 @@ def insert_row(instance: models.Model) -> models.Model:
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-    instance._state.adding = False
     instance._state.db = connection.alias
+    instance._state.adding = False
+    if post_save.has_listeners(model):
+        post_save.send(sender=model, instance=instance, created=True, update_fields=None, raw=False,
+                       using=connection.alias)
     return instance
 
 
