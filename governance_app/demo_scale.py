@@ -232,13 +232,21 @@ class LoadSetAside:
     def take(cls, tables: list[str]) -> "LoadSetAside":
         quote = connection.ops.quote_name
         with connection.cursor() as cursor:
+            # An index built over rows this transaction updated (the story's requests and tasks,
+            # told just before) meets their HOT chains, and PostgreSQL marks it usable only by
+            # transactions whose snapshots are newer than this one (pg_index.indcheckxmin): while
+            # any older transaction runs anywhere on the server, the pages would read those tables
+            # without their indexes. So a table updated in this transaction keeps its indexes.
+            cursor.execute("SELECT relname FROM pg_stat_xact_user_tables WHERE relname = ANY(%s) "
+                           "AND n_tup_upd + n_tup_del + n_tup_hot_upd = 0", [tables])
+            untouched = [table for (table,) in cursor.fetchall()]
             cursor.execute(
                 "SELECT c.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
                 "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
                 "WHERE c.relname = ANY(%s) AND c.relnamespace = 'public'::regnamespace "
                 "AND NOT x.indisunique AND NOT x.indisprimary AND x.indisvalid "
                 "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) "
-                "AND pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY c.relname, i.relname", [tables])
+                "AND pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY c.relname, i.relname", [untouched])
             indexes = cursor.fetchall()
             cursor.execute(
                 "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "

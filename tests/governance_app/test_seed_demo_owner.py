@@ -4,7 +4,9 @@ As the owner the load sets the bulk tables' secondary indexes and the keys betwe
 builds, seals and formats the batches in forked processes, and puts the indexes and keys back at
 the end, all in the seed's transaction. These tests run that path the way it is used, in a
 subprocess connected as the owner to a scratch database, and check what it must leave behind: the
-same indexes and constraints as a freshly migrated database, rows that lineage_verify finds
+same indexes and constraints as a freshly migrated database (none of its indexes usable only by
+newer snapshots: pg_index.indcheckxmin, which an index built over rows the same transaction
+updated gets), rows that lineage_verify finds
 nothing wrong with, and, when the seed is interrupted mid-load, nothing changed at all.
 """
 
@@ -23,6 +25,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOG = """
     SELECT 'index ' || c.relname || ' ' || pg_get_indexdef(x.indexrelid) || ' valid=' || x.indisvalid
+           || ' checkxmin=' || x.indcheckxmin
       FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
      WHERE c.relnamespace = 'public'::regnamespace
     UNION ALL
