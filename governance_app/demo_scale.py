@@ -18,7 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import connection, models, reset_queries
+from django.db import connection, models, reset_queries, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
 
@@ -189,6 +189,17 @@ def _chain_triggers(triggers: list[tuple[str, str]], *, enable: bool) -> None:
                            f"{'ENABLE' if enable else 'DISABLE'} TRIGGER {connection.ops.quote_name(name)}")
 
 
+def _checks_deferred() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        # The foreign-key checks' plans are cached by the session when first used: by the
+        # story, when the tables held a few rows and every index led by tenant_id looked
+        # as good as the (tenant_id, id) key. Reused at COMMIT for every bulk row, such a
+        # plan reads the whole tenant per check (minutes at 20,000 requests). Dropping the
+        # cached plans has them made again for the tables as they are by then.
+        cursor.execute("DISCARD PLANS")
+
+
 def _forced(tables: list[str], *, force: bool) -> None:
     """Have row-level security applied to the tables' owner again (force) or not, for the rest of
     this transaction: only the owner is concerned (it never applies less to any other role), and
@@ -201,6 +212,81 @@ def _forced(tables: list[str], *, force: bool) -> None:
         for table in tables:
             cursor.execute(f"ALTER TABLE {connection.ops.quote_name(table)} "
                            f"{'' if force else 'NO '}FORCE ROW LEVEL SECURITY")
+
+
+@dataclass
+class LoadSetAside:
+    """What the owner sets aside for the whole load, in the seed's transaction, and puts back at its
+    end: the bulk tables' secondary indexes (dropped, then built again from their own definitions,
+    which is a sort per index instead of an insert into each of some seventy indexes for every row)
+    and the foreign keys between the bulk tables (dropped, then added again, which checks every row
+    by one join per key instead of one lookup per row and key). Both are DDL inside the transaction:
+    a failed or interrupted seed rolls them back with its rows, so the tables are never left without
+    an index or a key. Unique indexes and primary keys stay (the keys that remain check against
+    them), as do the keys to the small tables outside the load (tenants, Brains, users), whose
+    referenced tables are not locked by the seed."""
+    indexes: list[tuple[str, str, str]] = field(default_factory=list)  # (table, index, definition)
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)  # (table, constraint, definition)
+
+    @classmethod
+    def take(cls, tables: list[str]) -> "LoadSetAside":
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            # An index built over rows this transaction updated (the story's requests and tasks,
+            # told just before) meets their HOT chains, and PostgreSQL marks it usable only by
+            # transactions whose snapshots are newer than this one (pg_index.indcheckxmin): while
+            # any older transaction runs anywhere on the server, the pages would read those tables
+            # without their indexes. So a table updated in this transaction keeps its indexes.
+            cursor.execute("SELECT relname FROM pg_stat_xact_user_tables WHERE relname = ANY(%s) "
+                           "AND n_tup_upd + n_tup_del + n_tup_hot_upd = 0", [tables])
+            untouched = [table for (table,) in cursor.fetchall()]
+            cursor.execute(
+                "SELECT c.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+                "WHERE c.relname = ANY(%s) AND c.relnamespace = 'public'::regnamespace "
+                "AND NOT x.indisunique AND NOT x.indisprimary AND x.indisvalid "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.oid) "
+                "AND pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY c.relname, i.relname", [untouched])
+            indexes = cursor.fetchall()
+            cursor.execute(
+                "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+                "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid "
+                "WHERE k.contype = 'f' AND c.relname = ANY(%s) AND r.relname = ANY(%s) "
+                "AND c.relnamespace = 'public'::regnamespace AND k.convalidated "
+                "AND pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY c.relname, k.conname",
+                [tables, tables])
+            foreign_keys = cursor.fetchall()
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while checks are pending
+            for table, name, _definition in foreign_keys:
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+            for _table, name, _definition in indexes:
+                cursor.execute(f"DROP INDEX {quote(name)}")
+        return cls(indexes=indexes, foreign_keys=foreign_keys)
+
+    def restore(self, log: Callable[[str], None]) -> None:
+        """The indexes built again and the keys added again (each validated over the whole table).
+        PostgreSQL validates a new key with one join only where row-level security does not apply
+        to the owner, so the tables' forcing is set aside while the keys go in and put back after."""
+        quote = connection.ops.quote_name
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            # For this transaction only: sorts for the index builds and hash joins for the key
+            # checks in memory instead of temporary files (server memory, not this process's).
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+            for _table, _name, definition in self.indexes:
+                cursor.execute(definition)
+            built = time.monotonic()
+            tables = sorted({table for table, _name, _definition in self.foreign_keys})
+            cursor.execute("SELECT relname FROM pg_class WHERE relforcerowsecurity AND relname = ANY(%s) "
+                           "AND relnamespace = 'public'::regnamespace", [tables])
+            forced = [table for (table,) in cursor.fetchall()]
+            _forced(forced, force=False)
+            for table, name, definition in self.foreign_keys:
+                cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+            _forced(forced, force=True)
+        log(f"  scale: {len(self.indexes)} indexes built again in {built - started:.1f} s, "
+            f"{len(self.foreign_keys)} keys checked again in {time.monotonic() - built:.1f} s")
 
 
 # --- model instances in bulk -----------------------------------------------------------------------
@@ -267,6 +353,26 @@ class Batch:
     def counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in vars(self).items()}
 
+    def tables(self) -> list[tuple[type, list]]:
+        """Each model with its rows, parents first (the order they are inserted in)."""
+        return [(BrainRequest, self.requests), (Task, self.tasks), (TaskArtifact, self.artifacts),
+                (RequestEvent, self.request_events), (TaskEvent, self.task_events), (DecisionRecord, self.decisions)]
+
+
+@dataclass
+class Copied:
+    """A batch as COPY's text, table by table (parents first), made where it was built: all the
+    parent has to do is send it (ScaleWriter.builders)."""
+    sizes: dict[str, int]
+    data: list[tuple[type, bytes]]
+
+    def counts(self) -> dict[str, int]:
+        return self.sizes
+
+    @property
+    def requests(self) -> range:  # its length is what the progress reads
+        return range(self.sizes["requests"])
+
 
 class ScaleWriter:
     """N synthetic requests with their tasks, events, artifacts and decisions, by bulk insert.
@@ -306,24 +412,18 @@ class ScaleWriter:
         """Parents first. A task and its result artifact point at each other: on PostgreSQL the
         tenant-matched keys wait for the end of the batch's transaction; SQLite checks each row at
         once, so there a task goes in without its result and gets it once the artifact is in."""
+        if isinstance(batch, Copied):
+            self.insert_copied(batch)
+            return
         later = []
         set_aside = self.chains_sealed_first(batch)
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-                # The foreign-key checks' plans are cached by the session when first used: by the
-                # story, when the tables held a few rows and every index led by tenant_id looked
-                # as good as the (tenant_id, id) key. Reused at COMMIT for every bulk row, such a
-                # plan reads the whole tenant per check (minutes at 20,000 requests). Dropping the
-                # cached plans has them made again for the tables as they are by then.
-                cursor.execute("DISCARD PLANS")
+            _checks_deferred()
         else:
             later = [(task, task.result_id) for task in batch.tasks if task.result_id is not None]
             for task, _result in later:
                 task.result_id = None
-        for model, rows in ((BrainRequest, batch.requests), (Task, batch.tasks),
-                            (TaskArtifact, batch.artifacts), (RequestEvent, batch.request_events),
-                            (TaskEvent, batch.task_events), (DecisionRecord, batch.decisions)):
+        for model, rows in batch.tables():
             copy = None if set_aside is None else model._meta.db_table in set_aside.unforced or None
             rows_insert(model, rows, batch_size=self.batch_size, copy=copy)
             if model in (BrainRequest, Task):
@@ -335,6 +435,21 @@ class ScaleWriter:
             task.result_id = result
         if later:
             Task.objects.bulk_update([task for task, _result in later], ["result"], batch_size=500)
+
+    def insert_copied(self, copied: Copied) -> None:
+        """A batch built, sealed and written out as COPY's text by a build process: sent as it is,
+        with the chain triggers and the forcing set aside as for any batch of the owner's."""
+        set_aside = self.set_aside()
+        _checks_deferred()
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            for model, data in copied.data:
+                if not data:
+                    continue
+                columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+                with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copier:
+                    copier.write(data)
+        set_aside.restore()
 
     BULK_TABLES = [model._meta.db_table for model in (BrainRequest, Task, TaskArtifact, RequestEvent, TaskEvent,
                                                       DecisionRecord)]
@@ -352,6 +467,10 @@ class ScaleWriter:
             mark_fresh(row)  # new: head 0 until their rows are sealed below
         for row in (*batch.request_events, *batch.task_events, *batch.decisions):
             seal(row)
+        return self.set_aside()
+
+    def set_aside(self) -> SetAside:
+        """The chain triggers and the forcing of row-level security set aside for one batch."""
         with connection.cursor() as cursor:
             cursor.execute("SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                            "WHERE t.tgname LIKE %s AND c.relname IN (%s, %s, %s)",
@@ -374,20 +493,35 @@ class ScaleWriter:
         return batch
 
     def write(self, n: int) -> dict[str, int]:
-        """Batch after batch, each built while the one before it is inserted: the build is Python on
-        one core while PostgreSQL checks and indexes the batch before on the other (the insert waits
-        on the server most of its time, so the two overlap). Two batches at most are in memory."""
+        """Batch after batch, each built while the ones before it are inserted (ScaleWriter.builders),
+        in one transaction (a savepoint inside the seed's): as the owner on PostgreSQL, with the
+        bulk tables' secondary indexes and inner keys set aside for the load (LoadSetAside)."""
+        with transaction.atomic():
+            load = None
+            if connection.vendor == "postgresql" and _owned(RequestEvent._meta.db_table):
+                load = LoadSetAside.take(self.BULK_TABLES)
+            totals = self.batches(n)
+            if load is not None:
+                load.restore(self.log)
+        return totals
+
+    def batches(self, n: int) -> dict[str, int]:
         totals: dict[str, int] = {}
         started = time.monotonic()
         sizes = [min(self.batch_size, n - offset) for offset in range(0, n, self.batch_size)]
         done = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-build") as builder:
-            upcoming = builder.submit(self.build, sizes[0]) if sizes else None
+        with self.builders() as builder:
+            ahead = builder.lookahead
+            upcoming = [builder.submit(size) for size in sizes[:ahead]]
             for index in range(len(sizes)):
-                batch = upcoming.result()
-                upcoming = builder.submit(self.build, sizes[index + 1]) if index + 1 < len(sizes) else None
+                waited = time.monotonic()
+                batch = upcoming.pop(0).result()
+                if index + ahead < len(sizes):
+                    upcoming.append(builder.submit(sizes[index + ahead]))
+                inserting = time.monotonic()
                 with claims.tenant_claim(self.tenant_id):
                     self.insert(batch)
+                inserted = time.monotonic()
                 reset_queries()  # with DEBUG on, Django keeps every statement's SQL: megabytes per batch
                 for name, count in batch.counts().items():
                     totals[name] = totals.get(name, 0) + count
@@ -397,9 +531,53 @@ class ScaleWriter:
                 left = elapsed / done * (n - done)
                 self.log(f"  scale: {done:,}/{n:,} requests · {totals['tasks']:,} tasks · "
                          f"{totals['request_events'] + totals['task_events']:,} events · "
-                         f"{elapsed:.1f} s · about {left / 60:.0f} min left · "
-                         f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+                         f"{elapsed:.1f} s (batch: {inserting - waited:.1f} s waiting for its build, "
+                         f"{inserted - inserting:.1f} s inserting) · about {left / 60:.0f} min left · "
+                         f"peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
+                         f"{builder.memory()}")
         return totals
+
+    def builders(self) -> "_ThreadBuilder | _ProcessBuilders":
+        """Where the batches are built. As the owner on PostgreSQL (the bulk path), in BUILD_PROCESSES
+        forked processes, each building and sealing whole batches: the build and the sealing are pure
+        Python (hashing, JSON), which one process runs on one core at a time however many threads
+        it has, so with the insert beside them they were the bound; each process has its own.
+        Elsewhere (SQLite, the runtime role: the triggers seal) in one thread, as before."""
+        if connection.vendor == "postgresql" and _owned(RequestEvent._meta.db_table) and self.BUILD_PROCESSES > 1:
+            return _ProcessBuilders(self, self.BUILD_PROCESSES)
+        return _ThreadBuilder(self)
+
+    BUILD_PROCESSES = 2
+
+    def build_sealed(self, count: int, seed: int) -> Batch:
+        """A batch built in a forked process (see builders): its own content generator seeded by the
+        parent (so --seed still decides the content), its own id generator seeded anew (the forked
+        copies would otherwise give the same ids), the history rows sealed in memory."""
+        self.rng, self._ids = random.Random(seed), random.Random()
+        batch = self.build(count)
+        for row in (*batch.requests, *batch.tasks):
+            mark_fresh(row)  # new: head 0 until their rows are sealed below
+        for row in (*batch.request_events, *batch.task_events, *batch.decisions):
+            seal(row)
+        return batch
+
+    def build_copied(self, count: int, seed: int) -> Copied:
+        """build_sealed, then each table's rows as COPY's text, formatted by psycopg with the
+        connection's adapters (the forked copy of the parent's; formatting does no I/O)."""
+        from psycopg.adapt import Transformer
+        from psycopg._copy_base import TextFormatter  # psycopg 3.3: the formatter Copy itself uses
+
+        batch = self.build_sealed(count, seed)
+        transformer = Transformer(connection.connection)
+        data = []
+        for model, rows in batch.tables():
+            formatter, values, out = TextFormatter(transformer), _copy_values(model), bytearray()
+            for row in rows:
+                out += formatter.write_row(values(row))
+            out += formatter.end()
+            data.append((model, bytes(out)))
+        return Copied(sizes=batch.counts(), data=data)
+
 
     # -- one synthetic request
     def one(self, batch: Batch) -> None:
@@ -467,6 +645,75 @@ class ScaleWriter:
                 for shape, attempts in tasks:
                     steps.extend(("task", (shape, attempts, i)) for i in range(len(_task_script(shape, attempts))))
         return steps
+
+
+class _ThreadBuilder:
+    """The next batch built in one thread beside the insert: two batches at most in memory."""
+    lookahead = 1
+
+    def __init__(self, writer: ScaleWriter):
+        self.writer = writer
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-build")
+
+    def submit(self, count: int):
+        return self.pool.submit(self.writer.build, count)
+
+    def memory(self) -> str:
+        return ""
+
+    def __enter__(self) -> "_ThreadBuilder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# The writer the forked build processes use (inherited by fork, never pickled).
+_FORKED_WRITER: ScaleWriter | None = None
+
+
+def _build_forked(count: int, seed: int) -> Copied:
+    return _FORKED_WRITER.build_copied(count, seed)
+
+
+class _ProcessBuilders:
+    """The next batches built in `processes` forked processes, one per process ahead of the insert,
+    so 1 + processes batches at most are in memory (each process's copy of the parent aside).
+    Forked inside the seed's transaction, so each child sees the same open transaction blocks that
+    mark_fresh and seal look at; a child makes no query and leaves by os._exit (multiprocessing's
+    fork start), never closing the parent's connection."""
+
+    def __init__(self, writer: ScaleWriter, processes: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _FORKED_WRITER
+        _FORKED_WRITER = writer
+        self.writer, self.lookahead = writer, processes
+        self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork"))
+
+    def submit(self, count: int):
+        return self.pool.submit(_build_forked, count, self.writer.rng.getrandbits(64))
+
+    def memory(self) -> str:
+        """The build processes' peak (the largest one's, as the OS reports it for processes that ended,
+        so read it per process while they run)."""
+        peaks = []
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            try:
+                with open(f"/proc/{process.pid}/status") as status:
+                    peaks += [int(line.split()[1]) // 1024 for line in status if line.startswith("VmHWM:")]
+            except OSError:
+                continue
+        return f" (build processes {', '.join(f'{peak} MB' for peak in peaks)})" if peaks else ""
+
+    def __enter__(self) -> "_ProcessBuilders":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global _FORKED_WRITER
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_WRITER = None
 
 
 def _task_script(shape: str, attempts: int) -> list[str]:
