@@ -139,3 +139,39 @@ def test_the_newest_matches_and_their_count_keep_to_the_claims_tenant():
         cursor.execute("SELECT set_config('request.jwt.claims', '', true)")
         cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", ["zeppelin:*", ["ZEPPELIN"], 10])
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.postgres
+def test_a_common_word_walked_newest_first_finds_the_same_newest_matches_in_the_same_order():
+    """mwms_request_text_newest walks the list's order first (requests_app 0024); asked to walk
+    as far as it takes and never to walk, it answers the same."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    now = timezone.now()
+    for n in range(12):
+        made = make_request(request_title=f"Zeppelin demand {n}" if n % 3 else f"Other {n}",
+                            request_summary="Prices of zeppelins." if n == 4 else "A summary.", offer_id=f"OFF-{n}")
+        BrainRequest.objects.filter(pk=made.pk).update(updated_at=now - timedelta(minutes=n % 5))  # ties too
+    with claims.tenant_claim(acme.id):
+        make_request(tenant_id=acme.id, request_title="Zeppelin demand, elsewhere", requesting_brain_id="affiliate",
+                     target_brain_id="research")
+
+    def newest(query: str, ids: list, limit: int, walk: int) -> list:
+        with claims.tenant_claim(DEFAULT_TENANT_ID), connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_newest(%s, %s, %s, %s)", [query, ids, limit, walk])
+            return [row[0] for row in cursor.fetchall()]
+
+    for query, ids in (("zeppelin:*", ["ZEPPELIN"]), ("demand:* & zeppelin:*", []), ("nothing:*", ["OFF-7"])):
+        for limit in (1, 3, 26):
+            walked, sorted_ = newest(query, ids, limit, 1000), newest(query, ids, limit, 0)
+            assert newest(query, ids, limit, 1) == sorted_  # a walk too short gives way to the sorted matches
+            assert walked == sorted_, (query, limit)
+    everything = newest("zeppelin:*", ["ZEPPELIN"], 26, 1000)
+    expected = list(BrainRequest.objects.filter(tenant_id=DEFAULT_TENANT_ID, request_title__icontains="zeppelin")
+                    .order_by("-updated_at", "-id").values_list("pk", flat=True))
+    assert everything == expected and len(expected) == 8  # the other tenant's is not among them
+    assert newest("nothing:*", ["OFF-7"], 26, 1000) == [BrainRequest.objects.get(offer_id="OFF-7").pk]
+    assert newest("zeppelin:*", [], 0, 1000) == []
