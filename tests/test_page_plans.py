@@ -15,10 +15,8 @@ operator (UPPER(...) LIKE) only after the policy, so no index can serve it (READ
 """
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -35,9 +33,9 @@ from governance_app.kernel.pages import RowPaginator
 from requests_app import selectors
 from requests_app.filters import BrainRequestFilter
 from requests_app.queues import QUEUE_SPECS
+from tests.scratch_databases import ROOT, migrated_scratch_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-ROOT = Path(__file__).resolve().parent.parent
 WATCHED = {"mwms_brain_requests", "mwms_tasks"}
 REVIEWER = Actor(tenant_id=DEFAULT_TENANT_ID, label="reviewer", is_head_office=True)
 OWNER = Actor(tenant_id=DEFAULT_TENANT_ID, label="research_owner", brains=frozenset({"research"}))
@@ -48,41 +46,17 @@ LISTS = ["", "page=40", *(f"sort={s}" for s in SORTS), "queue=open&sort=updated"
          "created_after=2026-01-01&created_before=2026-01-31"]
 
 
-def _url(user: str, password: str, name: str) -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-
-
 @pytest.fixture(scope="session")
 def plans_database(django_db_setup, django_db_blocker):
     """A scratch database of 20,000 requests, analysed; yields a runtime-role connection string."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    db, owner = settings.DATABASES["default"], settings.DATABASE_OWNER
-    if not owner:
-        pytest.skip("needs DATABASE_OWNER_URL (the owner migrates and analyses)")
-    name = f"{db['NAME']}_plans"
-    admin = (f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={owner['USER']} "
-             f"password={owner['PASSWORD']}")
-    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "DATABASE_URL": _url(db["USER"], db["PASSWORD"], name),
-           "DATABASE_OWNER_URL": _url(owner["USER"], owner["PASSWORD"], name), "DEBUG": "false",
-           "SECRET_KEY": "plans-" + "x" * 50, "LOG_LEVEL": "WARNING"}
-    env.pop("TEST_DATABASE_NAME", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    # Seeded as the owner: the bulk path then seals the history rows itself and sets the chain's
-    # INSERT triggers aside per batch (issue 13), which as the runtime role check every row (minutes).
-    subprocess.run([sys.executable, "manage.py", "seed_demo", "--scale", "20000", "--seed", "7"], cwd=ROOT,
-                   env={**env, "DATABASE_URL": env["DATABASE_OWNER_URL"]}, check=True, capture_output=True)
-    with psycopg.connect(f"{admin} dbname={name}", autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-    yield f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} " \
-          f"password={db['PASSWORD']} dbname={name}"
-    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_scratch_database("plans") as scratch:
+        # Seeded as the owner: the bulk path then seals the history rows itself and sets the chain's
+        # INSERT triggers aside per batch (issue 13), which as the runtime role check every row (minutes).
+        subprocess.run([sys.executable, "manage.py", "seed_demo", "--scale", "20000", "--seed", "7"], cwd=ROOT,
+                       env=scratch.as_owner(), check=True, capture_output=True)
+        with psycopg.connect(scratch.conninfo(owner=True), autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE)")
+        yield scratch.conninfo()
 
 
 def scans(plan: dict) -> list[tuple[str, str]]:

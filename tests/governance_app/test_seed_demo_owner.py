@@ -10,19 +10,16 @@ updated gets), rows that lineage_verify finds
 nothing wrong with, and, when the seed is interrupted mid-load, nothing changed at all.
 """
 
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
-from django.db import connection
+
+from tests.scratch_databases import ROOT, migrated_scratch_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOG = """
     SELECT 'index ' || c.relname || ' ' || pg_get_indexdef(x.indexrelid) || ' valid=' || x.indisvalid
            || ' checkxmin=' || x.indcheckxmin
@@ -43,35 +40,13 @@ CATALOG = """
 """
 
 
-def _url(user: str, password: str, name: str) -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-
-
 @pytest.fixture(scope="module")
 def scratch(django_db_setup, django_db_blocker):
-    """A freshly migrated scratch database; yields (environment as the owner, owner conninfo)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
-    db, owner = settings.DATABASES["default"], settings.DATABASE_OWNER
-    if not owner:
-        pytest.skip("needs DATABASE_OWNER_URL (the bulk path is the owner's)")
-    name = f"{db['NAME']}_seedowner"
-    admin = (f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={owner['USER']} "
-             f"password={owner['PASSWORD']}")
-    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    runtime = _url(db["USER"], db["PASSWORD"], name)
-    env = {**os.environ, "DATABASE_URL": runtime, "DATABASE_OWNER_URL": _url(owner["USER"], owner["PASSWORD"], name),
-           "DEBUG": "false", "SECRET_KEY": "seedowner-" + "x" * 50, "LOG_LEVEL": "WARNING"}
-    env.pop("TEST_DATABASE_NAME", None)
-    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    # Seeded as the owner (DATABASE_URL the owner's too): the bulk path.
-    yield {**env, "DATABASE_URL": env["DATABASE_OWNER_URL"]}, f"{admin} dbname={name}", runtime
-    with psycopg.connect(f"{admin} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A freshly migrated scratch database; yields (environment as the owner, owner conninfo,
+    runtime-role database URL)."""
+    with migrated_scratch_database("seedowner") as database:
+        # Seeded as the owner (DATABASE_URL the owner's too): the bulk path.
+        yield database.as_owner(), database.conninfo(owner=True), database.env["DATABASE_URL"]
 
 
 def catalog(conninfo: str) -> list[str]:
