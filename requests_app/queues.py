@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from governance_app.kernel import clock
 from requests_app.models import FEEDBACK_REQUEST_TYPES, FEEDBACK_WAITING, FINAL_STATUSES, RequestStatus
-from requests_app.sla import SlaState, sla_conditions
+from requests_app.sla import Moment, SlaState, sla_conditions
 
 S = RequestStatus
 
@@ -75,7 +75,7 @@ def queue_conditions(*, now: datetime | None = None) -> dict[str, Q]:
         "awaiting_mcr_decision": Q(status=S.AWAITING_MCR_DECISION),
         # Parked is a deliberate hold ("parked for later"), not neglect.
         "stale": ~Q(status__in=[*FINAL_STATUSES, S.PARKED])
-                 & Q(updated_at__lt=now - timedelta(days=stale_after_days())),
+                 & Q(updated_at__lt=Moment(now - timedelta(days=stale_after_days()))),
         # Rows written straight into the database can skip what the respond move demands.
         "responded_without_outcome": Q(status=S.RESPONDED)
                                      & (Q(outcome_type__isnull=True) | Q(outcome_type="") | Q(response_summary="")),

@@ -150,9 +150,36 @@ def sla_state(request: BrainRequest, now: datetime | None = None) -> str:
     return SlaState.ON_TRACK
 
 
+class Moment(models.Expression):
+    """A time written into the SQL as a literal on PostgreSQL (a parameter elsewhere).
+
+    A condition on the current time is asked with a different time every time. Passed as a
+    parameter, the statement's text stays the same, so psycopg prepares it once it has run five
+    times on a connection, and PostgreSQL may then keep one plan made without the time, which
+    takes a third of the rows to lie on each side of each comparison. For the due_soon queue that
+    plan walks every open request in the list's order looking for a page of matches (700 ms at
+    100,000 requests, against 15 ms planned with the time). Written into the text, the time makes
+    each statement new: it is never prepared and always planned knowing the time. The value is a
+    datetime made here (isoformat), never text from a request."""
+
+    output_field = models.DateTimeField()
+
+    def __init__(self, value: datetime):
+        super().__init__(output_field=models.DateTimeField())
+        self.value = value
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return "%s", [self.output_field.get_db_prep_value(self.value, connection)]
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        value = self.output_field.get_db_prep_value(self.value, connection)  # aware, as a parameter would be
+        return f"'{value.isoformat()}'::timestamptz", []
+
+
 def sla_conditions(now: datetime | None = None) -> dict[str, Q]:
-    """Each SLA state as a condition on BrainRequest (indexed comparisons with the time)."""
-    now = now or clock.now()
+    """Each SLA state as a condition on BrainRequest (indexed comparisons with the time, which
+    the SQL holds as a literal: see Moment)."""
+    now = Moment(now or clock.now())
     open_ = ~Q(status__in=FINAL_STATUSES)
     return {
         SlaState.ON_TRACK: open_ & Q(sla_warn_at__gt=now),
