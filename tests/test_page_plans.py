@@ -298,3 +298,26 @@ def test_created_in_a_month_is_tested_by_the_index_scan_itself(plans_database):
     rows, _count = captured(list_reads(REVIEWER, "created_after=2026-09-01&created_before=2026-09-30"))
     walk, = [n for n in nodes(plan_of(plans_database, rows)) if n.get("Index Name") == "mwms_req_updated_keys"]
     assert "created_at" in walk["Index Cond"] and "created_at" not in walk.get("Filter", "")
+
+
+@pytest.mark.parametrize("read", ["decisions", "lessons"])
+def test_a_brain_owners_decisions_and_lessons_check_each_rows_request_in_every_plan(plans_database, read):
+    # Each row's request is looked up on its own, also in a prepared statement's plan: with
+    # EXISTS under the OR, that plan collected every request the owner may see into a hash first
+    # (a sequential scan, 150-200 ms a page at 100,000 requests).
+    rows = governance.decisions_for_list(actor=OWNER) if read == "decisions" else governance.lessons_for_list(actor=OWNER)
+    found = statements(lambda: (list(rows[:26]), rows.order_by().values("pk")[:1001].count()))
+    assert len(found) == 2
+    for sql, params in found:
+        plan = generic_plan_of(plans_database, sql, params)
+        assert not hashed_subplans(plan), hashed_subplans(plan)
+        assert not [n for n in nodes(plan) if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in WATCHED]
+
+
+def test_the_ping_pong_queue_counts_reroutes_from_their_index_alone(plans_database):
+    from requests_app.selectors import ping_pong_queue
+
+    counts, *_rest = statements(lambda: ping_pong_queue(actor=REVIEWER))
+    plan = custom_plan_of(plans_database, *counts)
+    assert [(n["Node Type"], n.get("Index Name")) for n in nodes(plan)
+            if n.get("Relation Name") == "mwms_request_events"] == [("Index Only Scan", "mwms_req_events_reroutes")]
