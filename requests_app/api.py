@@ -20,6 +20,7 @@ from pydantic import Field
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.brains import active_brains
 from governance_app.kernel.errors import DomainError, Refusal
+from governance_app.kernel.pages import capped_count
 from governance_app.models import EvidenceKind
 from mwms_site.api_kit import Document, FindingOut, In, Link, Name, Out, QueryText, Text, Title, errors, get, not_found, post
 from requests_app.filters import API_ALIASES, BrainRequestFilter
@@ -121,7 +122,9 @@ class RequestOut(Out):
 
 
 class RequestPage(Out):
-    count: int
+    count: int = Field(description="How many requests match: exact up to 1,000; above that PostgreSQL's "
+                                   "estimate, and count_estimated is true.")
+    count_estimated: bool = Field(False, description="True when count is an estimate (more than 1,000 match).")
     limit: int
     offset: int
     items: list[RequestOut]
@@ -489,7 +492,8 @@ def list_requests(request: HttpRequest,
     task_model = BrainRequest._meta.get_field("tasks").related_model
     items = page[offset:offset + limit].select_related("assignee").prefetch_related(
         Prefetch("tasks", queryset=task_model.objects.only("id", "request_id").order_by("created_at")))
-    return {"count": page.count(), "limit": limit, "offset": offset,
+    count, estimated = capped_count(page)
+    return {"count": count, "count_estimated": estimated, "limit": limit, "offset": offset,
             "items": [request_out(r, request.auth) for r in items]}
 
 

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
-from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, planner_estimate
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
 from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
@@ -96,8 +96,9 @@ class NewestMatchesPaginator(RowPaginator):
     `free_text_alone`), on PostgreSQL: a page is the newest matches, so its rows are the ones
     whose ids the owner's `mwms_request_text_newest` answers (the newest up to the page's last
     and one more), not every match joined and sorted; the count comes from
-    `mwms_request_text_count`, which stops at the cap (requests_app 0023). The rows, the count
-    and the estimate above the cap are the ones the filtered list would have."""
+    `mwms_request_text_count`, which stops at the cap, or answers the planner's estimate for a
+    word so common that counting to the cap would read all its matches (requests_app 0023, 0025).
+    The rows and the exact count below the cap are the ones the filtered list would have."""
 
     def __init__(self, object_list: Any, per_page: int, *, actor: Actor, text: str):
         super().__init__(object_list, per_page)
@@ -108,10 +109,8 @@ class NewestMatchesPaginator(RowPaginator):
         with connection.cursor() as cursor:
             cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*self.terms, EXACT_COUNT_UP_TO + 1])
             capped = cursor.fetchone()[0]
-        if capped <= EXACT_COUNT_UP_TO:
-            return capped
-        self.estimated = True
-        return max(planner_estimate(self.object_list), capped)
+        self.estimated = capped > EXACT_COUNT_UP_TO    # from the cap on, the planner's estimate
+        return capped
 
     def _rows(self, bottom: int) -> list[Any]:
         wanted = bottom + self.per_page + 1

@@ -52,13 +52,8 @@ class RowPaginator(Paginator):
         rows = self.object_list
         if not hasattr(rows, "query"):
             return len(rows)
-        # Only the key is selected: an annotation (the list's task count) is not computed for
-        # the rows counted.
-        capped = rows.order_by().values("pk")[:EXACT_COUNT_UP_TO + 1].count()
-        if capped <= EXACT_COUNT_UP_TO:
-            return capped
-        self.estimated = True
-        return max(planner_estimate(rows), capped)
+        count, self.estimated = capped_count(rows)
+        return count
 
     def validate_number(self, number: Any) -> int:
         """A page number up to the last page; past an estimate, any page (a low estimate must not
@@ -122,6 +117,17 @@ class RowPaginator(Paginator):
         if self.count == 0 and not self.allow_empty_first_page:
             return 0
         return max(1, math.ceil(self.count / self.per_page))
+
+
+def capped_count(rows: Any) -> tuple[int, bool]:
+    """How many rows the query matches, exactly up to EXACT_COUNT_UP_TO, and whether it is the
+    planner's estimate instead (above it, on PostgreSQL)."""
+    # Only the key is selected: an annotation (the list's task count) is not computed for the
+    # rows counted.
+    capped = rows.order_by().values("pk")[:EXACT_COUNT_UP_TO + 1].count()
+    if capped <= EXACT_COUNT_UP_TO:
+        return capped, False
+    return max(planner_estimate(rows), capped), True
 
 
 def planner_estimate(rows: Any) -> int:

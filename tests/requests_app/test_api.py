@@ -281,6 +281,19 @@ def test_the_list_pages_with_limit_offset_and_a_count(research):
     assert [r["request_id"] for r in page["items"]] == list(reversed(made))[2:4]
 
 
+def test_the_lists_count_above_the_cap_is_marked_as_an_estimate(research, monkeypatch):
+    # Counting every one of a million requests for each page cost more than the page; above the
+    # cap (1,000; 2 here) the count is the planner's estimate (SQLite: counted), and says so.
+    for n in range(5):
+        created(research, request_title=f"Request {n}")
+    page = research.get("/requests", {"limit": 2}).json()
+    assert (page["count"], page["count_estimated"]) == (5, False)
+
+    monkeypatch.setattr("governance_app.kernel.pages.EXACT_COUNT_UP_TO", 2)
+    page = research.get("/requests", {"limit": 2}).json()
+    assert page["count_estimated"] is True and page["count"] >= 3 and len(page["items"]) == 2
+
+
 def test_the_lists_query_count_does_not_grow_with_its_rows(research, head_office, affiliate,
                                                            django_assert_num_queries):
     def one_with_a_task():

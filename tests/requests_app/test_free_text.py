@@ -2,6 +2,8 @@
 word may be an offer, intake or experiment id in any case; on PostgreSQL through the owner's
 `mwms_request_text_ids`, which keeps to the claim's tenant as the policies do."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -9,6 +11,7 @@ from django.urls import reverse
 from governance_app import services as gs
 from governance_app.kernel import claims
 from governance_app.kernel.db import DEFAULT_TENANT_ID
+from governance_app.kernel.db_roles import connected_as_owner
 from requests_app.filters import BrainRequestFilter
 from requests_app.models import BrainRequest
 from tests.conftest import PASSWORD
@@ -175,3 +178,47 @@ def test_a_common_word_walked_newest_first_finds_the_same_newest_matches_in_the_
     assert everything == expected and len(expected) == 8  # the other tenant's is not among them
     assert newest("nothing:*", ["OFF-7"], 26, 1000) == [BrainRequest.objects.get(offer_id="OFF-7").pk]
     assert newest("zeppelin:*", [], 0, 1000) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_word_far_more_common_than_the_cap_is_counted_by_the_planners_estimate(client, reviewer, monkeypatch):
+    """mwms_request_text_count (requests_app 0025): when the planner expects ten times the cap or
+    more, it answers that estimate and reads no match; a rarer word is still counted, exactly below
+    the cap; the list says "about" of the estimate only."""
+    # Words enough for the statistics to hold a hundred or more (PostgreSQL estimates a prefix,
+    # as the list's words are, from them only then).
+    for n in range(66):
+        make_request(request_title=f"{'Balloon' if n < 6 else 'Zeppelin' if n < 46 else 'Airship'} demand {n}",
+                     request_summary=f"Markets alpha{n} beta{n} gamma{n}.")
+    with connected_as_owner() as swapped, connection.cursor() as cursor:
+        assert swapped
+        cursor.execute("ANALYZE public.mwms_brain_requests")
+
+    def count(query: str, cap: int) -> int:
+        with claims.tenant_claim(DEFAULT_TENANT_ID), connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [query, [query.upper()], cap])
+            return cursor.fetchone()[0]
+
+    assert count("balloon:*", 100) == 6                         # rare: exact
+    assert count("zeppelin:*", 100) == 40                       # under ten times the cap: exact
+    assert 20 <= count("zeppelin:*", 2) <= 80                   # far above the cap: the estimate, not 2
+    assert count("balloon:*", 2) >= 2                           # counted to the cap: at least the cap
+
+    monkeypatch.setattr("requests_app.selectors.EXACT_COUNT_UP_TO", 2)
+    client.force_login(reviewer)
+    page = client.get(LIST, {"q": "zeppelin"})
+    assert page.status_code == 200
+    estimated = re.search(r"about ([\d,]+) requests \(estimated\)", page.text)
+    assert estimated and int(estimated[1].replace(",", "")) >= 20
+    page = client.get(LIST, {"q": "balloon"})                  # one page of them: its rows are the count
+    assert "(estimated)" not in page.text and "6 requests" in page.text
+
+    # No match is read for the estimate: with the statistics out of date (38 of the 40 retitled,
+    # fewer changes than make autovacuum analyse again), it still says about 40, not 2.
+    with claims.tenant_claim(DEFAULT_TENANT_ID):
+        retitled = BrainRequest.objects.filter(request_title__startswith="Zeppelin").order_by("created_at")[:38]
+        assert BrainRequest.objects.filter(pk__in=list(retitled.values_list("pk", flat=True))).update(
+            request_title="Dirigible") == 38
+    assert count("zeppelin:*", 3) >= 30
+    assert count("zeppelin:*", 100) == 2
