@@ -97,7 +97,7 @@ class NewestMatchesPaginator(RowPaginator):
     whose ids the owner's `mwms_request_text_newest` answers (the newest up to the page's last
     and one more), not every match joined and sorted; the count comes from
     `mwms_request_text_count`, which stops at the cap, or answers the planner's estimate for a
-    word so common that counting to the cap would read all its matches (requests_app 0023, 0025).
+    word so common that counting to the cap would read all its matches (requests_app 0023, 0026).
     The rows and the exact count below the cap are the ones the filtered list would have."""
 
     def __init__(self, object_list: Any, per_page: int, *, actor: Actor, text: str):

@@ -183,7 +183,7 @@ def test_a_common_word_walked_newest_first_finds_the_same_newest_matches_in_the_
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_word_far_more_common_than_the_cap_is_counted_by_the_planners_estimate(client, reviewer, monkeypatch):
-    """mwms_request_text_count (requests_app 0025): when the planner expects ten times the cap or
+    """mwms_request_text_count (requests_app 0026): when the planner expects ten times the cap or
     more, it answers that estimate and reads no match; a rarer word is still counted, exactly below
     the cap; the list says "about" of the estimate only."""
     # Words enough for the statistics to hold a hundred or more (PostgreSQL estimates a prefix,

@@ -64,6 +64,6 @@ REVOKE ALL ON FUNCTION public.mwms_request_text_count(text, text[], integer) FRO
 
 class Migration(migrations.Migration):
 
-    dependencies = [("requests_app", "0024_free_text_newest_walk")]
+    dependencies = [("requests_app", "0025_queue_walk_indexes")]
 
     operations = [postgres_only(function_sql(estimating=True), function_sql(estimating=False))]
