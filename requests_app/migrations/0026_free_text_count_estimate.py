@@ -1,4 +1,5 @@
-"""A common word's count is the planner's estimate, not a bitmap of all its matches (issue 16).
+"""A common word's count is the planner's estimate, not a bitmap of all its matches, and its
+matches are read with a bitmap that stays exact (issue 16).
 
 `mwms_request_text_count` (0023) counted the matches up to the cap (1,001) from the GIN index. A
 bitmap index scan is not incremental: the LIMIT stops the heap reads, but the bitmap of every match
@@ -62,8 +63,20 @@ REVOKE ALL ON FUNCTION public.mwms_request_text_count(text, text[], integer) FRO
 """
 
 
+# The free-text functions bitmap-scan every match of their words when they read them from the GIN
+# index. With the default work_mem (4MB) the bitmap of a common word's 140,000 matches at a million
+# requests goes lossy, and every row of a lossy page is checked again by computing its document:
+# 16 s for "offer", against 0.9 s with the bitmap exact. 32MB keeps a bitmap of every page of a
+# million requests exact; it is used only as far as a query needs it.
+FUNCTIONS = ("mwms_request_text_ids(text, text[])", "mwms_request_text_newest(text, text[], integer, integer)",
+             "mwms_request_text_count(text, text[], integer)")
+WORK_MEM_SQL = "".join(f"ALTER FUNCTION public.{function} SET work_mem = '32MB';\n" for function in FUNCTIONS)
+WORK_MEM_RESET_SQL = "".join(f"ALTER FUNCTION public.{function} RESET work_mem;\n" for function in FUNCTIONS)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [("requests_app", "0025_queue_walk_indexes")]
 
-    operations = [postgres_only(function_sql(estimating=True), function_sql(estimating=False))]
+    operations = [postgres_only(function_sql(estimating=True), function_sql(estimating=False)),
+                  postgres_only(WORK_MEM_SQL, WORK_MEM_RESET_SQL)]
