@@ -157,6 +157,7 @@ MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user
                              "public.mwms_request_text_ids(text, text[])", "public.mwms_search_ids(text, text, integer)",
                              "public.mwms_request_text_newest(text, text[], integer, integer)",
                              "public.mwms_request_text_count(text, text[], integer)",
+                             "public.mwms_request_text_match(text, text[], uuid[])",
                              "public.mwms_tenant_for_slug(text)"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
-from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, planner_estimate
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
 from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
@@ -119,6 +119,54 @@ class NewestMatchesPaginator(RowPaginator):
         return list(rows[bottom:wanted])
 
 
+class TextWalkPaginator(RowPaginator):
+    """The request list's pages when it has free text and other filters or another order, on
+    PostgreSQL: a page is found by walking the list without its free text (`unmatched`: the same
+    filters, visibility and order, which an index serves) and asking the owner's
+    `mwms_request_text_match` which of those rows match (requests_app 0027). The first pages of a
+    common word fill from a few hundred rows; otherwise (a word this list rarely holds, a deep
+    page) the page is the filtered list's, as RowPaginator reads it. Either way the rows and their
+    order are the filtered list's. The count, when the walk filled the page before the list ran
+    out, is an estimate: the share of the walked rows that matched times the planner's estimate of
+    the list without the free text; when the walk reached the list's end, every match was seen and
+    it is exact."""
+
+    walk_rows_per_match = 20     # rows walked for each row a page wants (a word in 5% of the list)
+    walk_up_to = 500             # rows; deeper pages are the filtered list's
+
+    def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str):
+        super().__init__(object_list, per_page)
+        self.unmatched, self.terms = unmatched, text_terms(text)
+        self.walk_rate: float | None = None
+
+    @cached_property
+    def count(self) -> int:
+        if self.walk_rate is None:
+            return super().count
+        self.estimated = True
+        return max(round(planner_estimate(self.unmatched) * self.walk_rate), self.walk_found)
+
+    def _rows(self, bottom: int) -> list[Any]:
+        wanted = bottom + self.per_page + 1
+        if wanted > self.walk_up_to:
+            return super()._rows(bottom)
+        limit = wanted * self.walk_rows_per_match
+        keys = list(self.unmatched.values_list("pk", flat=True)[:limit])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", [*self.terms, keys])
+            hits = {row[0] for row in cursor.fetchall()}
+        matched = [key for key in keys if key in hits]
+        if len(keys) < limit:                       # the whole list was walked: every match is known
+            self.__dict__["count"] = len(matched)
+        elif len(matched) >= wanted:                # a common word: its share of the rows walked
+            self.walk_rate, self.walk_found = wanted / (keys.index(matched[wanted - 1]) + 1), len(matched)
+        else:                                       # too rare here to walk for
+            return super()._rows(bottom)
+        shown = matched[bottom:wanted]
+        rows = {row.pk: row for row in self.unmatched.filter(pk__in=shown)}
+        return [rows[key] for key in shown if key in rows]
+
+
 def free_text_alone(*, actor: Actor, data: Any) -> str | None:
     """The list's free text when the NewestMatchesPaginator serves the list: on PostgreSQL, for
     HeadOffice (who sees the whole tenant, as the owner's functions answer it), when the free text
@@ -129,6 +177,12 @@ def free_text_alone(*, actor: Actor, data: Any) -> str | None:
     if set(data) - {"q", "sort", "page"} or data.get("sort", "-updated") != "-updated":
         return None
     return text
+
+
+def free_text_walked(*, data: Any) -> bool:
+    """Whether the TextWalkPaginator serves the list: on PostgreSQL, when it has free text (and the
+    NewestMatchesPaginator does not serve it: `free_text_alone`)."""
+    return connection.vendor == "postgresql" and bool((data.get("q") or "").strip())
 
 
 def person_label(user: Any) -> str:

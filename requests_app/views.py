@@ -73,6 +73,12 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
     text = None if problems else selectors.free_text_alone(actor=actor, data=cleaned)
     if text is not None:  # newest first, a page is the newest matches (selectors.NewestMatchesPaginator)
         paginator: RowPaginator = selectors.NewestMatchesPaginator(rows, PAGE_SIZE, actor=actor, text=text)
+    elif not problems and selectors.free_text_walked(data=cleaned):
+        # Free text with other filters or another order: the list without it is walked and its rows
+        # asked whether they match (selectors.TextWalkPaginator).
+        unmatched = BrainRequestFilter(_without(cleaned, {"q"}), queryset=queryset, brain_choices=brains,
+                                       people=people, user_id=actor.user_id, tenant_id=actor.tenant_id)
+        paginator = selectors.TextWalkPaginator(rows, PAGE_SIZE, unmatched=unmatched.qs, text=cleaned["q"])
     else:
         paginator = RowPaginator(rows, PAGE_SIZE, keys_from=None if cleaned.get("q") else 0)
     page = paginator.get_page(cleaned.get("page"))

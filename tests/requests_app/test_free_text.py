@@ -222,3 +222,81 @@ def test_a_word_far_more_common_than_the_cap_is_counted_by_the_planners_estimate
             request_title="Dirigible") == 38
     assert count("zeppelin:*", 3) >= 30
     assert count("zeppelin:*", 100) == 2
+
+
+# --- PostgreSQL: free text with other filters or another order, walked (requests_app 0027) --------
+
+@pytest.fixture
+def walked_list():
+    """70 requests, newest created last: every third is a zeppelin; the priorities alternate; five
+    are between Ads and Finance, which the Research owner does not see (two of them zeppelins)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    start = timezone.now() - timedelta(days=1)
+    made = []
+    for n in range(70):
+        hidden = n in (3, 10, 30, 31, 33)
+        request = make_request(request_title=f"{'Zeppelin' if n % 3 == 0 or n == 31 else 'Other'} demand {n:02d}",
+                               priority="high" if n % 2 else "low",
+                               **({"requesting_brain_id": "ads", "target_brain_id": "finance"} if hidden else {}))
+        BrainRequest.objects.filter(pk=request.pk).update(created_at=start + timedelta(minutes=n))
+        made.append(request)
+    return made
+
+
+def list_page(client, user, **query) -> tuple[list, object]:
+    client.force_login(user)
+    response = client.get(LIST, query)
+    assert response.status_code == 200
+    return [row.pk for row in response.context["page"].object_list], response.context["page"].paginator
+
+
+def filtered(user, query: dict) -> list:
+    """The same list through the ordinary RowPaginator: every page read the plain way."""
+    from governance_app.kernel.pages import RowPaginator
+    from requests_app import selectors
+    from tests.engine import actor
+    rows = BrainRequestFilter(query, queryset=selectors.requests_for_list(actor=actor(user)), brain_choices=[]).qs
+    return list(rows.values_list("pk", flat=True))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", [{"q": "zeppelin", "sort": "created"}, {"q": "zeppelin", "sort": "-created"},
+                                   {"q": "zeppelin", "priority": "high"}, {"q": "zeppelin demand", "sort": "title"}])
+def test_free_text_with_another_filter_or_order_pages_the_same_rows_in_the_same_order(
+        client, reviewer, owner, walked_list, monkeypatch, query):
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)   # 16 rows walked for page 1
+    for user in (reviewer, owner):
+        expected = filtered(user, query)
+        assert expected and len(expected) > 6
+        seen, number = [], 1
+        while True:
+            rows, paginator = list_page(client, user, **query, page=number)
+            assert isinstance(paginator, TextWalkPaginator)
+            seen += rows
+            if not rows or len(seen) >= len(expected):
+                break
+            number += 1
+        assert seen == expected                  # and so the Research owner never sees Ads → Finance
+
+
+@pytest.mark.postgres
+def test_the_walked_lists_count_is_exact_when_the_walk_reached_its_end_and_an_estimate_when_it_stopped(
+        client, reviewer, walked_list, monkeypatch):
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    query = {"q": "zeppelin", "sort": "created"}
+    _rows, paginator = list_page(client, reviewer, **query)     # 80 rows walked: all 70
+    assert (paginator.count, paginator.estimated) == (len(filtered(reviewer, query)), False)
+
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)
+    rows, paginator = list_page(client, reviewer, **query)     # 16 rows walked: 6 zeppelins, 4 wanted
+    assert paginator.walk_rate is not None and paginator.estimated and paginator.count >= 4
+    assert rows == filtered(reviewer, query)[:3]
+
+    rows, paginator = list_page(client, reviewer, q="demand 05", sort="created")  # in 16 rows: too rare
+    assert paginator.walk_rate is None and not paginator.estimated
+    assert rows == filtered(reviewer, {"q": "demand 05", "sort": "created"})[:3]
