@@ -132,6 +132,7 @@ class TextWalkPaginator(RowPaginator):
     it is exact."""
 
     walk_rows_per_match = 20     # rows walked for each row a page wants (a word in 5% of the list)
+    walk_first_rows_per_match = 8   # of which asked about first
     walk_up_to = 500             # rows; deeper pages are the filtered list's
 
     def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str):
@@ -152,9 +153,13 @@ class TextWalkPaginator(RowPaginator):
             return super()._rows(bottom)
         limit = wanted * self.walk_rows_per_match
         keys = list(self.unmatched.values_list("pk", flat=True)[:limit])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", [*self.terms, keys])
-            hits = {row[0] for row in cursor.fetchall()}
+        # The first rows asked first: a word in one row of eight or more fills the page from them,
+        # and each row asked about costs its document's computing. The rest are asked when it did
+        # not, or when the list ended within the walk (its count is then every match's).
+        first = wanted * self.walk_first_rows_per_match
+        hits = self._matching(keys[:first])
+        if (len(hits) < wanted or len(keys) < limit) and len(keys) > first:
+            hits |= self._matching(keys[first:])
         matched = [key for key in keys if key in hits]
         if len(keys) < limit:                       # the whole list was walked: every match is known
             self.__dict__["count"] = len(matched)
@@ -165,6 +170,14 @@ class TextWalkPaginator(RowPaginator):
         shown = matched[bottom:wanted]
         rows = {row.pk: row for row in self.unmatched.filter(pk__in=shown)}
         return [rows[key] for key in shown if key in rows]
+
+    def _matching(self, keys: list[Any]) -> set[Any]:
+        """Which of these requests match the free text (the owner's mwms_request_text_match)."""
+        if not keys:
+            return set()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", [*self.terms, keys])
+            return {row[0] for row in cursor.fetchall()}
 
 
 def free_text_alone(*, actor: Actor, data: Any) -> str | None:

@@ -268,7 +268,8 @@ def test_free_text_with_another_filter_or_order_pages_the_same_rows_in_the_same_
         client, reviewer, owner, walked_list, monkeypatch, query):
     from requests_app.selectors import TextWalkPaginator
     monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
-    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)   # 16 rows walked for page 1
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)   # 16 rows walked for page 1,
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)   # the first 4 asked first
     for user in (reviewer, owner):
         expected = filtered(user, query)
         assert expected and len(expected) > 6
