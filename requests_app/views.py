@@ -279,7 +279,7 @@ def _move_form(request: BrainRequest, move, brains: list[tuple[str, str]], evide
 @login_required
 @vary_on_headers("HX-Request")
 def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
-    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
+    request = selectors.request_detail_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     # ?move=<name>: that move's form drawn open, where a form loaded on opening is asked for without
     # JavaScript (request_move's GET sends it here).
     opened = http_request.GET.get("move", "")

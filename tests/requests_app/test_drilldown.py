@@ -354,6 +354,33 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
 EXPECTED_CHILD_PAGE_QUERIES = 21
 
 
+@pytest.mark.parametrize("rows", [5, 200])
+def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, owner, reviewer, rows,
+                                                                    django_assert_num_queries):
+    """Every Brain and the person the drill-down names (requests_app.selectors.DETAIL_ROW_FIELDS):
+    a name the page reads that the request's query left out would be one query more."""
+    reviewer.first_name, reviewer.last_name = "Hana", "Okafor"
+    reviewer.save()
+    request = rs.request_route(request=new_request(actor(owner)), actor=actor(reviewer), review_owner="headoffice",
+                               primary_brain="affiliate", supporting_brains=["research"])
+    rs.request_assign(request=request, actor=actor(reviewer), assignee=reviewer.pk)
+    rs.request_escalate(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer),
+                        escalation_reason="The supplier's terms contradict the offer page.", escalation_owner="finance")
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), note=f"Note {i}")
+    signed_in(client, reviewer)
+    detail(client, request)  # warm the per-process Brain registry
+    with django_assert_num_queries(EXPECTED_OWNERS_PAGE_QUERIES):
+        page = detail(client, request)
+    for shown in ("<dt>Review owner</dt><dd>HeadOffice", "<dt>Primary Brain</dt><dd>Affiliate Brain",
+                  "<dt>Escalation owner</dt><dd>Finance Brain", "<dt>Origin Brain</dt><dd>Research Brain",
+                  "<dt>Destination Brain</dt><dd>Affiliate Brain", "</span> Hana Okafor</dd>"):
+        assert shown in page.text
+
+
+EXPECTED_OWNERS_PAGE_QUERIES = 18
+
+
 # --- people by name ---------------------------------------------------------------------------------
 
 def test_the_timeline_names_a_person_by_full_name_with_the_username_as_its_title(client, owner, reviewer):
