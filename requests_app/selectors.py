@@ -363,12 +363,19 @@ class Lineage:
         return self.ancestors[-1] if self.ancestors else self.request
 
 
+# What the chain's other requests show, on the drill-down (templates/requests_app/detail.html and
+# _tree_node.html) and in the API's lineage (requests_app.api.request_ref): issue 16, their Brains'
+# and people's rows and every column of their own were read for a title and a status.
+CHAIN_ROW_FIELDS = ("id", "tenant_id", "parent_request_id", "request_title", "request_type", "status",
+                    "requesting_brain", "target_brain", "created_at")
+
+
 def request_lineage(*, actor: Actor, request: BrainRequest, check: bool = True) -> Lineage:
     """Everything the lineage drill-down shows, in a fixed number of queries. `check=False` leaves
     the lineage check out (its findings empty): the drill-down fetches it on its own
     (requests_app.views.request_integrity), since verifying a busy request's hash chains costs more
     than the rest of the page."""
-    visible = requests_visible_to(actor).select_related(*REQUEST_RELATED)
+    visible = requests_visible_to(actor).only(*CHAIN_ROW_FIELDS)
     ancestor_ids = request_ancestor_ids(request=request)
     # No query for a chain of one (most requests); Django still compiles an empty IN's query.
     ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)} if ancestor_ids else {}

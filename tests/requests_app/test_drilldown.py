@@ -357,12 +357,16 @@ EXPECTED_CHILD_PAGE_QUERIES = 21
 @pytest.mark.parametrize("rows", [5, 200])
 def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, owner, reviewer, rows,
                                                                     django_assert_num_queries):
-    """Every Brain and the person the drill-down names (requests_app.selectors.DETAIL_ROW_FIELDS):
-    a name the page reads that the request's query left out would be one query more."""
+    """Every Brain and the person the drill-down names (requests_app.selectors.DETAIL_ROW_FIELDS),
+    its parent and its child (CHAIN_ROW_FIELDS): a column the page reads that its query left out
+    would be one query more."""
     reviewer.first_name, reviewer.last_name = "Hana", "Okafor"
     reviewer.save()
-    request = rs.request_route(request=new_request(actor(owner)), actor=actor(reviewer), review_owner="headoffice",
+    parent = new_request(actor(owner), request_title="The earlier offer review")
+    request = rs.request_route(request=new_request(actor(owner), parent_request_id=str(parent.pk)),
+                               actor=actor(reviewer), review_owner="headoffice",
                                primary_brain="affiliate", supporting_brains=["research"])
+    new_request(actor(owner), request_title="A follow-up on the supplier", parent_request_id=str(request.pk))
     rs.request_assign(request=request, actor=actor(reviewer), assignee=reviewer.pk)
     rs.request_escalate(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer),
                         escalation_reason="The supplier's terms contradict the offer page.", escalation_owner="finance")
@@ -374,11 +378,14 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
         page = detail(client, request)
     for shown in ("<dt>Review owner</dt><dd>HeadOffice", "<dt>Primary Brain</dt><dd>Affiliate Brain",
                   "<dt>Escalation owner</dt><dd>Finance Brain", "<dt>Origin Brain</dt><dd>Research Brain",
-                  "<dt>Destination Brain</dt><dd>Affiliate Brain", "</span> Hana Okafor</dd>"):
+                  "<dt>Destination Brain</dt><dd>Affiliate Brain", "</span> Hana Okafor</dd>",
+                  "The earlier offer review</a> <span class=\"badge badge-new\">New</span>",       # its chain
+                  "A follow-up on the supplier</a> <span class=\"badge badge-new\">New</span>"):  # its child
         assert shown in page.text
 
 
-EXPECTED_OWNERS_PAGE_QUERIES = 18
+# +2: its chain, the parent above it and the child below it (one query each).
+EXPECTED_OWNERS_PAGE_QUERIES = 20
 
 
 # --- people by name ---------------------------------------------------------------------------------
