@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from requests_app import services as rs
 from requests_app.models import BrainRequest, RequestStatus
 from tests.engine import actor, new_request
+from tests.e2e.conftest import SCREENSHOT_DIR
 from tests.e2e.test_headoffice_journeys import sign_in
 from tests.requests_app.test_drilldown import responded_with_artifact
 
@@ -110,3 +111,27 @@ def test_a_reviewer_opens_a_move_form_that_loads_when_opened_and_rejects_with_ev
     rejected = BrainRequest.objects.get(pk=request.pk)
     assert rejected.status == RequestStatus.REJECTED
     assert rejected.outcome_evidence == [{"kind": "request_event", "id": str(noted.pk)}]
+
+
+def test_without_javascript_a_move_form_not_drawn_opens_on_the_drill_down_and_is_sent(browser, live_server, owner,
+                                                                                      reviewer):
+    request = new_request(actor(owner), request_title="An offer to park until the supplier answers")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url, "reviewer")
+        page.goto(f"{live_server.url}/requests/{request.pk}/")
+        park = page.locator(f"#move-park-{request.pk}")
+        park.locator(":scope > summary").click()                 # a <details> opens without JavaScript
+        park.get_by_role("link", name="Open the form").click()
+        expect(page).to_have_url(re.compile(rf"\?move=park#move-park-{request.pk}$"))
+        park = page.locator(f"#move-park-{request.pk}")
+        expect(park).to_have_attribute("open", "")
+        park.locator("[name=park-note]").fill("Parked until the supplier sends its terms.")
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)  # this page, not the `screenshot` fixture's
+        page.screenshot(path=str(SCREENSHOT_DIR / "drilldown-no-js-park-opened.png"), full_page=True)
+        park.get_by_role("button", name="Park").click()
+        expect(page.locator("#messages")).to_contain_text("Request parked.")
+    finally:
+        context.close()
+    assert BrainRequest.objects.get(pk=request.pk).status == RequestStatus.PARKED
