@@ -319,8 +319,10 @@ def _move_form_opened(http_request: HttpRequest, request: Any, rule: Any) -> Htt
     # The records the drill-down offers, in four queries rather than the whole lineage's.
     evidence = drilldown.evidence_groups_for(requests=[request])[request.pk] if takes_evidence else []
     form = _move_form(request, rule, _brains(http_request), evidence)
+    # Opened on the drill-down, the form returns there as its inline twin does (not to a ?move= address).
+    back = opened_from(http_request, detail)
     return render(http_request, "requests_app/_move_form.html#move-form",
-                  {"form": form, "r": request, "next": opened_from(http_request, detail)})
+                  {"form": form, "r": request, "next": "" if back.split("?")[0] == detail else back})
 
 
 @require_http_methods(["GET", "POST"])
