@@ -127,7 +127,8 @@ def canon_as_of(*, request: BrainRequest, decisions: list[DecisionRecord] | None
                 ) -> tuple[datetime | None, list[InForce]]:
     """The canon documents that govern this request (its Brains and its type), each at the version in
     force when the request was last decided; (None, current versions) for a request not decided yet.
-    Two queries, and a third unless the request's decisions are given (the drill-down has them)."""
+    Two queries (one for a request not decided yet, whose versions are today's: no amendment is
+    read), and one more unless the request's decisions are given (the drill-down has them)."""
     if decisions is None:
         decided_at = (DecisionRecord.objects.filter(related_request=request).order_by("-created_at")
                       .values_list("created_at", flat=True).first())
@@ -137,14 +138,19 @@ def canon_as_of(*, request: BrainRequest, decisions: list[DecisionRecord] | None
               *(request.supporting_brains or [])} - {None}
     history = Prefetch("amendments", queryset=CanonAmendment.objects.only(
         "id", "document_id", "created_at", "version_before", "version_after"))
-    documents = [d for d in CanonDocument.objects.filter(tenant_id=request.tenant_id).defer("body")
-                 .prefetch_related(history).order_by("title")
+    documents = CanonDocument.objects.filter(tenant_id=request.tenant_id).defer("body").order_by("title")
+    if decided_at is not None:
+        documents = documents.prefetch_related(history)
+    documents = [d for d in documents
                  if (not d.governs or brains & set(d.governs))
                  and (not d.request_types or request.request_type in d.request_types)]
     found = []
     for document in documents:
+        if decided_at is None:
+            found.append(InForce(document, document.version, False))
+            continue
         amendments = sorted(document.amendments.all(), key=lambda a: (a.created_at, str(a.pk)))
-        if decided_at is None or not amendments:
+        if not amendments:
             found.append(InForce(document, document.version, False))
             continue
         before = [a for a in amendments if a.created_at <= decided_at]

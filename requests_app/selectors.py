@@ -219,7 +219,7 @@ def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
     by name (one query)."""
     users = get_user_model().objects.filter(
         is_active=True, memberships__tenant_id=tenant_id, memberships__brain_id=Brain.HEADOFFICE,
-    ).distinct().order_by("first_name", "last_name", "username")
+    ).distinct().order_by("first_name", "last_name", "username").only("id", "username", "first_name", "last_name")
     return [(str(user.pk), person_label(user)) for user in users]
 
 
@@ -328,6 +328,31 @@ def request_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
     return found
 
 
+# What the drill-down shows of a request's Brains and assignee (templates/requests_app/detail.html):
+# their names. All of the request's own columns are shown or used by its moves.
+DETAIL_ROW_FIELDS = (
+    *(field.name for field in BrainRequest._meta.concrete_fields),
+    *(f"{brain}__name" for brain in REQUEST_RELATED if brain != "assignee"),
+    "assignee__username", "assignee__first_name", "assignee__last_name",
+)
+
+
+def request_detail_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
+    """One request the actor may see, for its drill-down, or Http404 (as request_get_or_404): its
+    Brains and assignee by name only, one row without an ORDER BY. Issue 16: the six joined rows'
+    every column, each hashed when Django compiles the ordering `.first()` adds, cost more CPU than
+    the query took to run."""
+    try:
+        pk = uuid.UUID(str(request_id))
+    except ValueError:
+        raise Http404("No such request") from None
+    found = list(requests_visible_to(actor).select_related(*REQUEST_RELATED).only(*DETAIL_ROW_FIELDS)
+                 .filter(pk=pk)[:1])
+    if not found:
+        raise Http404("No such request")
+    return found[0]
+
+
 def _pk_param(pk: uuid.UUID) -> Any:
     return BrainRequest._meta.pk.get_db_prep_value(pk, connection)
 
@@ -413,18 +438,26 @@ class Lineage:
         return self.ancestors[-1] if self.ancestors else self.request
 
 
+# What the chain's other requests show, on the drill-down (templates/requests_app/detail.html and
+# _tree_node.html) and in the API's lineage (requests_app.api.request_ref): issue 16, their Brains'
+# and people's rows and every column of their own were read for a title and a status.
+CHAIN_ROW_FIELDS = ("id", "tenant_id", "parent_request_id", "request_title", "request_type", "status",
+                    "requesting_brain", "target_brain", "created_at")
+
+
 def request_lineage(*, actor: Actor, request: BrainRequest, check: bool = True) -> Lineage:
     """Everything the lineage drill-down shows, in a fixed number of queries. `check=False` leaves
     the lineage check out (its findings empty): the drill-down fetches it on its own
     (requests_app.views.request_integrity), since verifying a busy request's hash chains costs more
     than the rest of the page."""
-    visible = requests_visible_to(actor).select_related(*REQUEST_RELATED)
+    visible = requests_visible_to(actor).only(*CHAIN_ROW_FIELDS)
     ancestor_ids = request_ancestor_ids(request=request)
-    ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)}
+    # No query for a chain of one (most requests); Django still compiles an empty IN's query.
+    ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)} if ancestor_ids else {}
     ancestors = [ancestors_by_id[pk] for pk in ancestor_ids if pk in ancestors_by_id]
 
     rows = request_descendant_rows(request=request)
-    descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])}
+    descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])} if rows else {}
     nodes = {pk: TreeNode(r) for pk, r in descendants.items()}
     parent_of = {pk: parent_pk for pk, parent_pk, _depth in rows}
     children: list[TreeNode] = []

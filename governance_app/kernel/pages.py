@@ -14,6 +14,7 @@ import math
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 
@@ -39,6 +40,7 @@ class RowPaginator(Paginator):
     """A Paginator whose count stops at EXACT_COUNT_UP_TO and estimates above it (see module)."""
 
     estimated = False
+    capped = False      # the count stopped at `exact_up_to` and no estimate was asked for (CappedCountPaginator)
     exact_up_to = EXACT_COUNT_UP_TO
 
     def __init__(self, object_list: Any, per_page: int, *args: Any, keys_from: int | None = None, **kwargs: Any):
@@ -64,7 +66,8 @@ class RowPaginator(Paginator):
             raise PageNotAnInteger("That page number is not an integer") from error
         if number < 1:
             raise EmptyPage("That page number is less than 1")
-        if number > self.num_pages and not self.estimated and not (number == 1 and self.allow_empty_first_page):
+        if number > self.num_pages and not (self.estimated or self.capped) and not (
+                number == 1 and self.allow_empty_first_page):
             raise EmptyPage("That page contains no results")
         return number
 
@@ -128,6 +131,39 @@ def capped_count(rows: Any) -> tuple[int, bool]:
     if capped <= EXACT_COUNT_UP_TO:
         return capped, False
     return max(planner_estimate(rows), capped), True
+
+
+class CappedCountPaginator(RowPaginator):
+    """A RowPaginator given its count (capped_counts: exact up to `cap`, cap + 1 above it). Above
+    the cap the page says "more than cap" and offers the next page while rows follow; nothing
+    is estimated (for a page whose lists are counted together, in one statement)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int, cap: int):
+        super().__init__(object_list, per_page)
+        self.exact_up_to, self.capped = cap, count > cap
+        self.__dict__["count"] = count  # what `count` (a cached_property) would have worked out
+
+
+def capped_counts(querysets: dict[str, Any], *, cap: int) -> dict[str, int]:
+    """How many rows each query matches, counted up to cap + 1 (a COUNT over a LIMIT: it stops
+    there), all in one statement: a page of several lists pays one round trip, not one a list.
+    An empty queryset (`.none()`) counts 0 and adds nothing to the statement."""
+    counts, parts, params, db = {}, [], [], None
+    for name, rows in querysets.items():
+        try:
+            key = rows.order_by().values("pk")[:cap + 1]
+            sql, found = key.query.get_compiler(key.db).as_sql()
+        except EmptyResultSet:
+            counts[name] = 0
+            continue
+        parts.append((name, f"(SELECT COUNT(*) FROM ({sql}) AS counted_{len(parts)})"))
+        params.extend(found)
+        db = rows.db
+    if parts:
+        with connections[db].cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(part for _name, part in parts), params)
+            counts.update(zip((name for name, _part in parts), cursor.fetchone()))
+    return {name: counts[name] for name in querysets}
 
 
 def planner_estimate(rows: Any) -> int:

@@ -1,12 +1,13 @@
 """kernel.pages.RowPaginator: an exact count up to a limit, the planner's estimate (marked) above
-it, "next" decided by the rows read, and no count at all when one page holds every row."""
+it, "next" decided by the rows read, and no count at all when one page holds every row; and
+capped_counts with CappedCountPaginator: several lists counted up to a cap in one statement."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from governance_app.kernel import pages
-from governance_app.kernel.pages import RowPaginator
+from governance_app.kernel.pages import CappedCountPaginator, RowPaginator, capped_counts
 from requests_app.models import BrainRequest
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,27 @@ def test_a_deep_page_of_an_annotated_list_keeps_its_annotation(brains, monkeypat
     requests(7)
     page = RowPaginator(rows().annotate(mark=Value(7)), 3).get_page(3)
     assert [(r.request_title, r.mark) for r in page.object_list] == [("Offer 06", 7)] and not page.has_next()
+
+
+def test_capped_counts_count_several_lists_up_to_the_cap_in_one_statement(brains):
+    requests(12)
+    lists = {"all": rows(), "few": rows().filter(request_title__in=["Offer 01", "Offer 02"]),
+             "none": rows().none(), "nothing": rows().filter(request_title="No such offer")}
+    with CaptureQueriesContext(connection) as statements:
+        counts = capped_counts(lists, cap=5)
+    assert counts == {"all": 6, "few": 2, "none": 0, "nothing": 0}   # cap + 1: more than the cap
+    assert len(statements.captured_queries) == 1
+    assert capped_counts({"none": rows().none()}, cap=5) == {"none": 0}
+
+
+def test_a_capped_count_pages_on_while_rows_follow_and_asks_for_no_count(brains):
+    requests(12)
+    paginator = CappedCountPaginator(rows(), 5, count=6, cap=5)
+    with CaptureQueriesContext(connection) as statements:
+        first, last, past = paginator.get_page(1), paginator.get_page(3), paginator.get_page(4)
+    assert len(statements.captured_queries) == 3  # the rows of each page, no count
+    assert paginator.capped and not paginator.estimated and first.has_next()
+    assert [r.request_title for r in last.object_list] == ["Offer 10", "Offer 11"] and not last.has_next()
+    assert list(past.object_list) == [] and not past.has_next()
+    exact = CappedCountPaginator(rows(), 5, count=4, cap=5)
+    assert not exact.capped and exact.count == 4 and exact.get_page(9).number == 1  # past the end: the last page

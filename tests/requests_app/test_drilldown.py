@@ -178,6 +178,69 @@ def test_one_next_step_is_emphasised(client, owner, reviewer):
     assert f'<details class="action next-step"  id="move-route-{request.pk}">' in page.text
 
 
+def _move_form_html(html: str, url: str) -> str:
+    """The form posting to `url`, without what differs between two renderings (the CSRF token's
+    mask) or in white space."""
+    form = re.search(rf'<form method="post" action="{re.escape(url)}".*?</form>', html, re.S).group(0)
+    form = re.sub(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]*">', "", form)
+    return re.sub(r">\s+<", "><", form)
+
+
+def test_only_the_next_steps_form_is_drawn_the_others_load_when_opened(client, owner, reviewer):
+    request = new_request(actor(owner))
+    rs.request_note_add(request=request, actor=actor(reviewer), note="Looks like a duplicate")
+    page = detail(signed_in(client, reviewer), request)
+    assert [form.move.name for form in page.context["move_forms"]] == ["route"]   # issue 16
+    assert 'name="route-review_owner"' in page.text
+    others = [move.name for move, form in page.context["move_actions"] if form is None]
+    assert "reject" in others and "park" in others
+    for name in others:
+        url = reverse("requests:move", args=[request.pk, name])
+        assert f'id="move-{name}-{request.pk}" hx-get="{url}" hx-trigger="toggle once"' in page.text
+        assert f'name="{name}-lock_version"' not in page.text
+        assert f'<a href="{url}#move-{name}-{request.pk}">Open the form</a>' in page.text  # without JavaScript
+
+
+def test_a_move_form_loaded_on_opening_is_the_one_the_drill_down_draws(client, owner, reviewer):
+    request = new_request(actor(owner))
+    rs.request_note_add(request=request, actor=actor(reviewer), note="Looks like a duplicate")
+    url, here = reverse("requests:move", args=[request.pk, "reject"]), reverse("requests:detail", args=[request.pk])
+    loaded = signed_in(client, reviewer).get(url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{here}")
+    assert loaded.status_code == 200 and "<html" not in loaded.text
+    # Prefilled from the request and offering this lineage's records to tick, as the drill-down's.
+    assert 'name="reject-next_step_owner" value="research"' in loaded.text
+    events = RequestEvent.objects.filter(request=request)
+    assert events.count() == 2
+    for event in events:
+        assert f'name="reject-evidence_records" value="{event.pk}"' in loaded.text
+    # Without JavaScript the link lands on the drill-down with that form drawn, open.
+    landing = client.get(url)
+    assert landing.status_code == 302
+    assert landing["Location"] == f"{here}?move=reject#move-reject-{request.pk}"
+    drawn = client.get(landing["Location"])
+    assert f'<details class="action" open id="move-reject-{request.pk}">' in drawn.text
+    assert _move_form_html(loaded.text, url) == _move_form_html(drawn.text, url)  # it returns to the drill-down too
+    assert 'name="next"' not in loaded.text
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_a_move_form_loaded_on_opening_costs_the_same_at_any_size(client, owner, reviewer, rows,
+                                                                  django_assert_num_queries):
+    request = new_request(actor(owner))
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), note=f"Note {i}")
+    url = reverse("requests:move", args=[request.pk, "reject"])
+    signed_in(client, reviewer).get(url, HTTP_HX_REQUEST="true")  # warm the per-process Brain registry
+    # The session, the user, the tenant claim, the memberships, the request, and the four kinds of
+    # evidence (requests_app.drilldown.evidence_groups_for).
+    with django_assert_num_queries(EXPECTED_LOADED_FORM_QUERIES):
+        loaded = client.get(url, HTTP_HX_REQUEST="true")
+    assert loaded.text.count('name="reject-evidence_records"') == rows + 1
+
+
+EXPECTED_LOADED_FORM_QUERIES = 9
+
+
 def test_a_refusal_names_its_rule_in_a_tooltip_not_the_sentence(client, owner, reviewer):
     request = new_request(actor(owner))
     before = request_row(request)
@@ -223,7 +286,7 @@ def test_a_decision_and_the_move_it_makes_are_one_timeline_entry(client, owner, 
 def test_the_next_step_owner_and_the_task_form_name_brains(client, owner, reviewer, other_owner):
     request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
     page = detail(signed_in(client, other_owner), request)
-    assert '<option value="affiliate">Affiliate Brain</option>' in page.text  # the task form's Brain
+    assert '<option value="affiliate" selected>Affiliate Brain</option>' in page.text  # the task form's Brain
     assert "<dt>Requesting authority</dt><dd>Research Brain · created by" in page.text
     assert '<datalist id="id_task_type-suggestions"><option value="offer_review">Offer review</option>' in page.text
     rs.request_close(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), **OUTCOME)
@@ -289,6 +352,40 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
 # +1: the nav's saved views; +1: the timeline's people by name (issue 14); -15: the lineage check is
 # fetched on its own (issue 16).
 EXPECTED_CHILD_PAGE_QUERIES = 21
+
+
+@pytest.mark.parametrize("rows", [5, 200])
+def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, owner, reviewer, rows,
+                                                                    django_assert_num_queries):
+    """Every Brain and the person the drill-down names (requests_app.selectors.DETAIL_ROW_FIELDS),
+    its parent and its child (CHAIN_ROW_FIELDS): a column the page reads that its query left out
+    would be one query more."""
+    reviewer.first_name, reviewer.last_name = "Hana", "Okafor"
+    reviewer.save()
+    parent = new_request(actor(owner), request_title="The earlier offer review")
+    request = rs.request_route(request=new_request(actor(owner), parent_request_id=str(parent.pk)),
+                               actor=actor(reviewer), review_owner="headoffice",
+                               primary_brain="affiliate", supporting_brains=["research"])
+    new_request(actor(owner), request_title="A follow-up on the supplier", parent_request_id=str(request.pk))
+    rs.request_assign(request=request, actor=actor(reviewer), assignee=reviewer.pk)
+    rs.request_escalate(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer),
+                        escalation_reason="The supplier's terms contradict the offer page.", escalation_owner="finance")
+    for i in range(rows):
+        rs.request_note_add(request=BrainRequest.objects.get(pk=request.pk), actor=actor(reviewer), note=f"Note {i}")
+    signed_in(client, reviewer)
+    detail(client, request)  # warm the per-process Brain registry
+    with django_assert_num_queries(EXPECTED_OWNERS_PAGE_QUERIES):
+        page = detail(client, request)
+    for shown in ("<dt>Review owner</dt><dd>HeadOffice", "<dt>Primary Brain</dt><dd>Affiliate Brain",
+                  "<dt>Escalation owner</dt><dd>Finance Brain", "<dt>Origin Brain</dt><dd>Research Brain",
+                  "<dt>Destination Brain</dt><dd>Affiliate Brain", "</span> Hana Okafor</dd>",
+                  "The earlier offer review</a> <span class=\"badge badge-new\">New</span>",       # its chain
+                  "A follow-up on the supplier</a> <span class=\"badge badge-new\">New</span>"):  # its child
+        assert shown in page.text
+
+
+# +2: its chain, the parent above it and the child below it (one query each).
+EXPECTED_OWNERS_PAGE_QUERIES = 20
 
 
 # --- people by name ---------------------------------------------------------------------------------

@@ -297,11 +297,12 @@ def test_the_inbox_loads_its_new_request_form_when_it_comes_into_view(client, ow
     assert '<option value="research" selected>' in form.text
 
 
-def test_a_move_form_opened_without_javascript_is_the_drill_downs(client, owner, other_owner, reviewer):
+def test_a_move_form_opened_without_javascript_is_drawn_open_on_the_drill_down(client, owner, other_owner, reviewer):
     request = in_progress_request(actor(owner), actor(reviewer), actor(other_owner))
     page = signed_in(client, other_owner).get(reverse("requests:move", args=[request.pk, "respond"]))
     assert page.status_code == 302
-    assert page["Location"] == reverse("requests:detail", args=[request.pk]) + f"#move-respond-{request.pk}"
+    detail = reverse("requests:detail", args=[request.pk])
+    assert page["Location"] == f"{detail}?move=respond#move-respond-{request.pk}"  # that form drawn open
 
 
 def test_a_move_form_not_open_to_the_actor_is_404(client, owner, other_owner, reviewer, outsider):
