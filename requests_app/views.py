@@ -189,7 +189,6 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         forms.append(form)
         actions.append((move, form))
     policy = sla.sla_policy_for(tenant_id=request.tenant_id, priority=request.priority)
-    decision_moves = [m.name for m in moves_open(request, actor) if m.decision]
     return {
         "evidence_items": drilldown.evidence_items(request, records),
         "timeline": drilldown.timeline_entries(lineage, selectors.people_by_username(
@@ -278,7 +277,6 @@ def _initial(request: BrainRequest, move) -> dict:
     return initial
 
 
-
 def _move_form(request: BrainRequest, move, brains: list[tuple[str, str]], evidence: list) -> MoveForm:
     """A move's blank form as the drill-down draws it: prefilled from the request, with this
     lineage's records to tick when the move takes evidence."""
@@ -357,7 +355,6 @@ def request_move(http_request: HttpRequest, request_id, move: str) -> HttpRespon
             return redirect(next_url(http_request, reverse("requests:detail", args=[request.pk])))
     messages.error(http_request, f"{rule.label} was not saved: {problem}")
     return render(http_request, "requests_app/detail.html", detail_context(http_request, request, bound=form))
-
 
 
 @require_POST
