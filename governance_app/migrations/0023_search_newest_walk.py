@@ -9,11 +9,12 @@ request list's free text does (requests_app 0024), the function first walks the 
 the kind newest first (a (tenant_id, created_at) index), checks each row's document against the
 query and keeps the ones that match: a word in one row of N fills its 201 in about 201 × N rows.
 
-- The walk reads at most `p_walk` (20) rows a match wanted, and is tried only where it can fill
-  within that: when the planner's estimate of the kind's matches (the GIN index's statistics, as
-  EXPLAIN gives it) is at least one row in `p_walk`, or when the kind's table is no bigger than
-  the walk. A rare word goes straight to its matches from the index, sorted, as before, without
-  first computing thousands of documents; so does a walk that did not fill.
+- The walk is taken where it is the cheaper read: by the planner's estimate of the kind's matches
+  (from its GIN index's statistics, as EXPLAIN gives it), when it fills within 20 rows a match
+  (`p_walk`) and checks fewer documents than sorting would read matches (DOCUMENT_COST below).
+  At a million requests "offer" is walked in requests, tasks and artifacts; at 100,000, where its
+  14,000 matches are read and sorted faster than 1,400 documents are checked, it is sorted as
+  before, and so is a rare word (without computing a document), and a walk that did not fill.
 - The order is today's: created_at newest first, then id ascending. The index gives created_at; the
   walk reads on past its last match wanted until created_at changes (its ties) and sorts what it
   found, so the rows it keeps are the very ones the sort would.
@@ -21,10 +22,15 @@ query and keeps the ones that match: a word in one row of N fills its 201 in abo
   and an installation claim (every tenant), or none, takes the sorted path with the policies' rule.
   Which rows a Brain owner may see is still decided by the search's own query (governance_app.search).
 
-`p_walk` 0 never walks: tests/governance_app/test_search.py asks both ways and gets the same ids in
-the same order. Tasks, artifacts and lessons get the (tenant_id, created_at) index their walk needs
-(requests and decisions have one: mwms_req_created, mwms_decisions_tenant_time); on PostgreSQL
-only, like the GIN indexes (0019), since only this function reads them.
+`p_walk` NULL (the default) decides by the estimate; 0 never walks; N > 0 walks up to N rows a
+match whatever the estimate: tests/governance_app/test_search.py asks every way and gets the same
+ids in the same order, and tests/test_page_plans.py that the estimate decides on analysed tables.
+EXPLAIN is a utility statement, which a STABLE function may not run: the function is VOLATILE.
+
+Tasks, artifacts and lessons get the (tenant_id, created_at) index their walk needs (requests and
+decisions have one: mwms_req_created, mwms_decisions_tenant_time), on PostgreSQL only like the GIN
+indexes (0019), since only this function reads them: one more index entry a task and an artifact
+written.
 """
 
 from importlib import import_module
@@ -49,23 +55,30 @@ TENANT = "(tenant_id = (SELECT public.mwms_claim_tenant()) OR (SELECT public.mwm
 WALK_ROWS_PER_MATCH = 20
 # A walk is for the first page's few hundred (the search asks for 201); more take the sorted matches.
 WALK_UP_TO = 500
+# A row's document computed and checked costs about what this many matches read from the heap and
+# sorted do (measured at 100,000 requests with the rows cached: 4-10; at a million, where they are
+# not, a match read costs far more). Walking to the newest p_limit of m matches among n rows checks
+# p_limit * n / m documents; sorting reads m rows: the walk is cheaper when m * m >= this * p_limit * n.
+DOCUMENT_COST = 10
 
 
 def _branches(template: str, indent: str = "    ") -> str:
     """One IF branch a kind, each the template's statements for its table and document."""
     def body(table: str, document: str) -> str:
-        text = template.format(table=table, document=document, quoted=document.replace("'", "''"), tenant=TENANT)
+        text = template.format(table=table, document=document, quoted=document.replace("'", "''"), tenant=TENANT,
+                               cost=DOCUMENT_COST)
         return "\n".join(indent + "    " + line for line in text.splitlines())
     return (f"\n{indent}ELS".join(f"IF p_kind = '{key}' THEN\n{body(table, document)}"
                                   for key, (table, document) in KINDS.items()) + f"\n{indent}END IF;")
 
 
 # The planner's estimate of the kind's matches, from its GIN index's statistics.
-ESTIMATE = """estimated := (SELECT reltuples FROM pg_class WHERE oid = 'public.{table}'::regclass);
-IF estimated > budget THEN
+ESTIMATE = """stored := (SELECT reltuples FROM pg_class WHERE oid = 'public.{table}'::regclass);
+IF stored >= {cost} * p_limit THEN
     EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM public.{table} WHERE {quoted} @@ %L::tsquery', query)
         INTO plan;
-    walk := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8 * p_walk >= estimated;
+    matches := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+    walk := matches * per_match >= stored AND matches * matches >= {cost} * p_limit * stored;
 END IF;"""
 WALK = """OPEN newest FOR SELECT id, created_at, {document} @@ query AS hit
     FROM public.{table} WHERE tenant_id = tenant ORDER BY created_at DESC LIMIT budget;"""
@@ -77,17 +90,19 @@ SELECT hits.id FROM hits ORDER BY hits.created_at DESC, hits.id LIMIT p_limit;""
 FUNCTION_SQL = rf"""
 DROP FUNCTION IF EXISTS public.mwms_search_ids(text, text, integer);
 CREATE FUNCTION public.mwms_search_ids(p_kind text, p_query text, p_limit integer,
-                                       p_walk integer DEFAULT {WALK_ROWS_PER_MATCH})
+                                       p_walk integer DEFAULT NULL)
 RETURNS SETOF uuid
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     tenant uuid := public.mwms_claim_tenant();
     query tsquery := websearch_to_tsquery('english'::regconfig, p_query);
-    budget bigint := p_limit::bigint * greatest(p_walk, 0);
-    walk boolean := p_walk > 0 AND p_limit BETWEEN 1 AND {WALK_UP_TO} AND tenant IS NOT NULL
+    per_match integer := coalesce(p_walk, {WALK_ROWS_PER_MATCH});
+    budget bigint := p_limit::bigint * greatest(per_match, 0);
+    walk boolean := per_match > 0 AND p_limit BETWEEN 1 AND {WALK_UP_TO} AND tenant IS NOT NULL
                     AND NOT public.mwms_claim_every_tenant();
-    estimated float8;
+    stored float8;
+    matches float8;
     plan json;
     newest refcursor;
     candidate record;
@@ -100,8 +115,9 @@ BEGIN
     IF p_kind NOT IN ({", ".join(f"'{key}'" for key in KINDS)}) THEN
         RAISE EXCEPTION 'mwms_search_ids: unknown kind %', p_kind;
     END IF;
-    IF walk THEN
-        -- Only where it can fill: the planner's estimate of the matches, or a table the walk covers.
+    IF walk AND p_walk IS NULL THEN
+        -- Only where it fills within its rows and costs less than the sort: by the planner's estimate.
+        walk := false;
         {_branches(ESTIMATE, "        ")}
     END IF;
     IF walk THEN
