@@ -185,8 +185,10 @@ def test_a_brain_owners_search_checks_each_hit_not_every_request_it_may_see(plan
     def matching_on_the_scratch_database(text, kinds):  # the hits are the seeded ones, not the test database's
         with psycopg.connect(plans_database) as conn:
             conn.execute("SELECT set_config(%s, %s, true)", [claims.CLAIM, claims.claim_json(DEFAULT_TENANT_ID)])
-            return {kind: conn.execute("SELECT ARRAY(SELECT public.mwms_search_ids(%s, %s, %s))",
-                                       [kind, text, search.NEWEST + 1]).fetchone()[0] for kind in kinds}
+            found = {kind: conn.execute("SELECT id, rank FROM public.mwms_search_ids(%s, %s, %s)",
+                                        [kind, text, search.NEWEST + 1]).fetchall() for kind in kinds}
+            return {kind: search.Matching(ids=[pk for pk, _ in rows], ranks=[rank for _, rank in rows])
+                    for kind, rows in found.items()}
 
     monkeypatch.setattr(search, "_matching_ids", matching_on_the_scratch_database)
     statements = captured(lambda: search.search_everything(actor=OWNER, text="offer"))
@@ -248,8 +250,8 @@ def test_the_header_search_walks_a_kind_only_where_that_costs_less_than_sorting_
         def newest(kind: str, text: str, limit: int, *walk: int) -> tuple[list, list]:
             said.clear()
             arguments = ", ".join(["%s"] * (3 + len(walk)))
-            ids = conn.execute(f"SELECT ARRAY(SELECT public.mwms_search_ids({arguments}))",
-                               [kind, text, limit, *walk]).fetchone()[0]
+            ids = conn.execute(f"SELECT id, rank FROM public.mwms_search_ids({arguments})",
+                               [kind, text, limit, *walk]).fetchall()
             return ids, [m.split()[1:3] + m.split()[-1:] for m in said if m.startswith("mwms_search_ids:")]
 
         for text in ("offer", "demand review"):

@@ -80,20 +80,30 @@ IF stored >= {cost} * p_limit THEN
     matches := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
     walk := matches * per_match >= stored AND matches * matches >= {cost} * p_limit * stored;
 END IF;"""
-WALK = """OPEN newest FOR SELECT id, created_at, {document} @@ query AS hit
-    FROM public.{table} WHERE tenant_id = tenant ORDER BY created_at DESC LIMIT budget;"""
+# The document is computed once a row (in the subquery, which its LIMIT keeps apart) and ranked
+# only when it matches.
+WALK = """OPEN newest FOR SELECT walked.id, walked.created_at,
+        CASE WHEN walked.document @@ query THEN ts_rank(walked.document, query) END AS rank
+    FROM (SELECT id, created_at, {document} AS document
+          FROM public.{table} WHERE tenant_id = tenant ORDER BY created_at DESC LIMIT budget) AS walked;"""
+# The newest p_limit of the matches, then their documents ranked.
 SORTED = """RETURN QUERY WITH hits AS MATERIALIZED (
     SELECT id, created_at FROM public.{table} WHERE {tenant} AND {document} @@ query
+), newest AS (
+    SELECT hits.id, hits.created_at FROM hits ORDER BY hits.created_at DESC, hits.id LIMIT p_limit
 )
-SELECT hits.id FROM hits ORDER BY hits.created_at DESC, hits.id LIMIT p_limit;"""
+SELECT newest.id, ts_rank({document}, query) FROM newest JOIN public.{table} ON {table}.id = newest.id
+ORDER BY newest.created_at DESC, newest.id;"""
 
 FUNCTION_SQL = rf"""
 DROP FUNCTION IF EXISTS public.mwms_search_ids(text, text, integer);
+DROP FUNCTION IF EXISTS public.mwms_search_ids(text, text, integer, integer);
 CREATE FUNCTION public.mwms_search_ids(p_kind text, p_query text, p_limit integer,
                                        p_walk integer DEFAULT NULL)
-RETURNS SETOF uuid
+RETURNS TABLE (id uuid, rank real)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 DECLARE
     tenant uuid := public.mwms_claim_tenant();
     query tsquery := websearch_to_tsquery('english'::regconfig, p_query);
@@ -110,6 +120,7 @@ DECLARE
     filled boolean := false;
     ids uuid[] := '{{}}';
     ats timestamptz[] := '{{}}';
+    ranks real[] := '{{}}';
     last_wanted timestamptz;
 BEGIN
     IF p_kind NOT IN ({", ".join(f"'{key}'" for key in KINDS)}) THEN
@@ -132,9 +143,10 @@ BEGIN
                 filled := true;
                 EXIT;
             END IF;
-            IF candidate.hit THEN
+            IF candidate.rank IS NOT NULL THEN
                 ids := ids || candidate.id;
                 ats := ats || candidate.created_at;
+                ranks := ranks || candidate.rank;
                 IF last_wanted IS NULL AND cardinality(ids) >= p_limit THEN
                     last_wanted := candidate.created_at;
                 END IF;
@@ -144,7 +156,8 @@ BEGIN
         RAISE DEBUG 'mwms_search_ids: % walked % rows, filled: %', p_kind, walked, filled OR walked < budget;
         -- Filled, or every row of the tenant was walked.
         IF filled OR walked < budget THEN
-            RETURN QUERY SELECT u.id FROM unnest(ids, ats) AS u(id, at) ORDER BY u.at DESC, u.id LIMIT p_limit;
+            RETURN QUERY SELECT u.id, u.rank FROM unnest(ids, ats, ranks) AS u(id, at, rank)
+                         ORDER BY u.at DESC, u.id LIMIT p_limit;
             RETURN;
         END IF;
     END IF;

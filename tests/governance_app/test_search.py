@@ -259,7 +259,7 @@ def test_the_search_function_keeps_to_the_claimed_tenant_and_refuses_an_unknown_
 
     def ids(kind="request") -> set:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_search_ids(%s, %s, %s)", [kind, "zeppelin", 10])
+            cursor.execute("SELECT id FROM public.mwms_search_ids(%s, %s, %s)", [kind, "zeppelin", 10])
             return {row[0] for row in cursor.fetchall()}
 
     ours = set(BrainRequest.objects.filter(request_title__icontains="zeppelin").values_list("pk", flat=True))
@@ -275,7 +275,7 @@ def test_the_search_function_answers_the_newest_matches_up_to_its_limit(brains):
     made = [make_request(request_title=f"Zeppelin {i}") for i in range(3)]
     BrainRequest.objects.filter(pk=made[0].pk).update(created_at=made[0].created_at.replace(year=2020))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT public.mwms_search_ids('request', 'zeppelin', 2)")
+        cursor.execute("SELECT id FROM public.mwms_search_ids('request', 'zeppelin', 2)")
         assert {row[0] for row in cursor.fetchall()} == {made[1].pk, made[2].pk}
 
 
@@ -299,7 +299,8 @@ def test_with_more_matches_than_it_ranks_the_page_says_so_to_headoffice(client, 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_walked_newest_first_each_kind_finds_the_same_newest_matches_in_the_same_order(kind):
     """mwms_search_ids walks each kind's rows newest first (governance_app 0023); asked to walk as far
-    as it takes, to walk too little and never to walk, it answers the same ids in the same order:
+    as it takes, to walk too little and never to walk, it answers the same ids in the same order,
+    each with the same rank:
     created_at newest first, then id, ties cut where the sort cuts them, only the claim's tenant."""
     from datetime import timedelta
 
@@ -323,10 +324,11 @@ def test_walked_newest_first_each_kind_finds_the_same_newest_matches_in_the_same
                               requesting_brain_id="affiliate", target_brain_id="research")
         make_task(request=theirs, title="Zeppelin demand scan, elsewhere", created_at=now)
 
-    def newest(query: str, limit: int, walk: int | None) -> list:
+    def newest(query: str, limit: int, walk: int | None) -> list[tuple]:
+        """The ids, newest first, each with its rank."""
         with claims.tenant_claim(DEFAULT_TENANT_ID), connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_search_ids(%s, %s, %s, %s)", [kind, query, limit, walk])
-            return [row[0] for row in cursor.fetchall()]
+            cursor.execute("SELECT id, rank FROM public.mwms_search_ids(%s, %s, %s, %s)", [kind, query, limit, walk])
+            return cursor.fetchall()
 
     for query in ("zeppelin", "zeppelin -prices", '"zeppelin demand"', "other or prices", "nothing"):
         for limit in (1, 2, 3, 4, 5, 201):
@@ -341,5 +343,7 @@ def test_walked_newest_first_each_kind_finds_the_same_newest_matches_in_the_same
         matching |= Q(**{f"{name}__icontains": "zeppelin"})
     expected = list(model.objects.filter(matching, tenant_id=DEFAULT_TENANT_ID).order_by("-created_at", "id")
                     .values_list("pk", flat=True))
-    assert newest("zeppelin", 201, 1000) == expected and len(expected) == 8  # not the other tenant's
+    walked = newest("zeppelin", 201, 1000)
+    assert [pk for pk, _rank in walked] == expected and len(expected) == 8  # not the other tenant's
+    assert all(rank > 0 for _pk, rank in walked)
     assert newest("zeppelin", 0, 1000) == []
