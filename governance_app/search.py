@@ -8,11 +8,13 @@ body. The documents are written here as plain SQL with the configuration as a li
 expressions of the GIN indexes (migration governance_app 0019), which a query must repeat to the
 letter for PostgreSQL to match it to an index. Row-level security keeps the runtime role's own query
 from any index for `@@` (not leakproof), so the ids matching are read by the owner's
-`mwms_search_ids` (governance_app 0020), which applies the tenant rule itself. On SQLite every
+`mwms_search_ids` (governance_app 0020, 0022, 0023), which applies the tenant rule itself and
+answers each kind's newest matches with their ranks. On SQLite every
 word must appear in one of the fields (`icontains`), and a hit with every word in its title ranks
 first.
 
-One UNION query reads a page of hits of every kind, and one more the titles of their requests;
+One UNION query reads a page of hits of every kind (on PostgreSQL ordered by the ranks the function
+answered), and one more the titles of their requests;
 each kind's rows are scoped by its own visibility selector, so a Brain owner finds only what the
 pages would show them.
 """
