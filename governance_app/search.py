@@ -8,11 +8,13 @@ body. The documents are written here as plain SQL with the configuration as a li
 expressions of the GIN indexes (migration governance_app 0019), which a query must repeat to the
 letter for PostgreSQL to match it to an index. Row-level security keeps the runtime role's own query
 from any index for `@@` (not leakproof), so the ids matching are read by the owner's
-`mwms_search_ids` (governance_app 0020), which applies the tenant rule itself. On SQLite every
+`mwms_search_ids` (governance_app 0020, 0022, 0023), which applies the tenant rule itself and
+answers each kind's newest matches with their ranks. On SQLite every
 word must appear in one of the fields (`icontains`), and a hit with every word in its title ranks
 first.
 
-One UNION query reads a page of hits of every kind, and one more the titles of their requests;
+One UNION query reads a page of hits of every kind (on PostgreSQL ordered by the ranks the function
+answered), and one more the titles of their requests;
 each kind's rows are scoped by its own visibility selector, so a Brain owner finds only what the
 pages would show them.
 """
@@ -104,7 +106,7 @@ def _words(text: str) -> list[str]:
     return [word for word in re.findall(r"\w[\w.-]*", text.lower()) if word][:MAX_WORDS]
 
 
-def _rows(kind: Kind, queryset: QuerySet, text: str, words: list[str], ids: list[Any] | None) -> QuerySet:
+def _rows(kind: Kind, queryset: QuerySet, words: list[str], matching: "Matching | None") -> QuerySet:
     """One kind's matches as the UNION's columns: kind, id, title, text, request, rank, created_at."""
     title = F(kind.title)
     if kind.key == "task":  # a task without a title is shown by its type
@@ -115,12 +117,12 @@ def _rows(kind: Kind, queryset: QuerySet, text: str, words: list[str], ids: list
     request = F(kind.request)
     if kind.key in ("decision", "lesson"):  # recorded on a task, it belongs to the task's request
         request = Coalesce(F("related_request_id"), F("related_task__request_id"))
-    if connection.vendor == "postgresql":
-        document = kind.document_sql()
-        query = f"websearch_to_tsquery('{CONFIG}'::regconfig, %s)"
-        # The matching ids come from the owner's mwms_search_ids (`_matching_ids`); only they are ranked.
+    if matching is not None:
+        # The matching ids and their ranks come from the owner's mwms_search_ids (`_matching_ids`).
+        ids, ranks = matching.ids[:NEWEST], matching.ranks[:NEWEST]
         queryset = queryset.filter(pk__in=ids)
-        rank = RawSQL(f"ts_rank({document}, {query})", [text], output_field=FloatField())
+        rank = RawSQL(f'(%s::real[])[array_position(%s::uuid[], "{kind.table}"."id")]', [ranks, ids],
+                      output_field=FloatField())
     else:
         for word in words:
             condition = Q(**{f"{kind.title}__icontains": word})
@@ -160,22 +162,34 @@ def excerpt(text: str, words: list[str], width: int = EXCERPT) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
 
 
-def _matching_ids(text: str, kinds: list[str]) -> dict[str, list[Any]] | None:
-    """On PostgreSQL, the ids of each kind's rows that match, newest first, at most NEWEST and one
-    more (which says the kind has more), in one statement; None elsewhere.
+@dataclass(frozen=True)
+class Matching:
+    """A kind's matching ids, newest first, and the rank of each (its document's ts_rank)."""
+    ids: list[Any]
+    ranks: list[float]
 
-    They come from the owner's `mwms_search_ids` (governance_app 0022), which keeps to the claim's
+
+def _matching_ids(text: str, kinds: list[str]) -> dict[str, Matching] | None:
+    """On PostgreSQL, the ids of each kind's rows that match, newest first, at most NEWEST and one
+    more (which says the kind has more), with their ranks, in one statement; None elsewhere.
+
+    They come from the owner's `mwms_search_ids` (governance_app 0023), which keeps to the claim's
     tenant and can use the GIN index that row-level security keeps from the runtime role's own
     query. Ranking every match of a common word meant computing tens of thousands of documents for
     one page (1.8 s at 100,000 requests); the newest few hundred of each kind are what a person
-    searching a queue is after, and the page says when there were more."""
+    searching a queue is after, and the page says when there were more. A common word's newest are
+    found by walking the kind newest first, which computes each document it checks; so the function
+    ranks what it found (`ts_rank` of the document, as the hits query did), and the hits query only
+    reads them."""
     if connection.vendor != "postgresql":
         return None
-    columns = ", ".join("ARRAY(SELECT public.mwms_search_ids(%s, %s, %s))" for _ in kinds)
+    each = ("(SELECT coalesce(array_agg(s.id ORDER BY s.n), '{}'), coalesce(array_agg(s.rank ORDER BY s.n), '{}') "
+            "FROM public.mwms_search_ids(%s, %s, %s) WITH ORDINALITY AS s(id, rank, n)) AS k{}")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}", [value for key in kinds for value in (key, text, NEWEST + 1)])
+        cursor.execute("SELECT * FROM " + ", ".join(each.replace("k{}", f"k{i}") for i in range(len(kinds))),
+                       [value for key in kinds for value in (key, text, NEWEST + 1)])
         found = cursor.fetchone()
-    return dict(zip(kinds, found, strict=True))
+    return {key: Matching(ids=list(found[2 * i]), ranks=list(found[2 * i + 1])) for i, key in enumerate(kinds)}
 
 
 def search_everything(*, actor: Actor, text: str, page: int = 1, kinds: tuple[str, ...] | None = None) -> SearchPage:
@@ -188,8 +202,9 @@ def search_everything(*, actor: Actor, text: str, page: int = 1, kinds: tuple[st
     wanted = [key for key in KINDS if kinds is None or key in kinds]
     matching = _matching_ids(text, wanted)
     # Said to HeadOffice only: the matches counted are the tenant's, not only those a Brain owner may see.
-    crowded = [KINDS[key] for key, ids in (matching or {}).items() if len(ids) > NEWEST] if actor.is_head_office else []
-    parts = [_rows(KINDS[key], queryset, text, words, matching[key][:NEWEST] if matching is not None else None)
+    crowded = ([KINDS[key] for key, found in (matching or {}).items() if len(found.ids) > NEWEST]
+               if actor.is_head_office else [])
+    parts = [_rows(KINDS[key], queryset, words, matching[key] if matching is not None else None)
              for key, queryset in _visible(actor).items() if key in wanted]
     union = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_at")
     bottom = (page - 1) * PER_PAGE

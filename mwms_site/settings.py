@@ -154,7 +154,7 @@ MWMS_DB_TABLE_KINDS = {
     "read_only": ["django_migrations"],
 }
 MWMS_DB_DEFINER_FUNCTIONS = ["public.mwms_token_lookup(text)", "public.mwms_user_tenant(bigint)",
-                             "public.mwms_request_text_ids(text, text[])", "public.mwms_search_ids(text, text, integer)",
+                             "public.mwms_request_text_ids(text, text[])", "public.mwms_search_ids(text, text, integer, integer)",
                              "public.mwms_request_text_newest(text, text[], integer, integer)",
                              "public.mwms_request_text_count(text, text[], integer)",
                              "public.mwms_request_text_match(text, text[], uuid[])",

@@ -4,8 +4,10 @@ GIN indexes on PostgreSQL, icontains on SQLite."""
 
 import psycopg
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from governance_app import services as gs
@@ -257,7 +259,7 @@ def test_the_search_function_keeps_to_the_claimed_tenant_and_refuses_an_unknown_
 
     def ids(kind="request") -> set:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_search_ids(%s, %s, %s)", [kind, "zeppelin", 10])
+            cursor.execute("SELECT id FROM public.mwms_search_ids(%s, %s, %s)", [kind, "zeppelin", 10])
             return {row[0] for row in cursor.fetchall()}
 
     ours = set(BrainRequest.objects.filter(request_title__icontains="zeppelin").values_list("pk", flat=True))
@@ -273,7 +275,7 @@ def test_the_search_function_answers_the_newest_matches_up_to_its_limit(brains):
     made = [make_request(request_title=f"Zeppelin {i}") for i in range(3)]
     BrainRequest.objects.filter(pk=made[0].pk).update(created_at=made[0].created_at.replace(year=2020))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT public.mwms_search_ids('request', 'zeppelin', 2)")
+        cursor.execute("SELECT id FROM public.mwms_search_ids('request', 'zeppelin', 2)")
         assert {row[0] for row in cursor.fetchall()} == {made[1].pk, made[2].pk}
 
 
@@ -291,3 +293,57 @@ def test_with_more_matches_than_it_ranks_the_page_says_so_to_headoffice(client, 
     assert search_everything(actor=actor(owner), text="zeppelin").crowded == []
     shown = signed_in(client, reviewer).get(SEARCH, {"q": "zeppelin"})
     assert "More than 2 requests match: the best of the newest 2 of each are shown." in shown.text
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_walked_newest_first_each_kind_finds_the_same_newest_matches_in_the_same_order(kind):
+    """mwms_search_ids walks each kind's rows newest first (governance_app 0023); asked to walk as far
+    as it takes, to walk too little and never to walk, it answers the same ids in the same order,
+    each with the same rank:
+    created_at newest first, then id, ties cut where the sort cuts them, only the claim's tenant."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance_app.kernel.db import DEFAULT_TENANT_ID
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    now = timezone.now()
+    for n in range(12):
+        at = now - timedelta(minutes=n % 4)     # three rows at each time: ties
+        word = "Zeppelin" if n % 3 else "Other"
+        request = make_request(request_title=f"{word} demand {n}", created_at=at,
+                               request_summary="Prices of zeppelins." if n == 4 else "A summary.")
+        task = make_task(request=request, title=f"{word} demand scan {n}", created_at=at)
+        make_task_artifact(task=task, artifact_summary=f"{word} demand report {n}", created_at=at)
+        make_decision_record(request=request, decision_summary=f"{word} demand decision {n}", created_at=at)
+        make_lesson(related_request=request, insight=f"{word} demand lesson {n}", created_at=at)
+    with claims.tenant_claim(acme.id):
+        theirs = make_request(tenant_id=acme.id, request_title="Zeppelin demand, elsewhere", created_at=now,
+                              requesting_brain_id="affiliate", target_brain_id="research")
+        make_task(request=theirs, title="Zeppelin demand scan, elsewhere", created_at=now)
+
+    def newest(query: str, limit: int, walk: int | None) -> list[tuple]:
+        """The ids, newest first, each with its rank."""
+        with claims.tenant_claim(DEFAULT_TENANT_ID), connection.cursor() as cursor:
+            cursor.execute("SELECT id, rank FROM public.mwms_search_ids(%s, %s, %s, %s)", [kind, query, limit, walk])
+            return cursor.fetchall()
+
+    for query in ("zeppelin", "zeppelin -prices", '"zeppelin demand"', "other or prices", "nothing"):
+        for limit in (1, 2, 3, 4, 5, 201):
+            sorted_ = newest(query, limit, 0)
+            # Walks too short for some (they give way to the sort), enough for others, and the
+            # default (NULL: the planner's estimate decides; with these few rows, the sort).
+            for walk in (1, 2, 3, 1000, None):
+                assert newest(query, limit, walk) == sorted_, (query, limit, walk)
+    model = next(m for m in apps.get_models() if m._meta.db_table == KINDS[kind].table)
+    matching = Q()
+    for name in (KINDS[kind].title, *KINDS[kind].body):
+        matching |= Q(**{f"{name}__icontains": "zeppelin"})
+    expected = list(model.objects.filter(matching, tenant_id=DEFAULT_TENANT_ID).order_by("-created_at", "id")
+                    .values_list("pk", flat=True))
+    walked = newest("zeppelin", 201, 1000)
+    assert [pk for pk, _rank in walked] == expected and len(expected) == 8  # not the other tenant's
+    assert all(rank > 0 for _pk, rank in walked)
+    assert newest("zeppelin", 0, 1000) == []
