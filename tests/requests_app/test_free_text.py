@@ -145,6 +145,31 @@ def test_the_newest_matches_and_their_count_keep_to_the_claims_tenant():
 
 
 @pytest.mark.postgres
+def test_which_of_these_requests_match_keeps_to_the_claims_tenant_whatever_ids_it_is_given():
+    """mwms_request_text_match (requests_app 0027) is the runtime role's to call with any ids: one
+    of another tenant is never answered, and without a claim nothing is."""
+    acme = gs.tenant_create(slug="acme", name="Acme Consulting", reviewer_username="acme_reviewer",
+                            reviewer_password=PASSWORD)
+    ours, other = make_request(request_title="Zeppelin demand"), make_request(request_title="Balloon demand")
+    with claims.tenant_claim(acme.id):
+        theirs = make_request(tenant_id=acme.id, request_title="Zeppelin demand", requesting_brain_id="affiliate",
+                              target_brain_id="research")
+    asked = [ours.pk, other.pk, theirs.pk]
+
+    def match(tenant_id) -> set:
+        with claims.tenant_claim(tenant_id), connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", ["zeppelin:*", ["ZEPPELIN"], asked])
+            return {row[0] for row in cursor.fetchall()}
+
+    assert match(DEFAULT_TENANT_ID) == {ours.pk}
+    assert match(acme.id) == {theirs.pk}
+    with connection.cursor() as cursor:                        # no claim: nothing
+        cursor.execute("SELECT set_config('request.jwt.claims', '', true)")
+        cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", ["zeppelin:*", ["ZEPPELIN"], asked])
+        assert cursor.fetchall() == []
+
+
+@pytest.mark.postgres
 def test_a_common_word_walked_newest_first_finds_the_same_newest_matches_in_the_same_order():
     """mwms_request_text_newest walks the list's order first (requests_app 0024); asked to walk
     as far as it takes and never to walk, it answers the same."""
