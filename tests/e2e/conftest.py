@@ -6,6 +6,7 @@ when there is none. Every test under tests/e2e is marked `e2e` automatically and
 """
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -100,7 +101,25 @@ def _e2e_database(
     """
     yield
     # Runs before transactional_db's own teardown, which is the flush.
+    _wait_for_the_live_servers_requests()
     _empty_sqlite_tables_past_append_only_triggers()
+
+
+def _wait_for_the_live_servers_requests(timeout: float = 15.0) -> None:
+    # A page closed with a request in flight (a fragment it loads after itself) leaves the live
+    # server answering it inside its transaction (the tenant claim is set per transaction), and
+    # the flush's TRUNCATE of every table then deadlocks with it on PostgreSQL. Wait until every
+    # other session on the test database is idle.
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                           " AND pid <> pg_backend_pid() AND state <> 'idle'")
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 def _empty_sqlite_tables_past_append_only_triggers() -> None:

@@ -66,7 +66,11 @@ def seed_command(*args: str) -> list[str]:
 def test_an_interrupted_load_leaves_the_indexes_keys_and_rows_as_they_were(scratch):
     env, conninfo, _runtime = scratch
     before = catalog(conninfo)
-    process = subprocess.Popen(seed_command("--scale", "3000", "--batch-size", "100"), cwd=ROOT, env=env,
+    # Unbuffered: its progress lines arrive as they are written, not all at its exit (a pipe is
+    # block-buffered), so the interrupt lands mid-load however fast the machine; 10,000 rows leave
+    # it seconds to land in.
+    process = subprocess.Popen(seed_command("--scale", "10000", "--batch-size", "100"), cwd=ROOT,
+                               env={**env, "PYTHONUNBUFFERED": "1"},
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:
