@@ -66,11 +66,13 @@ def seed_command(*args: str) -> list[str]:
 def test_an_interrupted_load_leaves_the_indexes_keys_and_rows_as_they_were(scratch):
     env, conninfo, _runtime = scratch
     before = catalog(conninfo)
-    # Unbuffered: its progress lines arrive as they are written, not all at its exit (a pipe is
-    # block-buffered), so the interrupt lands mid-load however fast the machine; 10,000 rows leave
-    # it seconds to land in.
+    # Ctrl-C's default restored in the child: a suite started in the background by a shell without
+    # job control inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt
+    # (the load would finish and the next test find its rows). Unbuffered: its progress lines
+    # arrive as they are written, not all at its exit, so the interrupt lands mid-load.
     process = subprocess.Popen(seed_command("--scale", "10000", "--batch-size", "100"), cwd=ROOT,
                                env={**env, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:
