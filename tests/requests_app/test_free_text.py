@@ -278,8 +278,7 @@ def list_page(client, user, **query) -> tuple[list, object]:
 
 
 def filtered(user, query: dict) -> list:
-    """The same list through the ordinary RowPaginator: every page read the plain way."""
-    from governance_app.kernel.pages import RowPaginator
+    """The same list's ids in its order, read the plain way: the filtered queryset, no walk."""
     from requests_app import selectors
     from tests.engine import actor
     rows = BrainRequestFilter(query, queryset=selectors.requests_for_list(actor=actor(user)), brain_choices=[]).qs
