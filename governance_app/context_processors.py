@@ -2,7 +2,6 @@ from django.http import HttpRequest
 
 from governance_app.kernel.actors import TenantInactive, actor_for_request
 from governance_app.models import Brain
-from requests_app.saved_views import saved_views_for_nav
 
 
 def mwms(request: HttpRequest) -> dict:
@@ -13,6 +12,5 @@ def mwms(request: HttpRequest) -> dict:
         actor = actor_for_request(request)
     except TenantInactive:  # the 403 page that says so has no actor to show
         return {}
-    # Saved views (issue 14): a lazy queryset, so only a page that renders the nav pays its one query.
-    return {"actor": actor, "nav_workspaces": sorted(b for b in actor.brains if b != Brain.HEADOFFICE),
-            "nav_saved_views": saved_views_for_nav(actor)}
+    # The nav's saved views are fetched when it is opened (requests:saved_views_nav).
+    return {"actor": actor, "nav_workspaces": sorted(b for b in actor.brains if b != Brain.HEADOFFICE)}

@@ -65,6 +65,14 @@ def saved_view_list(http_request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
+def saved_views_nav(http_request: HttpRequest) -> HttpResponse:
+    """The nav's list of saved views, fetched by htmx when it is opened (so no page pays for it)."""
+    views = saved_views.saved_views_for_nav(actor_for_request(http_request))
+    return render(http_request, "requests_app/_nav_saved_views.html", {"views": views})
+
+
+@require_GET
+@login_required
 def saved_view_open(http_request: HttpRequest, view_id) -> HttpResponse:
     """Open a view: the request list with its filter and sort, as the person opening it sees it."""
     try:

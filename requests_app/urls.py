@@ -8,6 +8,7 @@ urlpatterns = [
     path("requests/new/", views.request_create, name="create"),
     path("requests/bulk/", bulk_views.request_bulk, name="bulk"),
     path("requests/views/", saved_view_views.saved_view_list, name="saved_views"),
+    path("requests/views/nav/", saved_view_views.saved_views_nav, name="saved_views_nav"),
     path("requests/views/save/", saved_view_views.saved_view_save, name="saved_view_save"),
     path("requests/views/<uuid:view_id>/", saved_view_views.saved_view_open, name="saved_view_open"),
     path("requests/views/<uuid:view_id>/rename/", saved_view_views.saved_view_rename, name="saved_view_rename"),

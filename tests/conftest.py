@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db import connection
 
+from governance_app.kernel import brains as brain_registry
 from governance_app.kernel.brains import forget_brains
 from governance_app.kernel.claims import set_session_claim
 from governance_app.kernel.db import DEFAULT_TENANT_ID
@@ -107,10 +108,13 @@ def _acting_for_the_demo_tenant(request, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_brain_registry():
+def _fresh_brain_registry(monkeypatch):
     # Each test's database is rolled back or flushed afterwards: a process-wide copy of the Brain
-    # registry must not carry one test's Brains into the next.
+    # registry must not carry one test's Brains into the next. Within a test its clock stands
+    # still, so how many queries a page makes does not depend on how long the test took to get
+    # there (a test of the expiry moves the clock itself: tests/governance_app/test_brain_registry.py).
     forget_brains()
+    monkeypatch.setattr(brain_registry, "_clock", lambda: 0.0)
     yield
     forget_brains()
 

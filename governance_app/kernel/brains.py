@@ -56,6 +56,8 @@ def _brain_changed(**kwargs) -> None:
 
 
 def brain_options(*, tenant_id: uuid.UUID) -> list[tuple[str, str]]:
-    """(slug, name) of the tenant's active Brains by name, for every Brain select (one query)."""
-    return list(Brain.objects.filter(tenant_id=tenant_id, is_active=True).order_by("name")
-                .values_list("slug", "name"))
+    """(slug, name) of the tenant's active Brains by name, for every Brain select: from the registry
+    above, so a page that draws Brain selects reads no row for them (a query on every request list
+    before, issue 16). By name as Python orders text: by code point, as the C collation does."""
+    return sorted(((brain.slug, brain.name) for brain in active_brains(tenant_id).values()),
+                  key=lambda option: (option[1], option[0]))

@@ -196,7 +196,7 @@ def test_query_count_does_not_grow_with_hits(client, reviewer, rows, django_asse
     signed_in(client, reviewer)
     # The session, the user and their memberships; the page of hits; the titles of their requests;
     # on PostgreSQL first the matching ids of each kind (governance_app.search._matching_ids).
-    with django_assert_num_queries(6 + (connection.vendor == "postgresql")):  # +1: the nav's saved views (issue 14)
+    with django_assert_num_queries(5 + (connection.vendor == "postgresql")):
         page = client.get(SEARCH, {"q": "zeppelin"})
     assert page.text.count('class="search-hit"') == min(rows, PER_PAGE)
 

@@ -238,7 +238,8 @@ def test_a_move_form_loaded_on_opening_costs_the_same_at_any_size(client, owner,
     assert loaded.text.count('name="reject-evidence_records"') == rows + 1
 
 
-EXPECTED_LOADED_FORM_QUERIES = 9
+# -1: the Brain options come from the process's registry (issue 16).
+EXPECTED_LOADED_FORM_QUERIES = 8
 
 
 def test_a_refusal_names_its_rule_in_a_tooltip_not_the_sentence(client, owner, reviewer):
@@ -325,9 +326,10 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
-# +1: the nav's saved views; +1: the timeline's people by name (issue 14); -14: the lineage check is
-# fetched on its own (issue 16).
-EXPECTED_CLOSED_PAGE_QUERIES = 19
+# +1: the timeline's people by name (issue 14); -14: the lineage check is fetched on its own;
+# -1: the Brain options come from the process's registry; the nav's saved views are fetched when
+# it is opened (issue 16).
+EXPECTED_CLOSED_PAGE_QUERIES = 17
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -349,9 +351,10 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
     assert [item.kind_label for item in page.context["evidence_items"]] == ["Artifact", "Event"]
 
 
-# +1: the nav's saved views; +1: the timeline's people by name (issue 14); -15: the lineage check is
-# fetched on its own (issue 16).
-EXPECTED_CHILD_PAGE_QUERIES = 21
+# +1: the timeline's people by name (issue 14); -15: the lineage check is fetched on its own;
+# -1: the Brain options from the process's registry; the nav's saved views are fetched when it is
+# opened (issue 16).
+EXPECTED_CHILD_PAGE_QUERIES = 19
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -384,8 +387,8 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
         assert shown in page.text
 
 
-# +2: its chain, the parent above it and the child below it (one query each).
-EXPECTED_OWNERS_PAGE_QUERIES = 20
+# +2: its chain, the parent above it and the child below it (one query each); -2 as above.
+EXPECTED_OWNERS_PAGE_QUERIES = 18
 
 
 # --- people by name ---------------------------------------------------------------------------------

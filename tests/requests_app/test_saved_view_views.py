@@ -32,9 +32,22 @@ def test_the_nav_lists_your_views_and_the_shared_ones_not_someone_elses_private_
     shared = make_saved_view(owner=owner, name="Research shared", visibility="shared")
     make_saved_view(owner=owner, name="Research private")
     page = signed_in(client, reviewer).get(reverse("governance:dashboard"))
-    assert "My urgent ones" in page.text and "Research shared" in page.text
-    assert "Research private" not in page.text
-    assert reverse("requests:saved_view_open", args=[shared.pk]) in page.text
+    # The page draws the nav's saved views only when it is opened: the page asks for them then.
+    nav = reverse("requests:saved_views_nav")
+    assert f'hx-get="{nav}" hx-trigger="toggle from:#nav-saved-views once"' in page.text
+    assert "My urgent ones" not in page.text and reverse("requests:saved_views") in page.text
+    listed = client.get(nav, HTTP_HX_REQUEST="true")
+    assert "My urgent ones" in listed.text and "Research shared" in listed.text
+    assert "Research private" not in listed.text
+    assert reverse("requests:saved_view_open", args=[shared.pk]) in listed.text
+    assert reverse("requests:saved_views") in listed.text  # the manage link stays
+
+
+def test_the_navs_saved_views_say_so_when_there_are_none_and_need_a_sign_in(client, reviewer):
+    nav = reverse("requests:saved_views_nav")
+    assert client.get(nav).status_code == 302  # to the sign-in page
+    listed = signed_in(client, reviewer).get(nav)
+    assert listed.status_code == 200 and "None yet" in listed.text
 
 
 # --- saving --------------------------------------------------------------------------------------
@@ -236,9 +249,9 @@ def test_the_list_with_chosen_columns_takes_a_fixed_number_of_queries(client, re
     sv.list_columns_set(actor=actor(reviewer), columns=["created", "request", "assignee", "sla", "tasks"])
     make_saved_view(owner=reviewer, name="In the nav", visibility="shared")
     signed_in(client, reviewer)
-    with django_assert_max_num_queries(10):  # +1: which saved view is open (issue 14)
+    with django_assert_max_num_queries(9):  # +1: which saved view is open (issue 14)
         page = client.get(LIST)
-    assert page.status_code == 200 and "In the nav" in page.text
+    assert page.status_code == 200
     assert page.text.count('<td class="title">') == min(rows, 25)
 
 
