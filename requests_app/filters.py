@@ -13,12 +13,21 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from governance_app.kernel import fulltext
+from governance_app.kernel.forms import KeptSelect
 from requests_app import canon
 from requests_app.models import Priority, RequestStatus, RequestType
 from requests_app.queues import QUEUE_SPECS, queue_conditions
 from requests_app.sla import SlaState, sla_conditions
 
 ANY_YES_NO = (("", "Any"), ("true", "Yes"), ("false", "No"))
+
+
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """A choice filter whose select each process draws once per value and choices (KeptSelect)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("widget", KeptSelect)
+        super().__init__(*args, **kwargs)
 
 
 class RequestOrdering(django_filters.OrderingFilter):
@@ -51,23 +60,25 @@ def _midnight(day: date) -> datetime:
 TIED_SORTS = frozenset({"status", "priority", "requesting_brain_id", "target_brain_id", "sla_due_at"})
 
 
+FORM_CLASSES_KEPT = 64  # sets of Brain and assignee choices kept before the copy starts again
+_form_classes: dict[tuple, type[forms.Form]] = {}
+
+
 class BrainRequestFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    status = django_filters.ChoiceFilter(choices=RequestStatus.choices, empty_label="Any status")
-    origin = django_filters.ChoiceFilter(field_name="requesting_brain_id", label="Origin", empty_label="Any origin")
-    destination = django_filters.ChoiceFilter(field_name="target_brain_id", label="Destination",
-                                              empty_label="Any destination")
-    request_type = django_filters.ChoiceFilter(choices=RequestType.choices, label="Type", empty_label="Any type")
-    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
-    escalation_flag = django_filters.BooleanFilter(label="Escalation flag", widget=forms.Select(choices=ANY_YES_NO))
+    status = ChoiceFilter(choices=RequestStatus.choices, empty_label="Any status")
+    origin = ChoiceFilter(field_name="requesting_brain_id", label="Origin", empty_label="Any origin")
+    destination = ChoiceFilter(field_name="target_brain_id", label="Destination", empty_label="Any destination")
+    request_type = ChoiceFilter(choices=RequestType.choices, label="Type", empty_label="Any type")
+    priority = ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
+    escalation_flag = django_filters.BooleanFilter(label="Escalation flag", widget=KeptSelect(choices=ANY_YES_NO))
     head_office_visible = django_filters.BooleanFilter(label="HeadOffice-visible",
-                                                       widget=forms.Select(choices=ANY_YES_NO))
-    queue = django_filters.ChoiceFilter(method="in_queue", label="Queue", empty_label="Any queue",
-                                        choices=[("open", "Open"), *((q.key, q.label) for q in QUEUE_SPECS)])
+                                                       widget=KeptSelect(choices=ANY_YES_NO))
+    queue = ChoiceFilter(method="in_queue", label="Queue", empty_label="Any queue",
+                         choices=[("open", "Open"), *((q.key, q.label) for q in QUEUE_SPECS)])
     # Personal assignment (issue 14): me, nobody, or a HeadOffice member by id.
-    assignee = django_filters.ChoiceFilter(method="assigned_to", label="Assignee", empty_label="Anyone")
-    sla = django_filters.ChoiceFilter(method="in_sla_state", label="SLA", empty_label="Any SLA state",
-                                      choices=SlaState.choices)
+    assignee = ChoiceFilter(method="assigned_to", label="Assignee", empty_label="Anyone")
+    sla = ChoiceFilter(method="in_sla_state", label="SLA", empty_label="Any SLA state", choices=SlaState.choices)
     # Days as ranges of created_at from local midnight, not created_at::date: the cast would keep
     # the (tenant, created_at) index from serving the filter.
     created_after = django_filters.DateFilter(method="created_from", label="Created from",
@@ -94,6 +105,19 @@ class BrainRequestFilter(django_filters.FilterSet):
         self.filters["destination"].extra["choices"] = brain_choices
         self.filters["assignee"].extra["choices"] = [("me", "Me"), ("nobody", "Nobody"), *(people or [])]
         self.user_id = user_id
+
+    def get_form_class(self) -> type[forms.Form]:
+        """django-filter's form class, made once per process for each set of Brain and assignee
+        choices (the only parts that differ): making it makes a new field for every filter, and
+        did so on every page (issue 16). Each form made from it still has fields of its own."""
+        key = (tuple(self.filters["origin"].extra["choices"]), tuple(self.filters["assignee"].extra["choices"]))
+        form_class = _form_classes.get(key)
+        if form_class is None:
+            form_class = super().get_form_class()
+            if len(_form_classes) >= FORM_CLASSES_KEPT:
+                _form_classes.clear()
+            _form_classes[key] = form_class
+        return form_class
 
     def assigned_to(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "me":

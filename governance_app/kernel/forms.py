@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.utils.hashable import make_hashable
 from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import SafeData
 
@@ -32,6 +33,33 @@ class DatalistInput(forms.TextInput):
         options = format_html_join("", '<option value="{}">{}</option>', self.suggestions)
         return format_html('{}<datalist id="{}">{}</datalist>', super().render(name, value, attrs, renderer),
                            list_id, options)
+
+
+class KeptSelect(forms.Select):
+    """A select whose HTML each process keeps for the same name, value, attributes and choices:
+    the request list's filter form draws the same dozen selects on every page, and building each
+    option's context for Django's widget templates was most of that form's cost (issue 16). What
+    it writes is what Select writes; only a render of the same inputs is not done twice."""
+
+    KEEP = 512  # different selects kept before the copy starts again
+
+    def render(self, name, value, attrs=None, renderer=None):
+        try:
+            key = (type(self), self.template_name, name, make_hashable(value), make_hashable(self.attrs),
+                   make_hashable(attrs or {}), tuple(make_hashable(choice) for choice in self.choices),
+                   type(renderer))
+            html = _kept_selects.get(key)
+        except TypeError:  # a value or choice that cannot be a key: drawn each time
+            return super().render(name, value, attrs, renderer)
+        if html is None:
+            html = super().render(name, value, attrs, renderer)
+            if len(_kept_selects) >= self.KEEP:
+                _kept_selects.clear()
+            _kept_selects[key] = html
+        return html
+
+
+_kept_selects: dict[tuple, str] = {}
 
 
 class DocumentTextField(forms.CharField):

@@ -4,7 +4,6 @@ from datetime import timedelta
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
 
 from governance_app.kernel import wording
 from requests_app.sla import request_clock
@@ -33,32 +32,33 @@ def minutes_duration(minutes: int | None) -> str:
 
 
 @register.simple_tag
-def sla_clock(request: Any, compact: bool = False, times: bool = True) -> str:
+def sla_clock(request: Any, compact: bool = False, times: bool = True, moments: wording.Moments | None = None) -> str:
     """The badge (on track, due soon, breached), time in status and age of one request already read
     (times=False: the badge only, for a table that shows time in status and age in columns of their own).
 
     Built here rather than in an included template: lists show it on every row, and at 25 rows an
     inclusion tag's context and template were a third of the list's rows' time."""
+    moments = moments or wording.Moments.current()  # a list's rows share theirs (request_list.request_rows)
     clock = request_clock(request)
     if clock.state != "none":
         spent = (f"{duration(clock.overdue)} over" if clock.overdue is not None
                  else f"{duration(clock.remaining)} left")
-        badge = format_html('<span class="sla sla-{}" title="SLA due {}">{} · {}</span>', clock.state,
-                            wording.when(clock.due_at), clock.label, spent)
+        badge = wording.html_of('<span class="sla sla-{}" title="SLA due {}">{} · {}</span>', clock.state,
+                                moments.when(clock.due_at), clock.label, spent)
     elif not compact:
-        title = (f"{request.get_status_display()}: no clock runs" if clock.final
+        title = (f"{wording.choice_label(request, 'status')}: no clock runs" if clock.final
                  else "No SLA target for this priority and status")
         took = f" · took {duration(clock.took)}" if clock.final else ""
-        badge = format_html('<span class="sla sla-none" title="{}">{}{}</span>', title, clock.label, took)
+        badge = wording.html_of('<span class="sla sla-none" title="{}">{}{}</span>', title, clock.label, took)
     else:
         badge = ""
     spans = ""
     if times:
-        spans = format_html('\n<span class="sla-times"><span title="{} since {}">{} in status</span> · '
-                            '<span title="Created {}">{} old</span></span>', request.get_status_display(),
-                            wording.when(clock.status_entered_at), duration(clock.in_status), wording.when(request.created_at),
-                            duration(clock.age))
-    return format_html('<span class="sla-clock">{}{}</span>', badge, spans)
+        spans = wording.html_of('\n<span class="sla-times"><span title="{} since {}">{} in status</span> · '
+                                '<span title="Created {}">{} old</span></span>',
+                                wording.choice_label(request, "status"), moments.when(clock.status_entered_at),
+                                duration(clock.in_status), moments.when(request.created_at), duration(clock.age))
+    return wording.html_of('<span class="sla-clock">{}{}</span>', badge, spans)
 
 
 @register.simple_tag

@@ -79,3 +79,32 @@ def test_the_site_renders_forms_with_it(settings):
     get_default_renderer.cache_clear()
     assert isinstance(get_default_renderer(), PythonWidgetRenderer)
     assert settings.FORM_RENDERER == "governance_app.kernel.forms.PythonWidgetRenderer"
+
+
+# --- selects kept per process (KeptSelect) ---------------------------------------------------------
+
+def test_a_kept_select_writes_what_a_select_writes_for_each_value_choice_and_attribute():
+    from governance_app.kernel.forms import KeptSelect
+
+    renderer = PythonWidgetRenderer()
+    kept, plain = KeptSelect(choices=BRAINS), forms.Select(choices=BRAINS)
+    for value, attrs in [("", None), ("research", None), ("affiliate", {"id": "id_b"}),
+                         ("affiliate", {"id": "id_b", "aria-invalid": "true"}), (NASTY, {"required": True})]:
+        for _twice in range(2):  # the second render comes from the kept copy
+            assert kept.render("brain", value, attrs, renderer) == plain.render("brain", value, attrs, renderer)
+    # Other choices, or another name, are another select, not the one kept before.
+    kept.choices = plain.choices = [*BRAINS, ("sit", "SIT")]
+    assert kept.render("brain", "sit", None, renderer) == plain.render("brain", "sit", None, renderer)
+    assert 'value="sit" selected' in kept.render("brain", "sit", None, renderer)
+    assert kept.render("other", "sit", None, renderer) == plain.render("other", "sit", None, renderer)
+
+
+def test_a_kept_select_starts_again_when_full(monkeypatch):
+    from governance_app.kernel import forms as kit
+
+    monkeypatch.setattr(kit.KeptSelect, "KEEP", 3)
+    monkeypatch.setattr(kit, "_kept_selects", {})
+    select, renderer = kit.KeptSelect(choices=OPTIONS), PythonWidgetRenderer()
+    for n in range(10):
+        assert f'name="s{n}"' in select.render(f"s{n}", "1", None, renderer)
+        assert len(kit._kept_selects) <= 3

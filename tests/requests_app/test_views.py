@@ -53,6 +53,32 @@ def test_list_shows_visible_requests_with_their_status(client, owner):
     assert "Review collagen gummies" in page.text and "badge-new" in page.text
 
 
+def test_the_filters_selects_follow_the_brains_and_people_as_they_change(client, reviewer, brains):
+    """The filter form's class and its selects are kept per process for each set of choices
+    (requests_app.filters, KeptSelect): a Brain added or renamed, or a new HeadOffice member,
+    shows at once, and the Brain chosen stays chosen."""
+    from django.contrib.auth import get_user_model
+
+    from governance_app.kernel.tenancy import member_add
+    from governance_app.models import Brain, MembershipRole
+
+    signed_in(client, reviewer)
+    before = client.get(reverse("requests:list")).text
+    assert "Legal Brain" not in before and "Grace Hopper" not in before
+    Brain.objects.create(tenant_id=brains["research"].tenant_id, slug="legal", name="Legal Brain",
+                         accepted_request_types=["research_request"])
+    brains["ads"].name = "Ads & Media Brain"
+    brains["ads"].save()
+    grace = get_user_model().objects.create_user("grace", first_name="Grace", last_name="Hopper")
+    member_add(user=grace, brain=brains["headoffice"], role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    after = client.get(reverse("requests:list"), {"origin": "legal"}).text
+    assert after.count('<option value="legal">Legal Brain</option>') == 1  # destination: not chosen
+    assert '<option value="legal" selected>Legal Brain</option>' in after  # origin: chosen
+    assert "Ads &amp; Media Brain" in after and "Grace Hopper" in after
+    again = client.get(reverse("requests:list")).text
+    assert '<option value="legal" selected>' not in again and again.count('<option value="legal">') == 2
+
+
 def test_list_filters_by_status_and_keeps_the_filter_in_the_links(client, reviewer, owner):
     routed_request(actor(owner), actor(reviewer), request_title="Routed one")
     new_request(actor(owner), request_title="Still new")
