@@ -206,6 +206,8 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("search \"demand review\"", reviewer, "/search/?q=demand+review", {}),
             ("search \"offer\", Brain owner", owner, "/search/?q=offer", {}),
             ("API: GET /api/v1/requests", "token", "/api/v1/requests",
+             {"HTTP_AUTHORIZATION": f"Bearer {t['token']}"}),
+            ("API: GET /api/v1/requests?q=offer", "token", "/api/v1/requests?q=offer",
              {"HTTP_AUTHORIZATION": f"Bearer {t['token']}"})]
     return out
 

@@ -20,7 +20,7 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
-from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, planner_estimate
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, capped_count, planner_estimate
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
 from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
@@ -106,10 +106,7 @@ class NewestMatchesPaginator(RowPaginator):
 
     @cached_property
     def count(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*self.terms, EXACT_COUNT_UP_TO + 1])
-            capped = cursor.fetchone()[0]
-        self.estimated = capped > EXACT_COUNT_UP_TO    # from the cap on, the planner's estimate
+        capped, self.estimated = free_text_count(self.terms)
         return capped
 
     def _rows(self, bottom: int) -> list[Any]:
@@ -117,6 +114,17 @@ class NewestMatchesPaginator(RowPaginator):
         newest = RawSQL("SELECT public.mwms_request_text_newest(%s, %s, %s)", [*self.terms, wanted])
         rows = requests_for_list(actor=self.actor).filter(pk__in=newest).order_by("-updated_at", "-pk")
         return list(rows[bottom:wanted])
+
+
+def free_text_count(terms: list[Any]) -> tuple[int, bool]:
+    """How many of the tenant's requests match the free text (`text_terms`), exactly up to
+    EXACT_COUNT_UP_TO, and whether it is an estimate instead: the owner's
+    `mwms_request_text_count` (requests_app 0026). It sees the whole tenant, as HeadOffice does:
+    for a list whose only filter is its free text, asked by HeadOffice."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*terms, EXACT_COUNT_UP_TO + 1])
+        capped = cursor.fetchone()[0]
+    return capped, capped > EXACT_COUNT_UP_TO    # from the cap on, the planner's estimate
 
 
 class TextWalkPaginator(RowPaginator):
@@ -178,6 +186,29 @@ class TextWalkPaginator(RowPaginator):
         with connection.cursor() as cursor:
             cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", [*self.terms, keys])
             return {row[0] for row in cursor.fetchall()}
+
+
+def free_text_slice(*, actor: Actor, rows: Any, unmatched: Any, data: Any, offset: int,
+                    limit: int) -> tuple[list[Any], int, bool]:
+    """The API's page of a list with free text (GET /api/v1/requests?q=, on PostgreSQL: see
+    `free_text_walked`): its rows from `offset`, at most `limit`, found as the request list finds
+    a page's (TextWalkPaginator: `unmatched` is the list without its free text, in its order), and
+    its count, with whether that is an estimate. The count is the rows read when they reached the
+    list's end; for HeadOffice with the free text as the only filter, `free_text_count`;
+    otherwise the walk's. The API promises a count exact up to EXACT_COUNT_UP_TO, so an estimate
+    of the walk's below that is replaced by the exact count (a short list, where it is cheap).
+    The rows and the count are the filtered list's (`rows`), as reading it would find them."""
+    walk = TextWalkPaginator(rows, limit, unmatched=unmatched, text=data["q"])
+    found = walk._rows(offset)
+    if len(found) <= limit and (found or offset == 0):      # the list's end: the count is known
+        return found, offset + len(found), False
+    if actor.is_head_office and not set(data) - {"q", "sort"}:
+        count, estimated = free_text_count(walk.terms)
+    else:
+        count, estimated = walk.count, walk.estimated
+        if estimated and count <= EXACT_COUNT_UP_TO:
+            count, estimated = capped_count(rows)
+    return found[:limit], count, estimated
 
 
 def free_text_alone(*, actor: Actor, data: Any) -> str | None:

@@ -325,3 +325,63 @@ def test_the_walked_lists_count_is_exact_when_the_walk_reached_its_end_and_an_es
     rows, paginator = list_page(client, reviewer, q="demand 05", sort="created")  # in 16 rows: too rare
     assert paginator.walk_rate is None and not paginator.estimated
     assert rows == filtered(reviewer, {"q": "demand 05", "sort": "created"})[:3]
+
+
+# --- PostgreSQL: the API's free text, walked as the list walks it (issue 16) ----------------------
+
+def api_filtered(user_or_actor, query: dict) -> list:
+    """The API's list's ids in its order (newest created first unless sorted), read the plain way."""
+    from requests_app import selectors
+    rows = BrainRequestFilter(query, brain_choices=[], queryset=selectors.requests_visible_to(user_or_actor)
+                              .order_by("-created_at", "-id")).qs
+    return list(rows.values_list("pk", flat=True))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", [{"q": "zeppelin"}, {"q": "zeppelin", "sort": "created"},
+                                   {"q": "zeppelin", "priority": "high"}, {"q": "zeppelin demand", "sort": "-updated"}])
+@pytest.mark.parametrize("step", [3, 4])
+def test_the_apis_free_text_pages_the_plain_querys_rows_and_counts_them_honestly(walked_list, monkeypatch, query, step):
+    """GET /api/v1/requests?q= walks the list without its free text (selectors.free_text_slice):
+    every offset's rows are the plain filtered query's, as HeadOffice and as a Brain that sees
+    part of the list (never the Ads → Finance requests); the count is exact at the list's end and
+    wherever it is at most the cap, an estimate (said so) only above it."""
+    from governance_app.kernel.actors import actor_for_token
+    from governance_app.models import ApiToken
+    from requests_app.selectors import TextWalkPaginator
+    from tests.api_client import api_as
+
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)        # 16 rows walked for 4 wanted,
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)  # the first 4 asked first
+    walks = []
+    monkeypatch.setattr(TextWalkPaginator, "_matching", lambda self, keys, real=TextWalkPaginator._matching: (
+        walks.append(len(keys)), real(self, keys))[1])
+    for api in (api_as("headoffice", "headoffice"), api_as("affiliate", "brain")):
+        token = ApiToken.objects.get(label=api.label)
+        expected = api_filtered(actor_for_token(token), query)
+        assert len(expected) > 2 * step
+        seen, offset = [], 0
+        while True:
+            response = api.get("/requests", {**query, "limit": step, "offset": offset})
+            assert response.status_code == 200, response.json()
+            body = response.json()
+            items = [item["request_id"] for item in body["items"]]
+            assert items == [str(pk) for pk in expected[offset:offset + step]]
+            assert body["count_estimated"] is False and body["count"] == len(expected)   # all under the cap
+            if not items:
+                break
+            seen += items
+            offset += step
+        assert seen == [str(pk) for pk in expected]
+        hidden = {str(r.pk) for r in walked_list if r.requesting_brain_id == "ads"}
+        assert bool(hidden & set(seen)) is (api.label == "headoffice-headoffice")   # only HeadOffice sees them
+    assert walks   # the walk answered the rows (not the filtered query)
+
+    # Above the cap (2 here) the count is an estimate and says so; the rows stay the plain query's.
+    monkeypatch.setattr("requests_app.selectors.EXACT_COUNT_UP_TO", 2)
+    monkeypatch.setattr("governance_app.kernel.pages.EXACT_COUNT_UP_TO", 2)
+    api = api_as("headoffice", "headoffice", label="ho-capped")
+    body = api.get("/requests", {**query, "limit": step}).json()
+    expected = api_filtered(actor_for_token(ApiToken.objects.get(label="ho-capped")), query)
+    assert [item["request_id"] for item in body["items"]] == [str(pk) for pk in expected[:step]]
+    assert body["count_estimated"] is True and body["count"] >= 3
