@@ -172,6 +172,7 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
            ("request list, free text \"OFF-4242\"", reviewer, "/requests/?q=OFF-4242", {}),
            ("request list, free text \"offer\", oldest first", reviewer, "/requests/?q=offer&sort=created", {}),
            ("request list, free text \"offer\" + priority", reviewer, "/requests/?q=offer&priority=high", {}),
+           ("request list, free text \"offer\", by title", reviewer, "/requests/?q=offer&sort=title", {}),
            ("request list, free text \"offer\", Brain owner", owner, "/requests/?q=offer", {}),
            ("request list, status escalated", reviewer, "/requests/?status=escalated", {}),
            ("request list, origin research", reviewer, "/requests/?origin=research", {}),

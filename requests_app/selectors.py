@@ -132,21 +132,34 @@ class TextWalkPaginator(RowPaginator):
     PostgreSQL: a page is found by walking the list without its free text (`unmatched`: the same
     filters, visibility and order, which an index serves) and asking the owner's
     `mwms_request_text_match` which of those rows match (requests_app 0027). The first pages of a
-    common word fill from a few hundred rows; otherwise (a word this list rarely holds, a deep
-    page) the page is the filtered list's, as RowPaginator reads it. Either way the rows and their
-    order are the filtered list's. The count, when the walk filled the page before the list ran
-    out, is an estimate: the share of the walked rows that matched times the planner's estimate of
-    the list without the free text; when the walk reached the list's end, every match was seen and
-    it is exact."""
+    common word fill from a few hundred rows, and the rows and their order are the filtered list's.
+    The count, when the walk filled the page before the list ran out, is an estimate: the share of
+    the walked rows that matched times the planner's estimate of the list without the free text;
+    when the walk reached the list's end, every match was seen and it is exact.
+
+    A word this order rarely reaches early (sorted by title, "offer" is in titles from "Intake"
+    on, past half the list) cannot be walked for, and sorting every match costs their number:
+    2.5–6 s at a million requests for a common word. Then the newest matches are walked for (the
+    list newest first, as its default order, which an index serves), up to `candidates`: when the
+    list ends within that walk, every match is known and sorted, exactly; when it does not, the
+    page orders the newest `candidates` matches only and says so (`sorted_among`, which the page's
+    count shows), and its count is the newest walk's estimate. When the word is rare among the
+    newest too, or `candidates` is 0 (the API, which promises every match in its order), or for a
+    deep page, the page is the filtered list's, as RowPaginator reads it."""
 
     walk_rows_per_match = 20     # rows walked for each row a page wants (a word in 5% of the list)
     walk_first_rows_per_match = 8   # of which asked about first
     walk_up_to = 500             # rows; deeper pages are the filtered list's
+    candidates = 100             # the newest matches a page may order when its own order cannot be walked
+    newest_first = ("-updated_at", "-id")   # the list's default order, which every filter's index serves
 
-    def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str):
+    def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str,
+                 candidates: int | None = None):
         super().__init__(object_list, per_page)
         self.unmatched, self.terms = unmatched, text_terms(text)
         self.walk_rate: float | None = None
+        if candidates is not None:
+            self.candidates = candidates
 
     @cached_property
     def count(self) -> int:
@@ -156,28 +169,70 @@ class TextWalkPaginator(RowPaginator):
         return max(round(planner_estimate(self.unmatched) * self.walk_rate), self.walk_found)
 
     def _rows(self, bottom: int) -> list[Any]:
+        read = self.__dict__.setdefault("read", {})   # RowPaginator.page may ask twice for a last page
+        if bottom not in read:
+            read[bottom] = self._walked_rows(bottom)
+        return read[bottom]
+
+    def _walked_rows(self, bottom: int) -> list[Any]:
         wanted = bottom + self.per_page + 1
         if wanted > self.walk_up_to:
             return super()._rows(bottom)
-        limit = wanted * self.walk_rows_per_match
-        keys = list(self.unmatched.values_list("pk", flat=True)[:limit])
-        # The first rows asked first: a word in one row of eight or more fills the page from them,
-        # and each row asked about costs its document's computing. The rest are asked when it did
-        # not, or when the list ended within the walk (its count is then every match's).
-        first = wanted * self.walk_first_rows_per_match
-        hits = self._matching(keys[:first])
-        if (len(hits) < wanted or len(keys) < limit) and len(keys) > first:
-            hits |= self._matching(keys[first:])
-        matched = [key for key in keys if key in hits]
-        if len(keys) < limit:                       # the whole list was walked: every match is known
+        matched, walked_all, rate = self._walk(self.unmatched, wanted)
+        if walked_all:                              # the whole list was walked: every match is known
             self.__dict__["count"] = len(matched)
-        elif len(matched) >= wanted:                # a common word: its share of the rows walked
-            self.walk_rate, self.walk_found = wanted / (keys.index(matched[wanted - 1]) + 1), len(matched)
-        else:                                       # too rare here to walk for
+        elif rate is not None:                      # a common word: its share of the rows walked
+            self.walk_rate, self.walk_found = rate, len(matched)
+        elif self._newest_candidates() is None:     # too rare here to walk for, and among the newest
             return super()._rows(bottom)
+        else:
+            matched = self._newest_candidates()
         shown = matched[bottom:wanted]
         rows = {row.pk: row for row in self.unmatched.filter(pk__in=shown)}
         return [rows[key] for key in shown if key in rows]
+
+    def _walk(self, rows: Any, wanted: int) -> tuple[list[Any], bool, float | None]:
+        """The matches among the first rows of `rows` (its keys in its order, wanted ×
+        walk_rows_per_match of them), whether those were all its rows, and, when `wanted` matched
+        before its end, their share of the rows walked to the last one wanted."""
+        limit = wanted * self.walk_rows_per_match
+        keys = list(rows.values_list("pk", flat=True)[:limit])
+        # The first rows asked first: a word in one row of eight or more fills the page from them,
+        # and each row asked about costs its document's computing. The rest are asked when it did
+        # not but could (as many matches again in the rest as in the first would fill it), or when
+        # the list ended within the walk (its count is then every match's).
+        first = wanted * self.walk_first_rows_per_match
+        hits = self._matching(keys[:first])
+        could = len(hits) * (self.walk_rows_per_match / self.walk_first_rows_per_match) >= wanted
+        if len(keys) > first and (len(keys) < limit or (len(hits) < wanted and could)):
+            hits |= self._matching(keys[first:])
+        matched = [key for key in keys if key in hits]
+        if len(keys) < limit:
+            return matched, True, None
+        if len(matched) >= wanted:
+            return matched, False, wanted / (keys.index(matched[wanted - 1]) + 1)
+        return matched, False, None
+
+    def _newest_candidates(self) -> list[Any] | None:
+        """The page's candidates, in the list's order, when its order cannot be walked for: every
+        match when the newest walk reached the list's end, else the newest `candidates` ones
+        (`sorted_among`); None when the word is rare among the newest too (or there are no
+        candidates to order: `candidates` 0, or the list is already newest first)."""
+        if "newest" in self.__dict__:
+            return self.__dict__["newest"]
+        found = None
+        order = list(self.unmatched.query.order_by)
+        if self.candidates and order != list(self.newest_first):
+            matched, walked_all, rate = self._walk(self.unmatched.order_by(*self.newest_first), self.candidates)
+            if walked_all or rate is not None:
+                keys = matched if walked_all else matched[:self.candidates]
+                found = list(self.unmatched.filter(pk__in=keys).values_list("pk", flat=True))
+                if walked_all:
+                    self.__dict__["count"] = len(found)
+                else:
+                    self.sorted_among, self.walk_rate, self.walk_found = len(found), rate, len(found)
+        self.__dict__["newest"] = found
+        return found
 
     def _matching(self, keys: list[Any]) -> set[Any]:
         """Which of these requests match the free text (the owner's mwms_request_text_match)."""
@@ -198,7 +253,7 @@ def free_text_slice(*, actor: Actor, rows: Any, unmatched: Any, data: Any, offse
     otherwise the walk's. The API promises a count exact up to EXACT_COUNT_UP_TO, so an estimate
     of the walk's below that is replaced by the exact count (a short list, where it is cheap).
     The rows and the count are the filtered list's (`rows`), as reading it would find them."""
-    walk = TextWalkPaginator(rows, limit, unmatched=unmatched, text=data["q"])
+    walk = TextWalkPaginator(rows, limit, unmatched=unmatched, text=data["q"], candidates=0)
     found = walk._rows(offset)
     if len(found) <= limit and (found or offset == 0):      # the list's end: the count is known
         return found, offset + len(found), False

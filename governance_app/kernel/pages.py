@@ -42,6 +42,10 @@ class RowPaginator(Paginator):
     estimated = False
     capped = False      # the count stopped at `exact_up_to` and no estimate was asked for (CappedCountPaginator)
     exact_up_to = EXACT_COUNT_UP_TO
+    # The rows are in the list's order among this many of its rows only (the newest matches of a
+    # free text whose order could not be walked: requests_app.selectors.TextWalkPaginator), so the
+    # last of them is not the list's end; the page says so.
+    sorted_among: int | None = None
 
     def __init__(self, object_list: Any, per_page: int, *args: Any, keys_from: int | None = None, **kwargs: Any):
         """`keys_from`: the rows skipped from which a page reads its keys first (`_rows`; DEEP_FROM
@@ -82,7 +86,7 @@ class RowPaginator(Paginator):
         if wanted >= 1 and "count" not in self.__dict__:
             bottom = (wanted - 1) * self.per_page
             rows = self._rows(bottom)
-            if len(rows) <= self.per_page and (rows or wanted == 1):
+            if len(rows) <= self.per_page and (rows or wanted == 1) and not self.sorted_among:
                 self.__dict__["count"] = bottom + len(rows)
                 return RowPage(rows, wanted, self, more=False)
             if len(rows) > self.per_page:

@@ -327,6 +327,41 @@ def test_the_walked_lists_count_is_exact_when_the_walk_reached_its_end_and_an_es
     assert rows == filtered(reviewer, {"q": "demand 05", "sort": "created"})[:3]
 
 
+@pytest.mark.postgres
+def test_an_order_the_walk_cannot_serve_sorts_the_newest_matches_only_and_says_so(
+        client, reviewer, owner, walked_list, monkeypatch):
+    """Sorted by title the zeppelins come after every "Other": the walk in title order finds none.
+    The page then orders the newest `candidates` matches (of the rows the person may see) in that
+    order, says so, and offers no page past them; its count is an estimate, never their number."""
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 4)
+    for user in (reviewer, owner):
+        newest = filtered(user, {"q": "zeppelin", "sort": "-updated"})[:4]
+        expected = [pk for pk in filtered(user, {"q": "zeppelin", "sort": "title"}) if pk in newest]
+        assert len(expected) == 4
+        client.force_login(user)
+        first = client.get(LIST, {"q": "zeppelin", "sort": "title"})
+        page = first.context["page"]
+        assert [row.pk for row in page.object_list] == expected[:3] and page.has_next()
+        assert page.paginator.sorted_among == 4 and page.paginator.estimated
+        assert "in this order among the newest 4 matches only" in first.text and "(estimated)" in first.text
+        last = client.get(LIST, {"q": "zeppelin", "sort": "title", "page": 2})
+        page = last.context["page"]
+        assert [row.pk for row in page.object_list] == expected[3:] and not page.has_next()
+        assert page.paginator.estimated and "among the newest 4 matches only" in last.text
+        assert "4 requests ·" not in last.text                     # not their number as the count
+
+    # When the newest walk reaches the list's end (20 candidates: 80 rows walked for them, of 70),
+    # every match is known: sorted exactly, and counted.
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 20)
+    rows, paginator = list_page(client, reviewer, q="zeppelin", sort="title")
+    assert rows == filtered(reviewer, {"q": "zeppelin", "sort": "title"})[:3] and not paginator.sorted_among
+    assert (paginator.count, paginator.estimated) == (len(filtered(reviewer, {"q": "zeppelin"})), False)
+
+
 # --- PostgreSQL: the API's free text, walked as the list walks it (issue 16) ----------------------
 
 def api_filtered(user_or_actor, query: dict) -> list:
