@@ -4,6 +4,7 @@ Lineage reads run a fixed number of queries however large the tree: the ancestor
 descendants come from one recursive CTE each (works on PostgreSQL and SQLite alike).
 """
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -198,15 +199,25 @@ class TextWalkPaginator(RowPaginator):
         limit = wanted * self.walk_rows_per_match
         keys = list(rows.values_list("pk", flat=True)[:limit])
         # The first rows asked first: a word in one row of eight or more fills the page from them,
-        # and each row asked about costs its document's computing. The rest are asked when it did
-        # not but could (as many matches again in the rest as in the first would fill it), or when
-        # the list ended within the walk (its count is then every match's).
+        # and each row asked about costs its document's computing. When the list ended within the
+        # walk, the rest are asked too (its count is then every match's). When the first did not
+        # fill the page but the walk could (the first's share over all the walk would), the rows
+        # their share says the page still needs are asked, and a quarter more; the rest only if
+        # those did not fill it either.
         first = wanted * self.walk_first_rows_per_match
-        hits = self._matching(keys[:first])
-        could = len(hits) * (self.walk_rows_per_match / self.walk_first_rows_per_match) >= wanted
-        if len(keys) > first and (len(keys) < limit or (len(hits) < wanted and could)):
+        hits, asked = self._matching(keys[:first]), min(first, len(keys))
+        could = len(hits) * len(keys) >= wanted * first
+        if len(keys) < limit:
             hits |= self._matching(keys[first:])
-        matched = [key for key in keys if key in hits]
+            asked = len(keys)
+        elif len(hits) < wanted and could:
+            more = math.ceil((wanted - len(hits)) * first / len(hits) * 1.25)
+            hits |= self._matching(keys[first:first + more])
+            asked = min(first + more, len(keys))
+            if len(hits) < wanted and asked < len(keys):
+                hits |= self._matching(keys[asked:])
+                asked = len(keys)
+        matched = [key for key in keys[:asked] if key in hits]   # the rows asked: a prefix of the walk
         if len(keys) < limit:
             return matched, True, None
         if len(matched) >= wanted:
