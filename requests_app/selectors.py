@@ -233,7 +233,7 @@ class TextWalkPaginator(RowPaginator):
             return self.__dict__["newest"]
         found = None
         order = list(self.unmatched.query.order_by)
-        if self.candidates and order != list(self.newest_first):
+        if self.candidates and order[:1] != list(self.newest_first[:1]):   # not newest first already
             matched, walked_all, rate = self._walk(self.unmatched.order_by(*self.newest_first), self.candidates)
             if walked_all or rate is not None:
                 keys = matched if walked_all else matched[:self.candidates]

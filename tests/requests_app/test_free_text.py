@@ -420,3 +420,21 @@ def test_the_apis_free_text_pages_the_plain_querys_rows_and_counts_them_honestly
     expected = api_filtered(actor_for_token(ApiToken.objects.get(label="ho-capped")), query)
     assert [item["request_id"] for item in body["items"]] == [str(pk) for pk in expected[:step]]
     assert body["count_estimated"] is True and body["count"] >= 3
+
+
+@pytest.mark.postgres
+def test_a_list_already_newest_first_is_not_walked_for_its_newest_matches_again(
+        client, owner, walked_list, monkeypatch):
+    """A Brain owner's free text, newest first (the list's default order), too rare for its walk:
+    the page is the filtered list's, exactly, not the newest matches walked for a second time."""
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 2)
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 4)
+    walks = []
+    monkeypatch.setattr(TextWalkPaginator, "_walk", lambda self, rows, wanted, real=TextWalkPaginator._walk: (
+        walks.append(list(rows.query.order_by)), real(self, rows, wanted))[1])
+    rows, paginator = list_page(client, owner, q="demand 05")      # one request: rare in 8 rows
+    assert rows == filtered(owner, {"q": "demand 05"}) and len(rows) == 1
+    assert not paginator.sorted_among and len(walks) == 1
