@@ -172,6 +172,7 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
            ("request list, free text \"OFF-4242\"", reviewer, "/requests/?q=OFF-4242", {}),
            ("request list, free text \"offer\", oldest first", reviewer, "/requests/?q=offer&sort=created", {}),
            ("request list, free text \"offer\" + priority", reviewer, "/requests/?q=offer&priority=high", {}),
+           ("request list, free text \"offer\", by title", reviewer, "/requests/?q=offer&sort=title", {}),
            ("request list, free text \"offer\", Brain owner", owner, "/requests/?q=offer", {}),
            ("request list, status escalated", reviewer, "/requests/?status=escalated", {}),
            ("request list, origin research", reviewer, "/requests/?origin=research", {}),
@@ -206,6 +207,8 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
             ("search \"demand review\"", reviewer, "/search/?q=demand+review", {}),
             ("search \"offer\", Brain owner", owner, "/search/?q=offer", {}),
             ("API: GET /api/v1/requests", "token", "/api/v1/requests",
+             {"HTTP_AUTHORIZATION": f"Bearer {t['token']}"}),
+            ("API: GET /api/v1/requests?q=offer", "token", "/api/v1/requests?q=offer",
              {"HTTP_AUTHORIZATION": f"Bearer {t['token']}"})]
     return out
 

@@ -32,6 +32,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", required=True)
     parser.add_argument("--as", dest="username", default="reviewer", help="who asks (default reviewer)")
     parser.add_argument("--htmx", action="store_true", help="ask as htmx does (a fragment)")
+    parser.add_argument("--api", action="store_true",
+                        help="ask with a HeadOffice API token (issued as page_bench issues its own), e.g. "
+                             "/api/v1/requests?q=offer")
     parser.add_argument("--generic", action="store_true", help="the generic plan of each query (prepared)")
     parser.add_argument("--runs", type=int, default=1,
                         help="ask this many times and print each query's time in every run (then EXPLAIN the last)")
@@ -73,10 +76,17 @@ def main() -> None:
 
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    user = get_user_model().objects.get(username=args.username)
     client = Client()
-    client.force_login(user)
     headers = {"HTTP_HX_REQUEST": "true"} if args.htmx else {}
+    if args.api:
+        from governance_app.kernel.tokens import api_token_issue
+        with claims.tenant_claim(DEFAULT_TENANT_ID):
+            _token, secret = api_token_issue(tenant_id=DEFAULT_TENANT_ID, brain="headoffice", role="headoffice",
+                                             label=f"page-explain-{secrets.token_hex(4)}")
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+        args.username = "a HeadOffice API token"
+    else:
+        client.force_login(get_user_model().objects.get(username=args.username))
     client.get(args.path, **headers)  # warm: the session, the caches
 
     queries: list[tuple[str, object, float]] = []

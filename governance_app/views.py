@@ -67,8 +67,8 @@ def _move_open(request: BrainRequest, actor: Actor, name: str) -> bool:
     return any(move.name == name for move in moves_open(request, actor))
 
 
-def _page(http_request: HttpRequest, rows: Any, param: str = "page") -> Page:
-    return RowPaginator(rows, PAGE_SIZE).get_page(http_request.GET.get(param))
+def _page(http_request: HttpRequest, rows: Any, param: str = "page", paginator: RowPaginator | None = None) -> Page:
+    return (paginator or RowPaginator(rows, PAGE_SIZE)).get_page(http_request.GET.get(param))
 
 
 def _query_without(data: QueryDict | None, param: str) -> str:
@@ -453,7 +453,9 @@ def _decisions_context(http_request: HttpRequest, *, subject: BrainRequest | Non
     # A closed or rejected request takes no more decisions (services.decisions_open_check).
     if subject is not None and form is None and not subject.is_final and _may_decide(actor):
         form = DecisionForm(decisions=selectors.request_decision_options(request=subject))
-    return {"filter": filterset, "page": _page(http_request, rows), "query": _query_without(data, "page"),
+    paginator = selectors.decisions_or_lessons_paginator(actor=actor, rows=rows, per_page=PAGE_SIZE)
+    return {"filter": filterset, "page": _page(http_request, rows, paginator=paginator),
+            "query": _query_without(data, "page"),
             "subject": subject, "form": form, "next": _here(http_request, "governance:decisions")}
 
 
@@ -509,7 +511,9 @@ def _lessons_context(http_request: HttpRequest, *, subject: BrainRequest | None 
     subject = subject or _subject(actor, filterset)
     if subject is not None and form is None and (actor.is_head_office or actor.brains):
         form = _lesson_form(actor, subject)
-    return {"filter": filterset, "page": _page(http_request, rows), "query": _query_without(data, "page"),
+    paginator = selectors.decisions_or_lessons_paginator(actor=actor, rows=rows, per_page=PAGE_SIZE)
+    return {"filter": filterset, "page": _page(http_request, rows, paginator=paginator),
+            "query": _query_without(data, "page"),
             "subject": subject, "form": form, "next": _here(http_request, "governance:lessons")}
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
@@ -36,7 +36,7 @@ from requests_app.models import (
     SignalDirection,
     SignalType,
 )
-from requests_app.selectors import request_get, requests_visible_to
+from requests_app.selectors import free_text_slice, free_text_walked, request_get, requests_visible_to
 from requests_app.services import request_assign, request_create, request_move
 from requests_app.sla import SlaState, request_clock
 from requests_app.transitions import CLOSING_FIELDS, MOVES, Move, move_target, moves_open
@@ -488,11 +488,20 @@ def list_requests(request: HttpRequest,
     if not filterset.is_valid():
         fields = {sent_as.get(name, name): " ".join(messages) for name, messages in filterset.errors.items()}
         raise DomainError("; ".join(f"{f}: {m}" for f, m in fields.items()), field=next(iter(fields)), errors=fields)
-    page = filterset.qs
+    page = filterset.qs.select_related("assignee")
+    if free_text_walked(data=data):
+        # As the request list: the list without its free text is walked in its order and its rows
+        # asked whether they match, not every match read and sorted (selectors.free_text_slice).
+        unmatched = BrainRequestFilter({k: v for k, v in data.items() if k != "q"}, brain_choices=brains,
+                                       queryset=requests_visible_to(request.auth).order_by("-created_at", "-id"))
+        items, count, estimated = free_text_slice(actor=request.auth, rows=page, data=data, offset=offset,
+                                                  limit=limit, unmatched=unmatched.qs.select_related("assignee"))
+    else:
+        items = list(page[offset:offset + limit])
+        count, estimated = capped_count(page)
     task_model = BrainRequest._meta.get_field("tasks").related_model
-    items = page[offset:offset + limit].select_related("assignee").prefetch_related(
-        Prefetch("tasks", queryset=task_model.objects.only("id", "request_id").order_by("created_at")))
-    count, estimated = capped_count(page)
+    prefetch_related_objects(items, Prefetch("tasks", queryset=task_model.objects.only("id", "request_id")
+                                             .order_by("created_at")))
     return {"count": count, "count_estimated": estimated, "limit": limit, "offset": offset,
             "items": [request_out(r, request.auth) for r in items]}
 

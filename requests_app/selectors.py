@@ -4,6 +4,7 @@ Lineage reads run a fixed number of queries however large the tree: the ancestor
 descendants come from one recursive CTE each (works on PostgreSQL and SQLite alike).
 """
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,7 +21,7 @@ from django.http import Http404
 
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
-from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, planner_estimate
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, capped_count, planner_estimate
 from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
 from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
@@ -106,10 +107,7 @@ class NewestMatchesPaginator(RowPaginator):
 
     @cached_property
     def count(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*self.terms, EXACT_COUNT_UP_TO + 1])
-            capped = cursor.fetchone()[0]
-        self.estimated = capped > EXACT_COUNT_UP_TO    # from the cap on, the planner's estimate
+        capped, self.estimated = free_text_count(self.terms)
         return capped
 
     def _rows(self, bottom: int) -> list[Any]:
@@ -119,26 +117,50 @@ class NewestMatchesPaginator(RowPaginator):
         return list(rows[bottom:wanted])
 
 
+def free_text_count(terms: list[Any]) -> tuple[int, bool]:
+    """How many of the tenant's requests match the free text (`text_terms`), exactly up to
+    EXACT_COUNT_UP_TO, and whether it is an estimate instead: the owner's
+    `mwms_request_text_count` (requests_app 0026). It sees the whole tenant, as HeadOffice does:
+    for a list whose only filter is its free text, asked by HeadOffice."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.mwms_request_text_count(%s, %s, %s)", [*terms, EXACT_COUNT_UP_TO + 1])
+        capped = cursor.fetchone()[0]
+    return capped, capped > EXACT_COUNT_UP_TO    # from the cap on, the planner's estimate
+
+
 class TextWalkPaginator(RowPaginator):
     """The request list's pages when it has free text and other filters or another order, on
     PostgreSQL: a page is found by walking the list without its free text (`unmatched`: the same
     filters, visibility and order, which an index serves) and asking the owner's
     `mwms_request_text_match` which of those rows match (requests_app 0027). The first pages of a
-    common word fill from a few hundred rows; otherwise (a word this list rarely holds, a deep
-    page) the page is the filtered list's, as RowPaginator reads it. Either way the rows and their
-    order are the filtered list's. The count, when the walk filled the page before the list ran
-    out, is an estimate: the share of the walked rows that matched times the planner's estimate of
-    the list without the free text; when the walk reached the list's end, every match was seen and
-    it is exact."""
+    common word fill from a few hundred rows, and the rows and their order are the filtered list's.
+    The count, when the walk filled the page before the list ran out, is an estimate: the share of
+    the walked rows that matched times the planner's estimate of the list without the free text;
+    when the walk reached the list's end, every match was seen and it is exact.
+
+    A word this order rarely reaches early (sorted by title, "offer" is in titles from "Intake"
+    on, past half the list) cannot be walked for, and sorting every match costs their number:
+    2.5–6 s at a million requests for a common word. Then the newest matches are walked for (the
+    list newest first, as its default order, which an index serves), up to `candidates`: when the
+    list ends within that walk, every match is known and sorted, exactly; when it does not, the
+    page orders the newest `candidates` matches only and says so (`sorted_among`, which the page's
+    count shows), and its count is the newest walk's estimate. When the word is rare among the
+    newest too, or `candidates` is 0 (the API, which promises every match in its order), or for a
+    deep page, the page is the filtered list's, as RowPaginator reads it."""
 
     walk_rows_per_match = 20     # rows walked for each row a page wants (a word in 5% of the list)
     walk_first_rows_per_match = 8   # of which asked about first
     walk_up_to = 500             # rows; deeper pages are the filtered list's
+    candidates = 100             # the newest matches a page may order when its own order cannot be walked
+    newest_first = ("-updated_at", "-id")   # the list's default order, which every filter's index serves
 
-    def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str):
+    def __init__(self, object_list: Any, per_page: int, *, unmatched: Any, text: str,
+                 candidates: int | None = None):
         super().__init__(object_list, per_page)
         self.unmatched, self.terms = unmatched, text_terms(text)
         self.walk_rate: float | None = None
+        if candidates is not None:
+            self.candidates = candidates
 
     @cached_property
     def count(self) -> int:
@@ -148,28 +170,80 @@ class TextWalkPaginator(RowPaginator):
         return max(round(planner_estimate(self.unmatched) * self.walk_rate), self.walk_found)
 
     def _rows(self, bottom: int) -> list[Any]:
+        read = self.__dict__.setdefault("read", {})   # RowPaginator.page may ask twice for a last page
+        if bottom not in read:
+            read[bottom] = self._walked_rows(bottom)
+        return read[bottom]
+
+    def _walked_rows(self, bottom: int) -> list[Any]:
         wanted = bottom + self.per_page + 1
         if wanted > self.walk_up_to:
             return super()._rows(bottom)
-        limit = wanted * self.walk_rows_per_match
-        keys = list(self.unmatched.values_list("pk", flat=True)[:limit])
-        # The first rows asked first: a word in one row of eight or more fills the page from them,
-        # and each row asked about costs its document's computing. The rest are asked when it did
-        # not, or when the list ended within the walk (its count is then every match's).
-        first = wanted * self.walk_first_rows_per_match
-        hits = self._matching(keys[:first])
-        if (len(hits) < wanted or len(keys) < limit) and len(keys) > first:
-            hits |= self._matching(keys[first:])
-        matched = [key for key in keys if key in hits]
-        if len(keys) < limit:                       # the whole list was walked: every match is known
+        matched, walked_all, rate = self._walk(self.unmatched, wanted)
+        if walked_all:                              # the whole list was walked: every match is known
             self.__dict__["count"] = len(matched)
-        elif len(matched) >= wanted:                # a common word: its share of the rows walked
-            self.walk_rate, self.walk_found = wanted / (keys.index(matched[wanted - 1]) + 1), len(matched)
-        else:                                       # too rare here to walk for
+        elif rate is not None:                      # a common word: its share of the rows walked
+            self.walk_rate, self.walk_found = rate, len(matched)
+        elif self._newest_candidates() is None:     # too rare here to walk for, and among the newest
             return super()._rows(bottom)
+        else:
+            matched = self._newest_candidates()
         shown = matched[bottom:wanted]
         rows = {row.pk: row for row in self.unmatched.filter(pk__in=shown)}
         return [rows[key] for key in shown if key in rows]
+
+    def _walk(self, rows: Any, wanted: int) -> tuple[list[Any], bool, float | None]:
+        """The matches among the first rows of `rows` (its keys in its order, wanted ×
+        walk_rows_per_match of them), whether those were all its rows, and, when `wanted` matched
+        before its end, their share of the rows walked to the last one wanted."""
+        limit = wanted * self.walk_rows_per_match
+        keys = list(rows.values_list("pk", flat=True)[:limit])
+        # The first rows asked first: a word in one row of eight or more fills the page from them,
+        # and each row asked about costs its document's computing. When the list ended within the
+        # walk, the rest are asked too (its count is then every match's). When the first did not
+        # fill the page but the walk could (the first's share over all the walk would), the rows
+        # their share says the page still needs are asked, and a quarter more; the rest only if
+        # those did not fill it either.
+        first = wanted * self.walk_first_rows_per_match
+        hits, asked = self._matching(keys[:first]), min(first, len(keys))
+        could = len(hits) * len(keys) >= wanted * first
+        if len(keys) < limit:
+            hits |= self._matching(keys[first:])
+            asked = len(keys)
+        elif len(hits) < wanted and could:
+            more = math.ceil((wanted - len(hits)) * first / len(hits) * 1.25)
+            hits |= self._matching(keys[first:first + more])
+            asked = min(first + more, len(keys))
+            if len(hits) < wanted and asked < len(keys):
+                hits |= self._matching(keys[asked:])
+                asked = len(keys)
+        matched = [key for key in keys[:asked] if key in hits]   # the rows asked: a prefix of the walk
+        if len(keys) < limit:
+            return matched, True, None
+        if len(matched) >= wanted:
+            return matched, False, wanted / (keys.index(matched[wanted - 1]) + 1)
+        return matched, False, None
+
+    def _newest_candidates(self) -> list[Any] | None:
+        """The page's candidates, in the list's order, when its order cannot be walked for: every
+        match when the newest walk reached the list's end, else the newest `candidates` ones
+        (`sorted_among`); None when the word is rare among the newest too (or there are no
+        candidates to order: `candidates` 0, or the list is already newest first)."""
+        if "newest" in self.__dict__:
+            return self.__dict__["newest"]
+        found = None
+        order = list(self.unmatched.query.order_by)
+        if self.candidates and order[:1] != list(self.newest_first[:1]):   # not newest first already
+            matched, walked_all, rate = self._walk(self.unmatched.order_by(*self.newest_first), self.candidates)
+            if walked_all or rate is not None:
+                keys = matched if walked_all else matched[:self.candidates]
+                found = list(self.unmatched.filter(pk__in=keys).values_list("pk", flat=True))
+                if walked_all:
+                    self.__dict__["count"] = len(found)
+                else:
+                    self.sorted_among, self.walk_rate, self.walk_found = len(found), rate, len(found)
+        self.__dict__["newest"] = found
+        return found
 
     def _matching(self, keys: list[Any]) -> set[Any]:
         """Which of these requests match the free text (the owner's mwms_request_text_match)."""
@@ -178,6 +252,29 @@ class TextWalkPaginator(RowPaginator):
         with connection.cursor() as cursor:
             cursor.execute("SELECT public.mwms_request_text_match(%s, %s, %s::uuid[])", [*self.terms, keys])
             return {row[0] for row in cursor.fetchall()}
+
+
+def free_text_slice(*, actor: Actor, rows: Any, unmatched: Any, data: Any, offset: int,
+                    limit: int) -> tuple[list[Any], int, bool]:
+    """The API's page of a list with free text (GET /api/v1/requests?q=, on PostgreSQL: see
+    `free_text_walked`): its rows from `offset`, at most `limit`, found as the request list finds
+    a page's (TextWalkPaginator: `unmatched` is the list without its free text, in its order), and
+    its count, with whether that is an estimate. The count is the rows read when they reached the
+    list's end; for HeadOffice with the free text as the only filter, `free_text_count`;
+    otherwise the walk's. The API promises a count exact up to EXACT_COUNT_UP_TO, so an estimate
+    of the walk's below that is replaced by the exact count (a short list, where it is cheap).
+    The rows and the count are the filtered list's (`rows`), as reading it would find them."""
+    walk = TextWalkPaginator(rows, limit, unmatched=unmatched, text=data["q"], candidates=0)
+    found = walk._rows(offset)
+    if len(found) <= limit and (found or offset == 0):      # the list's end: the count is known
+        return found, offset + len(found), False
+    if actor.is_head_office and not set(data) - {"q", "sort"}:
+        count, estimated = free_text_count(walk.terms)
+    else:
+        count, estimated = walk.count, walk.estimated
+        if estimated and count <= EXACT_COUNT_UP_TO:
+            count, estimated = capped_count(rows)
+    return found[:limit], count, estimated
 
 
 def free_text_alone(*, actor: Actor, data: Any) -> str | None:

@@ -42,6 +42,10 @@ class RowPaginator(Paginator):
     estimated = False
     capped = False      # the count stopped at `exact_up_to` and no estimate was asked for (CappedCountPaginator)
     exact_up_to = EXACT_COUNT_UP_TO
+    # The rows are in the list's order among this many of its rows only (the newest matches of a
+    # free text whose order could not be walked: requests_app.selectors.TextWalkPaginator), so the
+    # last of them is not the list's end; the page says so.
+    sorted_among: int | None = None
 
     def __init__(self, object_list: Any, per_page: int, *args: Any, keys_from: int | None = None, **kwargs: Any):
         """`keys_from`: the rows skipped from which a page reads its keys first (`_rows`; DEEP_FROM
@@ -82,7 +86,7 @@ class RowPaginator(Paginator):
         if wanted >= 1 and "count" not in self.__dict__:
             bottom = (wanted - 1) * self.per_page
             rows = self._rows(bottom)
-            if len(rows) <= self.per_page and (rows or wanted == 1):
+            if len(rows) <= self.per_page and (rows or wanted == 1) and not self.sorted_among:
                 self.__dict__["count"] = bottom + len(rows)
                 return RowPage(rows, wanted, self, more=False)
             if len(rows) > self.per_page:
@@ -142,6 +146,26 @@ class CappedCountPaginator(RowPaginator):
         super().__init__(object_list, per_page)
         self.exact_up_to, self.capped = cap, count > cap
         self.__dict__["count"] = count  # what `count` (a cached_property) would have worked out
+
+
+class CountedUpToPaginator(RowPaginator):
+    """A RowPaginator that counts up to `cap` and, above it, says "more than cap" and offers the
+    next page while rows follow (as CappedCountPaginator), with no estimate. For a list whose rows
+    a condition keeps that the planner cannot estimate and no index serves, so that each row
+    counted costs a lookup of its own (a Brain's decisions, visible through their request): its
+    estimate is far off (every decision of the tenant), and counting to EXACT_COUNT_UP_TO read
+    a thousand rows' requests or more for every view."""
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int):
+        super().__init__(object_list, per_page)
+        self.exact_up_to = cap
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        counted = rows.order_by().values("pk")[:self.exact_up_to + 1].count()
+        self.capped = counted > self.exact_up_to
+        return counted
 
 
 def capped_counts(querysets: dict[str, Any], *, cap: int) -> dict[str, int]:

@@ -113,6 +113,42 @@ def test_the_query_count_does_not_grow_with_rows(client, reviewer, rows, django_
         assert client.get(URL).status_code == 200
 
 
+@pytest.mark.parametrize("rows", [5, 200])
+def test_a_brain_owners_query_count_does_not_grow_with_rows(client, owner, rows, django_assert_max_num_queries):
+    request, task = make_request(), None   # Affiliate → Research: the owner sees it
+    DecisionRecord.objects.bulk_create([DecisionRecord(
+        authority_id="headoffice", related_request=request, decision_summary=f"Decision {i}", reasoning=WHY,
+        supersedes=None, related_task=task) for i in range(rows)])
+    page = signed_in(client, owner)
+    with django_assert_max_num_queries(7):
+        page = client.get(URL)
+    assert page.status_code == 200 and f"Decision {rows - 1}" in page.text and escape(request.request_title) in page.text
+
+
+def test_a_brains_count_stops_at_its_cap_and_says_more_than_while_headoffice_counts_every_row(
+        client, owner, reviewer, monkeypatch):
+    """A Brain's decisions are visible through their requests, tested row by row: its count stops at
+    VISIBLE_THROUGH_REQUEST_COUNT_UP_TO and says "more than" it, never an estimate of every
+    decision of the tenant; the last page still counts exactly. HeadOffice's count is the tenant's."""
+    monkeypatch.setattr("governance_app.selectors.VISIBLE_THROUGH_REQUEST_COUNT_UP_TO", 30)
+    seen, hidden = make_request(), make_request(requesting_brain_id="ads", target_brain_id="finance")
+    def record(request, summary: str, n: int) -> None:
+        DecisionRecord.objects.bulk_create([DecisionRecord(authority_id="headoffice", related_request=request,
+                                                           decision_summary=f"{summary} {i}", reasoning=WHY)
+                                            for i in range(n)])
+
+    record(seen, "Seen", 30)
+    record(hidden, "Hidden", 40)
+    assert "30 decisions · page 1 of 2" in signed_in(client, owner).get(URL).text   # at the cap: exact
+    record(seen, "Also seen", 1)
+    first = client.get(URL)
+    assert "more than 30 decisions · page 1" in first.text and "(estimated)" not in first.text
+    assert "page=2" in first.text and "Hidden" not in first.text
+    last = client.get(URL, {"page": 2})
+    assert "31 decisions · page 2 of 2" in last.text and "Hidden" not in last.text
+    assert "71 decisions · page 1 of 3" in signed_in(client, reviewer).get(URL).text
+
+
 # --- recording a decision -------------------------------------------------------------------------
 
 def test_headoffice_records_a_decision_on_the_request(client, reviewer, owner):

@@ -325,3 +325,116 @@ def test_the_walked_lists_count_is_exact_when_the_walk_reached_its_end_and_an_es
     rows, paginator = list_page(client, reviewer, q="demand 05", sort="created")  # in 16 rows: too rare
     assert paginator.walk_rate is None and not paginator.estimated
     assert rows == filtered(reviewer, {"q": "demand 05", "sort": "created"})[:3]
+
+
+@pytest.mark.postgres
+def test_an_order_the_walk_cannot_serve_sorts_the_newest_matches_only_and_says_so(
+        client, reviewer, owner, walked_list, monkeypatch):
+    """Sorted by title the zeppelins come after every "Other": the walk in title order finds none.
+    The page then orders the newest `candidates` matches (of the rows the person may see) in that
+    order, says so, and offers no page past them; its count is an estimate, never their number."""
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 4)
+    for user in (reviewer, owner):
+        newest = filtered(user, {"q": "zeppelin", "sort": "-updated"})[:4]
+        expected = [pk for pk in filtered(user, {"q": "zeppelin", "sort": "title"}) if pk in newest]
+        assert len(expected) == 4
+        client.force_login(user)
+        first = client.get(LIST, {"q": "zeppelin", "sort": "title"})
+        page = first.context["page"]
+        assert [row.pk for row in page.object_list] == expected[:3] and page.has_next()
+        assert page.paginator.sorted_among == 4 and page.paginator.estimated
+        assert "in this order among the newest 4 matches only" in first.text and "(estimated)" in first.text
+        last = client.get(LIST, {"q": "zeppelin", "sort": "title", "page": 2})
+        page = last.context["page"]
+        assert [row.pk for row in page.object_list] == expected[3:] and not page.has_next()
+        assert page.paginator.estimated and "among the newest 4 matches only" in last.text
+        assert "4 requests ·" not in last.text                     # not their number as the count
+
+    # When the newest walk reaches the list's end (20 candidates: 80 rows walked for them, of 70),
+    # every match is known: sorted exactly, and counted.
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 20)
+    rows, paginator = list_page(client, reviewer, q="zeppelin", sort="title")
+    assert rows == filtered(reviewer, {"q": "zeppelin", "sort": "title"})[:3] and not paginator.sorted_among
+    assert (paginator.count, paginator.estimated) == (len(filtered(reviewer, {"q": "zeppelin"})), False)
+
+
+# --- PostgreSQL: the API's free text, walked as the list walks it (issue 16) ----------------------
+
+def api_filtered(user_or_actor, query: dict) -> list:
+    """The API's list's ids in its order (newest created first unless sorted), read the plain way."""
+    from requests_app import selectors
+    rows = BrainRequestFilter(query, brain_choices=[], queryset=selectors.requests_visible_to(user_or_actor)
+                              .order_by("-created_at", "-id")).qs
+    return list(rows.values_list("pk", flat=True))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", [{"q": "zeppelin"}, {"q": "zeppelin", "sort": "created"},
+                                   {"q": "zeppelin", "priority": "high"}, {"q": "zeppelin demand", "sort": "-updated"}])
+@pytest.mark.parametrize("step", [3, 4])
+def test_the_apis_free_text_pages_the_plain_querys_rows_and_counts_them_honestly(walked_list, monkeypatch, query, step):
+    """GET /api/v1/requests?q= walks the list without its free text (selectors.free_text_slice):
+    every offset's rows are the plain filtered query's, as HeadOffice and as a Brain that sees
+    part of the list (never the Ads → Finance requests); the count is exact at the list's end and
+    wherever it is at most the cap, an estimate (said so) only above it."""
+    from governance_app.kernel.actors import actor_for_token
+    from governance_app.models import ApiToken
+    from requests_app.selectors import TextWalkPaginator
+    from tests.api_client import api_as
+
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 4)        # 16 rows walked for 4 wanted,
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)  # the first 4 asked first
+    walks = []
+    monkeypatch.setattr(TextWalkPaginator, "_matching", lambda self, keys, real=TextWalkPaginator._matching: (
+        walks.append(len(keys)), real(self, keys))[1])
+    for api in (api_as("headoffice", "headoffice"), api_as("affiliate", "brain")):
+        token = ApiToken.objects.get(label=api.label)
+        expected = api_filtered(actor_for_token(token), query)
+        assert len(expected) > 2 * step
+        seen, offset = [], 0
+        while True:
+            response = api.get("/requests", {**query, "limit": step, "offset": offset})
+            assert response.status_code == 200, response.json()
+            body = response.json()
+            items = [item["request_id"] for item in body["items"]]
+            assert items == [str(pk) for pk in expected[offset:offset + step]]
+            assert body["count_estimated"] is False and body["count"] == len(expected)   # all under the cap
+            if not items:
+                break
+            seen += items
+            offset += step
+        assert seen == [str(pk) for pk in expected]
+        hidden = {str(r.pk) for r in walked_list if r.requesting_brain_id == "ads"}
+        assert bool(hidden & set(seen)) is (api.label == "headoffice-headoffice")   # only HeadOffice sees them
+    assert walks   # the walk answered the rows (not the filtered query)
+
+    # Above the cap (2 here) the count is an estimate and says so; the rows stay the plain query's.
+    monkeypatch.setattr("requests_app.selectors.EXACT_COUNT_UP_TO", 2)
+    monkeypatch.setattr("governance_app.kernel.pages.EXACT_COUNT_UP_TO", 2)
+    api = api_as("headoffice", "headoffice", label="ho-capped")
+    body = api.get("/requests", {**query, "limit": step}).json()
+    expected = api_filtered(actor_for_token(ApiToken.objects.get(label="ho-capped")), query)
+    assert [item["request_id"] for item in body["items"]] == [str(pk) for pk in expected[:step]]
+    assert body["count_estimated"] is True and body["count"] >= 3
+
+
+@pytest.mark.postgres
+def test_a_list_already_newest_first_is_not_walked_for_its_newest_matches_again(
+        client, owner, walked_list, monkeypatch):
+    """A Brain owner's free text, newest first (the list's default order), too rare for its walk:
+    the page is the filtered list's, exactly, not the newest matches walked for a second time."""
+    from requests_app.selectors import TextWalkPaginator
+    monkeypatch.setattr("requests_app.views.PAGE_SIZE", 3)
+    monkeypatch.setattr(TextWalkPaginator, "walk_rows_per_match", 2)
+    monkeypatch.setattr(TextWalkPaginator, "walk_first_rows_per_match", 1)
+    monkeypatch.setattr(TextWalkPaginator, "candidates", 4)
+    walks = []
+    monkeypatch.setattr(TextWalkPaginator, "_walk", lambda self, rows, wanted, real=TextWalkPaginator._walk: (
+        walks.append(list(rows.query.order_by)), real(self, rows, wanted))[1])
+    rows, paginator = list_page(client, owner, q="demand 05")      # one request: rare in 8 rows
+    assert rows == filtered(owner, {"q": "demand 05"}) and len(rows) == 1
+    assert not paginator.sorted_among and len(walks) == 1
