@@ -448,3 +448,31 @@ def test_with_nothing_matching_the_hits_are_not_asked_for(reviewer, lineage, dja
     with django_assert_num_queries(1):   # only the function's matches
         page = search_everything(actor=headoffice, text="dirigible")
     assert page.hits == [] and not page.has_next
+
+
+@pytest.mark.postgres
+def test_a_requests_signature_holds_every_lexeme_a_query_needs(lineage):
+    """A request's walk computes its document only where its signature (governance_app 0025) has
+    every bit of the query's: a query joining lexemes by AND or in a phrase has a signature that
+    every matching document's holds; one with OR or NOT has none (every row is checked)."""
+    def signature(query: str):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_search_query_signature(websearch_to_tsquery('english', %s))::text",
+                           [query])
+            return cursor.fetchone()[0]
+
+    assert signature("zeppelin or airship") is None and signature("zeppelin -airship") is None
+    assert signature("the") is None                                   # no lexeme: matches nothing anyway
+    with connection.cursor() as cursor:
+        for query in ("zeppelin", "zeppelin airship", '"airship offer"', "zeppelins' offers", "it's"):
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE (search_signature & q) = q) FROM mwms_brain_requests, "
+                "public.mwms_search_query_signature(websearch_to_tsquery('english', %s)) AS q "
+                f"WHERE {KINDS['request'].document_sql()} @@ websearch_to_tsquery('english', %s)", [query, query])
+            matching, signed = cursor.fetchone()
+            assert signed == matching, query
+            assert query == "it's" or matching == 1, query
+        cursor.execute(f"SELECT count(*) FILTER (WHERE search_signature = public.mwms_search_signature("
+                       f"{KINDS['request'].document_sql()})), count(*) FROM mwms_brain_requests")
+        same, rows = cursor.fetchone()
+        assert same == rows >= 1
