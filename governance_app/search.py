@@ -8,13 +8,15 @@ body. The documents are written here as plain SQL with the configuration as a li
 expressions of the GIN indexes (migration governance_app 0019), which a query must repeat to the
 letter for PostgreSQL to match it to an index. Row-level security keeps the runtime role's own query
 from any index for `@@` (not leakproof), so the ids matching are read by the owner's
-`mwms_search_ids` (governance_app 0020, 0022, 0023), which applies the tenant rule itself and
-answers each kind's newest matches with their ranks. On SQLite every
+`mwms_search_ids` (governance_app 0020, 0022-0024), which applies the tenant rule itself and
+answers each kind's newest matches with their ranks (of each row's stored document, 0024) and
+their created_at. On SQLite every
 word must appear in one of the fields (`icontains`), and a hit with every word in its title ranks
 first.
 
 One UNION query reads a page of hits of every kind (on PostgreSQL ordered by the ranks the function
-answered), and one more the titles of their requests;
+answered; for HeadOffice, who may see all of them, only the page's rows, picked from those ranks
+and dates here), and one more the titles of their requests;
 each kind's rows are scoped by its own visibility selector, so a Brain owner finds only what the
 pages would show them.
 """
@@ -26,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models import BooleanField, Exists, F, FloatField, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import Case, RawSQL, When
 from django.db.models.functions import Coalesce, Concat
 
@@ -118,9 +120,11 @@ def _rows(kind: Kind, queryset: QuerySet, words: list[str], matching: "Matching 
     if kind.key in ("decision", "lesson"):  # recorded on a task, it belongs to the task's request
         request = Coalesce(F("related_request_id"), F("related_task__request_id"))
     if matching is not None:
-        # The matching ids and their ranks come from the owner's mwms_search_ids (`_matching_ids`).
-        ids, ranks = matching.ids[:NEWEST], matching.ranks[:NEWEST]
-        queryset = queryset.filter(pk__in=ids)
+        # The matching ids and their ranks come from the owner's mwms_search_ids (`_matching_ids`),
+        # each list sent as one array literal (200 parameters a kind cost more to send than to run).
+        ids = "{" + ",".join(map(str, matching.ids[:NEWEST])) + "}"       # array literals: quicker sent
+        ranks = "{" + ",".join(map(repr, matching.ranks[:NEWEST])) + "}"   # each float4's exact decimal
+        queryset = queryset.filter(RawSQL(f'"{kind.table}"."id" = ANY(%s::uuid[])', [ids], output_field=BooleanField()))
         rank = RawSQL(f'(%s::real[])[array_position(%s::uuid[], "{kind.table}"."id")]', [ranks, ids],
                       output_field=FloatField())
     else:
@@ -164,51 +168,90 @@ def excerpt(text: str, words: list[str], width: int = EXCERPT) -> str:
 
 @dataclass(frozen=True)
 class Matching:
-    """A kind's matching ids, newest first, and the rank of each (its document's ts_rank)."""
+    """A kind's matching ids, newest first, the rank of each (its document's ts_rank) and its
+    created_at."""
     ids: list[Any]
     ranks: list[float]
+    ats: list[datetime] = field(default_factory=list)
 
 
-def _matching_ids(text: str, kinds: list[str]) -> dict[str, Matching] | None:
+def _matching_ids(text: str, kinds: list[str], dated: bool = False) -> dict[str, Matching] | None:
     """On PostgreSQL, the ids of each kind's rows that match, newest first, at most NEWEST and one
-    more (which says the kind has more), with their ranks, in one statement; None elsewhere.
+    more (which says the kind has more), with their ranks (and, `dated`, their created_at), in one
+    statement; None elsewhere.
 
-    They come from the owner's `mwms_search_ids` (governance_app 0023), which keeps to the claim's
+    They come from the owner's `mwms_search_ids` (governance_app 0024), which keeps to the claim's
     tenant and can use the GIN index that row-level security keeps from the runtime role's own
     query. Ranking every match of a common word meant computing tens of thousands of documents for
     one page (1.8 s at 100,000 requests); the newest few hundred of each kind are what a person
     searching a queue is after, and the page says when there were more. A common word's newest are
-    found by walking the kind newest first, which computes each document it checks; so the function
-    ranks what it found (`ts_rank` of the document, as the hits query did), and the hits query only
-    reads them."""
+    found by walking the kind newest first, checking each row's stored document; the function ranks
+    what it found (`ts_rank` of the document, as the hits query did), and the hits query only reads
+    them."""
     if connection.vendor != "postgresql":
         return None
-    each = ("(SELECT coalesce(array_agg(s.id ORDER BY s.n), '{}'), coalesce(array_agg(s.rank ORDER BY s.n), '{}') "
-            "FROM public.mwms_search_ids(%s, %s, %s) WITH ORDINALITY AS s(id, rank, n)) AS k{}")
+    dates = "coalesce(array_agg(s.created_at ORDER BY s.n), '{}')" if dated else "NULL"
+    each = ("(SELECT coalesce(array_agg(s.id ORDER BY s.n), '{}'), coalesce(array_agg(s.rank ORDER BY s.n), '{}'), "
+            + dates + " FROM public.mwms_search_ids(%s, %s, %s) WITH ORDINALITY AS s(id, rank, created_at, n)) AS k{}")
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM " + ", ".join(each.replace("k{}", f"k{i}") for i in range(len(kinds))),
                        [value for key in kinds for value in (key, text, NEWEST + 1)])
         found = cursor.fetchone()
-    return {key: Matching(ids=list(found[2 * i]), ranks=list(found[2 * i + 1])) for i, key in enumerate(kinds)}
+    return {key: Matching(ids=list(found[3 * i]), ranks=list(found[3 * i + 1]), ats=list(found[3 * i + 2] or ()))
+            for i, key in enumerate(kinds)}
+
+
+ORDER = ("-hit_rank", "-hit_at", "hit_kind", "hit_id")   # best first, then newest; kind and id settle ties
+
+
+def _window(matching: dict[str, Matching], size: int) -> dict[str, Matching]:
+    """The first `size` of every kind's ranked matches in the hits' order (ORDER), kind by kind.
+
+    For HeadOffice, who may see every row of the tenant (the function's), these are the very rows the
+    hits query would order first: it then reads and orders only them, not all the kinds' 1,000."""
+    candidates = [(m.ranks[n], m.ats[n], key, pk) for key, m in matching.items() for n, pk in enumerate(m.ids[:NEWEST])]
+    candidates.sort(key=lambda c: (c[2], c[3]))                    # ties: kind, then id, ascending
+    candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)      # best, then newest (stable)
+    kept = candidates[:size]
+    return {key: Matching(ids=[c[3] for c in kept if c[2] == key], ranks=[c[0] for c in kept if c[2] == key])
+            for key in matching}
 
 
 def search_everything(*, actor: Actor, text: str, page: int = 1, kinds: tuple[str, ...] | None = None) -> SearchPage:
     """A page of the hits of `text` among everything the actor may see (or only of `kinds`), best
-    first (three queries on PostgreSQL, two elsewhere)."""
+    first (three queries on PostgreSQL, one when nothing matches; two elsewhere)."""
     words = _words(text)
     page = max(1, page)
     if not words:
         return SearchPage(query=text, words=[], hits=[], number=1, has_next=False)
     wanted = [key for key in KINDS if kinds is None or key in kinds]
-    matching = _matching_ids(text, wanted)
+    matching = _matching_ids(text, wanted, dated=actor.is_head_office)   # HeadOffice's page is picked here
     # Said to HeadOffice only: the matches counted are the tenant's, not only those a Brain owner may see.
     crowded = ([KINDS[key] for key, found in (matching or {}).items() if len(found.ids) > NEWEST]
                if actor.is_head_office else [])
-    parts = [_rows(KINDS[key], queryset, words, matching[key] if matching is not None else None)
-             for key, queryset in _visible(actor).items() if key in wanted]
-    union = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_at")
     bottom = (page - 1) * PER_PAGE
-    rows = list(union[bottom:bottom + PER_PAGE + 1])
+    visible = _visible(actor)
+
+    def hits_of(found: dict[str, Matching] | None) -> list[dict]:
+        # On PostgreSQL a kind without a match is left out of the UNION (and with none, the query).
+        parts = [_rows(KINDS[key], queryset, words, found[key] if found is not None else None)
+                 for key, queryset in visible.items()
+                 if key in wanted and (found is None or found[key].ids)]
+        if not parts:
+            return []
+        union = parts[0].union(*parts[1:], all=True).order_by(*ORDER)
+        return list(union[bottom:bottom + PER_PAGE + 1])
+
+    if matching is not None and actor.is_head_office:
+        # Only the page's rows read (and one more, which says there is a next page): HeadOffice may
+        # see every match the function answered. Should one of them not be visible after all (a
+        # HeadOffice executor sees its Brain's tasks), the page is read as for everyone else.
+        window = _window(matching, bottom + PER_PAGE + 1)
+        rows = hits_of(window)
+        if len(rows) != max(0, sum(len(m.ids) for m in window.values()) - bottom):
+            rows = hits_of(matching)
+    else:
+        rows = hits_of(matching)
     request_ids = {row["hit_request"] for row in rows[:PER_PAGE] if row["hit_request"]}
     titles = dict(requests_visible_to(actor).filter(pk__in=request_ids).values_list("pk", "request_title")) \
         if request_ids else {}

@@ -347,3 +347,132 @@ def test_walked_newest_first_each_kind_finds_the_same_newest_matches_in_the_same
     assert [pk for pk, _rank in walked] == expected and len(expected) == 8  # not the other tenant's
     assert all(rank > 0 for _pk, rank in walked)
     assert newest("zeppelin", 0, 1000) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", ["task", "artifact", "decision", "lesson"])   # a request's is computed
+def test_each_kinds_stored_document_is_its_indexed_document(kind, lineage):
+    """The function walks and ranks each row's stored `search_document` (governance_app 0024), the
+    very document its GIN index holds: PostgreSQL generates the column from the same expression, for
+    every row written, and a row's own value cannot be written."""
+    table = KINDS[kind].table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE search_document = {KINDS[kind].document_sql()}) "
+                       f"FROM {table}")
+        rows, same = cursor.fetchone()
+        assert rows >= 1 and same == rows
+        with pytest.raises(DatabaseError, match="generated"), transaction.atomic():
+            cursor.execute(f"UPDATE {table} SET search_document = to_tsvector('english', 'zeppelin')")
+
+
+@pytest.mark.postgres
+def test_a_changed_text_is_found_walked_and_sorted_by_its_new_words(lineage):
+    """A request's or a task's text changes after it is written; the task's stored document follows,
+    so the walk (which reads it, or computes a request's) and the sort (which reads the index) find
+    the new word and not the old."""
+    task = lineage.tasks.get()
+    BrainRequest.objects.filter(pk=lineage.pk).update(request_title="Airship offer",
+                                                      request_summary="Dirigible prices.")
+    task.__class__.objects.filter(pk=task.pk).update(title="Scan dirigible demand")
+
+    def ids(kind: str, text: str, walk: int) -> list:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM public.mwms_search_ids(%s, %s, %s, %s)", [kind, text, 10, walk])
+            return [row[0] for row in cursor.fetchall()]
+
+    for walk in (0, 1000):
+        assert ids("request", "dirigible", walk) == [lineage.pk], walk
+        assert ids("request", "zeppelin", walk) == [], walk
+        assert ids("task", "dirigible", walk) == [task.pk], walk
+        assert ids("task", "zeppelin", walk) == [], walk
+
+
+@pytest.fixture
+def ties(brains):
+    """Matches of three kinds, many with the same rank and the same created_at: ties for the page's
+    order to settle (kind, then id)."""
+    from django.utils import timezone
+    at = timezone.now()
+    for n in range(14):
+        request = make_request(request_title="Zeppelin offer" if n % 2 else "Offer", created_at=at,
+                               request_summary="Zeppelin prices." if n % 2 == 0 else "A summary.")
+        task = make_task(request=request, title="Zeppelin scan", created_at=at)
+        make_task_artifact(task=task, artifact_summary="Zeppelin report", created_at=at)
+
+
+@pytest.mark.postgres
+def test_headoffices_page_read_from_its_own_rows_is_the_page_of_all_the_matches(reviewer, ties, monkeypatch):
+    """For HeadOffice the search orders the function's matches itself and reads only the page's rows;
+    page by page, the hits are those the hits query orders from all the matches, ties included."""
+    from governance_app import search
+
+    def pages(user) -> list[list]:
+        found = [[(hit.kind.key, hit.id, hit.rank) for hit in search_everything(actor=actor(user), text="zeppelin",
+                                                                              page=n).hits] for n in (1, 2, 3)]
+        assert search_everything(actor=actor(user), text="zeppelin", page=3).has_next is False
+        return found
+
+    own = pages(reviewer)
+    monkeypatch.setattr(search, "_window", lambda matching, size: matching)   # every match read and ordered
+    every = pages(reviewer)
+    assert own == every and sum(map(len, own)) == 42 and all(own)
+    assert len({rank for page in own for _kind, _pk, rank in page}) > 1          # best first, then the ties
+
+
+@pytest.mark.postgres
+def test_a_match_headoffice_may_not_see_sends_its_page_to_the_hits_query(brains, monkeypatch):
+    """A HeadOffice executor token sees only its Brain's tasks: the page read from the function's best
+    matches (tasks it may not see) would miss the rows after them, so it is read again from all the
+    matches, with the visibility rules."""
+    from governance_app import search
+    from governance_app.kernel.actors import Actor
+    from governance_app.kernel.db import DEFAULT_TENANT_ID
+    from governance_app.models import TokenRole
+
+    holder = make_request(request_title="Other", request_summary="A summary.")
+    for _ in range(PER_PAGE + 2):
+        make_task(request=holder, title="Zeppelin zeppelin zeppelin")     # ranked first, not the executor's
+    plain = make_request(request_title="Plain", request_summary="A zeppelin, once.")
+    executor = Actor(tenant_id=DEFAULT_TENANT_ID, label="executor", brains=frozenset({"headoffice"}),
+                     is_head_office=True, token_role=TokenRole.EXECUTOR)
+
+    own = search_everything(actor=executor, text="zeppelin")
+    monkeypatch.setattr(search, "_window", lambda matching, size: matching)
+    assert [hit.id for hit in own.hits] == [plain.pk] == [hit.id for hit in search_everything(
+        actor=executor, text="zeppelin").hits]
+
+
+@pytest.mark.postgres
+def test_with_nothing_matching_the_hits_are_not_asked_for(reviewer, lineage, django_assert_num_queries):
+    headoffice = actor(reviewer)
+    with django_assert_num_queries(1):   # only the function's matches
+        page = search_everything(actor=headoffice, text="dirigible")
+    assert page.hits == [] and not page.has_next
+
+
+@pytest.mark.postgres
+def test_a_requests_signature_holds_every_lexeme_a_query_needs(lineage):
+    """A request's walk computes its document only where its signature (governance_app 0025) has
+    every bit of the query's: a query joining lexemes by AND or in a phrase has a signature that
+    every matching document's holds; one with OR or NOT has none (every row is checked)."""
+    def signature(query: str):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT public.mwms_search_query_signature(websearch_to_tsquery('english', %s))::text",
+                           [query])
+            return cursor.fetchone()[0]
+
+    assert signature("zeppelin or airship") is None and signature("zeppelin -airship") is None
+    assert signature("the") is None                                   # no lexeme: matches nothing anyway
+    with connection.cursor() as cursor:
+        for query in ("zeppelin", "zeppelin airship", '"airship offer"', "zeppelins' offers", "it's"):
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE (search_signature & q) = q) FROM mwms_brain_requests, "
+                "public.mwms_search_query_signature(websearch_to_tsquery('english', %s)) AS q "
+                f"WHERE {KINDS['request'].document_sql()} @@ websearch_to_tsquery('english', %s)", [query, query])
+            matching, signed = cursor.fetchone()
+            assert signed == matching, query
+            assert query == "it's" or matching == 1, query
+        cursor.execute(f"SELECT count(*) FILTER (WHERE search_signature = public.mwms_search_signature("
+                       f"{KINDS['request'].document_sql()})), count(*) FROM mwms_brain_requests")
+        same, rows = cursor.fetchone()
+        assert same == rows >= 1
