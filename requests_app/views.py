@@ -301,7 +301,7 @@ def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
 def request_integrity(http_request: HttpRequest, request_id) -> HttpResponse:
     """The drill-down's lineage check, which the page fetches once shown (each finding links to its
     row on the drill-down); without JavaScript, a page of its own linked from the drill-down."""
-    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
+    request = selectors.request_checked_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     findings = integrity.request_findings(request=request)
     return render_page_or_fragment(http_request, "requests_app/integrity.html", {
         "r": request, "integrity": [(finding, finding_href(finding, request)) for finding in findings],
