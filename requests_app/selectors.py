@@ -415,6 +415,38 @@ def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, u
         return [(_pk_value(a), _pk_value(b), depth) for a, b, depth in cursor.fetchall()]
 
 
+def request_chain_rows(*, request: BrainRequest) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, uuid.UUID, int]]]:
+    """request_ancestor_ids and request_descendant_rows in one statement (the drill-down's)."""
+    table = BrainRequest._meta.db_table
+    sql = f"""
+        WITH RECURSIVE chain(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, chain.depth + 1
+            FROM {table} r JOIN chain ON r.id = chain.parent_request_id
+            WHERE chain.depth < 1000
+        ), tree(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, tree.depth + 1
+            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
+            WHERE tree.depth < 1000
+        )
+        SELECT 0, id, parent_request_id, depth FROM chain WHERE depth > 0
+        UNION ALL
+        SELECT 1, id, parent_request_id, depth FROM tree
+    """
+    ancestors, descendants = [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pk_param(request.pk)] * 2)
+        for below, pk, parent_pk, depth in cursor.fetchall():
+            if below:
+                descendants.append((_pk_value(pk), _pk_value(parent_pk), depth))
+            else:
+                ancestors.append((depth, _pk_value(pk)))
+    return [pk for _depth, pk in sorted(ancestors)], descendants
+
+
 @dataclass
 class TreeNode:
     request: BrainRequest
@@ -468,14 +500,14 @@ def request_lineage(*, actor: Actor, request: BrainRequest, check: bool = True) 
     the lineage check out (its findings empty): the drill-down fetches it on its own
     (requests_app.views.request_integrity), since verifying a busy request's hash chains costs more
     than the rest of the page."""
-    visible = requests_visible_to(actor).only(*CHAIN_ROW_FIELDS)
-    ancestor_ids = request_ancestor_ids(request=request)
-    # No query for a chain of one (most requests); Django still compiles an empty IN's query.
-    ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)} if ancestor_ids else {}
-    ancestors = [ancestors_by_id[pk] for pk in ancestor_ids if pk in ancestors_by_id]
-
-    rows = request_descendant_rows(request=request)
-    descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])} if rows else {}
+    # The chain above and the tree below in one statement, then the rows of both the actor may
+    # see in one more, none for a chain of one (most requests; Django still compiles an empty IN).
+    ancestor_ids, rows = request_chain_rows(request=request)
+    chain_ids = [*ancestor_ids, *(row[0] for row in rows)]
+    shown = {r.pk: r for r in requests_visible_to(actor).only(*CHAIN_ROW_FIELDS).filter(pk__in=chain_ids)} \
+        if chain_ids else {}
+    ancestors = [shown[pk] for pk in ancestor_ids if pk in shown]
+    descendants = {pk: shown[pk] for pk, _parent_pk, _depth in rows if pk in shown}
     nodes = {pk: TreeNode(r) for pk, r in descendants.items()}
     parent_of = {pk: parent_pk for pk, parent_pk, _depth in rows}
     children: list[TreeNode] = []

@@ -326,8 +326,8 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
 # +1: the nav's saved views; +1: the timeline's people by name (issue 14); -14: the lineage check is
-# fetched on its own (issue 16).
-EXPECTED_CLOSED_PAGE_QUERIES = 19
+# fetched on its own (issue 16); -1: the chain above and the tree below are one statement (issue 16).
+EXPECTED_CLOSED_PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -350,8 +350,8 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
 
 
 # +1: the nav's saved views; +1: the timeline's people by name (issue 14); -15: the lineage check is
-# fetched on its own (issue 16).
-EXPECTED_CHILD_PAGE_QUERIES = 21
+# fetched on its own (issue 16); -1: the chain above and the tree below are one statement (issue 16).
+EXPECTED_CHILD_PAGE_QUERIES = 20
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -384,8 +384,9 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
         assert shown in page.text
 
 
-# +2: its chain, the parent above it and the child below it (one query each).
-EXPECTED_OWNERS_PAGE_QUERIES = 20
+# Its chain: the ids above and below it in one statement, the parent's and the child's rows in one
+# more (issue 16: four queries before).
+EXPECTED_OWNERS_PAGE_QUERIES = 18
 
 
 # --- people by name ---------------------------------------------------------------------------------
