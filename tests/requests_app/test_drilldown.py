@@ -326,8 +326,9 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
 # +1: the nav's saved views; +1: the timeline's people by name (issue 14); -14: the lineage check is
-# fetched on its own (issue 16); -1: the chain above and the tree below are one statement (issue 16).
-EXPECTED_CLOSED_PAGE_QUERIES = 18
+# fetched on its own (issue 16); -1: the chain above and the tree below are one statement, -1: the
+# watch button's choice and owned Brains are one (issue 16).
+EXPECTED_CLOSED_PAGE_QUERIES = 17
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -385,8 +386,8 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
 
 
 # Its chain: the ids above and below it in one statement, the parent's and the child's rows in one
-# more (issue 16: four queries before).
-EXPECTED_OWNERS_PAGE_QUERIES = 18
+# more (issue 16: four queries before); the watch button's choice and owned Brains in one (two before).
+EXPECTED_OWNERS_PAGE_QUERIES = 17
 
 
 # --- people by name ---------------------------------------------------------------------------------
