@@ -386,11 +386,34 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
 
 
 # Its chain: the ids above and below it in one statement, the parent's and the child's rows in one
-# more (issue 16: four queries before); the watch button's choice and owned Brains in one (two before).
-EXPECTED_OWNERS_PAGE_QUERIES = 17
+# more (issue 16: four queries before); the watch button's choice and owned Brains in one (two before);
+# the timeline's authors and the assign form's people in one (two before).
+EXPECTED_OWNERS_PAGE_QUERIES = 16
 
 
 # --- people by name ---------------------------------------------------------------------------------
+
+def test_headoffice_reads_the_authors_by_name_and_is_offered_its_active_members_from_one_query(
+        client, owner, reviewer):
+    """The drill-down asks for its timeline's authors and its assign form's people at once
+    (selectors.drilldown_people): an author of a Brain is named but not offered; a HeadOffice
+    member who wrote nothing is offered; an inactive one is neither."""
+    from governance_app.models import MembershipRole
+    from tests.factories import make_membership, make_user
+    owner.first_name, owner.last_name = "Ravi", "Menon"
+    owner.save()
+    colleague = make_user(username="colleague", first_name="Ada", last_name="Quist")
+    make_membership(user=colleague, role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    gone = make_user(username="gone", first_name="Former", last_name="Reviewer", is_active=False)
+    make_membership(user=gone, role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    request = new_request(actor(owner))
+    page = detail(signed_in(client, reviewer), request)
+    assert f'by <span title="{owner.username}">Ravi Menon</span>' in page.text
+    offered = dict(page.context["assign_form"].fields["assignee"].choices)
+    assert offered[str(colleague.pk)] == "Ada Quist" and offered[str(reviewer.pk)] == reviewer.username
+    assert str(owner.pk) not in offered and str(gone.pk) not in offered
+    assert [name for _pk, name in page.context["assign_form"].fields["assignee"].choices][0] == "Nobody"
+
 
 def test_the_timeline_names_a_person_by_full_name_with_the_username_as_its_title(client, owner, reviewer):
     reviewer.first_name, reviewer.last_name = "Hana", "Okafor"

@@ -348,7 +348,7 @@ def test_the_approval_screen_and_the_drill_down_cost_the_same_at_any_amount_of_e
 
 
 APPROVAL_SCREEN_QUERIES = 11    # the screen's reads, one of them the evidence
-SUGGESTION_DRILL_DOWN_QUERIES = 19   # the drill-down, +2 for a suggestion: its proposal and its evidence (its lineage check is fetched on its own, issue 16; +1 the timeline's people by name, issue 14; -2 its chain and its watch button one statement each, issue 16)
+SUGGESTION_DRILL_DOWN_QUERIES = 18   # the drill-down, +2 for a suggestion: its proposal and its evidence (its lineage check is fetched on its own, issue 16; +1 the timeline's people by name, issue 14; -3 its chain, its watch button, and its authors with the assign form's people one statement each, issue 16)
 
 
 @pytest.mark.parametrize("rows", [5, 200])
