@@ -281,20 +281,34 @@ def escalations_for(*, actor: Actor) -> QuerySet[BrainRequest]:
             .annotate(escalated_at=F("status_entered_at")).order_by("status_entered_at", "pk"))
 
 
+# What a feedback or MCR queue row shows (governance_app.templatetags.queue_rows.feedback_head) and
+# what deciding its moves reads (requests_app.transitions.moves_open: its status, its type and
+# feedback flags, the Brains it names): issue 16, the 60-odd columns of 25 requests and their
+# Brains' rows, each converted and set on a model, were a fifth of the page's CPU.
+QUEUE_ROW_FIELDS = (
+    "id", "tenant_id", "request_title", "request_summary", "request_type", "status", "feedback_required",
+    "mcr_update_suggested", "source_origin", "created_at", "lock_version", "status_entered_at",
+    "requesting_brain_id", "requesting_brain__name", "target_brain_id", "primary_brain_id", "review_owner_id",
+    "escalation_owner_id",
+)
+
+
 def feedback_to_classify(*, actor: Actor) -> QuerySet[BrainRequest]:
     """Feedback requests waiting for HeadOffice's classification (protocol rule 13), oldest first
     (the index mwms_req_feedback_waiting holds exactly these rows, in this order)."""
     return (requests_visible_to(actor).filter(feedback_q(), status__in=FEEDBACK_WAITING)
-            .select_related("requesting_brain").order_by("created_at", "pk"))   # the Brain a row names
+            .select_related("requesting_brain").only(*QUEUE_ROW_FIELDS)   # the Brain a row names
+            .order_by("created_at", "pk"))
 
 
 def mcr_decision_queue(*, actor: Actor) -> QuerySet[BrainRequest]:
     """Requests awaiting an MCR decision, longest-waiting first (as escalations_for), each with
     `proposed_at` and the classification that proposed it (`proposals`)."""
-    proposals = DecisionRecord.objects.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION).order_by(
-        "-created_at")
+    proposals = (DecisionRecord.objects.filter(decision_kind=DecisionKind.FEEDBACK_CLASSIFICATION)
+                 .only("id", "tenant_id", "related_request_id", "recorded_by", "reasoning", "created_at")
+                 .order_by("-created_at"))  # what the row says of it (templates/governance_app/feedback.html)
     return (requests_visible_to(actor).filter(status=S.AWAITING_MCR_DECISION).select_related("requesting_brain")
-            .annotate(proposed_at=F("status_entered_at"))
+            .only(*QUEUE_ROW_FIELDS).annotate(proposed_at=F("status_entered_at"))
             .prefetch_related(Prefetch("decisions", queryset=proposals, to_attr="proposals"))
             .order_by("status_entered_at", "pk"))
 

@@ -34,7 +34,7 @@ from governance_app.kernel import webhooks
 from governance_app.kernel.actors import Actor, actor_for_request
 from governance_app.kernel.brains import brain_options
 from governance_app.kernel.errors import DomainError, Refusal
-from governance_app.kernel.pages import RowPaginator
+from governance_app.kernel.pages import EXACT_COUNT_UP_TO, CappedCountPaginator, RowPaginator, capped_counts
 from governance_app.models import Brain, DeliveryStatus
 from mwms_site.web import htmx_partial, next_url, opened_from, render_page_or_fragment
 from requests_app import canon, drilldown
@@ -291,8 +291,13 @@ def _classify_form(actor: Actor, request: BrainRequest, brains: list[tuple[str, 
 
 def _feedback_context(http_request: HttpRequest, *, classify: Bound = None, mcr: Bound = None) -> dict:
     actor = actor_for_request(http_request)
-    feedback_page = _page(http_request, selectors.feedback_to_classify(actor=actor))
-    mcr_page = _page(http_request, selectors.mcr_decision_queue(actor=actor), "mcr_page")
+    # Both queues counted in one statement, up to EXACT_COUNT_UP_TO ("more than 1000" above it):
+    # issue 16, a COUNT each was two round trips and two compiled statements of a 25 ms budget.
+    lists = {"page": selectors.feedback_to_classify(actor=actor), "mcr_page": selectors.mcr_decision_queue(actor=actor)}
+    counts = capped_counts(lists, cap=EXACT_COUNT_UP_TO)
+    feedback_page, mcr_page = (
+        CappedCountPaginator(rows, PAGE_SIZE, count=counts[param], cap=EXACT_COUNT_UP_TO)
+        .get_page(http_request.GET.get(param)) for param, rows in lists.items())
     mcr_rows = _rows_with_forms(mcr_page.object_list, lambda r: _move_open(r, actor, "mcr_decide"), mcr)
     proposals = canon.proposals_of([row for row, _form, _may in mcr_rows])
     cited = evidence_of(actor=actor, requests=[row for row, _form, _may in mcr_rows])

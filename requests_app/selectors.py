@@ -22,7 +22,7 @@ from django.http import Http404
 from governance_app.kernel.actors import Actor
 from governance_app.kernel.findings import Finding
 from governance_app.kernel.pages import EXACT_COUNT_UP_TO, RowPaginator, capped_count, planner_estimate
-from governance_app.models import Brain, DecisionRecord, LessonLearned, RefusalWindow
+from governance_app.models import Brain, DecisionRecord, LessonLearned, Membership, RefusalWindow
 from requests_app.filters import text_terms
 from requests_app.integrity import lineage_findings, request_findings, reroutes, routing_history
 from requests_app.models import (
@@ -320,6 +320,26 @@ def head_office_people(*, tenant_id: Any) -> list[tuple[str, str]]:
     return [(str(user.pk), person_label(user)) for user in users]
 
 
+def drilldown_people(*, tenant_id: Any, usernames: Any) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """people_by_username and head_office_people in one query, for the drill-down that shows both
+    (its timeline's authors and its assign form): issue 16, two queries of the same table whose
+    compiling cost more than running them. A HeadOffice member is one with a membership of the
+    HeadOffice Brain of the tenant (as head_office_people's join), and is offered only if active."""
+    names = {name for name in usernames if name and not name.startswith("token:")}
+    head_office = Membership.objects.filter(user=OuterRef("pk"), tenant_id=tenant_id, brain_id=Brain.HEADOFFICE)
+    users = (get_user_model().objects.filter(tenant_link__tenant_id=tenant_id)
+             .annotate(head_office=Exists(head_office)).filter(Q(username__in=names) | Q(head_office=True))
+             .only("id", "username", "first_name", "last_name", "is_active")
+             .order_by("first_name", "last_name", "username"))
+    by_username, people = {}, []
+    for user in users:
+        if user.get_username() in names:
+            by_username[user.get_username()] = person_label(user)
+        if user.head_office and user.is_active:
+            people.append((str(user.pk), person_label(user)))
+    return by_username, people
+
+
 @dataclass
 class Inbox:
     to_act: QuerySet[BrainRequest]       # open requests whose next move is this Brain's
@@ -450,6 +470,24 @@ def request_detail_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
     return found[0]
 
 
+# What the lineage check reads of the request itself (requests_app.views.request_integrity and
+# integrity.request_findings, which read everything else by the request's id): issue 16, the
+# check's fragment read the request's 115 columns and its six joined rows for a title.
+CHECKED_ROW_FIELDS = ("id", "tenant_id", "request_title")
+
+
+def request_checked_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
+    """One request the actor may see, for its lineage check, or Http404 (as request_get_or_404)."""
+    try:
+        pk = uuid.UUID(str(request_id))
+    except ValueError:
+        raise Http404("No such request") from None
+    found = list(requests_visible_to(actor).only(*CHECKED_ROW_FIELDS).filter(pk=pk)[:1])
+    if not found:
+        raise Http404("No such request")
+    return found[0]
+
+
 def _pk_param(pk: uuid.UUID) -> Any:
     return BrainRequest._meta.pk.get_db_prep_value(pk, connection)
 
@@ -492,6 +530,38 @@ def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, u
     with connection.cursor() as cursor:
         cursor.execute(sql, [_pk_param(request.pk)])
         return [(_pk_value(a), _pk_value(b), depth) for a, b, depth in cursor.fetchall()]
+
+
+def request_chain_rows(*, request: BrainRequest) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, uuid.UUID, int]]]:
+    """request_ancestor_ids and request_descendant_rows in one statement (the drill-down's)."""
+    table = BrainRequest._meta.db_table
+    sql = f"""
+        WITH RECURSIVE chain(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, chain.depth + 1
+            FROM {table} r JOIN chain ON r.id = chain.parent_request_id
+            WHERE chain.depth < 1000
+        ), tree(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, tree.depth + 1
+            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
+            WHERE tree.depth < 1000
+        )
+        SELECT 0, id, parent_request_id, depth FROM chain WHERE depth > 0
+        UNION ALL
+        SELECT 1, id, parent_request_id, depth FROM tree
+    """
+    ancestors, descendants = [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pk_param(request.pk)] * 2)
+        for below, pk, parent_pk, depth in cursor.fetchall():
+            if below:
+                descendants.append((_pk_value(pk), _pk_value(parent_pk), depth))
+            else:
+                ancestors.append((depth, _pk_value(pk)))
+    return [pk for _depth, pk in sorted(ancestors)], descendants
 
 
 @dataclass
@@ -547,14 +617,14 @@ def request_lineage(*, actor: Actor, request: BrainRequest, check: bool = True) 
     the lineage check out (its findings empty): the drill-down fetches it on its own
     (requests_app.views.request_integrity), since verifying a busy request's hash chains costs more
     than the rest of the page."""
-    visible = requests_visible_to(actor).only(*CHAIN_ROW_FIELDS)
-    ancestor_ids = request_ancestor_ids(request=request)
-    # No query for a chain of one (most requests); Django still compiles an empty IN's query.
-    ancestors_by_id = {r.pk: r for r in visible.filter(pk__in=ancestor_ids)} if ancestor_ids else {}
-    ancestors = [ancestors_by_id[pk] for pk in ancestor_ids if pk in ancestors_by_id]
-
-    rows = request_descendant_rows(request=request)
-    descendants = {r.pk: r for r in visible.filter(pk__in=[row[0] for row in rows])} if rows else {}
+    # The chain above and the tree below in one statement, then the rows of both the actor may
+    # see in one more, none for a chain of one (most requests; Django still compiles an empty IN).
+    ancestor_ids, rows = request_chain_rows(request=request)
+    chain_ids = [*ancestor_ids, *(row[0] for row in rows)]
+    shown = {r.pk: r for r in requests_visible_to(actor).only(*CHAIN_ROW_FIELDS).filter(pk__in=chain_ids)} \
+        if chain_ids else {}
+    ancestors = [shown[pk] for pk in ancestor_ids if pk in shown]
+    descendants = {pk: shown[pk] for pk, _parent_pk, _depth in rows if pk in shown}
     nodes = {pk: TreeNode(r) for pk, r in descendants.items()}
     parent_of = {pk: parent_pk for pk, parent_pk, _depth in rows}
     children: list[TreeNode] = []
@@ -586,10 +656,17 @@ def request_lineage(*, actor: Actor, request: BrainRequest, check: bool = True) 
 
 
 def refusal_counts_attach(events: list[Any], *, tenant_id: uuid.UUID) -> None:
-    """Give each rule_violation event its `refusal_count`: the refused calls of its window, the
+    """Give each rule_violation event its `refusal_count` (any other, 0): the refused calls of its window, the
     first one included (kernel.refusals). One query, and none when there is no violation."""
-    # Task events share the value (TaskEventType.RULE_VIOLATION).
-    violations = [event for event in events if event.event_type == RequestEventType.RULE_VIOLATION]
+    # Task events share the value (TaskEventType.RULE_VIOLATION). Every other event gets 0: a
+    # template asking an instance for an attribute it lacks has Django list the instance's
+    # attributes (dir()) to tell a missing one from a failing property, 0.1 ms an event.
+    violations = []
+    for event in events:
+        if event.event_type == RequestEventType.RULE_VIOLATION:
+            violations.append(event)
+        else:
+            event.refusal_count = 0
     if not violations:
         return
     counts = dict(RefusalWindow.objects.filter(tenant_id=tenant_id, event_id__in=[e.pk for e in violations])

@@ -189,10 +189,15 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         forms.append(form)
         actions.append((move, form))
     policy = sla.sla_policy_for(tenant_id=request.tenant_id, priority=request.priority)
+    authors = {item["event"].actor for item in lineage.timeline}
+    if assign_form is None and _assigns(actor, request):  # the assign form's people and the authors: one query
+        names, people = selectors.drilldown_people(tenant_id=request.tenant_id, usernames=authors)
+        assign_form = _assign_form(actor, request, people=people)
+    else:
+        names = selectors.people_by_username(tenant_id=request.tenant_id, usernames=authors)
     return {
         "evidence_items": drilldown.evidence_items(request, records),
-        "timeline": drilldown.timeline_entries(lineage, selectors.people_by_username(
-            tenant_id=request.tenant_id, usernames={item["event"].actor for item in lineage.timeline})),
+        "timeline": drilldown.timeline_entries(lineage, names),
         "primary_move": primary_move,
         "opened_move": opened,
         "next_step_owner_name": dict(brains).get(request.next_step_owner or "", request.next_step_owner),
@@ -210,7 +215,7 @@ def detail_context(http_request: HttpRequest, request: BrainRequest, *, bound: M
         "canon": canon.canon_as_of(request=request, decisions=lineage.decisions),
         "suggestion": _suggestion(actor, request),
         "watch": notifications.watch_state(actor=actor, request=request),
-        "assign_form": assign_form or _assign_form(actor, request),
+        "assign_form": assign_form,
     }
 
 
@@ -223,12 +228,15 @@ def _suggestion(actor, request: BrainRequest) -> dict | None:
             "cited": evidence_of(actor=actor, requests=[request]).get(request.pk, [])}
 
 
-def _assign_form(actor, request: BrainRequest) -> AssignForm | None:
-    """The drill-down's assign / unassign, for HeadOffice on an open request."""
-    if not actor.is_head_office or request.is_final:
-        return None
-    return AssignForm(people=selectors.head_office_people(tenant_id=actor.tenant_id),
-                      initial={"assignee": str(request.assignee_id or ""), "lock_version": request.lock_version})
+def _assigns(actor, request: BrainRequest) -> bool:
+    """Whether the drill-down offers its assign / unassign: to HeadOffice, on an open request."""
+    return actor.is_head_office and not request.is_final
+
+
+def _assign_form(actor, request: BrainRequest, *, people: list[tuple[str, str]]) -> AssignForm:
+    """The drill-down's assign / unassign form, offering these people (selectors.drilldown_people)."""
+    return AssignForm(people=people, initial={"assignee": str(request.assignee_id or ""),
+                                              "lock_version": request.lock_version})
 
 
 # Where a finding's row is shown: an anchor on this page, another request's page, or its admin page.
@@ -301,7 +309,7 @@ def request_detail(http_request: HttpRequest, request_id) -> HttpResponse:
 def request_integrity(http_request: HttpRequest, request_id) -> HttpResponse:
     """The drill-down's lineage check, which the page fetches once shown (each finding links to its
     row on the drill-down); without JavaScript, a page of its own linked from the drill-down."""
-    request = selectors.request_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
+    request = selectors.request_checked_get_or_404(actor=actor_for_request(http_request), request_id=request_id)
     findings = integrity.request_findings(request=request)
     return render_page_or_fragment(http_request, "requests_app/integrity.html", {
         "r": request, "integrity": [(finding, finding_href(finding, request)) for finding in findings],

@@ -38,8 +38,13 @@ def sla_clock(request: Any, compact: bool = False, times: bool = True, moments: 
 
     Built here rather than in an included template: lists show it on every row, and at 25 rows an
     inclusion tag's context and template were a third of the list's rows' time."""
+    return clock_html(request, request_clock(request), compact=compact, times=times, moments=moments)
+
+
+def clock_html(request: Any, clock: Any, *, compact: bool = False, times: bool = True,
+               moments: wording.Moments | None = None) -> str:
+    """sla_clock's HTML from the request's clock already worked out (a row that shows its parts too)."""
     moments = moments or wording.Moments.current()  # a list's rows share theirs (request_list.request_rows)
-    clock = request_clock(request)
     if clock.state != "none":
         spent = (f"{duration(clock.overdue)} over" if clock.overdue is not None
                  else f"{duration(clock.remaining)} left")

@@ -278,3 +278,30 @@ def test_the_approval_screen_takes_a_fixed_number_of_queries(client, reviewer, s
         page = client.get(url)
     assert page.status_code == 200 and f"Revision {rows + 1} by reviewer" in page.text
     assert f"{rows} open request" in page.text or f"{rows + 1} open request" in page.text
+
+
+def test_both_queues_are_counted_in_one_statement_and_say_more_than_above_the_cap(client, reviewer, monkeypatch):
+    """Issue 16: the two queues' counts are one statement, exact up to the cap; above it the
+    heading says "more than N" (not a figure it did not count) and the next page is offered."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import governance_app.views as views
+    monkeypatch.setattr(views, "EXACT_COUNT_UP_TO", 30)
+    for status, n in ((RequestStatus.UNDER_REVIEW, 31), (RequestStatus.AWAITING_MCR_DECISION, 3)):
+        BrainRequest.objects.bulk_create([BrainRequest(
+            requesting_authority="research", requesting_brain_id="research", target_brain_id="headoffice",
+            request_type="mcr_update_suggestion", request_title=f"Suggestion {i}", request_summary="Please review.",
+            required_output="", status=status, mcr_update_suggested=True, **request_fields_for(status))
+            for i in range(n)])
+    signed_in(client, reviewer)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(URL)
+    assert page.status_code == 200
+    assert len([q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]) == 1
+    text = " ".join(page.text.split())
+    assert "Feedback to classify <span class=\"muted\">(more than 30)</span>" in text
+    assert "Awaiting MCR decision <span class=\"muted\">(3)</span>" in text
+    assert "more than 30 feedback requests · page 1" in text
+    second = " ".join(client.get(URL, {"page": 2}).text.split())
+    assert "more than 30 feedback requests · page 2" in second and second.count('class="card stack" id="feedback-') == 6

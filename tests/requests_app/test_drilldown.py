@@ -327,9 +327,10 @@ def test_a_closed_requests_page_with_evidence_costs_the_same_at_any_size(client,
 # The drill-down of a closed request as its origin reads it; no query is spent on evidence this
 # request's own records hold (requests_app.drilldown).
 # +1: the timeline's people by name (issue 14); -14: the lineage check is fetched on its own;
-# -1: the Brain options come from the process's registry; the nav's saved views are fetched when
-# it is opened (issue 16).
-EXPECTED_CLOSED_PAGE_QUERIES = 17
+# -1: the chain above and the tree below are one statement, -1: the watch button's choice and owned
+# Brains are one; -1: the Brain options come from the process's registry; the nav's saved views are
+# fetched when it is opened (issue 16).
+EXPECTED_CLOSED_PAGE_QUERIES = 15
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -352,9 +353,9 @@ def test_evidence_from_elsewhere_in_the_chain_costs_four_queries_at_any_size(cli
 
 
 # +1: the timeline's people by name (issue 14); -15: the lineage check is fetched on its own;
-# -1: the Brain options from the process's registry; the nav's saved views are fetched when it is
-# opened (issue 16).
-EXPECTED_CHILD_PAGE_QUERIES = 19
+# -1: the chain above and the tree below are one statement; -1: the Brain options from the
+# process's registry; the nav's saved views are fetched when it is opened (issue 16).
+EXPECTED_CHILD_PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize("rows", [5, 200])
@@ -387,11 +388,35 @@ def test_a_request_with_every_owner_named_costs_the_same_at_any_size(client, own
         assert shown in page.text
 
 
-# +2: its chain, the parent above it and the child below it (one query each); -2 as above.
-EXPECTED_OWNERS_PAGE_QUERIES = 18
+# Its chain: the ids above and below it in one statement, the parent's and the child's rows in one
+# more (issue 16: four queries before); the watch button's choice and owned Brains in one (two before);
+# the timeline's authors and the assign form's people in one (two before); -2 as above.
+EXPECTED_OWNERS_PAGE_QUERIES = 14
 
 
 # --- people by name ---------------------------------------------------------------------------------
+
+def test_headoffice_reads_the_authors_by_name_and_is_offered_its_active_members_from_one_query(
+        client, owner, reviewer):
+    """The drill-down asks for its timeline's authors and its assign form's people at once
+    (selectors.drilldown_people): an author of a Brain is named but not offered; a HeadOffice
+    member who wrote nothing is offered; an inactive one is neither."""
+    from governance_app.models import MembershipRole
+    from tests.factories import make_membership, make_user
+    owner.first_name, owner.last_name = "Ravi", "Menon"
+    owner.save()
+    colleague = make_user(username="colleague", first_name="Ada", last_name="Quist")
+    make_membership(user=colleague, role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    gone = make_user(username="gone", first_name="Former", last_name="Reviewer", is_active=False)
+    make_membership(user=gone, role=MembershipRole.HEAD_OFFICE_REVIEWER)
+    request = new_request(actor(owner))
+    page = detail(signed_in(client, reviewer), request)
+    assert f'by <span title="{owner.username}">Ravi Menon</span>' in page.text
+    offered = dict(page.context["assign_form"].fields["assignee"].choices)
+    assert offered[str(colleague.pk)] == "Ada Quist" and offered[str(reviewer.pk)] == reviewer.username
+    assert str(owner.pk) not in offered and str(gone.pk) not in offered
+    assert [name for _pk, name in page.context["assign_form"].fields["assignee"].choices][0] == "Nobody"
+
 
 def test_the_timeline_names_a_person_by_full_name_with_the_username_as_its_title(client, owner, reviewer):
     reviewer.first_name, reviewer.last_name = "Hana", "Okafor"
