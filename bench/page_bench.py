@@ -214,9 +214,7 @@ def pages(t: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
 
 
 def measure(args: argparse.Namespace) -> list[Reading]:
-    import django
-
-    django.setup()
+    import mwms_site.wsgi  # noqa: F401 — set up as a server is, its start-up heap frozen (gc.freeze)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
