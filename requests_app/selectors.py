@@ -496,19 +496,28 @@ def _pk_value(raw: Any) -> uuid.UUID:
     return raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
 
 
-def request_ancestor_ids(*, request: BrainRequest) -> list[uuid.UUID]:
-    """The chain from the request's parent up to its root, nearest first (one query)."""
-    table = BrainRequest._meta.db_table
-    sql = f"""
-        WITH RECURSIVE chain(id, parent_request_id, depth) AS (
+# The chain above a request (itself at depth 0) and the tree below it, as WITH RECURSIVE terms the
+# three readers below share; {table} is the requests' table.
+_CHAIN_ABOVE = """chain(id, parent_request_id, depth) AS (
             SELECT id, parent_request_id, 0 FROM {table} WHERE id = %s
             UNION ALL
             SELECT r.id, r.parent_request_id, chain.depth + 1
             FROM {table} r JOIN chain ON r.id = chain.parent_request_id
             WHERE chain.depth < 1000
-        )
-        SELECT id FROM chain WHERE depth > 0 ORDER BY depth
-    """
+        )"""
+_TREE_BELOW = """tree(id, parent_request_id, depth) AS (
+            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
+            UNION ALL
+            SELECT r.id, r.parent_request_id, tree.depth + 1
+            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
+            WHERE tree.depth < 1000
+        )"""
+
+
+def request_ancestor_ids(*, request: BrainRequest) -> list[uuid.UUID]:
+    """The chain from the request's parent up to its root, nearest first (one query)."""
+    table = BrainRequest._meta.db_table
+    sql = f"WITH RECURSIVE {_CHAIN_ABOVE.format(table=table)} SELECT id FROM chain WHERE depth > 0 ORDER BY depth"
     with connection.cursor() as cursor:
         cursor.execute(sql, [_pk_param(request.pk)])
         return [_pk_value(row[0]) for row in cursor.fetchall()]
@@ -517,16 +526,7 @@ def request_ancestor_ids(*, request: BrainRequest) -> list[uuid.UUID]:
 def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, uuid.UUID, int]]:
     """(id, parent id, depth) of every request below this one (one query)."""
     table = BrainRequest._meta.db_table
-    sql = f"""
-        WITH RECURSIVE tree(id, parent_request_id, depth) AS (
-            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
-            UNION ALL
-            SELECT r.id, r.parent_request_id, tree.depth + 1
-            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
-            WHERE tree.depth < 1000
-        )
-        SELECT id, parent_request_id, depth FROM tree
-    """
+    sql = f"WITH RECURSIVE {_TREE_BELOW.format(table=table)} SELECT id, parent_request_id, depth FROM tree"
     with connection.cursor() as cursor:
         cursor.execute(sql, [_pk_param(request.pk)])
         return [(_pk_value(a), _pk_value(b), depth) for a, b, depth in cursor.fetchall()]
@@ -535,24 +535,9 @@ def request_descendant_rows(*, request: BrainRequest) -> list[tuple[uuid.UUID, u
 def request_chain_rows(*, request: BrainRequest) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, uuid.UUID, int]]]:
     """request_ancestor_ids and request_descendant_rows in one statement (the drill-down's)."""
     table = BrainRequest._meta.db_table
-    sql = f"""
-        WITH RECURSIVE chain(id, parent_request_id, depth) AS (
-            SELECT id, parent_request_id, 0 FROM {table} WHERE id = %s
-            UNION ALL
-            SELECT r.id, r.parent_request_id, chain.depth + 1
-            FROM {table} r JOIN chain ON r.id = chain.parent_request_id
-            WHERE chain.depth < 1000
-        ), tree(id, parent_request_id, depth) AS (
-            SELECT id, parent_request_id, 0 FROM {table} WHERE parent_request_id = %s
-            UNION ALL
-            SELECT r.id, r.parent_request_id, tree.depth + 1
-            FROM {table} r JOIN tree ON r.parent_request_id = tree.id
-            WHERE tree.depth < 1000
-        )
-        SELECT 0, id, parent_request_id, depth FROM chain WHERE depth > 0
-        UNION ALL
-        SELECT 1, id, parent_request_id, depth FROM tree
-    """
+    sql = (f"WITH RECURSIVE {_CHAIN_ABOVE.format(table=table)}, {_TREE_BELOW.format(table=table)} "
+           "SELECT 0, id, parent_request_id, depth FROM chain WHERE depth > 0 "
+           "UNION ALL SELECT 1, id, parent_request_id, depth FROM tree")
     ancestors, descendants = [], []
     with connection.cursor() as cursor:
         cursor.execute(sql, [_pk_param(request.pk)] * 2)
