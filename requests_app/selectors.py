@@ -459,12 +459,17 @@ def request_detail_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
     Brains and assignee by name only, one row without an ORDER BY. Issue 16: the six joined rows'
     every column, each hashed when Django compiles the ordering `.first()` adds, cost more CPU than
     the query took to run."""
+    return _one_or_404(requests_visible_to(actor).select_related(*REQUEST_RELATED).only(*DETAIL_ROW_FIELDS),
+                       request_id)
+
+
+def _one_or_404(rows: QuerySet[BrainRequest], request_id: Any) -> BrainRequest:
+    """The request of this id among `rows`, read as one row without an ORDER BY, or Http404."""
     try:
         pk = uuid.UUID(str(request_id))
     except ValueError:
         raise Http404("No such request") from None
-    found = list(requests_visible_to(actor).select_related(*REQUEST_RELATED).only(*DETAIL_ROW_FIELDS)
-                 .filter(pk=pk)[:1])
+    found = list(rows.filter(pk=pk)[:1])
     if not found:
         raise Http404("No such request")
     return found[0]
@@ -478,14 +483,7 @@ CHECKED_ROW_FIELDS = ("id", "tenant_id", "request_title")
 
 def request_checked_get_or_404(*, actor: Actor, request_id: Any) -> BrainRequest:
     """One request the actor may see, for its lineage check, or Http404 (as request_get_or_404)."""
-    try:
-        pk = uuid.UUID(str(request_id))
-    except ValueError:
-        raise Http404("No such request") from None
-    found = list(requests_visible_to(actor).only(*CHECKED_ROW_FIELDS).filter(pk=pk)[:1])
-    if not found:
-        raise Http404("No such request")
-    return found[0]
+    return _one_or_404(requests_visible_to(actor).only(*CHECKED_ROW_FIELDS), request_id)
 
 
 def _pk_param(pk: uuid.UUID) -> Any:

@@ -126,12 +126,16 @@ class RowPaginator(Paginator):
         return max(1, math.ceil(self.count / self.per_page))
 
 
+def counted_keys(rows: Any, cap: int) -> Any:
+    """The rows' keys, at most cap + 1 of them: what a capped count counts. Only the key is
+    selected, so an annotation (the list's task count) is not computed for the rows counted."""
+    return rows.order_by().values("pk")[:cap + 1]
+
+
 def capped_count(rows: Any) -> tuple[int, bool]:
     """How many rows the query matches, exactly up to EXACT_COUNT_UP_TO, and whether it is the
     planner's estimate instead (above it, on PostgreSQL)."""
-    # Only the key is selected: an annotation (the list's task count) is not computed for the
-    # rows counted.
-    capped = rows.order_by().values("pk")[:EXACT_COUNT_UP_TO + 1].count()
+    capped = counted_keys(rows, EXACT_COUNT_UP_TO).count()
     if capped <= EXACT_COUNT_UP_TO:
         return capped, False
     return max(planner_estimate(rows), capped), True
@@ -162,8 +166,7 @@ class CountedUpToPaginator(RowPaginator):
 
     @cached_property
     def count(self) -> int:
-        rows = self.object_list
-        counted = rows.order_by().values("pk")[:self.exact_up_to + 1].count()
+        counted = counted_keys(self.object_list, self.exact_up_to).count()
         self.capped = counted > self.exact_up_to
         return counted
 
@@ -175,7 +178,7 @@ def capped_counts(querysets: dict[str, Any], *, cap: int) -> dict[str, int]:
     counts, parts, params, db = {}, [], [], None
     for name, rows in querysets.items():
         try:
-            key = rows.order_by().values("pk")[:cap + 1]
+            key = counted_keys(rows, cap)
             sql, found = key.query.get_compiler(key.db).as_sql()
         except EmptyResultSet:
             counts[name] = 0
